@@ -1,0 +1,56 @@
+# The portal's two commands: `make run` serves it with demo data; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+ASSETS := static/build/portal.css static/build/govuk-frontend.min.js
+
+.PHONY: run test install assets bench lint format screenshots clean
+
+run: install
+	$(BIN)/portal migrate
+	$(BIN)/portal demo --if-empty
+	$(BIN)/portal serve
+
+test: install
+	$(BIN)/pytest
+
+install: $(INSTALLED) $(ASSETS)
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(INSTALLED)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+assets: $(ASSETS)
+
+static/build/portal.css: node_modules/.package-lock.json $(wildcard static/scss/*.scss)
+	mkdir -p static/build
+	npx --no-install sass --load-path=node_modules --style=compressed --no-source-map \
+		static/scss/portal.scss static/build/portal.css
+
+static/build/govuk-frontend.min.js: node_modules/.package-lock.json
+	mkdir -p static/build
+	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js $@
+
+bench: install
+	$(BIN)/python -m tests.bench
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+screenshots: install
+	PORTAL_SCREENSHOTS=1 $(BIN)/pytest tests/browser -k screenshot
+
+clean:
+	rm -rf $(VENV) node_modules static/build

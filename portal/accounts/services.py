@@ -1,0 +1,284 @@
+"""The rules for staff accounts: passwords, sign-in throttling, sessions and roles."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from limits import RateLimitItem, RateLimitItemPerMinute
+from limits.strategies import RateLimiter
+from pwdlib import PasswordHash
+from sqlalchemy import delete, func, select
+from sqlmodel import Session
+
+from portal.accounts.models import Role, StaffSession, StaffUser
+from portal.config import Settings
+from portal.db import utcnow
+from portal.history import Actor, record_event
+
+password_hash = PasswordHash.recommended()
+_UNKNOWN_USER_HASH = password_hash.hash(secrets.token_urlsafe(16))
+MIN_PASSWORD_LENGTH = 12
+ADDRESS_FAILURE_MULTIPLIER = 4
+
+
+class SignInRefused(Exception):
+    """Why a sign-in failed, in words safe to show: never says whether the email exists."""
+
+
+class AccountError(ValueError):
+    """A staff account change that breaks a rule; the message is shown next to the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def hash_password(password: str) -> str:
+    return password_hash.hash(password)
+
+
+def find_user_by_email(session: Session, email: str) -> StaffUser | None:
+    return session.scalars(
+        select(StaffUser).where(StaffUser.email == normalise_email(email))
+    ).first()
+
+
+def validate_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(
+            "password", f"Enter a password that is at least {MIN_PASSWORD_LENGTH} characters long"
+        )
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    roles: Iterable[Role],
+    actor: Actor | None = None,
+) -> StaffUser:
+    email = normalise_email(email)
+    if not name.strip():
+        raise AccountError("name", "Enter the person's full name")
+    if "@" not in email or "." not in email.rsplit("@", 1)[-1]:
+        raise AccountError("email", "Enter an email address in the correct format, like name@school.org")
+    if find_user_by_email(session, email):
+        raise AccountError("email", "A staff account with this email address already exists")
+    validate_password(password)
+    role_set = _checked_roles(roles)
+    user = StaffUser(
+        email=email,
+        name=name.strip(),
+        password_hash=hash_password(password),
+        role_names=" ".join(sorted(role_set)),
+    )
+    session.add(user)
+    session.flush()
+    record_event(
+        session,
+        subject_type="staff_user",
+        subject_id=user.id,
+        tag="account:create",
+        actor=actor or Actor.system(),
+        to_value=user.role_names,
+    )
+    return user
+
+
+def _checked_roles(roles: Iterable[Role | str]) -> set[Role]:
+    role_set = {Role(role) for role in roles}
+    if not role_set:
+        raise AccountError("roles", "Select at least one role")
+    return role_set
+
+
+def change_details(
+    session: Session, user: StaffUser, *, name: str, roles: Iterable[Role | str], actor: Actor
+) -> None:
+    if not name.strip():
+        raise AccountError("name", "Enter the person's full name")
+    role_set = _checked_roles(roles)
+    new_roles = " ".join(sorted(role_set))
+    if Role.admin in user.roles and Role.admin not in role_set:
+        _refuse_losing_last_admin(session, user, "roles")
+    if new_roles != user.role_names:
+        record_event(
+            session,
+            subject_type="staff_user",
+            subject_id=user.id,
+            tag="account:roles",
+            actor=actor,
+            from_value=user.role_names,
+            to_value=new_roles,
+        )
+    user.name = name.strip()
+    user.role_names = new_roles
+    session.add(user)
+
+
+def set_active(session: Session, user: StaffUser, *, active: bool, actor: Actor) -> None:
+    """Disabling a user also signs them out everywhere, at once."""
+    if user.is_active == active:
+        return
+    if not active:
+        if actor.user_id == user.id:
+            raise AccountError("account", "You cannot disable your own account")
+        if Role.admin in user.roles:
+            _refuse_losing_last_admin(session, user, "account")
+        session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+    user.is_active = active
+    session.add(user)
+    record_event(
+        session,
+        subject_type="staff_user",
+        subject_id=user.id,
+        tag="account:enable" if active else "account:disable",
+        actor=actor,
+    )
+
+
+def set_password(session: Session, user: StaffUser, password: str, *, actor: Actor) -> None:
+    validate_password(password)
+    user.password_hash = hash_password(password)
+    session.add(user)
+    session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+    record_event(
+        session, subject_type="staff_user", subject_id=user.id, tag="account:password", actor=actor
+    )
+
+
+def _refuse_losing_last_admin(session: Session, user: StaffUser, field: str) -> None:
+    admins = session.scalars(select(StaffUser).where(StaffUser.is_active.is_(True))).all()
+    if not any(Role.admin in other.roles for other in admins if other.id != user.id):
+        raise AccountError(field, "The portal needs at least one active administrator")
+
+
+def list_users(session: Session) -> list[StaffUser]:
+    return list(session.scalars(select(StaffUser).order_by(StaffUser.is_active.desc(), StaffUser.name)))
+
+
+@dataclass(frozen=True)
+class SignInThrottle:
+    """Failed sign-ins counted per account and per network address in a moving window."""
+
+    limiter: RateLimiter
+    per_account: RateLimitItem
+    per_address: RateLimitItem
+
+    @classmethod
+    def from_settings(cls, limiter: RateLimiter, settings: Settings) -> SignInThrottle:
+        minutes = settings.sign_in_lockout_minutes
+        allowed = settings.sign_in_failures_allowed
+        return cls(
+            limiter=limiter,
+            per_account=RateLimitItemPerMinute(allowed, minutes),
+            per_address=RateLimitItemPerMinute(allowed * ADDRESS_FAILURE_MULTIPLIER, minutes),
+        )
+
+    def is_locked(self, email: str, address: str) -> bool:
+        return not (
+            self.limiter.test(self.per_account, "sign-in-account", email)
+            and self.limiter.test(self.per_address, "sign-in-address", address)
+        )
+
+    def record_failure(self, email: str, address: str) -> None:
+        self.limiter.hit(self.per_account, "sign-in-account", email)
+        self.limiter.hit(self.per_address, "sign-in-address", address)
+
+    def clear_account(self, email: str) -> None:
+        self.limiter.clear(self.per_account, "sign-in-account", email)
+
+
+def authenticate(
+    session: Session, throttle: SignInThrottle, *, email: str, password: str, address: str
+) -> StaffUser:
+    """Check a sign-in. Unknown email and wrong password take the same time and give the same words."""
+    email = normalise_email(email)
+    if throttle.is_locked(email, address):
+        raise SignInRefused(
+            "There have been too many attempts to sign in. Wait 15 minutes, then try again."
+        )
+    user = find_user_by_email(session, email)
+    if user is None:
+        password_hash.verify(password, _UNKNOWN_USER_HASH)
+        throttle.record_failure(email, address)
+        raise SignInRefused("Enter a correct email address and password")
+    valid, new_hash = password_hash.verify_and_update(password, user.password_hash)
+    if not valid:
+        throttle.record_failure(email, address)
+        record_event(
+            session,
+            subject_type="staff_user",
+            subject_id=user.id,
+            tag="account:sign-in-failed",
+            actor=Actor("visitor", address),
+        )
+        session.commit()
+        raise SignInRefused("Enter a correct email address and password")
+    if not user.is_active:
+        raise SignInRefused(
+            "Your account has been switched off. Ask the portal administrator if you need it back."
+        )
+    if new_hash:
+        user.password_hash = new_hash
+    throttle.clear_account(email)
+    return user
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(session: Session, user: StaffUser, *, replacing: str | None = None) -> str:
+    """A fresh token at every sign-in (session fixation defence); any old one is thrown away."""
+    if replacing:
+        session.execute(delete(StaffSession).where(StaffSession.token_hash == token_digest(replacing)))
+    token = secrets.token_urlsafe(32)
+    session.add(StaffSession(token_hash=token_digest(token), user_id=user.id))
+    user.last_signed_in_at = utcnow()
+    session.add(user)
+    record_event(
+        session, subject_type="staff_user", subject_id=user.id, tag="account:sign-in", actor=Actor.staff(user)
+    )
+    return token
+
+
+def end_session(session: Session, token: str) -> None:
+    session.execute(delete(StaffSession).where(StaffSession.token_hash == token_digest(token)))
+
+
+def user_for_token(session: Session, token: str, settings: Settings) -> StaffUser | None:
+    """The signed-in user, or None once the session is idle too long or too old."""
+    now = utcnow()
+    row = session.get(StaffSession, token_digest(token))
+    if row is None:
+        return None
+    too_idle = now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes)
+    too_old = now - row.created_at > timedelta(hours=settings.session_max_hours)
+    user = session.get(StaffUser, row.user_id)
+    if too_idle or too_old or user is None or not user.is_active:
+        session.delete(row)
+        session.commit()
+        return None
+    if now - row.last_seen_at > timedelta(minutes=1):
+        row.last_seen_at = now
+        session.add(row)
+        session.commit()
+    return user
+
+
+def count_active_sessions(session: Session, user: StaffUser) -> int:
+    return session.scalar(
+        select(func.count()).select_from(StaffSession).where(StaffSession.user_id == user.id)
+    ) or 0

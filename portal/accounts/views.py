@@ -1,0 +1,259 @@
+"""Staff sign-in and sign-out, the staff home page, and the admin pages for staff accounts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from portal.accounts import services
+from portal.accounts.models import Role, StaffUser
+from portal.db import SessionDep
+from portal.history import Actor, history_of
+from portal.security import (
+    SESSION_COOKIE,
+    CurrentUser,
+    OptionalUser,
+    clear_session_cookie,
+    client_address,
+    require_role,
+    rotate_csrf,
+    set_browser_cookies,
+    set_session_cookie,
+)
+from portal.templating import render
+
+router = APIRouter()
+AdminUser = Annotated[StaffUser, Depends(require_role(Role.admin))]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site, so the sign-in page cannot be used to send people elsewhere."""
+    if not target:
+        return "/staff"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/staff"
+    return target
+
+
+@router.get("/staff/login")
+def login_page(request: Request, user: OptionalUser, next: str | None = None) -> Response:
+    if user is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return render(request, "accounts/login.html", {"next": _safe_next(next)})
+
+
+@router.post("/staff/login")
+def login(
+    request: Request,
+    session: SessionDep,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/staff",
+) -> Response:
+    values = {"email": email}
+    errors: dict[str, str] = {}
+    if not email.strip():
+        errors["email"] = "Enter your email address"
+    if not password:
+        errors["password"] = "Enter your password"
+    if errors:
+        return render(
+            request,
+            "accounts/login.html",
+            {"values": values, "errors": errors, "next": _safe_next(next)},
+            status_code=422,
+        )
+    throttle = services.SignInThrottle.from_settings(
+        request.app.state.limiter, request.app.state.settings
+    )
+    try:
+        user = services.authenticate(
+            session, throttle, email=email, password=password, address=client_address(request)
+        )
+    except services.SignInRefused as refusal:
+        return render(
+            request,
+            "accounts/login.html",
+            {"values": values, "errors": {"email": str(refusal)}, "next": _safe_next(next)},
+            status_code=429 if "too many" in str(refusal).lower() else 401,
+        )
+    token = services.start_session(session, user, replacing=request.cookies.get(SESSION_COOKIE))
+    session.commit()
+    rotate_csrf(request)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    set_session_cookie(request, response, token)
+    set_browser_cookies(request, response)
+    return response
+
+
+@router.post("/staff/logout")
+def logout(request: Request, session: SessionDep) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        services.end_session(session, token)
+        session.commit()
+    rotate_csrf(request)
+    response = RedirectResponse("/staff/login?signed_out=1", status_code=303)
+    clear_session_cookie(response)
+    set_browser_cookies(request, response)
+    return response
+
+
+@router.get("/staff")
+def staff_home(request: Request, user: CurrentUser) -> Response:
+    return render(request, "accounts/staff-home.html", {"user": user})
+
+
+@router.get("/staff/users")
+def user_list(request: Request, session: SessionDep, admin: AdminUser) -> Response:
+    return render(request, "accounts/users.html", {"users": services.list_users(session)})
+
+
+@router.get("/staff/users/new")
+def user_new(request: Request, admin: AdminUser) -> Response:
+    return render(request, "accounts/user-new.html", {"roles": list(Role), "values": {"roles": []}})
+
+
+@router.post("/staff/users/new")
+def user_create(
+    request: Request,
+    session: SessionDep,
+    admin: AdminUser,
+    name: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    roles: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    chosen = [role for role in roles or [] if role in Role.__members__]
+    try:
+        user = services.create_user(
+            session,
+            email=email,
+            name=name,
+            password=password,
+            roles=chosen,
+            actor=Actor.staff(admin),
+        )
+    except services.AccountError as error:
+        session.rollback()
+        return render(
+            request,
+            "accounts/user-new.html",
+            {
+                "roles": list(Role),
+                "values": {"name": name, "email": email, "roles": chosen},
+                "errors": {error.field: error.message},
+            },
+            status_code=422,
+        )
+    session.commit()
+    return RedirectResponse(f"/staff/users/{user.id}?created=1", status_code=303)
+
+
+def _user_or_404(session: SessionDep, user_id: int) -> StaffUser:
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise HTTPException(status_code=404)
+    return user
+
+
+def _render_user(
+    request: Request,
+    session: SessionDep,
+    user: StaffUser,
+    *,
+    values: dict[str, object] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "accounts/user.html",
+        {
+            "user": user,
+            "roles": list(Role),
+            "values": values or {"name": user.name, "roles": sorted(user.roles)},
+            "errors": errors or {},
+            "history": history_of(session, "staff_user", user.id)[-20:],
+            "sessions": services.count_active_sessions(session, user),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/staff/users/{user_id}")
+def user_page(request: Request, session: SessionDep, admin: AdminUser, user_id: int) -> Response:
+    return _render_user(request, session, _user_or_404(session, user_id))
+
+
+@router.post("/staff/users/{user_id}")
+def user_update(
+    request: Request,
+    session: SessionDep,
+    admin: AdminUser,
+    user_id: int,
+    name: Annotated[str, Form()] = "",
+    roles: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    user = _user_or_404(session, user_id)
+    chosen = [role for role in roles or [] if role in Role.__members__]
+    try:
+        services.change_details(session, user, name=name, roles=chosen, actor=Actor.staff(admin))
+    except services.AccountError as error:
+        session.rollback()
+        return _render_user(
+            request,
+            session,
+            user,
+            values={"name": name, "roles": chosen},
+            errors={error.field: error.message},
+            status_code=422,
+        )
+    session.commit()
+    return RedirectResponse(f"/staff/users/{user.id}?saved=1", status_code=303)
+
+
+@router.post("/staff/users/{user_id}/active")
+def user_set_active(
+    request: Request,
+    session: SessionDep,
+    admin: AdminUser,
+    user_id: int,
+    active: Annotated[str, Form()] = "",
+) -> Response:
+    user = _user_or_404(session, user_id)
+    try:
+        services.set_active(session, user, active=active == "yes", actor=Actor.staff(admin))
+    except services.AccountError as error:
+        session.rollback()
+        return _render_user(
+            request, session, user, errors={"account": error.message}, status_code=422
+        )
+    session.commit()
+    return RedirectResponse(f"/staff/users/{user.id}?saved=1", status_code=303)
+
+
+@router.post("/staff/users/{user_id}/password")
+def user_set_password(
+    request: Request,
+    session: SessionDep,
+    admin: AdminUser,
+    user_id: int,
+    new_password: Annotated[str, Form()] = "",
+) -> Response:
+    user = _user_or_404(session, user_id)
+    try:
+        services.set_password(session, user, new_password, actor=Actor.staff(admin))
+    except services.AccountError as error:
+        session.rollback()
+        return _render_user(
+            request, session, user, errors={"new_password": error.message}, status_code=422
+        )
+    session.commit()
+    return RedirectResponse(f"/staff/users/{user.id}?password=1", status_code=303)
+
+

@@ -1,0 +1,123 @@
+"""create_app(): the routers, templating, middleware and friendly error pages."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from portal.accounts.views import router as accounts_router
+from portal.admin.views import router as admin_router
+from portal.config import PROJECT_ROOT, Settings, get_settings
+from portal.db import make_engine
+from portal.guidance.views import router as guidance_router
+from portal.security import (
+    CONTENT_SECURITY_POLICY,
+    CsrfError,
+    Forbidden,
+    NotSignedIn,
+    SecurityHeaders,
+    verify_csrf,
+)
+from portal.templating import make_templates, render
+
+log = logging.getLogger("portal")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title=settings.school_name,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(verify_csrf)],
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url)
+    app.state.templates = make_templates(settings)
+    app.state.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
+
+    app.add_middleware(SecurityHeaders, hsts=settings.uses_https)
+    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static", check_dir=False), name="static")
+
+    app.include_router(guidance_router)
+    app.include_router(accounts_router)
+    app.include_router(admin_router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> Response:
+        try:
+            with app.state.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            log.exception("health check: database unreachable")
+            return JSONResponse({"status": "database unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/brand.css", include_in_schema=False)
+    def brand_css() -> Response:
+        colour = settings.brand_colour
+        css = f":root{{--govuk-brand-colour:{colour};--school-brand-colour:{colour}}}\n"
+        return PlainTextResponse(
+            css, media_type="text/css", headers={"Cache-Control": "public, max-age=300"}
+        )
+
+    @app.get("/crest.svg", include_in_schema=False)
+    def crest() -> Response:
+        return Response(
+            settings.logo_path.read_bytes(),
+            media_type="image/svg+xml",
+            headers={"Cache-Control": "public, max-age=3600"},
+        )
+
+    _add_error_pages(app)
+    return app
+
+
+def _add_error_pages(app: FastAPI) -> None:
+    @app.exception_handler(CsrfError)
+    async def csrf_refused(request: Request, _exc: CsrfError) -> Response:
+        return render(request, "errors/csrf.html", status_code=403)
+
+    @app.exception_handler(NotSignedIn)
+    async def sign_in_first(request: Request, _exc: NotSignedIn) -> Response:
+        target = request.url.path
+        if request.url.query:
+            target += "?" + request.url.query
+        return RedirectResponse(f"/staff/login?next={target}", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, _exc: Forbidden) -> Response:
+        return render(request, "errors/403.html", status_code=403)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return render(request, "errors/404.html", status_code=404)
+        if exc.status_code == 403:
+            return render(request, "errors/403.html", status_code=403)
+        if exc.status_code == 405:
+            return render(request, "errors/404.html", status_code=405)
+        return render(
+            request, "errors/generic.html", {"status": exc.status_code}, status_code=exc.status_code
+        )
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        response = request.app.state.templates.TemplateResponse(
+            request, "errors/500.html", {"request": request, "errors": {}}, status_code=500
+        )
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Cache-Control"] = "no-store"
+        return response

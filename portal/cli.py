@@ -1,0 +1,169 @@
+"""The `portal` command: serve, migrate, load demo data, add staff, send mail, check settings."""
+
+from __future__ import annotations
+
+import getpass
+import smtplib
+import sys
+import time
+
+import typer
+from sqlalchemy import text
+from sqlmodel import Session
+
+from portal.config import Settings, get_settings
+
+app = typer.Typer(help="The school's parent portal.", no_args_is_help=True, add_completion=False)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValueError as error:
+        typer.secho(f"Settings problem: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from error
+
+
+def _session(settings: Settings) -> Session:
+    from portal.db import make_engine
+
+    return Session(make_engine(settings.database_url), expire_on_commit=False)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, help="Worker processes (use more in production)."),
+    reload: bool = typer.Option(False, help="Restart when code changes (development)."),
+    proxy_headers: bool = typer.Option(True, help="Trust X-Forwarded-* from the proxy."),
+) -> None:
+    """Serve the portal with uvicorn."""
+    import uvicorn
+
+    _settings()
+    uvicorn.run(
+        "portal.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips="127.0.0.1",
+        server_header=False,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date (Alembic)."""
+    from portal.migrations import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    typer.echo("Database is up to date.")
+
+
+@app.command()
+def demo(
+    if_empty: bool = typer.Option(False, "--if-empty", help="Only load when there are no staff yet."),
+) -> None:
+    """Load the demo school: staff in every role, the policy, and example cases."""
+    from portal.demo import DEMO_PASSWORD, load_demo, print_sign_ins
+
+    settings = _settings()
+    with _session(settings) as session:
+        loaded = load_demo(session, settings, only_if_empty=if_empty)
+        typer.echo("Demo data loaded." if loaded else "Demo data already present.")
+        print_sign_ins(session, DEMO_PASSWORD, typer.echo)
+
+
+@app.command("create-user")
+def create_user(
+    email: str = typer.Option(..., help="Their email address; they sign in with it."),
+    name: str = typer.Option(..., help="Their full name."),
+    role: list[str] = typer.Option(..., help="office, head, chair, clerk, governor or admin."),
+) -> None:
+    """Add a staff account. The password is asked for, never taken from the command line."""
+    from portal.accounts.models import Role
+    from portal.accounts.services import AccountError
+    from portal.accounts.services import create_user as add_user
+
+    settings = _settings()
+    unknown = [name for name in role if name not in Role.__members__]
+    if unknown:
+        typer.secho(f"Unknown role: {', '.join(unknown)}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
+    with _session(settings) as session:
+        try:
+            user = add_user(session, email=email, name=name, password=password, roles=role)
+        except AccountError as error:
+            typer.secho(error.message, fg=typer.colors.RED, err=True)
+            raise typer.Exit(1) from error
+        session.commit()
+        typer.echo(f"Added {user.name} <{user.email}> as {', '.join(user.role_labels)}.")
+
+
+@app.command("send-mail")
+def send_mail(
+    watch: bool = typer.Option(False, help="Keep running, sending every few seconds."),
+    interval: float = typer.Option(5.0, help="Seconds between rounds with --watch."),
+) -> None:
+    """Deliver queued emails from the outbox over SMTP, retrying failures with backoff."""
+    from portal.mail import deliver_due
+
+    settings = _settings()
+    if not settings.smtp_configured:
+        typer.echo("No SMTP server is configured (PORTAL_SMTP_HOST); messages stay in the outbox.")
+        raise typer.Exit(0)
+    with _session(settings) as session:
+        while True:
+            report = deliver_due(session, settings)
+            typer.echo(f"sent {report.sent}, will retry {report.retried}, failed {report.failed}")
+            if not watch:
+                return
+            time.sleep(interval)
+
+
+@app.command()
+def check() -> None:
+    """Check the configuration: secret key, database, SMTP and term dates."""
+    from portal.calendar import load_calendar
+    from portal.db import make_engine
+
+    problems: list[str] = []
+    settings = _settings()
+    typer.echo(f"Environment: {settings.environment}")
+    try:
+        with make_engine(settings.database_url).connect() as connection:
+            connection.execute(text("SELECT 1"))
+        typer.echo("Database: reachable")
+    except Exception as error:
+        problems.append(f"Database not reachable: {error.__class__.__name__}: {error}")
+    if settings.smtp_configured:
+        try:
+            smtp_class = smtplib.SMTP_SSL if settings.smtp_tls == "ssl" else smtplib.SMTP
+            with smtp_class(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
+                smtp.noop()
+            typer.echo(f"SMTP: {settings.smtp_host}:{settings.smtp_port} reachable")
+        except OSError as error:
+            problems.append(f"SMTP server not reachable: {error}")
+    else:
+        typer.echo("SMTP: not configured; emails stay in the outbox")
+    try:
+        calendar = load_calendar(settings.term_dates_file)
+        typer.echo(f"Term dates: known until {calendar.last_known_day:%d %B %Y}")
+    except Exception as error:
+        problems.append(f"Term dates: {error}")
+    if settings.is_production and not settings.uses_https:
+        problems.append("PORTAL_BASE_URL must start with https:// in production")
+    for problem in problems:
+        typer.secho(problem, fg=typer.colors.RED, err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo("All checks passed.")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,91 @@
+"""Settings for one school's portal, read from the environment or a `.env` file.
+
+Every variable is prefixed `PORTAL_` (for example `PORTAL_SCHOOL_NAME`). School-specific wording and
+values live here or in an override templates folder, never in Python conditionals.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRET_KEY_FILE = Path(".secret_key")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PORTAL_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite:///portal.db"
+    secret_key: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+
+    school_name: str = "Brookfield Primary School"
+    brand_colour: str = Field(default="#5b2a86", pattern=r"^#[0-9a-fA-F]{6}$")
+    logo_path: Path = PROJECT_ROOT / "static" / "images" / "crest.svg"
+    contact_email: str = "office@brookfield-primary.example"
+    contact_phone: str = "01234 567890"
+    contact_address: str = "Brookfield Primary School, Mill Lane, Bedford MK40 1AA"
+    website_url: str = "https://brookfield-primary.example"
+    templates_override_dir: Path | None = None
+
+    term_dates_file: Path = PROJECT_ROOT / "config" / "term-dates.toml"
+
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_tls: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_timeout_seconds: float = 10.0
+    mail_from: str = "Brookfield Primary School <office@brookfield-primary.example>"
+    mail_max_attempts: int = 8
+
+    rate_limit_storage: str = "memory://"
+    sign_in_failures_allowed: int = 5
+    sign_in_lockout_minutes: int = 15
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def uses_https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def smtp_configured(self) -> bool:
+        return bool(self.smtp_host)
+
+    @model_validator(mode="after")
+    def _secret_key_present(self) -> Settings:
+        if self.secret_key:
+            if self.is_production and len(self.secret_key) < 32:
+                raise ValueError("PORTAL_SECRET_KEY must be at least 32 characters in production")
+            return self
+        if self.is_production:
+            raise ValueError("PORTAL_SECRET_KEY must be set in production")
+        self.secret_key = development_secret_key()
+        return self
+
+
+def development_secret_key() -> str:
+    """A random key kept in the working directory, so sessions survive a restart in development."""
+    if SECRET_KEY_FILE.exists():
+        return SECRET_KEY_FILE.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    SECRET_KEY_FILE.write_text(key)
+    SECRET_KEY_FILE.chmod(0o600)
+    return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

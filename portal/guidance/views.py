@@ -1,0 +1,166 @@
+"""Public pages for parents, and the admin page that publishes a new policy version."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from portal.accounts.models import Role, StaffUser
+from portal.db import SessionDep
+from portal.guidance import services
+from portal.security import require_role
+from portal.templating import render
+
+router = APIRouter()
+AdminUser = Annotated[StaffUser, Depends(require_role(Role.admin))]
+
+COMING_NEXT = {
+    "news": (
+        "School news",
+        "Soon you will be able to read the school's news here and leave comments.",
+    ),
+    "photos": (
+        "Photos and consent",
+        "Soon you will be able to tell the school here which photos of your child it may use.",
+    ),
+}
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    return render(request, "guidance/home.html")
+
+
+@router.get("/parents/online")
+def parents_online(request: Request, session: SessionDep) -> Response:
+    return render(
+        request, "guidance/parents-online.html", {"policy": services.current_policy(session)}
+    )
+
+
+@router.get("/policy")
+def policy(request: Request, session: SessionDep) -> Response:
+    current = services.current_policy(session)
+    return render(
+        request,
+        "guidance/policy.html",
+        {
+            "policy": current,
+            "current": current,
+            "body": services.render_markdown(current.body_markdown) if current else None,
+            "versions": services.policy_versions(session),
+        },
+    )
+
+
+@router.get("/policy/versions/{version}")
+def policy_version(request: Request, session: SessionDep, version: str) -> Response:
+    shown = services.find_version(session, version)
+    if shown is None:
+        raise HTTPException(status_code=404)
+    return render(
+        request,
+        "guidance/policy.html",
+        {
+            "policy": shown,
+            "current": services.current_policy(session),
+            "body": services.render_markdown(shown.body_markdown),
+            "versions": services.policy_versions(session),
+        },
+    )
+
+
+@router.get("/accessibility")
+def accessibility(request: Request) -> Response:
+    return render(request, "guidance/accessibility.html")
+
+
+@router.get("/privacy")
+def privacy(request: Request) -> Response:
+    return render(request, "guidance/privacy.html")
+
+
+@router.get("/news")
+def news(request: Request) -> Response:
+    return _coming_next(request, "news")
+
+
+@router.get("/photos")
+def photos(request: Request) -> Response:
+    return _coming_next(request, "photos")
+
+
+def _coming_next(request: Request, key: str) -> Response:
+    title, lead = COMING_NEXT[key]
+    return render(request, "guidance/coming-next.html", {"title": title, "lead": lead})
+
+
+@router.get("/staff/policy")
+def staff_policy(request: Request, session: SessionDep, user: AdminUser) -> Response:
+    return render(
+        request, "guidance/staff-policy.html", {"versions": services.policy_versions(session)}
+    )
+
+
+@router.get("/staff/policy/new")
+def staff_policy_new(request: Request, session: SessionDep, user: AdminUser) -> Response:
+    current = services.current_policy(session)
+    values = {
+        "version": _next_version(current.version) if current else "1",
+        "effective_on": date.today().isoformat(),
+        "body_markdown": current.body_markdown if current else "",
+        "summary_of_changes": "",
+    }
+    return render(request, "guidance/staff-policy-new.html", {"values": values})
+
+
+@router.post("/staff/policy/new")
+def staff_policy_publish(
+    request: Request,
+    session: SessionDep,
+    user: AdminUser,
+    version: Annotated[str, Form()] = "",
+    effective_on: Annotated[str, Form()] = "",
+    body_markdown: Annotated[str, Form()] = "",
+    summary_of_changes: Annotated[str, Form()] = "",
+) -> Response:
+    values = {
+        "version": version,
+        "effective_on": effective_on,
+        "body_markdown": body_markdown,
+        "summary_of_changes": summary_of_changes,
+    }
+    try:
+        services.publish_policy(
+            session,
+            version=version,
+            effective_on=_parse_date(effective_on),
+            body_markdown=body_markdown,
+            summary_of_changes=summary_of_changes,
+            user=user,
+        )
+    except services.PolicyError as error:
+        session.rollback()
+        return render(
+            request,
+            "guidance/staff-policy-new.html",
+            {"values": values, "errors": {error.field: error.message}},
+            status_code=422,
+        )
+    session.commit()
+    return RedirectResponse("/staff/policy?published=" + version, status_code=303)
+
+
+def _parse_date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
+def _next_version(version: str) -> str:
+    head = version.split(".")[0]
+    return str(int(head) + 1) if head.isdigit() else ""

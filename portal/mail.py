@@ -1,0 +1,339 @@
+"""The mail outbox: messages are stored first and delivered over SMTP afterwards.
+
+Why an outbox rather than sending inline: a request that records a complaint (for example) must
+not fail, or half-succeed, because the mail server is slow or down. `queue_mail` adds the message
+to the caller's transaction, so the email exists if and only if the business change was
+committed. `deliver_due` runs later (a worker or a CLI command), sends what is due, and retries
+with exponential backoff. Nothing is ever deleted, so no message is lost while SMTP is down, and
+an administrator can see and re-queue anything that finally failed.
+"""
+
+from __future__ import annotations
+
+import enum
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+
+from sqlalchemy import Column, DateTime, Index, Integer, String, Text
+from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from portal.config import Settings
+from portal.db import utcnow
+
+BACKOFF_BASE_SECONDS = 60
+BACKOFF_CAP_SECONDS = 3600
+LAST_ERROR_MAX_CHARS = 500
+TO_ADDRESS_MAX_CHARS = 320
+SUBJECT_MAX_CHARS = 300
+RELATED_MAX_CHARS = 40
+
+
+class OutboxStatus(enum.StrEnum):
+    """Where a message is in its life.
+
+    Stored as its plain string value in a String(16) column, not a database enum type, so the
+    migration stays simple on SQLite and PostgreSQL. A StrEnum (a `str` and an `Enum`) so its
+    str() is the value itself.
+    """
+
+    queued = "queued"
+    sent = "sent"
+    failed = "failed"
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One email waiting to be sent, sent, or given up on.
+
+    Column types are spelled out (String(n), Text, DateTime) so the Alembic migration can be
+    written by hand and matches this model exactly on SQLite and PostgreSQL. Index names are
+    explicit for the same reason.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        Index("ix_outbox_message_status", "status"),
+        Index("ix_outbox_message_next_attempt_at", "next_attempt_at"),
+        # The sender's query: "queued and due, oldest first".
+        Index("ix_outbox_message_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    to_address: str = Field(sa_column=Column(String(TO_ADDRESS_MAX_CHARS), nullable=False))
+    subject: str = Field(sa_column=Column(String(SUBJECT_MAX_CHARS), nullable=False))
+    body_text: str = Field(sa_column=Column(Text, nullable=False))
+    body_html: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
+    status: str = Field(
+        default=OutboxStatus.queued.value, sa_column=Column(String(16), nullable=False)
+    )
+    # Delivery tries made so far (successful or not); drives the backoff and the give-up point.
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    next_attempt_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime, nullable=False)
+    )
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+    # What the message is about, e.g. ("complaint", "42"), so a record's page can list its emails.
+    related_type: str | None = Field(
+        default=None, sa_column=Column(String(RELATED_MAX_CHARS), nullable=True)
+    )
+    related_id: str | None = Field(
+        default=None, sa_column=Column(String(RELATED_MAX_CHARS), nullable=True)
+    )
+
+
+@dataclass
+class DeliveryReport:
+    """What one `deliver_due` run did, for logs and the CLI."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def queue_mail(
+    session: Session,
+    *,
+    to: str,
+    subject: str,
+    body_text: str,
+    body_html: str | None = None,
+    related: tuple[str, str] | None = None,
+) -> OutboxMessage:
+    """Add a message to the caller's transaction; the caller commits it with its own change.
+
+    Flushing (not committing) gives the row an id and surfaces database errors here, while the
+    email still disappears if the caller rolls back. Obviously bad header values are refused now,
+    because they could never be sent and would only fail later, out of sight.
+    """
+    _check_header_value("to", to, TO_ADDRESS_MAX_CHARS)
+    _check_header_value("subject", subject, SUBJECT_MAX_CHARS)
+    if "@" not in to:
+        raise ValueError(f"not an email address: {to!r}")
+    related_type, related_id = related if related is not None else (None, None)
+    if related is not None:
+        _check_header_value("related type", related[0], RELATED_MAX_CHARS)
+        _check_header_value("related id", related[1], RELATED_MAX_CHARS)
+    message = OutboxMessage(
+        to_address=to,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        related_type=related_type,
+        related_id=related_id,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def backoff_delay(attempts: int) -> timedelta:
+    """Wait before the next try: 1, 2, 4 ... minutes after each failure, never more than an hour.
+
+    Doubling gives a brief outage a quick recovery without hammering a server that is down for
+    longer; the cap keeps a message from waiting for days once the server is back.
+    """
+    exponent = min(max(attempts - 1, 0), 16)  # 2**16 minutes is far past the cap already
+    return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2**exponent, BACKOFF_CAP_SECONDS))
+
+
+def deliver_due(
+    session: Session, settings: Settings, *, now: datetime | None = None, limit: int = 50
+) -> DeliveryReport:
+    """Send up to `limit` queued messages that are due, over one SMTP connection.
+
+    Commits after every message, so a crash mid-batch never sends an already-sent message again.
+    Each message is picked with `SELECT ... FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite ignores
+    it) and its row lock is held until its outcome is committed, so two senders running at once
+    never send the same message. Use a session of its own: it commits.
+
+    When SMTP is not configured (development), nothing is sent and messages stay queued, readable
+    on the admin outbox page. If the server cannot be reached, every due message counts one failed
+    attempt and is retried later, so nothing is lost while it is down.
+    """
+    report = DeliveryReport()
+    if not settings.smtp_configured:
+        return report
+    now = now if now is not None else utcnow()
+    connection: smtplib.SMTP | None = None
+    connect_error: str | None = None
+    seen: list[int] = []
+    try:
+        while len(seen) < limit:
+            message = session.exec(_due_query(now, seen)).first()
+            if message is None:
+                break
+            assert message.id is not None
+            seen.append(message.id)
+            error = connect_error
+            if error is None and connection is None:
+                try:
+                    connection = _connect(settings)
+                except Exception as exc:  # refused, timeout, TLS or login failure
+                    connect_error = error = _describe(exc)
+            if connection is not None:
+                try:
+                    connection.send_message(_build_email(message, settings))
+                except Exception as exc:
+                    error = _describe(exc)
+                    if _connection_is_broken(exc):
+                        _close(connection)
+                        connection = None  # the next message reconnects
+            outcome = _record_outcome(message, error, now, settings)
+            session.add(message)
+            session.commit()
+            if outcome is OutboxStatus.sent:
+                report.sent += 1
+            elif outcome is OutboxStatus.failed:
+                report.failed += 1
+            else:
+                report.retried += 1
+    finally:
+        if connection is not None:
+            _close(connection)
+    return report
+
+
+def retry_now(session: Session, message_id: int) -> None:
+    """Queue a failed (or waiting) message for the next sender run: the admin "try again" button.
+
+    `attempts` is kept as history, so a message that had already failed gets one more try before
+    it is marked failed again. Sent messages are refused, so a click never sends an email twice.
+    The caller commits.
+    """
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        raise LookupError(f"no outbox message {message_id}")
+    if message.status == OutboxStatus.sent.value:
+        raise ValueError(f"outbox message {message_id} has already been sent")
+    message.status = OutboxStatus.queued.value
+    message.next_attempt_at = utcnow()
+    session.add(message)
+
+
+def outbox_page(
+    session: Session, *, status: str | None = None, limit: int = 50, before_id: int | None = None
+) -> list[OutboxMessage]:
+    """One page of the admin outbox, newest first.
+
+    Keyset paging (`before_id` = the last id on the previous page) stays fast and stable while
+    new messages arrive, unlike OFFSET. An unknown status raises ValueError.
+    """
+    query = select(OutboxMessage)
+    if status is not None:
+        query = query.where(OutboxMessage.status == OutboxStatus(status).value)
+    if before_id is not None:
+        query = query.where(col(OutboxMessage.id) < before_id)
+    query = query.order_by(col(OutboxMessage.id).desc()).limit(limit)
+    return list(session.exec(query).all())
+
+
+def _due_query(now: datetime, exclude_ids: list[int]) -> SelectOfScalar[OutboxMessage]:
+    """The next due message, locked for this sender; skips rows another sender holds."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.status == OutboxStatus.queued.value,
+        col(OutboxMessage.next_attempt_at) <= now,
+    )
+    if exclude_ids:
+        query = query.where(col(OutboxMessage.id).not_in(exclude_ids))
+    return (
+        query.order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def _record_outcome(
+    message: OutboxMessage, error: str | None, now: datetime, settings: Settings
+) -> OutboxStatus:
+    """Update the row after one try and say what happened to it."""
+    message.attempts += 1
+    if error is None:
+        message.status = OutboxStatus.sent.value
+        message.sent_at = utcnow()
+        message.last_error = None
+        return OutboxStatus.sent
+    message.last_error = error
+    message.next_attempt_at = now + backoff_delay(message.attempts)
+    if message.attempts >= settings.mail_max_attempts:
+        message.status = OutboxStatus.failed.value
+        return OutboxStatus.failed
+    return OutboxStatus.queued
+
+
+def _connect(settings: Settings) -> smtplib.SMTP:
+    """Open, secure and log in to the SMTP server as configured."""
+    timeout = settings.smtp_timeout_seconds
+    connection: smtplib.SMTP
+    if settings.smtp_tls == "ssl":
+        connection = smtplib.SMTP_SSL(
+            settings.smtp_host,
+            settings.smtp_port,
+            timeout=timeout,
+            context=ssl.create_default_context(),
+        )
+    else:
+        connection = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
+    try:
+        if settings.smtp_tls == "starttls":
+            connection.starttls(context=ssl.create_default_context())
+        if settings.smtp_user:
+            connection.login(settings.smtp_user, settings.smtp_password)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _close(connection: smtplib.SMTP) -> None:
+    """Say goodbye politely if the server is still listening; just drop the socket if not."""
+    try:
+        connection.quit()
+    except (smtplib.SMTPException, OSError):
+        connection.close()
+
+
+def _connection_is_broken(exc: Exception) -> bool:
+    """True if the connection cannot be trusted for the next message.
+
+    A refused recipient or rejected data leaves the SMTP session usable (smtplib resets it), but a
+    disconnect or a socket error/timeout does not. SMTPException is itself an OSError subclass.
+    """
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return True
+    return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
+
+
+def _build_email(message: OutboxMessage, settings: Settings) -> EmailMessage:
+    """The MIME message: plain text, plus an HTML alternative when there is one."""
+    email = EmailMessage()
+    email["From"] = settings.mail_from
+    email["To"] = message.to_address
+    email["Subject"] = message.subject
+    email["Date"] = format_datetime(datetime.now(UTC))
+    # Our own domain, not the host's name: it is stable and avoids a DNS lookup per message.
+    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
+    email["Message-ID"] = make_msgid(domain=domain)
+    email.set_content(message.body_text)
+    if message.body_html:
+        email.add_alternative(message.body_html, subtype="html")
+    return email
+
+
+def _describe(exc: BaseException) -> str:
+    """A short, single-line error for the admin page."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text[:LAST_ERROR_MAX_CHARS]
+
+
+def _check_header_value(name: str, value: str, max_chars: int) -> None:
+    """Refuse values that would break the email headers or not fit the column."""
+    if not value or "\r" in value or "\n" in value:
+        raise ValueError(f"{name} must be a non-empty single line")
+    if len(value) > max_chars:
+        raise ValueError(f"{name} is longer than {max_chars} characters")

@@ -1,0 +1,12 @@
+"""Every table, imported in one place so Alembic and the tests see the whole schema."""
+
+from sqlmodel import SQLModel
+
+from portal.accounts.models import StaffSession, StaffUser
+from portal.guidance.models import PolicyVersion
+from portal.history import HistoryEvent
+from portal.mail import OutboxMessage
+
+metadata = SQLModel.metadata
+
+__all__ = ["HistoryEvent", "OutboxMessage", "PolicyVersion", "StaffSession", "StaffUser", "metadata"]
