@@ -1,8 +1,8 @@
 """Alembic environment: the database URL comes from the portal's settings unless given."""
 
-from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+from alembic import context
 from portal.config import get_settings
 from portal.models import metadata
 
@@ -19,7 +19,9 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     connectable = engine_from_config(
-        config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool
+        config.get_section(config.config_ini_section, {}),
+        prefix="sqlalchemy.",
+        poolclass=pool.NullPool,
     )
     with connectable.connect() as connection:
         context.configure(

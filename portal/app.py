@@ -45,7 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
 
     app.add_middleware(SecurityHeaders, hsts=settings.uses_https)
-    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static", check_dir=False), name="static")
+    app.mount(
+        "/static", StaticFiles(directory=PROJECT_ROOT / "static", check_dir=False), name="static"
+    )
 
     app.include_router(guidance_router)
     app.include_router(accounts_router)

@@ -66,7 +66,9 @@ def migrate() -> None:
 
 @app.command()
 def demo(
-    if_empty: bool = typer.Option(False, "--if-empty", help="Only load when there are no staff yet."),
+    if_empty: bool = typer.Option(
+        False, "--if-empty", help="Only load when there are no staff yet."
+    ),
 ) -> None:
     """Load the demo school: staff in every role, the policy, and example cases."""
     from portal.demo import DEMO_PASSWORD, load_demo, print_sign_ins

@@ -15,7 +15,7 @@ from portal.config import Settings
 from portal.guidance.services import publish_policy
 from portal.mail import queue_mail
 
-DEMO_PASSWORD = "brookfield-demo-2026"
+DEMO_PASSWORD = "brookfield-demo-2026"  # noqa: S105 - printed for the demo on purpose
 
 DEMO_STAFF: list[tuple[str, str, tuple[Role, ...]]] = [
     ("Priya Shah", "admin@brookfield-primary.example", (Role.admin,)),
@@ -53,15 +53,18 @@ Staff keep their personal accounts private, never add pupils as contacts, and on
 through school systems for school reasons.
 """
 
-POLICY_V2 = POLICY_V1.replace(
-    "talking with you.", "talking with you. This parent portal is now one of those channels."
-) + """
+POLICY_V2 = (
+    POLICY_V1.replace(
+        "talking with you.", "talking with you. This parent portal is now one of those channels."
+    )
+    + """
 # Comments on the school's news
 
 Comments on school news in the parent portal are read by a member of staff before anyone else can
 see them. We do not publish comments that name other children, share personal details, or are
 really complaints. We will tell you why, and point you to the right place.
 """
+)
 
 
 def load_demo(session: Session, settings: Settings, *, only_if_empty: bool = False) -> bool:

@@ -27,7 +27,9 @@ class HistoryEvent(SQLModel, table=True):
     actor_type: str = Field(sa_column=Column(String(16), nullable=False))
     actor_user_id: int | None = Field(default=None, foreign_key="staff_user.id")
     actor_label: str = Field(sa_column=Column(String(200), nullable=False))
-    occurred_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
+    occurred_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime, nullable=False)
+    )
     from_value: str | None = Field(default=None, sa_column=Column(String(200)))
     to_value: str | None = Field(default=None, sa_column=Column(String(200)))
     detail: str | None = Field(default=None, sa_column=Column(Text))
@@ -69,7 +71,7 @@ def record_event(
     to_value: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> HistoryEvent:
-    """Add an event in the caller's transaction, so the history exists exactly when the change does."""
+    """Add the event to the caller's transaction: it exists exactly when the change does."""
     event = HistoryEvent(
         subject_type=subject_type,
         subject_id=str(subject_id),

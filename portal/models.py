@@ -9,4 +9,11 @@ from portal.mail import OutboxMessage
 
 metadata = SQLModel.metadata
 
-__all__ = ["HistoryEvent", "OutboxMessage", "PolicyVersion", "StaffSession", "StaffUser", "metadata"]
+__all__ = [
+    "HistoryEvent",
+    "OutboxMessage",
+    "PolicyVersion",
+    "StaffSession",
+    "StaffUser",
+    "metadata",
+]

@@ -91,7 +91,9 @@ async def verify_csrf(request: Request) -> None:
 def set_browser_cookies(request: Request, response: Response) -> None:
     """Write the CSRF cookie when this response created or rotated it."""
     value = getattr(request.state, "csrf_cookie", None)
-    if value and (value != request.cookies.get(CSRF_COOKIE) or getattr(request.state, "csrf_rotated", False)):
+    if value and (
+        value != request.cookies.get(CSRF_COOKIE) or getattr(request.state, "csrf_rotated", False)
+    ):
         response.set_cookie(
             CSRF_COOKIE,
             value,

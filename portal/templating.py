@@ -8,7 +8,14 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    PrefixLoader,
+    select_autoescape,
+)
 from starlette.responses import HTMLResponse
 
 from portal.accounts.models import Role, StaffUser
@@ -18,7 +25,7 @@ from portal.security import csrf_token, set_browser_cookies
 
 
 def make_templates(settings: Settings) -> Jinja2Templates:
-    """A school's own templates folder, when set, is searched before ours (FixMyStreet's cobrands)."""
+    """A school's own templates folder, when set, is searched first (like FixMyStreet cobrands)."""
     folders = [str(PROJECT_ROOT / "templates")]
     if settings.templates_override_dir:
         folders.insert(0, str(settings.templates_override_dir))
@@ -28,7 +35,9 @@ def make_templates(settings: Settings) -> Jinja2Templates:
             PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
         ]
     )
-    env = Environment(loader=loader, autoescape=select_autoescape(), trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=loader, autoescape=select_autoescape(), trim_blocks=True, lstrip_blocks=True
+    )
     env.filters["long_date"] = _long_date
     env.filters["date_time"] = _date_time
     env.globals["school"] = settings

@@ -83,4 +83,6 @@ class StaffSession(SQLModel, table=True):
         )
     )
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
-    last_seen_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
+    last_seen_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime, nullable=False)
+    )

@@ -72,7 +72,9 @@ def create_user(
     if not name.strip():
         raise AccountError("name", "Enter the person's full name")
     if "@" not in email or "." not in email.rsplit("@", 1)[-1]:
-        raise AccountError("email", "Enter an email address in the correct format, like name@school.org")
+        raise AccountError(
+            "email", "Enter an email address in the correct format, like name@school.org"
+        )
     if find_user_by_email(session, email):
         raise AccountError("email", "A staff account with this email address already exists")
     validate_password(password)
@@ -165,7 +167,9 @@ def _refuse_losing_last_admin(session: Session, user: StaffUser, field: str) -> 
 
 
 def list_users(session: Session) -> list[StaffUser]:
-    return list(session.scalars(select(StaffUser).order_by(StaffUser.is_active.desc(), StaffUser.name)))
+    return list(
+        session.scalars(select(StaffUser).order_by(StaffUser.is_active.desc(), StaffUser.name))
+    )
 
 
 @dataclass(frozen=True)
@@ -203,7 +207,7 @@ class SignInThrottle:
 def authenticate(
     session: Session, throttle: SignInThrottle, *, email: str, password: str, address: str
 ) -> StaffUser:
-    """Check a sign-in. Unknown email and wrong password take the same time and give the same words."""
+    """Check a sign-in. An unknown email and a wrong password cost the same and read the same."""
     email = normalise_email(email)
     if throttle.is_locked(email, address):
         raise SignInRefused(
@@ -243,13 +247,19 @@ def token_digest(token: str) -> str:
 def start_session(session: Session, user: StaffUser, *, replacing: str | None = None) -> str:
     """A fresh token at every sign-in (session fixation defence); any old one is thrown away."""
     if replacing:
-        session.execute(delete(StaffSession).where(StaffSession.token_hash == token_digest(replacing)))
+        session.execute(
+            delete(StaffSession).where(StaffSession.token_hash == token_digest(replacing))
+        )
     token = secrets.token_urlsafe(32)
     session.add(StaffSession(token_hash=token_digest(token), user_id=user.id))
     user.last_signed_in_at = utcnow()
     session.add(user)
     record_event(
-        session, subject_type="staff_user", subject_id=user.id, tag="account:sign-in", actor=Actor.staff(user)
+        session,
+        subject_type="staff_user",
+        subject_id=user.id,
+        tag="account:sign-in",
+        actor=Actor.staff(user),
     )
     return token
 
@@ -279,6 +289,9 @@ def user_for_token(session: Session, token: str, settings: Settings) -> StaffUse
 
 
 def count_active_sessions(session: Session, user: StaffUser) -> int:
-    return session.scalar(
-        select(func.count()).select_from(StaffSession).where(StaffSession.user_id == user.id)
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count()).select_from(StaffSession).where(StaffSession.user_id == user.id)
+        )
+        or 0
+    )

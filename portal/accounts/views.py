@@ -59,7 +59,7 @@ def login(
     if not email.strip():
         errors["email"] = "Enter your email address"
     if not password:
-        errors["password"] = "Enter your password"
+        errors["password"] = "Enter your password"  # noqa: S105 - a message, not a password
     if errors:
         return render(
             request,
@@ -255,5 +255,3 @@ def user_set_password(
         )
     session.commit()
     return RedirectResponse(f"/staff/users/{user.id}?password=1", status_code=303)
-
-

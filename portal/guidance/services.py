@@ -44,7 +44,9 @@ def render_markdown(text: str) -> Markup:
     """
     html = _markdown.render(text)
     for level in (5, 4, 3, 2, 1):
-        html = html.replace(f"<h{level}>", f"<h{level + 1}>").replace(f"</h{level}>", f"</h{level + 1}>")
+        html = html.replace(f"<h{level}>", f"<h{level + 1}>").replace(
+            f"</h{level}>", f"</h{level + 1}>"
+        )
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -66,7 +68,9 @@ def current_policy(session: Session) -> PolicyVersion | None:
 def policy_versions(session: Session) -> list[PolicyVersion]:
     return list(
         session.scalars(
-            select(PolicyVersion).order_by(PolicyVersion.effective_on.desc(), PolicyVersion.id.desc())
+            select(PolicyVersion).order_by(
+                PolicyVersion.effective_on.desc(), PolicyVersion.id.desc()
+            )
         )
     )
 
@@ -88,7 +92,9 @@ def publish_policy(
     if not _VERSION_PATTERN.match(version):
         raise PolicyError("version", "Enter a version number like 3 or 3.1")
     if find_version(session, version):
-        raise PolicyError("version", f"Version {version} already exists. Enter a new version number")
+        raise PolicyError(
+            "version", f"Version {version} already exists. Enter a new version number"
+        )
     if effective_on is None:
         raise PolicyError("effective_on", "Enter the date this version takes effect")
     if len(body_markdown.strip()) < 50:

@@ -1,0 +1,290 @@
+"""Real-browser harness: one live portal server with the demo school and one headless Chromium per
+test session, a fresh browser context per test, and axe-core for accessibility checks.
+
+The live server has its own database (a SQLite file, or its own PostgreSQL schema when
+PORTAL_DATABASE_URL points at PostgreSQL), so the per-test table emptying in tests/conftest.py never
+touches it. Every test here is marked `browser`; without Chromium they are skipped, or fail when
+PORTAL_REQUIRE_BROWSER=1 (as in CI).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import uvicorn
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from sqlalchemy import create_engine, text
+from sqlmodel import Session
+
+from portal.accounts.models import Role
+from portal.app import create_app
+from portal.config import Settings
+from portal.db import make_engine
+from portal.demo import DEMO_PASSWORD, DEMO_STAFF, load_demo
+from portal.migrations import upgrade
+
+BROWSER_TESTS = Path(__file__).resolve().parent
+CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
+REQUIRE_BROWSER = os.environ.get("PORTAL_REQUIRE_BROWSER") == "1"
+LIVE_SECRET = "browser-test-secret-key-" + "y" * 40
+SCHOOL_NAME = "Brookfield Primary School"
+TITLE_SUFFIX = f" – {SCHOOL_NAME}"
+ADMIN_EMAIL = next(email for _name, email, roles in DEMO_STAFF if Role.admin in roles)
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+DESKTOP = {"width": 1280, "height": 800}
+MOBILE = {"width": 375, "height": 812}
+
+
+def _chromium_present() -> bool:
+    return Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    present = _chromium_present()
+    skip = pytest.mark.skip(
+        reason=f"no Chromium at {CHROMIUM}: to run the browser tests, install Debian's chromium "
+        "(apt-get install -y chromium) or set PORTAL_CHROMIUM to a Chromium executable"
+    )
+    for item in items:
+        if BROWSER_TESTS not in Path(item.path).resolve().parents:
+            continue
+        item.add_marker(pytest.mark.browser)
+        if not present and not REQUIRE_BROWSER:
+            item.add_marker(skip)
+
+
+# --- the live server --------------------------------------------------------------------------
+
+
+@dataclass
+class LiveServer:
+    url: str
+    settings: Settings
+
+
+@pytest.fixture(scope="session")
+def live_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of the live server's own, migrated and holding the demo school."""
+    base = os.environ.get("PORTAL_DATABASE_URL", "")
+    if base.startswith("postgresql"):
+        schema = f"portal_browser_{secrets.token_hex(4)}"
+        admin = create_engine(base)
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = base + ("&" if "?" in base else "?") + f"options=-csearch_path%3D{schema}"
+        try:
+            upgrade(url)
+            yield url
+        finally:
+            with admin.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+    else:
+        path = tmp_path_factory.mktemp("browser-db") / "portal-browser.db"
+        url = f"sqlite:///{path}"
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def live_server(live_database_url: str) -> Iterator[LiveServer]:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    base_url = f"http://127.0.0.1:{port}"
+    settings = Settings(
+        environment="test",
+        database_url=live_database_url,
+        secret_key=LIVE_SECRET,
+        base_url=base_url,
+        smtp_host="",
+        rate_limit_storage="memory://",
+        _env_file=None,
+    )
+    engine = make_engine(live_database_url)
+    with Session(engine, expire_on_commit=False) as session:
+        load_demo(session, settings)
+    engine.dispose()
+
+    app = create_app(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [listener]}, name="live-portal", daemon=True
+    )
+    thread.start()
+    try:
+        _wait_until_healthy(base_url, thread, timeout=20.0)
+        yield LiveServer(url=base_url, settings=settings)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()
+        app.state.engine.dispose()
+
+
+def _wait_until_healthy(base_url: str, thread: threading.Thread, *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    last_error: object = None
+    while time.monotonic() < deadline:
+        if not thread.is_alive():
+            pytest.fail("the live portal server stopped while starting up (see the log above)")
+        try:
+            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+                last_error = f"HTTP {response.status}"
+        except (urllib.error.URLError, OSError) as error:
+            last_error = error
+        time.sleep(0.05)
+    pytest.fail(
+        f"the live portal server did not answer /healthz within {timeout:.0f} s: {last_error}"
+    )
+
+
+# --- the browser ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not _chromium_present():
+        pytest.fail(
+            f"PORTAL_REQUIRE_BROWSER=1 but there is no Chromium at {CHROMIUM}. "
+            "Install it with `apt-get install -y chromium`, or set PORTAL_CHROMIUM to its path."
+        )
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+    finally:
+        playwright.stop()
+
+
+@dataclass
+class _Watch:
+    """What one browser context asked for and any script errors or CSP refusals it saw."""
+
+    requests: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+PageMaker = Callable[..., Page]
+
+
+@pytest.fixture
+def new_page(browser: Browser, live_server: LiveServer) -> Iterator[PageMaker]:
+    """Make a page in a fresh context: `new_page(js=False, viewport=MOBILE)`.
+
+    At teardown, fails the test if the browser asked any host but the live server for anything,
+    or if a script threw or the Content-Security-Policy refused something.
+    """
+    opened: list[tuple[BrowserContext, _Watch]] = []
+
+    def make(*, js: bool = True, viewport: dict[str, int] | None = None) -> Page:
+        context = browser.new_context(
+            base_url=live_server.url,
+            java_script_enabled=js,
+            viewport=viewport or DESKTOP,
+            locale="en-GB",
+        )
+        context.set_default_timeout(5_000)
+        watch = _Watch()
+        context.on("request", lambda request: watch.requests.append(request.url))
+        page = context.new_page()
+        page.on("pageerror", lambda error: watch.problems.append(f"script error: {error}"))
+        page.on(
+            "console",
+            lambda message: (
+                watch.problems.append(f"console: {message.text}")
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        opened.append((context, watch))
+        return page
+
+    yield make
+
+    for context, _watch in opened:
+        context.close()
+    allowed = (live_server.url + "/", "data:")
+    elsewhere = [
+        url for _context, watch in opened for url in watch.requests if not url.startswith(allowed)
+    ]
+    problems = [problem for _context, watch in opened for problem in watch.problems]
+    assert not elsewhere, "the browser asked hosts other than the portal for:\n" + "\n".join(
+        elsewhere
+    )
+    assert not problems, "the page had script or CSP problems:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def page(new_page: PageMaker) -> Page:
+    return new_page(js=True)
+
+
+@pytest.fixture
+def page_no_js(new_page: PageMaker) -> Page:
+    return new_page(js=False)
+
+
+# --- helpers for tests ------------------------------------------------------------------------
+
+
+def sign_in(page: Page, email: str, password: str = DEMO_PASSWORD) -> None:
+    """Sign in through the staff sign-in form, the way a person does, and land on a staff page."""
+    page.goto("/staff/login")
+    page.get_by_label("Email address").fill(email)
+    page.locator("#password").fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url("**/staff**")
+    assert "/staff/login" not in page.url, f"sign-in as {email} failed: still on {page.url}"
+
+
+_axe = Axe()
+
+
+def assert_accessible(page: Page) -> None:
+    """Run axe-core with the WCAG 2.2 AA rules and fail with a readable list of any violations."""
+    results = _axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_22_AA}})
+    if results.violations_count == 0:
+        return
+    lines = [f"{results.violations_count} accessibility violation(s) on {page.url}:"]
+    for violation in results.response["violations"]:
+        lines.append(
+            f"- {violation['id']} ({violation.get('impact')}): {violation['help']}"
+            f"\n  {violation.get('helpUrl', '')}"
+        )
+        for node in violation["nodes"]:
+            lines.append(f"    target: {node['target']}")
+            lines.append(f"    html:   {node['html'][:300]}")
+            summary = (node.get("failureSummary") or "").replace("\n", " ")
+            if summary:
+                lines.append(f"    why:    {summary[:300]}")
+    pytest.fail("\n".join(lines), pytrace=False)

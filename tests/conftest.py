@@ -1,0 +1,125 @@
+"""Shared fixtures: one freshly migrated database per test run (SQLite file, or a PostgreSQL schema
+when PORTAL_DATABASE_URL points at PostgreSQL), emptied after every test."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from bs4 import BeautifulSoup
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlmodel import Session
+
+from portal.app import create_app
+from portal.config import Settings
+from portal.migrations import upgrade
+from portal.models import metadata
+
+TEST_SECRET = "test-secret-key-" + "x" * 40
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing() -> Iterator[None]:
+    """Argon2 with tiny costs in tests only: same code path, a fraction of the time."""
+    from pwdlib import PasswordHash
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    from portal.accounts import services
+
+    original = services.password_hash
+    services.password_hash = PasswordHash(
+        (Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),)
+    )
+    services._UNKNOWN_USER_HASH = services.password_hash.hash("unknown-user")
+    yield
+    services.password_hash = original
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    base = os.environ.get("PORTAL_DATABASE_URL", "")
+    if base.startswith("postgresql"):
+        schema = f"portal_test_{secrets.token_hex(4)}"
+        admin = create_engine(base)
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = base + ("&" if "?" in base else "?") + f"options=-csearch_path%3D{schema}"
+        try:
+            upgrade(url)
+            yield url
+        finally:
+            with admin.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+    else:
+        path = tmp_path_factory.mktemp("db") / "portal-test.db"
+        url = f"sqlite:///{path}"
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        smtp_host="",
+        rate_limit_storage="memory://",
+        _env_file=None,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[FastAPI]:
+    application = create_app(settings)
+    yield application
+    _empty_tables(application)
+    application.state.engine.dispose()
+
+
+def _empty_tables(application: FastAPI) -> None:
+    with application.state.engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture
+def db_session(app: FastAPI) -> Iterator[Session]:
+    with Session(app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(
+        app, base_url="http://testserver", raise_server_exceptions=False
+    ) as test_client:
+        yield test_client
+
+
+def page(response) -> BeautifulSoup:  # type: ignore[no-untyped-def]
+    return BeautifulSoup(response.text, "html.parser")
+
+
+def csrf_of(response) -> str:  # type: ignore[no-untyped-def]
+    field = page(response).select_one("input[name=csrf_token]")
+    assert field is not None, "page has no CSRF field"
+    return str(field["value"])
+
+
+def post_form(client: TestClient, path: str, data: dict, *, from_page: str | None = None):  # type: ignore[no-untyped-def]
+    """Fill in and send a form the way a browser does: read the CSRF token from the page first."""
+    form_page = client.get(from_page or path)
+    return client.post(
+        path, data={**data, "csrf_token": csrf_of(form_page)}, follow_redirects=False
+    )
+
+
+def text_of(response) -> str:  # type: ignore[no-untyped-def]
+    return re.sub(r"\s+", " ", page(response).get_text(" ")).strip()

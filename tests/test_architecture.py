@@ -1,0 +1,64 @@
+"""Rules about the code's shape that a reviewer would otherwise have to remember."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from fastapi.routing import APIRoute
+
+from portal.security import current_user, optional_user
+
+PORTAL = Path(__file__).resolve().parent.parent / "portal"
+PUBLIC_STAFF_ROUTES = {"/staff/login", "/staff/logout"}
+
+
+def _dependency_calls(route: APIRoute) -> set:
+    calls = set()
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dependant = stack.pop()
+        calls.add(dependant.call)
+        stack.extend(dependant.dependencies)
+    return calls
+
+
+def test_every_staff_route_checks_who_is_signed_in(app):
+    for route in app.routes:
+        if not isinstance(route, APIRoute) or not route.path.startswith("/staff"):
+            continue
+        if route.path in PUBLIC_STAFF_ROUTES:
+            continue
+        calls = _dependency_calls(route)
+        assert current_user in calls, f"{route.path} has no sign-in or role check"
+
+
+def test_every_admin_page_names_its_roles(app):
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.path.startswith(
+            ("/staff/users", "/staff/outbox", "/staff/policy")
+        ):
+            assert any(hasattr(call, "required_roles") for call in _dependency_calls(route)), (
+                route.path
+            )
+
+
+def test_optional_user_is_only_used_where_anyone_may_look(app):
+    for route in app.routes:
+        if isinstance(route, APIRoute) and optional_user in _dependency_calls(route):
+            assert route.path in PUBLIC_STAFF_ROUTES or current_user in _dependency_calls(route)
+
+
+def test_every_form_post_is_csrf_checked(app):
+    from portal.security import verify_csrf
+
+    assert any(dependency.dependency is verify_csrf for dependency in app.router.dependencies)
+
+
+def test_services_never_import_views_or_templates():
+    for path in PORTAL.rglob("services.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.endswith(".views"), f"{path} imports {node.module}"
+                assert node.module != "portal.templating", f"{path} imports templating"
