@@ -13,7 +13,7 @@ from portal.guidance.services import PolicyError, publish_policy, render_markdow
 from tests.conftest import page, post_form, text_of
 from tests.factories import make_user, sign_in
 
-POLICY = "# Parents\n\n- Only share photos of your own children.\n- Complain to the school, not online.\n"
+POLICY = "# Parents\n\n- Only share photos of your own children.\n- Complain to the school.\n"
 PUBLIC_PAGES = [
     "/",
     "/parents/online",
