@@ -11,6 +11,11 @@ url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
 config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
 
 
+def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+    """Full-text search lives outside the models (FTS5 tables, a GIN expression index)."""
+    return not (name or "").startswith(("complaint_fts", "ix_complaint_words"))
+
+
 def run_migrations_offline() -> None:
     context.configure(url=url, target_metadata=metadata, literal_binds=True, render_as_batch=True)
     with context.begin_transaction():
@@ -29,6 +34,7 @@ def run_migrations_online() -> None:
             target_metadata=metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

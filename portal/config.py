@@ -46,6 +46,29 @@ class Settings(BaseSettings):
     mail_from: str = "Brookfield Primary School <office@brookfield-primary.example>"
     mail_max_attempts: int = 8
 
+    attachments_dir: Path = Path("var/attachments")
+    acknowledge_within_days: int = 5
+    concern_response_days: int = 10
+    stage1_response_days: int = 10
+    escalation_window_days: int = 10
+    stage2_outcome_days: int = 20
+    late_after_months: int = 3
+    reminder_days_before: int = 2
+    complaint_categories: list[str] = [
+        "Teaching and learning",
+        "Behaviour and bullying",
+        "Special educational needs support",
+        "Communication with the school",
+        "School trips and activities",
+        "Uniform and equipment",
+        "Food and lunchtimes",
+        "Premises and safety",
+        "Charges and payments",
+        "Something else",
+    ]
+    submissions_per_hour_per_address: int = 10
+    track_attempts_per_hour_per_address: int = 20
+
     rate_limit_storage: str = "memory://"
     sign_in_failures_allowed: int = 5
     sign_in_lockout_minutes: int = 15

@@ -3,6 +3,15 @@
 from sqlmodel import SQLModel
 
 from portal.accounts.models import StaffSession, StaffUser
+from portal.complaints.models import (
+    Attachment,
+    Complaint,
+    ComplaintDraft,
+    ComplaintMessage,
+    Panel,
+    PersistentComplainant,
+    StatusCount,
+)
 from portal.guidance.models import PolicyVersion
 from portal.history import HistoryEvent
 from portal.mail import OutboxMessage

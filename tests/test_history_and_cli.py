@@ -14,7 +14,11 @@ from portal.history import Actor, history_of, record_event
 
 def test_history_events_cannot_be_changed(db_session):
     record_event(
-        db_session, subject_type="complaint", subject_id=1, tag="complaint:create", actor=Actor.system()
+        db_session,
+        subject_type="complaint",
+        subject_id=1,
+        tag="complaint:create",
+        actor=Actor.system(),
     )
     db_session.commit()
     with pytest.raises(DBAPIError):
@@ -64,7 +68,15 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
 def test_create_user_and_demo(cli_env, app, db_session):
     result = CliRunner().invoke(
         cli,
-        ["create-user", "--email", "new@school.example", "--name", "New Person", "--role", "office"],
+        [
+            "create-user",
+            "--email",
+            "new@school.example",
+            "--name",
+            "New Person",
+            "--role",
+            "office",
+        ],
         input="a-long-enough-password\n",
     )
     assert result.exit_code == 0, result.output

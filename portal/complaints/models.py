@@ -1,0 +1,334 @@
+"""Concerns and complaints, their messages and letters, attachments, drafts and panels."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlmodel import Field, SQLModel
+
+from portal.db import utcnow
+
+NO_DEADLINE = date(9999, 12, 31)
+
+
+class Stage(enum.StrEnum):
+    concern = "concern"
+    stage1 = "stage1"
+    stage2 = "stage2"
+
+    @property
+    def label(self) -> str:
+        return {
+            Stage.concern: "Concern",
+            Stage.stage1: "Stage 1 complaint",
+            Stage.stage2: "Stage 2 (governors' panel)",
+        }[self]
+
+
+class Status(enum.StrEnum):
+    new = "new"
+    open = "open"
+    responded = "responded"
+    closed = "closed"
+    withdrawn = "withdrawn"
+    redirected = "redirected"
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
+    @property
+    def is_active(self) -> bool:
+        return self in (Status.new, Status.open, Status.responded)
+
+
+STATUS_LABELS = {
+    Status.new: "New: waiting to be sorted",
+    Status.open: "Being looked into",
+    Status.responded: "Answered",
+    Status.closed: "Closed",
+    Status.withdrawn: "Withdrawn",
+    Status.redirected: "Sent to another procedure",
+}
+
+
+class About(enum.StrEnum):
+    school = "school"
+    staff = "staff"
+    head = "head"
+    governor = "governor"
+
+    @property
+    def label(self) -> str:
+        return {
+            About.school: "The school in general",
+            About.staff: "A member of staff",
+            About.head: "The head teacher",
+            About.governor: "A governor",
+        }[self]
+
+
+class DeadlineKind(enum.StrEnum):
+    acknowledge = "acknowledge"
+    respond = "respond"
+    escalate = "escalate"
+    panel = "panel"
+
+    @property
+    def label(self) -> str:
+        return {
+            DeadlineKind.acknowledge: "Sort and acknowledge by",
+            DeadlineKind.respond: "Response due",
+            DeadlineKind.escalate: "Parent may ask for a panel until",
+            DeadlineKind.panel: "Panel outcome due",
+        }[self]
+
+
+class Outcome(enum.StrEnum):
+    upheld = "upheld"
+    partly_upheld = "partly_upheld"
+    not_upheld = "not_upheld"
+
+    @property
+    def label(self) -> str:
+        return {
+            Outcome.upheld: "Upheld",
+            Outcome.partly_upheld: "Partly upheld",
+            Outcome.not_upheld: "Not upheld",
+        }[self]
+
+
+class MessageKind(enum.StrEnum):
+    parent_reply = "parent_reply"
+    school_message = "school_message"
+    internal_note = "internal_note"
+    deadline_update = "deadline_update"
+    stage1_letter = "stage1_letter"
+    stage2_letter = "stage2_letter"
+    redirect_notice = "redirect_notice"
+    withdrawal = "withdrawal"
+    escalation_request = "escalation_request"
+
+    @property
+    def parent_can_see(self) -> bool:
+        return self is not MessageKind.internal_note
+
+    @property
+    def is_letter(self) -> bool:
+        return self in (MessageKind.stage1_letter, MessageKind.stage2_letter)
+
+
+class Complaint(SQLModel, table=True):
+    __tablename__ = "complaint"
+    __table_args__ = (
+        Index("ix_complaint_queue", "is_active", "queue_date", "id"),
+        Index("ix_complaint_status_queue", "status", "queue_date", "id"),
+        Index("ix_complaint_handler_queue", "handler_user_id", "queue_date", "id"),
+        Index("ix_complaint_parent_email", "parent_email_normalised"),
+        Index("ix_complaint_parent_name", "parent_name_normalised"),
+        Index("ix_complaint_lead", "lead_complaint_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(sa_column=Column(String(12), nullable=False, unique=True))
+    access_token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    stage: str = Field(default=Stage.concern, sa_column=Column(String(16), nullable=False))
+    status: str = Field(default=Status.new, sa_column=Column(String(16), nullable=False))
+    is_active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    asked_for_formal: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+
+    about: str = Field(default=About.school, sa_column=Column(String(16), nullable=False))
+    about_name: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    about_user_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("staff_user.id"))
+    )
+    category: str = Field(sa_column=Column(String(100), nullable=False))
+    what_happened: str = Field(sa_column=Column(Text, nullable=False))
+    happened_on: date | None = Field(default=None, sa_column=Column(Date))
+    done_so_far: str = Field(default="", sa_column=Column(Text, nullable=False))
+    put_right: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+    anonymous: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    parent_name: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    parent_name_normalised: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    parent_email: str = Field(default="", sa_column=Column(String(320), nullable=False))
+    parent_email_normalised: str = Field(default="", sa_column=Column(String(320), nullable=False))
+    parent_phone: str = Field(default="", sa_column=Column(String(40), nullable=False))
+    child_name: str = Field(default="", sa_column=Column(String(200), nullable=False))
+
+    received_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime, nullable=False)
+    )
+    received_on: date = Field(sa_column=Column(Date, nullable=False))
+    triaged_at: datetime | None = Field(default=None, sa_column=Column(DateTime))
+    responded_on: date | None = Field(default=None, sa_column=Column(Date))
+    escalated_on: date | None = Field(default=None, sa_column=Column(Date))
+    closed_at: datetime | None = Field(default=None, sa_column=Column(DateTime))
+
+    handler_user_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("staff_user.id"))
+    )
+    lead_complaint_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("complaint.id"))
+    )
+
+    deadline_kind: str | None = Field(default=None, sa_column=Column(String(16)))
+    deadline_from: date | None = Field(default=None, sa_column=Column(Date))
+    deadline_school_days: int | None = Field(default=None, sa_column=Column(Integer))
+    deadline_extended_to: date | None = Field(default=None, sa_column=Column(Date))
+    next_deadline: date | None = Field(default=None, sa_column=Column(Date))
+    queue_date: date = Field(default=NO_DEADLINE, sa_column=Column(Date, nullable=False))
+    reminded_for: date | None = Field(default=None, sa_column=Column(Date))
+
+    is_late: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    late_decision: str | None = Field(default=None, sa_column=Column(String(16)))
+    anonymous_decision: str | None = Field(default=None, sa_column=Column(String(16)))
+    decision_notes: str = Field(default="", sa_column=Column(Text, nullable=False))
+    redirect_to: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    redirect_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    outcome: str | None = Field(default=None, sa_column=Column(String(16)))
+    persistent_matter: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+
+    @property
+    def stage_enum(self) -> Stage:
+        return Stage(self.stage)
+
+    @property
+    def status_enum(self) -> Status:
+        return Status(self.status)
+
+    @property
+    def about_enum(self) -> About:
+        return About(self.about)
+
+    @property
+    def display_name(self) -> str:
+        return "Anonymous" if self.anonymous else self.parent_name
+
+
+class ComplaintMessage(SQLModel, table=True):
+    __tablename__ = "complaint_message"
+    __table_args__ = (Index("ix_complaint_message_case", "complaint_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("complaint.id", ondelete="CASCADE"), nullable=False)
+    )
+    kind: str = Field(sa_column=Column(String(24), nullable=False))
+    author_type: str = Field(sa_column=Column(String(16), nullable=False))
+    author_user_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("staff_user.id"))
+    )
+    author_label: str = Field(sa_column=Column(String(200), nullable=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    outcome: str | None = Field(default=None, sa_column=Column(String(16)))
+    new_deadline: date | None = Field(default=None, sa_column=Column(Date))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
+
+    @property
+    def kind_enum(self) -> MessageKind:
+        return MessageKind(self.kind)
+
+
+class Attachment(SQLModel, table=True):
+    """A file a parent or staff member sent. Stored outside static/, served only after a check."""
+
+    __tablename__ = "attachment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("complaint.id", ondelete="CASCADE"), index=True),
+    )
+    message_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("complaint_message.id"))
+    )
+    draft_id: str | None = Field(default=None, sa_column=Column(String(64), index=True))
+    filename: str = Field(sa_column=Column(String(200), nullable=False))
+    content_type: str = Field(sa_column=Column(String(100), nullable=False))
+    size: int = Field(sa_column=Column(Integer, nullable=False))
+    sha256: str = Field(sa_column=Column(String(64), nullable=False))
+    storage_key: str = Field(sa_column=Column(String(100), nullable=False, unique=True))
+    uploaded_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime, nullable=False)
+    )
+
+
+class ComplaintDraft(SQLModel, table=True):
+    """A parent's answers between pages, tied to a cookie; only the token's hash is stored."""
+
+    __tablename__ = "complaint_draft"
+
+    token_hash: str = Field(sa_column=Column(String(64), primary_key=True))
+    answers: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime, nullable=False, index=True))
+
+
+class Panel(SQLModel, table=True):
+    """The stage 2 governors' panel for one complaint."""
+
+    __tablename__ = "panel"
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("complaint.id", ondelete="CASCADE"), nullable=False, unique=True
+        )
+    )
+    hearing_on: date | None = Field(default=None, sa_column=Column(Date))
+    member_1_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("staff_user.id"))
+    )
+    member_2_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("staff_user.id"))
+    )
+    member_3_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("staff_user.id"))
+    )
+    papers: str = Field(default="", sa_column=Column(Text, nullable=False))
+    hearing_notes: str = Field(default="", sa_column=Column(Text, nullable=False))
+    recorded_by_user_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("staff_user.id"))
+    )
+
+    @property
+    def member_ids(self) -> list[int]:
+        return [m for m in (self.member_1_id, self.member_2_id, self.member_3_id) if m is not None]
+
+
+class StatusCount(SQLModel, table=True):
+    """Cases per status, kept in step with every change so the queue never counts the table."""
+
+    __tablename__ = "complaint_status_count"
+
+    status: str = Field(sa_column=Column(String(16), primary_key=True))
+    count: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+
+
+class PersistentComplainant(SQLModel, table=True):
+    """A person the head or chair has marked unreasonably persistent on one matter."""
+
+    __tablename__ = "persistent_complainant"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email_normalised: str = Field(sa_column=Column(String(320), nullable=False, index=True))
+    complaint_id: int = Field(sa_column=Column(Integer, ForeignKey("complaint.id"), nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    marked_by_user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("staff_user.id"), nullable=False)
+    )
+    marked_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))

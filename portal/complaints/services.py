@@ -1,0 +1,1580 @@
+"""The rules of the Complaints Procedure: receiving, routing, deadlines, stages and letters.
+
+Views call these functions and commit; every state change writes the history and, where the
+parent must know, queues an email in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, false, func, literal_column, or_, select, update
+from sqlalchemy import text as sql_text
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session
+
+from portal.accounts.models import Role, StaffUser
+from portal.calendar import CalendarExhaustedError, DeadlineExplanation, SchoolCalendar, format_date
+from portal.calendar import load_calendar as load_school_calendar
+from portal.complaints.models import (
+    NO_DEADLINE,
+    About,
+    Attachment,
+    Complaint,
+    ComplaintMessage,
+    DeadlineKind,
+    MessageKind,
+    Outcome,
+    Panel,
+    PersistentComplainant,
+    Stage,
+    Status,
+    StatusCount,
+)
+from portal.config import Settings
+from portal.db import utcnow
+from portal.history import Actor, record_event
+from portal.mail import queue_mail
+
+SCHOOL_TIME = ZoneInfo("Europe/London")
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+OUT_OF_SCOPE = {
+    "admissions": (
+        "School admissions",
+        "Admissions appeals go to the admission authority (usually the local council).",
+    ),
+    "exclusions": (
+        "Suspensions and exclusions",
+        "Exclusions are reviewed by the governing board under the exclusions guidance.",
+    ),
+    "send": (
+        "SEND assessments and EHC plans",
+        "Decisions about EHC needs assessments are made by the local council's SEND team.",
+    ),
+    "safeguarding": (
+        "Safeguarding",
+        "Concerns about a child's safety go to the Designated Safeguarding Lead at once.",
+    ),
+    "whistleblowing": (
+        "Whistleblowing",
+        "Staff raise whistleblowing concerns under the school's whistleblowing policy.",
+    ),
+    "grievance": (
+        "Staff grievances",
+        "Staff grievances follow the school's grievance procedure.",
+    ),
+}
+
+
+class ComplaintError(ValueError):
+    """A step that breaks a rule of the procedure; the message is shown next to `field`."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+# ---------------------------------------------------------------- calendar and deadlines
+
+
+def school_calendar(settings: Settings) -> SchoolCalendar:
+    return load_school_calendar(settings.term_dates_file)
+
+
+def school_today(now: datetime | None = None) -> date:
+    """Today's date at the school (Europe/London), from a naive UTC timestamp."""
+    moment = (now or utcnow()).replace(tzinfo=ZoneInfo("UTC"))
+    return moment.astimezone(SCHOOL_TIME).date()
+
+
+def timescale_days(settings: Settings, kind: DeadlineKind, stage: Stage) -> int:
+    if kind is DeadlineKind.acknowledge:
+        return settings.acknowledge_within_days
+    if kind is DeadlineKind.escalate:
+        return settings.escalation_window_days
+    if kind is DeadlineKind.panel:
+        return settings.stage2_outcome_days
+    if stage is Stage.concern:
+        return settings.concern_response_days
+    return settings.stage1_response_days
+
+
+def _set_deadline(
+    complaint: Complaint, settings: Settings, kind: DeadlineKind | None, start: date | None
+) -> None:
+    complaint.deadline_extended_to = None
+    complaint.reminded_for = None
+    if kind is None or start is None:
+        complaint.deadline_kind = None
+        complaint.deadline_from = None
+        complaint.deadline_school_days = None
+        complaint.next_deadline = None
+        complaint.queue_date = NO_DEADLINE
+        return
+    days = timescale_days(settings, kind, complaint.stage_enum)
+    complaint.deadline_kind = kind
+    complaint.deadline_from = start
+    complaint.deadline_school_days = days
+    complaint.next_deadline = compute_deadline(school_calendar(settings), start, days)
+    complaint.queue_date = complaint.next_deadline
+
+
+def compute_deadline(calendar: SchoolCalendar, start: date, days: int) -> date:
+    return calendar.add_school_days(calendar.next_school_day(start), days)
+
+
+@dataclass(frozen=True)
+class DeadlineView:
+    """A case's next deadline, how it was worked out, and whether it has moved since stored."""
+
+    kind: DeadlineKind
+    due: date
+    explanation: DeadlineExplanation | None
+    extended_from: date | None
+    moved_from: date | None
+    overdue: bool
+
+
+def deadline_view(
+    complaint: Complaint, settings: Settings, today: date | None = None
+) -> DeadlineView | None:
+    """Recompute from the stored basis, so a change to term dates or holidays shows at once."""
+    if complaint.deadline_kind is None or complaint.deadline_from is None:
+        return None
+    today = today or school_today()
+    explanation: DeadlineExplanation | None
+    try:
+        explanation = school_calendar(settings).explain(
+            complaint.deadline_from, complaint.deadline_school_days or 0
+        )
+        computed = explanation.deadline
+    except CalendarExhaustedError:
+        explanation = None
+        computed = complaint.next_deadline or complaint.deadline_from
+    due = complaint.deadline_extended_to or computed
+    stored = complaint.next_deadline
+    moved_from = stored if stored and stored != due else None
+    return DeadlineView(
+        kind=DeadlineKind(complaint.deadline_kind),
+        due=due,
+        explanation=explanation,
+        extended_from=computed if complaint.deadline_extended_to else None,
+        moved_from=moved_from,
+        overdue=due < today and complaint.deadline_kind != DeadlineKind.escalate,
+    )
+
+
+def refresh_deadline(session: Session, complaint: Complaint, settings: Settings) -> date | None:
+    """Store the recomputed deadline when term dates or holidays moved it; record the move."""
+    view = deadline_view(complaint, settings)
+    if view is None or view.moved_from is None:
+        return None
+    old = complaint.next_deadline
+    complaint.next_deadline = view.due
+    complaint.queue_date = view.due
+    complaint.reminded_for = None
+    session.add(complaint)
+    record_event(
+        session,
+        subject_type="complaint",
+        subject_id=complaint.id,
+        tag="complaint:deadline:moved",
+        actor=Actor.system(),
+        from_value=old.isoformat() if old else None,
+        to_value=view.due.isoformat(),
+        detail={"reason": "term dates or bank holidays changed"},
+    )
+    return old
+
+
+# ---------------------------------------------------------------- counts
+
+
+def _count_key(status: str, about: str) -> str:
+    return f"{status}:{about}"
+
+
+def _adjust_count(session: Session, status: str, about: str, delta: int) -> None:
+    key = _count_key(status, about)
+    result = session.execute(
+        update(StatusCount).where(StatusCount.status == key).values(count=StatusCount.count + delta)
+    )
+    if result.rowcount == 0:
+        session.add(StatusCount(status=key, count=delta))
+        session.flush()
+
+
+def _change_status(
+    session: Session, complaint: Complaint, status: Status, actor: Actor, **detail: object
+) -> None:
+    old = complaint.status
+    if old == status:
+        return
+    if complaint.id is not None:
+        _adjust_count(session, old, complaint.about, -1)
+    _adjust_count(session, status, complaint.about, +1)
+    complaint.status = status
+    complaint.is_active = status.is_active
+    if not status.is_active:
+        complaint.closed_at = utcnow()
+        complaint.deadline_kind = None
+        complaint.next_deadline = None
+        complaint.queue_date = NO_DEADLINE
+    session.add(complaint)
+    if complaint.id is not None:
+        record_event(
+            session,
+            subject_type="complaint",
+            subject_id=complaint.id,
+            tag="complaint:status",
+            actor=actor,
+            from_value=old,
+            to_value=status,
+            detail=dict(detail) or None,
+        )
+
+
+def status_counts(session: Session, user: StaffUser) -> dict[Status, int]:
+    """Cases per status among those this person may see, from the counter table (24 rows)."""
+    abouts = visible_abouts(user)
+    totals = {status: 0 for status in Status}
+    for row in session.scalars(select(StatusCount)):
+        status, _, about = row.status.partition(":")
+        if about in abouts:
+            totals[Status(status)] += row.count
+    return totals
+
+
+# ---------------------------------------------------------------- who may see and handle what
+
+
+def visible_abouts(user: StaffUser) -> set[str]:
+    if user.has_role(Role.chair, Role.clerk):
+        return {about.value for about in About}
+    if user.has_role(Role.head):
+        return {About.school, About.staff, About.governor}
+    if user.has_role(Role.office):
+        return {About.school, About.staff}
+    return set()
+
+
+def visibility_clause(user: StaffUser) -> ColumnElement[bool]:
+    """The SQL filter for the cases this person may see. Never a case naming them."""
+    abouts = visible_abouts(user)
+    by_role = Complaint.about.in_(abouts) if abouts else false()
+    panel_cases = select(Panel.complaint_id).where(
+        or_(
+            Panel.member_1_id == user.id,
+            Panel.member_2_id == user.id,
+            Panel.member_3_id == user.id,
+        )
+    )
+    allowed = or_(by_role, Complaint.handler_user_id == user.id, Complaint.id.in_(panel_cases))
+    not_about_them = or_(Complaint.about_user_id.is_(None), Complaint.about_user_id != user.id)
+    return and_(allowed, not_about_them)
+
+
+def can_see(session: Session, user: StaffUser, complaint: Complaint) -> bool:
+    return bool(
+        session.scalar(
+            select(func.count())
+            .select_from(Complaint)
+            .where(Complaint.id == complaint.id)
+            .where(visibility_clause(user))
+        )
+    )
+
+
+def can_triage(user: StaffUser, complaint: Complaint) -> bool:
+    return user.has_role(Role.office, Role.chair, Role.clerk) and complaint.about_user_id != user.id
+
+
+def can_handle(user: StaffUser, complaint: Complaint) -> bool:
+    """Stage 1 and concerns: the assigned handler. Stage 2: the clerk or the chair."""
+    if complaint.about_user_id == user.id:
+        return False
+    if complaint.stage == Stage.stage2:
+        return user.has_role(Role.clerk, Role.chair)
+    return complaint.handler_user_id == user.id
+
+
+def can_mark_persistent(user: StaffUser, complaint: Complaint) -> bool:
+    if complaint.about_user_id == user.id:
+        return False
+    if complaint.about == About.head:
+        return user.has_role(Role.chair)
+    return user.has_role(Role.head, Role.chair)
+
+
+def handler_roles(about: About) -> tuple[Role, ...]:
+    """Routing: about the head -> chair; about a governor -> clerk; otherwise the head."""
+    if about is About.head:
+        return (Role.chair,)
+    if about is About.governor:
+        return (Role.clerk,)
+    return (Role.head,)
+
+
+def eligible_handlers(session: Session, complaint: Complaint) -> list[StaffUser]:
+    roles = handler_roles(complaint.about_enum)
+    users = session.scalars(
+        select(StaffUser).where(StaffUser.is_active.is_(True)).order_by(StaffUser.name)
+    )
+    return [u for u in users if u.has_role(*roles) and u.id != complaint.about_user_id]
+
+
+def staff_who_can_be_named(session: Session, about: About) -> list[StaffUser]:
+    """Who a case can name: staff for 'a member of staff', governors for 'a governor'."""
+    roles = {
+        About.staff: (Role.office, Role.head),
+        About.governor: (Role.governor, Role.chair),
+        About.head: (Role.head,),
+    }.get(about, ())
+    users = session.scalars(
+        select(StaffUser).where(StaffUser.is_active.is_(True)).order_by(StaffUser.name)
+    )
+    return [u for u in users if roles and u.has_role(*roles)]
+
+
+def record_view(session: Session, complaint: Complaint, user: StaffUser) -> None:
+    record_event(
+        session,
+        subject_type="complaint",
+        subject_id=complaint.id,
+        tag="complaint:view",
+        actor=Actor.staff(user),
+    )
+
+
+# ---------------------------------------------------------------- receiving a complaint
+
+
+@dataclass
+class NewComplaint:
+    """A parent's answers, as collected by the form."""
+
+    formal: bool
+    about: About
+    about_name: str
+    category: str
+    what_happened: str
+    happened_on: date | None
+    done_so_far: str
+    put_right: str
+    anonymous: bool
+    parent_name: str = ""
+    parent_email: str = ""
+    parent_phone: str = ""
+    child_name: str = ""
+    attachment_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Received:
+    complaint: Complaint
+    access_token: str
+    persistent_on: str | None
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_reference() -> str:
+    """Like C-7K4P-2QX: random, no 0/O or 1/I/L to misread, 31^7 (27 billion) possibilities."""
+    chars = [secrets.choice(REFERENCE_ALPHABET) for _ in range(7)]
+    return "C-" + "".join(chars[:4]) + "-" + "".join(chars[4:])
+
+
+def normalise_reference(text: str) -> str:
+    cleaned = "".join(ch for ch in text.upper() if ch.isalnum())
+    cleaned = cleaned.replace("O", "0").replace("I", "1").replace("L", "1")
+    if cleaned.startswith("C"):
+        cleaned = cleaned[1:]
+    if len(cleaned) != 7:
+        return ""
+    return f"C-{cleaned[:4]}-{cleaned[4:]}"
+
+
+def months_before(day: date, months: int) -> date:
+    month = day.month - months
+    year = day.year
+    while month <= 0:
+        month += 12
+        year -= 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, candidate))
+        except ValueError:
+            continue
+    return date(year, month, 28)
+
+
+def validate_new(new: NewComplaint, settings: Settings, today: date) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if new.category not in settings.complaint_categories:
+        errors["category"] = "Select what your concern or complaint is about"
+    if len(new.what_happened.strip()) < 10:
+        errors["what_happened"] = "Tell us what happened"
+    if new.happened_on and new.happened_on > today:
+        errors["happened_on"] = "The date it happened must be today or in the past"
+    if not new.anonymous:
+        if not new.parent_name.strip():
+            errors["parent_name"] = "Enter your full name"
+        if "@" not in new.parent_email or "." not in new.parent_email.rsplit("@", 1)[-1]:
+            errors["parent_email"] = (
+                "Enter an email address in the correct format, like name@example.com"
+            )
+    return errors
+
+
+def submit(
+    session: Session, settings: Settings, new: NewComplaint, *, now: datetime | None = None
+) -> Received:
+    """Record a new concern or complaint and queue its acknowledgement. The caller commits."""
+    now = now or utcnow()
+    today = school_today(now)
+    errors = validate_new(new, settings, today)
+    if errors:
+        field_name, message = next(iter(errors.items()))
+        raise ComplaintError(field_name, message)
+    calendar = school_calendar(settings)
+    token = secrets.token_urlsafe(24)
+    email = "" if new.anonymous else new.parent_email.strip()
+    complaint = Complaint(
+        reference=_unused_reference(session),
+        access_token_hash=token_digest(token),
+        stage=Stage.stage1 if new.formal else Stage.concern,
+        status=Status.new,
+        asked_for_formal=new.formal,
+        about=new.about,
+        about_name=new.about_name.strip()[:200],
+        category=new.category,
+        what_happened=new.what_happened.strip(),
+        happened_on=new.happened_on,
+        done_so_far=new.done_so_far.strip(),
+        put_right=new.put_right.strip(),
+        anonymous=new.anonymous,
+        parent_name="" if new.anonymous else new.parent_name.strip()[:200],
+        parent_name_normalised="" if new.anonymous else new.parent_name.strip().lower()[:200],
+        parent_email=email,
+        parent_email_normalised=normalise_email(email),
+        parent_phone="" if new.anonymous else new.parent_phone.strip()[:40],
+        child_name=new.child_name.strip()[:200],
+        received_at=now,
+        received_on=calendar.next_school_day(today),
+        is_late=bool(
+            new.happened_on and new.happened_on < months_before(today, settings.late_after_months)
+        ),
+    )
+    _set_deadline(complaint, settings, DeadlineKind.acknowledge, complaint.received_on)
+    persistent = _persistent_record(session, complaint.parent_email_normalised)
+    if persistent is not None:
+        complaint.persistent_matter = True
+        complaint.lead_complaint_id = persistent.complaint_id
+    _adjust_count(session, Status.new, complaint.about, +1)
+    session.add(complaint)
+    session.flush()
+    for attachment_id in new.attachment_ids:
+        attachment = session.get(Attachment, attachment_id)
+        if attachment is not None:
+            attachment.complaint_id = complaint.id
+            attachment.draft_id = None
+            session.add(attachment)
+    record_event(
+        session,
+        subject_type="complaint",
+        subject_id=complaint.id,
+        tag="complaint:receive",
+        actor=Actor.parent(complaint.display_name or "Anonymous parent"),
+        to_value=Status.new,
+        detail={
+            "stage": complaint.stage,
+            "received_on": complaint.received_on,
+            "late": complaint.is_late,
+            "anonymous": complaint.anonymous,
+            "persistent": complaint.persistent_matter,
+        },
+    )
+    persistent_reference = None
+    if persistent is not None:
+        lead = session.get(Complaint, persistent.complaint_id)
+        persistent_reference = lead.reference if lead else None
+    if email:
+        _email_parent(
+            session,
+            settings,
+            complaint,
+            subject=f"We have received your {_kind_word(complaint)} ({complaint.reference})",
+            body=(
+                f"Dear {complaint.parent_name},\n\n"
+                f"Thank you for contacting {settings.school_name}. We have received your "
+                f"{_kind_word(complaint)} and its reference is {complaint.reference}.\n\n"
+                f"We will contact you by {format_date(complaint.next_deadline)} to say who is "
+                "looking into it and when you will hear from them.\n\n"
+                f"You can check on it, reply to us or withdraw it at any time here:\n"
+                f"{settings.base_url}/track/{token}\n\n"
+                "Keep this link private: anyone with it can see your case.\n"
+            ),
+        )
+    return Received(complaint=complaint, access_token=token, persistent_on=persistent_reference)
+
+
+def _unused_reference(session: Session) -> str:
+    while True:
+        reference = new_reference()
+        if session.scalar(select(Complaint.id).where(Complaint.reference == reference)) is None:
+            return reference
+
+
+def _persistent_record(session: Session, email: str) -> PersistentComplainant | None:
+    if not email:
+        return None
+    return session.scalars(
+        select(PersistentComplainant)
+        .where(PersistentComplainant.email_normalised == email)
+        .order_by(PersistentComplainant.id.desc())
+    ).first()
+
+
+def _kind_word(complaint: Complaint) -> str:
+    return "concern" if complaint.stage == Stage.concern else "complaint"
+
+
+def _email_parent(
+    session: Session, settings: Settings, complaint: Complaint, *, subject: str, body: str
+) -> None:
+    if complaint.anonymous or not complaint.parent_email:
+        return
+    queue_mail(
+        session,
+        to=complaint.parent_email,
+        subject=subject,
+        body_text=body + f"\n{settings.school_name}\n{settings.contact_phone}\n",
+        related=("complaint", str(complaint.id)),
+    )
+
+
+def _email_staff(
+    session: Session,
+    settings: Settings,
+    user: StaffUser | None,
+    complaint: Complaint,
+    *,
+    subject: str,
+    body: str,
+) -> None:
+    if user is None or not user.is_active:
+        return
+    queue_mail(
+        session,
+        to=user.email,
+        subject=subject,
+        body_text=(
+            f"{body}\n\nOpen the case: {settings.base_url}/staff/complaints/{complaint.reference}\n"
+            "(The case details are only on the portal, not in this email.)\n"
+        ),
+        related=("complaint", str(complaint.id)),
+    )
+
+
+def _add_message(
+    session: Session,
+    complaint: Complaint,
+    kind: MessageKind,
+    body: str,
+    actor: Actor,
+    *,
+    outcome: str | None = None,
+    new_deadline: date | None = None,
+) -> ComplaintMessage:
+    message = ComplaintMessage(
+        complaint_id=complaint.id,
+        kind=kind,
+        author_type=actor.kind,
+        author_user_id=actor.user_id,
+        author_label=actor.label,
+        body=body.strip(),
+        outcome=outcome,
+        new_deadline=new_deadline,
+    )
+    session.add(message)
+    session.flush()
+    record_event(
+        session,
+        subject_type="complaint",
+        subject_id=complaint.id,
+        tag=f"complaint:message:{kind}",
+        actor=actor,
+        detail={"message_id": message.id},
+    )
+    return message
+
+
+# ---------------------------------------------------------------- triage
+
+
+@dataclass
+class Triage:
+    stage: Stage
+    category: str
+    handler_id: int | None
+    about_user_id: int | None = None
+    late_decision: str | None = None
+    anonymous_decision: str | None = None
+    notes: str = ""
+
+
+def triage(
+    session: Session, settings: Settings, complaint: Complaint, user: StaffUser, decision: Triage
+) -> None:
+    """Office sorts a new case: concern or stage 1, category, who it names, who handles it."""
+    if not can_triage(user, complaint):
+        raise ComplaintError("handler_id", "You cannot sort this case")
+    if complaint.status not in (Status.new, Status.open):
+        raise ComplaintError("stage", "Only new or open cases can be sorted")
+    if decision.stage not in (Stage.concern, Stage.stage1):
+        raise ComplaintError("stage", "Select concern or stage 1 complaint")
+    if decision.category not in settings.complaint_categories:
+        raise ComplaintError("category", "Select a category")
+    if complaint.is_late and decision.late_decision not in ("investigate", "decline"):
+        raise ComplaintError(
+            "late_decision",
+            "This was raised more than 3 months after it happened: record a decision",
+        )
+    if complaint.anonymous and decision.anonymous_decision not in ("investigate", "decline"):
+        raise ComplaintError(
+            "anonymous_decision", "Record whether to look into this anonymous case"
+        )
+    if decision.about_user_id is not None:
+        named = session.get(StaffUser, decision.about_user_id)
+        if named is None:
+            raise ComplaintError("about_user_id", "Select the person the complaint is about")
+        complaint.about_user_id = named.id
+    if decision.about_user_id is None and complaint.about == About.head:
+        heads = [u for u in session.scalars(select(StaffUser)) if u.has_role(Role.head)]
+        complaint.about_user_id = heads[0].id if len(heads) == 1 else complaint.about_user_id
+    handler = session.get(StaffUser, decision.handler_id) if decision.handler_id else None
+    if handler is None or handler.id not in {u.id for u in eligible_handlers(session, complaint)}:
+        roles = ", ".join(role.label.lower() for role in handler_roles(complaint.about_enum))
+        raise ComplaintError(
+            "handler_id",
+            f"Select a handler: this case must go to the {roles}, not the person named",
+        )
+    actor = Actor.staff(user)
+    old_stage = complaint.stage
+    complaint.stage = decision.stage
+    complaint.category = decision.category
+    complaint.late_decision = decision.late_decision if complaint.is_late else None
+    complaint.anonymous_decision = decision.anonymous_decision if complaint.anonymous else None
+    if decision.notes.strip():
+        complaint.decision_notes = decision.notes.strip()
+    first_triage = complaint.status == Status.new
+    complaint.triaged_at = complaint.triaged_at or utcnow()
+    previous_handler = complaint.handler_user_id
+    complaint.handler_user_id = handler.id
+    declined = "decline" in (complaint.late_decision, complaint.anonymous_decision)
+    record_event(
+        session,
+        subject_type="complaint",
+        subject_id=complaint.id,
+        tag="complaint:triage",
+        actor=actor,
+        from_value=old_stage,
+        to_value=decision.stage,
+        detail={
+            "category": decision.category,
+            "handler": handler.name,
+            "late_decision": complaint.late_decision,
+            "anonymous_decision": complaint.anonymous_decision,
+            "notes": decision.notes.strip(),
+        },
+    )
+    if declined:
+        _close_declined(session, settings, complaint, user, decision.notes)
+        return
+    if first_triage:
+        _change_status(session, complaint, Status.open, actor)
+        _set_deadline(complaint, settings, DeadlineKind.respond, complaint.received_on)
+        _email_parent(
+            session,
+            settings,
+            complaint,
+            subject=f"Your {_kind_word(complaint)} {complaint.reference} is being looked into",
+            body=(
+                f"Dear {complaint.parent_name},\n\n"
+                f"We have looked at your {_kind_word(complaint)} and handled it as a "
+                f"{complaint.stage_enum.label.lower()}. {handler.name} will look into it "
+                f"and reply by {format_date(complaint.next_deadline)}.\n"
+            ),
+        )
+    elif old_stage != complaint.stage:
+        _set_deadline(complaint, settings, DeadlineKind.respond, complaint.received_on)
+    session.add(complaint)
+    if previous_handler != handler.id:
+        _email_staff(
+            session,
+            settings,
+            handler,
+            complaint,
+            subject=f"Case {complaint.reference} has been given to you",
+            body=(
+                f"A {complaint.stage_enum.label.lower()} has been given to you. "
+                f"The reply is due by {format_date(complaint.next_deadline)}."
+            ),
+        )
+
+
+def _close_declined(
+    session: Session, settings: Settings, complaint: Complaint, user: StaffUser, notes: str
+) -> None:
+    reason = notes.strip() or "The school has decided not to investigate."
+    _add_message(
+        session,
+        complaint,
+        MessageKind.school_message,
+        f"We have decided not to look into this case. {reason}",
+        Actor.staff(user),
+    )
+    _change_status(session, complaint, Status.closed, Actor.staff(user), declined=True)
+    _email_parent(
+        session,
+        settings,
+        complaint,
+        subject=f"Your {_kind_word(complaint)} {complaint.reference}",
+        body=(
+            f"Dear {complaint.parent_name},\n\nWe have decided not to look into your "
+            f"{_kind_word(complaint)}.\n\n{reason}\n\nYou can read this on the portal at any time."
+        ),
+    )
+
+
+def redirect_out_of_scope(
+    session: Session,
+    settings: Settings,
+    complaint: Complaint,
+    user: StaffUser,
+    *,
+    procedure: str,
+    reason: str,
+) -> None:
+    """Not for this procedure: tell the parent where to go instead, with the reason recorded."""
+    if not can_triage(user, complaint):
+        raise ComplaintError("procedure", "You cannot sort this case")
+    if procedure not in OUT_OF_SCOPE:
+        raise ComplaintError("procedure", "Select which procedure this belongs to")
+    if len(reason.strip()) < 5:
+        raise ComplaintError("reason", "Enter the reason, which the parent will read")
+    if not complaint.is_active:
+        raise ComplaintError("procedure", "This case is already closed")
+    name, where = OUT_OF_SCOPE[procedure]
+    complaint.redirect_to = name
+    complaint.redirect_reason = reason.strip()
+    _add_message(
+        session,
+        complaint,
+        MessageKind.redirect_notice,
+        f"This is about {name.lower()}, which has its own procedure. {where}\n\n{reason.strip()}",
+        Actor.staff(user),
+    )
+    _change_status(session, complaint, Status.redirected, Actor.staff(user), procedure=procedure)
+    _email_parent(
+        session,
+        settings,
+        complaint,
+        subject=f"Your {_kind_word(complaint)} {complaint.reference}: a different procedure",
+        body=(
+            f"Dear {complaint.parent_name},\n\nWhat you have told us is about {name.lower()}, "
+            f"which has its own procedure. {where}\n\n{reason.strip()}\n"
+        ),
+    )
+
+
+def link_to_lead(session: Session, complaint: Complaint, lead: Complaint, user: StaffUser) -> None:
+    """Duplicates and campaigns: one case leads; the others are answered with it."""
+    if lead.id == complaint.id:
+        raise ComplaintError("lead_reference", "A case cannot lead itself")
+    if lead.lead_complaint_id is not None:
+        raise ComplaintError("lead_reference", f"{lead.reference} is itself linked to another case")
+    if not can_see(session, user, lead):
+        raise ComplaintError("lead_reference", "No case with that reference")
+    complaint.lead_complaint_id = lead.id
+    session.add(complaint)
+    record_event(
+        session,
+        subject_type="complaint",
+        subject_id=complaint.id,
+        tag="complaint:link",
+        actor=Actor.staff(user),
+        to_value=lead.reference,
+    )
+
+
+def linked_cases(session: Session, lead: Complaint) -> list[Complaint]:
+    return list(
+        session.scalars(
+            select(Complaint).where(Complaint.lead_complaint_id == lead.id).order_by(Complaint.id)
+        )
+    )
+
+
+# ---------------------------------------------------------------- responding
+
+
+@dataclass
+class Letter:
+    outcome: Outcome
+    investigated: str
+    decision: str
+    actions: str
+
+
+def respond(
+    session: Session, settings: Settings, complaint: Complaint, user: StaffUser, letter: Letter
+) -> list[Complaint]:
+    """The concern reply or stage 1 letter; linked cases get the same letter. Returns all cases."""
+    if complaint.status != Status.open or complaint.stage == Stage.stage2:
+        raise ComplaintError("outcome", "Only an open concern or stage 1 case can be answered")
+    if not can_handle(user, complaint):
+        raise ComplaintError("outcome", "Only the case's handler can send its response")
+    for text_field in ("investigated", "decision"):
+        if len(getattr(letter, text_field).strip()) < 10:
+            raise ComplaintError(text_field, "Write this part of the letter")
+    answered = [complaint] + [
+        case for case in linked_cases(session, complaint) if case.status == Status.open
+    ]
+    today = school_today()
+    for case in answered:
+        body = stage1_letter_text(settings, case, letter, user, today)
+        _add_message(
+            session,
+            case,
+            MessageKind.stage1_letter,
+            body,
+            Actor.staff(user),
+            outcome=letter.outcome,
+        )
+        case.outcome = letter.outcome
+        case.responded_on = today
+        _change_status(session, case, Status.responded, Actor.staff(user))
+        _set_deadline(case, settings, DeadlineKind.escalate, today)
+        _email_parent(
+            session,
+            settings,
+            case,
+            subject=f"Our response to your {_kind_word(case)} {case.reference}",
+            body=(
+                f"Dear {case.parent_name},\n\nOur response to your {_kind_word(case)} is ready. "
+                "Read it or download it as a PDF on the portal.\n\n"
+                f"If you are not satisfied, you can ask for the governors' panel to review it "
+                f"until {format_date(case.next_deadline)}.\n"
+            ),
+        )
+        session.add(case)
+    return answered
+
+
+def stage1_letter_text(
+    settings: Settings, complaint: Complaint, letter: Letter, user: StaffUser, today: date
+) -> str:
+    window = compute_deadline(school_calendar(settings), today, settings.escalation_window_days)
+    next_step = (
+        "If you are not satisfied with this response, you can ask for your complaint to be "
+        "considered by a panel of governors (stage 2). Use the button on the portal, or write "
+        f"to the clerk to the governors, by {format_date(window)}. Please say why you are not "
+        "satisfied and what you would like to happen."
+    )
+    if complaint.stage == Stage.concern:
+        next_step = (
+            "If you are not satisfied, you can make this a formal complaint (stage 1) on the "
+            f"portal by {format_date(window)}."
+        )
+    greeting = "Dear parent or carer" if complaint.anonymous else f"Dear {complaint.parent_name}"
+    return "\n\n".join(
+        [
+            f"{greeting},",
+            f"Your {_kind_word(complaint)} {complaint.reference}, received "
+            f"{format_date(complaint.received_on)}.",
+            f"Outcome: {letter.outcome.label}.",
+            f"What we looked into\n{letter.investigated.strip()}",
+            f"Our decision and the reasons for it\n{letter.decision.strip()}",
+            f"What we will do\n{letter.actions.strip() or 'No further action is needed.'}",
+            f"What you can do next\n{next_step}",
+            f"Yours sincerely,\n{user.name}\n{', '.join(user.role_labels)}, {settings.school_name}",
+        ]
+    )
+
+
+def send_deadline_update(
+    session: Session,
+    settings: Settings,
+    complaint: Complaint,
+    user: StaffUser,
+    *,
+    new_date: date | None,
+    reason: str,
+) -> None:
+    """The handler tells the parent the reply will be late: a new date and why."""
+    if not complaint.is_active or complaint.deadline_kind not in (
+        DeadlineKind.respond,
+        DeadlineKind.panel,
+    ):
+        raise ComplaintError("new_date", "Only a case waiting for a response can have a new date")
+    if not can_handle(user, complaint):
+        raise ComplaintError("new_date", "Only the case's handler can change its date")
+    current = complaint.next_deadline
+    if new_date is None or (current and new_date <= current):
+        raise ComplaintError("new_date", "Enter a new date later than the current one")
+    if len(reason.strip()) < 10:
+        raise ComplaintError("reason", "Explain why the reply will be late")
+    complaint.deadline_extended_to = new_date
+    complaint.next_deadline = new_date
+    complaint.queue_date = new_date
+    complaint.reminded_for = None
+    session.add(complaint)
+    _add_message(
+        session,
+        complaint,
+        MessageKind.deadline_update,
+        f"We need more time. We will now reply by {format_date(new_date)}.\n\n{reason.strip()}",
+        Actor.staff(user),
+        new_deadline=new_date,
+    )
+    _email_parent(
+        session,
+        settings,
+        complaint,
+        subject=f"A new date for your {_kind_word(complaint)} {complaint.reference}",
+        body=(
+            f"Dear {complaint.parent_name},\n\nWe are sorry, we need more time. We will now "
+            f"reply by {format_date(new_date)}.\n\n{reason.strip()}\n"
+        ),
+    )
+
+
+def send_message(
+    session: Session, settings: Settings, complaint: Complaint, user: StaffUser, body: str
+) -> ComplaintMessage:
+    if len(body.strip()) < 2:
+        raise ComplaintError("body", "Write your message")
+    message = _add_message(session, complaint, MessageKind.school_message, body, Actor.staff(user))
+    _email_parent(
+        session,
+        settings,
+        complaint,
+        subject=f"A message about your {_kind_word(complaint)} {complaint.reference}",
+        body=(
+            f"Dear {complaint.parent_name},\n\n"
+            "The school has sent you a message. Read it on the portal.\n"
+        ),
+    )
+    return message
+
+
+def add_note(
+    session: Session, complaint: Complaint, user: StaffUser, body: str
+) -> ComplaintMessage:
+    if len(body.strip()) < 2:
+        raise ComplaintError("note", "Write your note")
+    return _add_message(session, complaint, MessageKind.internal_note, body, Actor.staff(user))
+
+
+# ---------------------------------------------------------------- the parent's actions
+
+
+def parent_reply(
+    session: Session,
+    settings: Settings,
+    complaint: Complaint,
+    body: str,
+    attachment_ids: Sequence[int] = (),
+) -> ComplaintMessage:
+    if not complaint.is_active:
+        raise ComplaintError("body", "This case is closed, so you cannot reply to it")
+    if len(body.strip()) < 2:
+        raise ComplaintError("body", "Write your reply")
+    message = _add_message(
+        session, complaint, MessageKind.parent_reply, body, Actor.parent(complaint.display_name)
+    )
+    for attachment_id in attachment_ids:
+        attachment = session.get(Attachment, attachment_id)
+        if attachment is not None:
+            attachment.complaint_id = complaint.id
+            attachment.message_id = message.id
+            attachment.draft_id = None
+            session.add(attachment)
+    handler = (
+        session.get(StaffUser, complaint.handler_user_id) if complaint.handler_user_id else None
+    )
+    _email_staff(
+        session,
+        settings,
+        handler,
+        complaint,
+        subject=f"The parent has replied on case {complaint.reference}",
+        body="The parent has sent a reply.",
+    )
+    return message
+
+
+def withdraw(session: Session, settings: Settings, complaint: Complaint, reason: str) -> None:
+    """The parent withdraws; we confirm it in writing (a message on the case and an email)."""
+    if not complaint.is_active:
+        raise ComplaintError("reason", "This case is already closed")
+    text = reason.strip() or "No reason given."
+    _add_message(
+        session,
+        complaint,
+        MessageKind.withdrawal,
+        f"The parent withdrew this {_kind_word(complaint)}. Reason: {text}",
+        Actor.parent(complaint.display_name),
+    )
+    _change_status(session, complaint, Status.withdrawn, Actor.parent(complaint.display_name))
+    _email_parent(
+        session,
+        settings,
+        complaint,
+        subject=f"You have withdrawn your {_kind_word(complaint)} {complaint.reference}",
+        body=(
+            f"Dear {complaint.parent_name},\n\nThis confirms that you withdrew your "
+            f"{_kind_word(complaint)} {complaint.reference} on {format_date(school_today())}. "
+            "We will take no further action on it.\n\nIf you change your mind, you can raise it "
+            "again on the portal.\n"
+        ),
+    )
+    handler = (
+        session.get(StaffUser, complaint.handler_user_id) if complaint.handler_user_id else None
+    )
+    _email_staff(
+        session,
+        settings,
+        handler,
+        complaint,
+        subject=f"Case {complaint.reference} has been withdrawn",
+        body="The parent has withdrawn this case.",
+    )
+
+
+def escalation_open(complaint: Complaint, today: date | None = None) -> bool:
+    today = today or school_today()
+    return (
+        complaint.status == Status.responded
+        and complaint.deadline_kind == DeadlineKind.escalate
+        and complaint.next_deadline is not None
+        and today <= complaint.next_deadline
+        and not complaint.persistent_matter
+    )
+
+
+def escalate(
+    session: Session,
+    settings: Settings,
+    complaint: Complaint,
+    reasons: str,
+    *,
+    today: date | None = None,
+) -> None:
+    """After a stage 1 letter, inside the window: the governors' panel (stage 2) is opened.
+
+    After a concern reply it becomes a formal stage 1 complaint instead.
+    """
+    today = today or school_today()
+    if not escalation_open(complaint, today):
+        raise ComplaintError(
+            "reasons", "The time to ask for the next stage has passed, or this case is closed"
+        )
+    if len(reasons.strip()) < 10:
+        raise ComplaintError("reasons", "Tell us why you are not satisfied")
+    actor = Actor.parent(complaint.display_name)
+    _add_message(session, complaint, MessageKind.escalation_request, reasons, actor)
+    old_stage = complaint.stage
+    calendar = school_calendar(settings)
+    if complaint.stage == Stage.concern:
+        complaint.stage = Stage.stage1
+        complaint.received_on = calendar.next_school_day(today)
+        _change_status(session, complaint, Status.open, actor)
+        _set_deadline(complaint, settings, DeadlineKind.respond, complaint.received_on)
+        handler = (
+            session.get(StaffUser, complaint.handler_user_id) if complaint.handler_user_id else None
+        )
+    else:
+        complaint.stage = Stage.stage2
+        complaint.escalated_on = calendar.next_school_day(today)
+        clerks = [
+            u
+            for u in session.scalars(select(StaffUser).where(StaffUser.is_active.is_(True)))
+            if u.has_role(Role.clerk) and u.id != complaint.about_user_id
+        ]
+        handler = clerks[0] if clerks else None
+        complaint.handler_user_id = handler.id if handler else complaint.handler_user_id
+        _change_status(session, complaint, Status.open, actor)
+        _set_deadline(complaint, settings, DeadlineKind.panel, complaint.escalated_on)
+    record_event(
+        session,
+        subject_type="complaint",
+        subject_id=complaint.id,
+        tag="complaint:stage:escalate",
+        actor=actor,
+        from_value=old_stage,
+        to_value=complaint.stage,
+    )
+    session.add(complaint)
+    _email_parent(
+        session,
+        settings,
+        complaint,
+        subject=f"Your request for the next stage: {complaint.reference}",
+        body=(
+            f"Dear {complaint.parent_name},\n\nWe have your request. Your case is now a "
+            f"{complaint.stage_enum.label.lower()}. You will hear from us by "
+            f"{format_date(complaint.next_deadline)}.\n"
+        ),
+    )
+    _email_staff(
+        session,
+        settings,
+        handler,
+        complaint,
+        subject=f"Case {complaint.reference} is now a {complaint.stage_enum.label.lower()}",
+        body=(
+            "The parent asked for the next stage. "
+            f"It is due by {format_date(complaint.next_deadline)}."
+        ),
+    )
+
+
+# ---------------------------------------------------------------- stage 2
+
+
+def panel_for(session: Session, complaint: Complaint) -> Panel | None:
+    return session.scalars(select(Panel).where(Panel.complaint_id == complaint.id)).first()
+
+
+def involved_user_ids(session: Session, complaint: Complaint) -> set[int]:
+    """Everyone who took part in the case before stage 2: they may not sit on the panel."""
+    ids = {complaint.handler_user_id, complaint.about_user_id}
+    ids.update(
+        session.scalars(
+            select(ComplaintMessage.author_user_id).where(
+                ComplaintMessage.complaint_id == complaint.id,
+                ComplaintMessage.kind.in_([MessageKind.stage1_letter, MessageKind.school_message]),
+            )
+        )
+    )
+    return {i for i in ids if i is not None}
+
+
+def eligible_panel_members(session: Session, complaint: Complaint) -> list[StaffUser]:
+    involved = involved_user_ids(session, complaint)
+    users = session.scalars(
+        select(StaffUser).where(StaffUser.is_active.is_(True)).order_by(StaffUser.name)
+    )
+    return [
+        u
+        for u in users
+        if u.has_role(Role.governor, Role.chair)
+        and not u.has_role(Role.head)
+        and u.id not in involved
+    ]
+
+
+def record_panel(
+    session: Session,
+    complaint: Complaint,
+    user: StaffUser,
+    *,
+    hearing_on: date | None,
+    member_ids: Sequence[int],
+    papers: str,
+    hearing_notes: str,
+) -> Panel:
+    if complaint.stage != Stage.stage2 or complaint.status != Status.open:
+        raise ComplaintError("hearing_on", "A panel can only be recorded for an open stage 2 case")
+    if not user.has_role(Role.clerk, Role.chair) or complaint.about_user_id == user.id:
+        raise ComplaintError("hearing_on", "Only the clerk or the chair can record the panel")
+    if hearing_on is None:
+        raise ComplaintError("hearing_on", "Enter the date of the panel hearing")
+    chosen = [int(m) for m in member_ids if m]
+    if len(set(chosen)) != 3:
+        raise ComplaintError("members", "Select three different panel members")
+    allowed = {u.id for u in eligible_panel_members(session, complaint)}
+    if not set(chosen) <= allowed:
+        raise ComplaintError(
+            "members", "Panel members must be governors who were not involved, and not the head"
+        )
+    panel = panel_for(session, complaint) or Panel(complaint_id=complaint.id)
+    panel.hearing_on = hearing_on
+    panel.member_1_id, panel.member_2_id, panel.member_3_id = chosen
+    panel.papers = papers.strip()
+    panel.hearing_notes = hearing_notes.strip()
+    panel.recorded_by_user_id = user.id
+    session.add(panel)
+    session.flush()
+    record_event(
+        session,
+        subject_type="complaint",
+        subject_id=complaint.id,
+        tag="complaint:panel:record",
+        actor=Actor.staff(user),
+        to_value=hearing_on.isoformat(),
+        detail={"members": chosen},
+    )
+    return panel
+
+
+def send_panel_outcome(
+    session: Session, settings: Settings, complaint: Complaint, user: StaffUser, letter: Letter
+) -> None:
+    """The stage 2 letter closes the procedure and says where to go next."""
+    if not can_handle(user, complaint) or complaint.stage != Stage.stage2:
+        raise ComplaintError("outcome", "Only the clerk or chair can send the panel's outcome")
+    if complaint.status != Status.open:
+        raise ComplaintError("outcome", "This case is not waiting for a panel outcome")
+    panel = panel_for(session, complaint)
+    if panel is None or len(panel.member_ids) != 3:
+        raise ComplaintError("outcome", "Record the panel (date and three members) first")
+    for text_field in ("investigated", "decision"):
+        if len(getattr(letter, text_field).strip()) < 10:
+            raise ComplaintError(text_field, "Write this part of the letter")
+    members = [session.get(StaffUser, m) for m in panel.member_ids]
+    greeting = "Dear parent or carer" if complaint.anonymous else f"Dear {complaint.parent_name}"
+    body = "\n\n".join(
+        [
+            f"{greeting},",
+            f"Your complaint {complaint.reference}: the governors' panel met on "
+            f"{format_date(panel.hearing_on)}. The panel was "
+            f"{', '.join(m.name for m in members if m)}.",
+            f"Outcome: {letter.outcome.label}.",
+            f"What the panel considered\n{letter.investigated.strip()}",
+            f"The panel's decision and reasons\n{letter.decision.strip()}",
+            f"What will happen now\n{letter.actions.strip() or 'No further action is needed.'}",
+            "This is the end of the school's complaints procedure\n"
+            "The governing board's decision is final. If you believe the school did not follow "
+            "its complaints procedure properly, or acted unlawfully or unreasonably, you can "
+            "contact the Department for Education: www.gov.uk/complain-about-school. The "
+            "Department will look at whether the procedure was followed, not at the complaint "
+            "itself again.",
+            f"Yours sincerely,\n{user.name}\n{', '.join(user.role_labels)}, {settings.school_name}",
+        ]
+    )
+    _add_message(
+        session,
+        complaint,
+        MessageKind.stage2_letter,
+        body,
+        Actor.staff(user),
+        outcome=letter.outcome,
+    )
+    complaint.outcome = letter.outcome
+    _change_status(session, complaint, Status.closed, Actor.staff(user))
+    _email_parent(
+        session,
+        settings,
+        complaint,
+        subject=f"The governors' panel outcome for {complaint.reference}",
+        body=(
+            f"Dear {complaint.parent_name},\n\nThe panel's letter is ready on the portal, "
+            "where you can read it and download it as a PDF. This completes the school's "
+            "complaints procedure.\n"
+        ),
+    )
+
+
+# ---------------------------------------------------------------- persistent complainants
+
+
+def mark_persistent(
+    session: Session, settings: Settings, complaint: Complaint, user: StaffUser, reason: str
+) -> None:
+    if not can_mark_persistent(user, complaint):
+        raise ComplaintError("persistent_reason", "Only the head teacher or chair can do this")
+    if len(reason.strip()) < 10:
+        raise ComplaintError("persistent_reason", "Record the reason")
+    if complaint.anonymous or not complaint.parent_email_normalised:
+        raise ComplaintError("persistent_reason", "An anonymous case cannot be marked")
+    session.add(
+        PersistentComplainant(
+            email_normalised=complaint.parent_email_normalised,
+            complaint_id=complaint.id,
+            reason=reason.strip(),
+            marked_by_user_id=user.id,
+        )
+    )
+    complaint.persistent_matter = True
+    record_event(
+        session,
+        subject_type="complaint",
+        subject_id=complaint.id,
+        tag="complaint:persistent",
+        actor=Actor.staff(user),
+        detail={"reason": reason.strip()},
+    )
+    text = (
+        "The school has completed its complaints procedure on this matter. We will not reopen "
+        "it or answer further messages about the same matter. If you raise something new, we "
+        "will look at it."
+    )
+    _add_message(session, complaint, MessageKind.school_message, text, Actor.staff(user))
+    if complaint.is_active:
+        _change_status(session, complaint, Status.closed, Actor.staff(user), persistent=True)
+    session.add(complaint)
+    _email_parent(
+        session,
+        settings,
+        complaint,
+        subject=f"Your complaint {complaint.reference}: the procedure is complete",
+        body=f"Dear {complaint.parent_name},\n\n{text}\n",
+    )
+
+
+def close_as_same_matter(
+    session: Session, settings: Settings, complaint: Complaint, user: StaffUser
+) -> None:
+    """A new submission from someone marked persistent, on the matter already closed."""
+    if not complaint.persistent_matter or complaint.lead_complaint_id is None:
+        raise ComplaintError("procedure", "This case is not linked to a completed matter")
+    if not can_triage(user, complaint) and not can_mark_persistent(user, complaint):
+        raise ComplaintError("procedure", "You cannot close this case")
+    lead = session.get(Complaint, complaint.lead_complaint_id)
+    text = (
+        f"This is about the same matter as {lead.reference if lead else 'an earlier case'}, "
+        "where the school's complaints procedure is complete. It will not be reopened."
+    )
+    _add_message(session, complaint, MessageKind.school_message, text, Actor.staff(user))
+    _change_status(session, complaint, Status.closed, Actor.staff(user), same_matter=True)
+    _email_parent(
+        session,
+        settings,
+        complaint,
+        subject=f"Your message {complaint.reference}",
+        body=f"Dear {complaint.parent_name},\n\n{text}\n",
+    )
+
+
+# ---------------------------------------------------------------- finding cases
+
+
+def find_by_reference(session: Session, reference: str) -> Complaint | None:
+    normalised = normalise_reference(reference)
+    if not normalised:
+        return None
+    return session.scalars(select(Complaint).where(Complaint.reference == normalised)).first()
+
+
+def find_for_parent(session: Session, reference: str, email: str) -> Complaint | None:
+    """Reference plus email, both required to match; says nothing about which one was wrong."""
+    complaint = find_by_reference(session, reference)
+    email = normalise_email(email)
+    if complaint is None or not email or complaint.parent_email_normalised != email:
+        return None
+    return complaint
+
+
+def find_by_token(session: Session, token: str) -> Complaint | None:
+    if not token or len(token) > 100:
+        return None
+    return session.scalars(
+        select(Complaint).where(Complaint.access_token_hash == token_digest(token))
+    ).first()
+
+
+def messages_for(
+    session: Session, complaint: Complaint, *, for_parent: bool
+) -> list[ComplaintMessage]:
+    statement = select(ComplaintMessage).where(ComplaintMessage.complaint_id == complaint.id)
+    if for_parent:
+        statement = statement.where(ComplaintMessage.kind != MessageKind.internal_note)
+    return list(session.scalars(statement.order_by(ComplaintMessage.id)))
+
+
+def attachments_for(session: Session, complaint: Complaint) -> list[Attachment]:
+    return list(
+        session.scalars(
+            select(Attachment)
+            .where(Attachment.complaint_id == complaint.id)
+            .order_by(Attachment.id)
+        )
+    )
+
+
+@dataclass
+class QueueFilters:
+    status: str | None = None
+    stage: str | None = None
+    category: str | None = None
+    handler_id: int | None = None
+    overdue: bool = False
+    anonymous: bool = False
+    search: str = ""
+    include_closed: bool = False
+
+
+@dataclass
+class QueuePage:
+    cases: list[Complaint]
+    next_cursor: str | None
+
+
+def queue_page(
+    session: Session,
+    user: StaffUser,
+    filters: QueueFilters,
+    *,
+    after: str | None = None,
+    limit: int = 25,
+    today: date | None = None,
+) -> QueuePage:
+    """Cases sorted by next deadline (no deadline last), keyset-paginated on (deadline, id)."""
+    today = today or school_today()
+    sort_date = Complaint.queue_date
+    statement = select(Complaint).where(visibility_clause(user))
+    if filters.status in {s.value for s in Status}:
+        statement = statement.where(Complaint.status == filters.status)
+    elif not filters.include_closed:
+        statement = statement.where(Complaint.is_active.is_(True))
+    if filters.stage in {s.value for s in Stage}:
+        statement = statement.where(Complaint.stage == filters.stage)
+    if filters.category:
+        statement = statement.where(Complaint.category == filters.category)
+    if filters.handler_id:
+        statement = statement.where(Complaint.handler_user_id == filters.handler_id)
+    if filters.overdue:
+        statement = statement.where(
+            Complaint.next_deadline < today, Complaint.deadline_kind != DeadlineKind.escalate
+        )
+    if filters.anonymous:
+        statement = statement.where(Complaint.anonymous.is_(True))
+    if filters.search.strip():
+        statement = statement.where(search_clause(session, filters.search))
+    if after:
+        cursor_date, _, cursor_id = after.partition("_")
+        try:
+            after_date, after_id = date.fromisoformat(cursor_date), int(cursor_id)
+        except ValueError:
+            after_date, after_id = None, None
+        if after_date is not None:
+            statement = statement.where(
+                or_(sort_date > after_date, and_(sort_date == after_date, Complaint.id > after_id))
+            )
+    statement = statement.order_by(sort_date, Complaint.id).limit(limit + 1)
+    cases = list(session.scalars(statement))
+    next_cursor = None
+    if len(cases) > limit:
+        cases = cases[:limit]
+        last = cases[-1]
+        next_cursor = f"{last.queue_date.isoformat()}_{last.id}"
+    return QueuePage(cases=cases, next_cursor=next_cursor)
+
+
+def search_clause(session: Session, text: str) -> ColumnElement[bool]:
+    """Reference, email or name exactly; otherwise the words of the case (full-text index)."""
+    text = text.strip()
+    reference = normalise_reference(text)
+    if reference:
+        return Complaint.reference == reference
+    if "@" in text:
+        return Complaint.parent_email_normalised == normalise_email(text)
+    lowered = text.lower()
+    name_match = Complaint.parent_name_normalised == lowered
+    dialect = session.get_bind().dialect.name
+    words = [w for w in "".join(c if c.isalnum() else " " for c in lowered).split() if len(w) > 1]
+    if not words:
+        return name_match
+    if dialect == "postgresql":
+        query = " & ".join(f"{w}:*" for w in words)
+        document = literal_column(
+            "to_tsvector('simple', complaint.parent_name || ' ' || complaint.what_happened)"
+        )
+        return or_(name_match, document.op("@@")(func.to_tsquery("simple", query)))
+    match = " ".join(f'"{w}"*' for w in words)
+    fts = sql_text("SELECT rowid FROM complaint_fts WHERE complaint_fts MATCH :match").bindparams(
+        match=match
+    )
+    return or_(name_match, Complaint.id.in_(fts.columns()))
+
+
+# ---------------------------------------------------------------- reminders
+
+
+@dataclass
+class ReminderReport:
+    reminded: int = 0
+    closed: int = 0
+    moved: int = 0
+
+
+def remind(session: Session, settings: Settings, *, today: date | None = None) -> ReminderReport:
+    """Safe to run every hour: each deadline is reminded once; lapsed windows are closed."""
+    today = today or school_today()
+    calendar = school_calendar(settings)
+    report = ReminderReport()
+    horizon = calendar.add_school_days(
+        calendar.next_school_day(today), settings.reminder_days_before
+    )
+    active = session.scalars(
+        select(Complaint).where(Complaint.is_active.is_(True), Complaint.next_deadline.is_not(None))
+    )
+    for complaint in list(active):
+        if refresh_deadline(session, complaint, settings):
+            report.moved += 1
+        due = complaint.next_deadline
+        if due is None:
+            continue
+        if complaint.deadline_kind == DeadlineKind.escalate:
+            if due < today:
+                text = "The time to ask for the next stage has passed, so this case is now closed."
+                _add_message(session, complaint, MessageKind.school_message, text, Actor.system())
+                _change_status(session, complaint, Status.closed, Actor.system(), lapsed=True)
+                report.closed += 1
+            continue
+        if due <= horizon and complaint.reminded_for != due:
+            handler = (
+                session.get(StaffUser, complaint.handler_user_id)
+                if complaint.handler_user_id
+                else None
+            )
+            recipients = [handler] if handler else _office_staff(session)
+            for person in recipients:
+                _email_staff(
+                    session,
+                    settings,
+                    person,
+                    complaint,
+                    subject=f"Reminder: case {complaint.reference} is due {format_date(due)}",
+                    body=f"{DeadlineKind(complaint.deadline_kind).label} {format_date(due)}.",
+                )
+            complaint.reminded_for = due
+            session.add(complaint)
+            report.reminded += 1
+        session.commit()
+    return report
+
+
+def _office_staff(session: Session) -> list[StaffUser]:
+    users = session.scalars(select(StaffUser).where(StaffUser.is_active.is_(True)))
+    return [u for u in users if u.has_role(Role.office)]
+
+
+def users_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, StaffUser]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {u.id: u for u in session.scalars(select(StaffUser).where(StaffUser.id.in_(wanted)))}
+
+
+def overdue_marker(complaint: Complaint, today: date) -> bool:
+    return bool(
+        complaint.next_deadline
+        and complaint.next_deadline < today
+        and complaint.deadline_kind != DeadlineKind.escalate
+    )
