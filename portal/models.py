@@ -19,10 +19,17 @@ from portal.mail import OutboxMessage
 metadata = SQLModel.metadata
 
 __all__ = [
+    "Attachment",
+    "Complaint",
+    "ComplaintDraft",
+    "ComplaintMessage",
     "HistoryEvent",
     "OutboxMessage",
+    "Panel",
+    "PersistentComplainant",
     "PolicyVersion",
     "StaffSession",
     "StaffUser",
+    "StatusCount",
     "metadata",
 ]
