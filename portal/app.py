@@ -14,6 +14,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from portal.accounts.views import router as accounts_router
 from portal.admin.views import router as admin_router
+from portal.complaints.form_views import router as complaint_form_router
+from portal.complaints.staff_views import router as complaint_staff_router
+from portal.complaints.track_views import router as complaint_track_router
 from portal.config import PROJECT_ROOT, Settings, get_settings
 from portal.db import make_engine
 from portal.guidance.views import router as guidance_router
@@ -52,6 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(guidance_router)
     app.include_router(accounts_router)
     app.include_router(admin_router)
+    app.include_router(complaint_form_router)
+    app.include_router(complaint_track_router)
+    app.include_router(complaint_staff_router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:

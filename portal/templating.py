@@ -47,6 +47,11 @@ def make_templates(settings: Settings) -> Jinja2Templates:
 
 STAFF_NAVIGATION: list[tuple[str, str, frozenset[Role] | None]] = [
     ("/staff", "Home", None),
+    (
+        "/staff/complaints",
+        "Complaints",
+        frozenset({Role.office, Role.head, Role.chair, Role.clerk, Role.governor}),
+    ),
     ("/staff/users", "Staff accounts", frozenset({Role.admin})),
     ("/staff/policy", "Policy", frozenset({Role.admin})),
     ("/staff/outbox", "Outbox", frozenset({Role.admin})),

@@ -1,0 +1,154 @@
+"""Files parents send with a complaint: checked by content, cleaned, stored outside static/.
+
+Files are only ever served through routes that check who is asking, as downloads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import secrets
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi.responses import Response
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import select
+from sqlmodel import Session
+
+from portal.complaints.models import Attachment
+from portal.config import Settings
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_FILES = 5
+ALLOWED_DESCRIPTION = "a PDF, JPG, PNG or Word (.docx) file"
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+class AttachmentError(ValueError):
+    """Why a file was refused, in words for the parent."""
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    content: bytes
+    content_type: str
+    extension: str
+
+
+def sniff(content: bytes) -> tuple[str, str] | None:
+    """The real type from the first bytes, never from the file's name."""
+    if content.startswith(b"%PDF-"):
+        return "application/pdf", "pdf"
+    if content.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg", "jpg"
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png", "png"
+    if content.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                names = set(archive.namelist())
+        except zipfile.BadZipFile:
+            return None
+        if "word/document.xml" in names and "[Content_Types].xml" in names:
+            return DOCX_TYPE, "docx"
+    return None
+
+
+def strip_image_metadata(content: bytes, content_type: str) -> bytes:
+    """Re-encode the picture so location, camera and other metadata are gone."""
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            image.load()
+            clean = image.copy()
+            clean.info = {}
+            buffer = io.BytesIO()
+            if content_type == "image/jpeg":
+                clean.convert("RGB").save(buffer, format="JPEG", quality=90)
+            else:
+                clean.save(buffer, format="PNG")
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise AttachmentError("The picture could not be opened. Try saving it again") from error
+    return buffer.getvalue()
+
+
+def check_file(filename: str, content: bytes) -> CheckedFile:
+    if not content:
+        raise AttachmentError(f"{safe_filename(filename)} is empty")
+    if len(content) > MAX_BYTES:
+        raise AttachmentError(f"{safe_filename(filename)} must be smaller than 10 MB")
+    kind = sniff(content)
+    if kind is None:
+        raise AttachmentError(f"{safe_filename(filename)} must be {ALLOWED_DESCRIPTION}")
+    content_type, extension = kind
+    if content_type.startswith("image/"):
+        content = strip_image_metadata(content, content_type)
+    return CheckedFile(content=content, content_type=content_type, extension=extension)
+
+
+def safe_filename(filename: str) -> str:
+    name = Path(filename or "file").name
+    name = re.sub(r"[^\w.\- ]+", "_", name).strip(" .") or "file"
+    return name[:120]
+
+
+def store(
+    session: Session,
+    settings: Settings,
+    *,
+    filename: str,
+    content: bytes,
+    draft_id: str | None = None,
+    complaint_id: int | None = None,
+) -> Attachment:
+    """Check and save one file; the row joins the caller's transaction."""
+    checked = check_file(filename, content)
+    key = f"{secrets.token_hex(16)}.{checked.extension}"
+    folder = Path(settings.attachments_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / key).write_bytes(checked.content)
+    stem = Path(safe_filename(filename)).stem or "file"
+    attachment = Attachment(
+        complaint_id=complaint_id,
+        draft_id=draft_id,
+        filename=f"{stem}.{checked.extension}",
+        content_type=checked.content_type,
+        size=len(checked.content),
+        sha256=hashlib.sha256(checked.content).hexdigest(),
+        storage_key=key,
+    )
+    session.add(attachment)
+    session.flush()
+    return attachment
+
+
+def draft_attachments(session: Session, draft_id: str) -> list[Attachment]:
+    return list(
+        session.scalars(
+            select(Attachment).where(Attachment.draft_id == draft_id).order_by(Attachment.id)
+        )
+    )
+
+
+def remove(session: Session, settings: Settings, attachment: Attachment) -> None:
+    path = Path(settings.attachments_dir) / attachment.storage_key
+    session.delete(attachment)
+    path.unlink(missing_ok=True)
+
+
+def download_response(settings: Settings, attachment: Attachment) -> Response:
+    """Always a download, never rendered in the portal's origin."""
+    path = Path(settings.attachments_dir) / attachment.storage_key
+    content = path.read_bytes()
+    return Response(
+        content,
+        media_type=attachment.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{attachment.filename}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
