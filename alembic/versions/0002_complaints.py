@@ -30,7 +30,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_complaint_draft_expires_at'), ['expires_at'], unique=False)
 
     op.create_table('complaint_status_count',
-    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.String(length=40), nullable=False),
     sa.Column('count', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('status')
     )

@@ -315,7 +315,7 @@ class StatusCount(SQLModel, table=True):
 
     __tablename__ = "complaint_status_count"
 
-    status: str = Field(sa_column=Column(String(16), primary_key=True))
+    status: str = Field(sa_column=Column(String(40), primary_key=True))
     count: int = Field(default=0, sa_column=Column(Integer, nullable=False))
 
 

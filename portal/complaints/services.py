@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, false, func, literal_column, or_, select, update
+from sqlalchemy import Integer, and_, column, false, func, literal_column, or_, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
@@ -398,10 +398,9 @@ def new_reference() -> str:
 
 def normalise_reference(text: str) -> str:
     cleaned = "".join(ch for ch in text.upper() if ch.isalnum())
-    cleaned = cleaned.replace("O", "0").replace("I", "1").replace("L", "1")
-    if cleaned.startswith("C"):
+    if len(cleaned) == 8 and cleaned.startswith("C"):
         cleaned = cleaned[1:]
-    if len(cleaned) != 7:
+    if len(cleaned) != 7 or not set(cleaned) <= set(REFERENCE_ALPHABET):
         return ""
     return f"C-{cleaned[:4]}-{cleaned[4:]}"
 
@@ -1479,13 +1478,13 @@ def queue_page(
 def search_clause(session: Session, text: str) -> ColumnElement[bool]:
     """Reference, email or name exactly; otherwise the words of the case (full-text index)."""
     text = text.strip()
-    reference = normalise_reference(text)
-    if reference:
-        return Complaint.reference == reference
     if "@" in text:
         return Complaint.parent_email_normalised == normalise_email(text)
     lowered = text.lower()
     name_match = Complaint.parent_name_normalised == lowered
+    reference = normalise_reference(text)
+    if reference:
+        name_match = or_(name_match, Complaint.reference == reference)
     dialect = session.get_bind().dialect.name
     words = [w for w in "".join(c if c.isalnum() else " " for c in lowered).split() if len(w) > 1]
     if not words:
@@ -1500,7 +1499,7 @@ def search_clause(session: Session, text: str) -> ColumnElement[bool]:
     fts = sql_text("SELECT rowid FROM complaint_fts WHERE complaint_fts MATCH :match").bindparams(
         match=match
     )
-    return or_(name_match, Complaint.id.in_(fts.columns()))
+    return or_(name_match, Complaint.id.in_(fts.columns(column("rowid", Integer))))
 
 
 # ---------------------------------------------------------------- reminders
@@ -1556,7 +1555,7 @@ def remind(session: Session, settings: Settings, *, today: date | None = None) -
             complaint.reminded_for = due
             session.add(complaint)
             report.reminded += 1
-        session.commit()
+    session.commit()
     return report
 
 
