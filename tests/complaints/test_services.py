@@ -301,11 +301,11 @@ def test_stage_one_response_opens_the_escalation_window(db_session, settings, st
     db_session.commit()
     assert case.status == Status.responded
     assert case.deadline_kind == DeadlineKind.escalate
-    letter = [
+    letter = next(
         m
         for m in services.messages_for(db_session, case, for_parent=True)
         if m.kind == MessageKind.stage1_letter
-    ][0]
+    )
     assert "Partly upheld" in letter.body
     assert "panel of governors" in letter.body
     assert services.escalation_open(case)
