@@ -129,6 +129,22 @@ def send_mail(
 
 
 @app.command()
+def remind() -> None:
+    """Email handlers whose deadline is 2 school days away; close lapsed escalation windows.
+
+    Safe to run every hour: each deadline is reminded once.
+    """
+    from portal.complaints.services import remind as send_reminders
+
+    settings = _settings()
+    with _session(settings) as session:
+        report = send_reminders(session, settings)
+    typer.echo(
+        f"reminded {report.reminded}, closed {report.closed}, deadlines moved {report.moved}"
+    )
+
+
+@app.command()
 def check() -> None:
     """Check the configuration: secret key, database, SMTP and term dates."""
     from portal.calendar import load_calendar

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from portal.accounts.models import Role, StaffUser
 from portal.accounts.services import create_user
+from portal.complaints.demo import load_demo_cases
 from portal.config import Settings
 from portal.guidance.services import publish_policy
 from portal.mail import queue_mail
@@ -92,6 +93,8 @@ def load_demo(session: Session, settings: Settings, *, only_if_empty: bool = Fal
         summary_of_changes="Adds the parent portal and how comments on school news are checked.",
         user=admin,
     )
+    session.flush()
+    load_demo_cases(session, settings)
     queue_mail(
         session,
         to="office@brookfield-primary.example",

@@ -92,3 +92,9 @@ def test_send_mail_without_smtp_explains_messages_stay_queued(cli_env, app):
     result = CliRunner().invoke(cli, ["send-mail"])
     assert result.exit_code == 0
     assert "stay in the outbox" in result.output
+
+
+def test_remind_runs_and_reports(cli_env, app):
+    result = CliRunner().invoke(cli, ["remind"])
+    assert result.exit_code == 0, result.output
+    assert "reminded 0, closed 0" in result.output
