@@ -7,6 +7,7 @@ import os
 import re
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
@@ -64,10 +65,11 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         environment="test",
         database_url=database_url,
+        attachments_dir=tmp_path / "attachments",
         secret_key=TEST_SECRET,
         smtp_host="",
         rate_limit_storage="memory://",

@@ -29,8 +29,9 @@ def test_history_events_cannot_be_changed(db_session):
 
 
 @pytest.fixture
-def cli_env(monkeypatch, database_url):
+def cli_env(monkeypatch, database_url, tmp_path):
     monkeypatch.setenv("PORTAL_DATABASE_URL", database_url)
+    monkeypatch.setenv("PORTAL_ATTACHMENTS_DIR", str(tmp_path))
     monkeypatch.setenv("PORTAL_SECRET_KEY", "cli-test-secret-" + "y" * 40)
     monkeypatch.setenv("PORTAL_SMTP_HOST", "")
     get_settings.cache_clear()

@@ -9,6 +9,7 @@ PORTAL_REQUIRE_BROWSER=1 (as in CI).
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import socket
@@ -325,20 +326,21 @@ def _mirror_for(browser: Browser) -> _AxeMirror:
     mirror = _mirrors.get(id(browser))
     if mirror is None or mirror.page.is_closed():
         context = browser.new_context(java_script_enabled=True, viewport=DESKTOP)
+        context.set_default_timeout(5_000)
         mirror = _AxeMirror(page=context.new_page())
-
-        def serve(route: Route, mirror: _AxeMirror = mirror) -> None:
-            request = route.request
-            if request.resource_type == "script":
-                route.abort()
-            elif request.resource_type == "document" and request.url == mirror.url:
-                route.fulfill(status=200, content_type="text/html; charset=utf-8", body=mirror.html)
-            else:
-                route.continue_()
-
-        context.route("**/*", serve)
+        context.route("**/*", functools.partial(_serve_copy, mirror))
         _mirrors[id(browser)] = mirror
     return mirror
+
+
+def _serve_copy(mirror: _AxeMirror, route: Route) -> None:
+    request = route.request
+    if request.resource_type == "script":
+        route.abort()
+    elif request.resource_type == "document" and request.url == mirror.url:
+        route.fulfill(status=200, content_type="text/html; charset=utf-8", body=mirror.html)
+    else:
+        route.continue_()
 
 
 def _assert_accessible_copy(page: Page) -> None:
