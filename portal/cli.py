@@ -130,18 +130,37 @@ def send_mail(
 
 @app.command()
 def remind() -> None:
-    """Email handlers whose deadline is 2 school days away; close lapsed escalation windows.
+    """Email handlers whose deadline is 2 school days away; close lapsed windows; purge old drafts.
 
     Safe to run every hour: each deadline is reminded once.
     """
+    from portal.complaints.drafts import purge_expired
     from portal.complaints.services import remind as send_reminders
 
     settings = _settings()
     with _session(settings) as session:
         report = send_reminders(session, settings)
+        purged = purge_expired(session, settings=settings)
+        session.commit()
     typer.echo(
-        f"reminded {report.reminded}, closed {report.closed}, deadlines moved {report.moved}"
+        f"reminded {report.reminded}, closed {report.closed}, deadlines moved {report.moved}, "
+        f"expired drafts removed {purged}"
     )
+
+
+@app.command()
+def seed(
+    cases: int = typer.Option(..., "--cases", min=1, help="How many cases to add."),
+    rng_seed: int = typer.Option(1, "--rng-seed", help="Seed for the made-up details."),
+) -> None:
+    """Add many realistic made-up cases (for benchmarks and trying the queue at scale)."""
+    from portal.complaints.seed import seed_cases
+
+    settings = _settings()
+    started = time.perf_counter()
+    with _session(settings) as session:
+        added = seed_cases(session, settings, cases, rng_seed=rng_seed, progress=typer.echo)
+    typer.echo(f"Added {added:,} cases in {time.perf_counter() - started:,.1f} s.")
 
 
 @app.command()

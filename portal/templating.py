@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -45,6 +46,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
+SCHOOL_TIME = ZoneInfo("Europe/London")
 STAFF_NAVIGATION: list[tuple[str, str, frozenset[Role] | None]] = [
     ("/staff", "Home", None),
     (
@@ -76,9 +78,11 @@ def _long_date(value: date | datetime | None) -> str:
 
 
 def _date_time(value: datetime | None) -> str:
+    """Stored times are naive UTC; people read them in the school's time (GMT or BST)."""
     if value is None:
         return ""
-    return f"{format_date(value.date())} at {value:%H:%M}"
+    local = value.replace(tzinfo=UTC).astimezone(SCHOOL_TIME)
+    return f"{format_date(local.date())} at {local:%H:%M}"
 
 
 def render(

@@ -104,6 +104,11 @@ def store(
     complaint_id: int | None = None,
 ) -> Attachment:
     """Check and save one file; the row joins the caller's transaction."""
+    if draft_id is not None and len(draft_attachments(session, draft_id)) >= MAX_FILES:
+        raise AttachmentError(
+            f"{safe_filename(filename)} was not added: you can send up to {MAX_FILES} files. "
+            "Remove a file to add a different one"
+        )
     checked = check_file(filename, content)
     key = f"{secrets.token_hex(16)}.{checked.extension}"
     folder = Path(settings.attachments_dir)

@@ -1000,6 +1000,10 @@ def parent_reply(
 ) -> ComplaintMessage:
     if not complaint.is_active:
         raise ComplaintError("body", "This case is closed, so you cannot reply to it")
+    if complaint.persistent_matter:
+        raise ComplaintError(
+            "body", "The school's complaints procedure on this matter is complete, so it is closed"
+        )
     if len(body.strip()) < 2:
         raise ComplaintError("body", "Write your reply")
     message = _add_message(
@@ -1396,14 +1400,20 @@ def messages_for(
     return list(session.scalars(statement.order_by(ComplaintMessage.id)))
 
 
-def attachments_for(session: Session, complaint: Complaint) -> list[Attachment]:
-    return list(
-        session.scalars(
-            select(Attachment)
-            .where(Attachment.complaint_id == complaint.id)
-            .order_by(Attachment.id)
+def attachments_for(
+    session: Session, complaint: Complaint, *, for_parent: bool = False
+) -> list[Attachment]:
+    """A case's files; for the parent, never one attached to an internal note."""
+    statement = select(Attachment).where(Attachment.complaint_id == complaint.id)
+    if for_parent:
+        notes = select(ComplaintMessage.id).where(
+            ComplaintMessage.complaint_id == complaint.id,
+            ComplaintMessage.kind == MessageKind.internal_note,
         )
-    )
+        statement = statement.where(
+            or_(Attachment.message_id.is_(None), Attachment.message_id.not_in(notes))
+        )
+    return list(session.scalars(statement.order_by(Attachment.id)))
 
 
 @dataclass

@@ -1,5 +1,423 @@
-"""Routes: filled in by the complaints capability."""
+"""How a parent follows their case without an account: the reference and email, or the private link.
 
-from fastapi import APIRouter
+Two ways in, one page. The private link from the email (`/track/<token>`) shows the case at that
+address. The reference and email, once checked, put the case in a signed cookie scoped to
+`/track`, and the case lives at `/track/case`. Every action on the page exists under both
+prefixes, so a parent never has to swap from one to the other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from limits import RateLimitItemPerHour
+from sqlmodel import Session
+
+from portal.complaints import attachments, letters, services
+from portal.complaints.attachments import AttachmentError
+from portal.complaints.models import (
+    Attachment,
+    Complaint,
+    ComplaintMessage,
+    MessageKind,
+    Stage,
+)
+from portal.complaints.services import ComplaintError
+from portal.config import Settings
+from portal.db import SessionDep
+from portal.security import client_address
+from portal.templating import render
 
 router = APIRouter()
+
+TRACK_COOKIE = "portal_track"
+TRACK_COOKIE_PATH = "/track"
+TRACK_COOKIE_SECONDS = 2 * 60 * 60  # signed into the value; the cookie itself ends with the browser
+COOKIE_BASE = "/track/case"
+
+NOT_FOUND = (
+    "We could not find a case with that reference and email address. Check both and try again."
+)
+TOO_MANY_TRIES = (
+    "You have tried too many times. Wait an hour, then try again. "
+    "Or use the private link in the email we sent you."
+)
+PROCEDURE_COMPLETE = (
+    "The school has completed its complaints procedure on this matter, so you cannot reply here."
+)
+WHERE_TO_GO = dict(services.OUT_OF_SCOPE.values())
+
+
+@dataclass(frozen=True)
+class ParentAccess:
+    """The case this browser may see, and the address its pages and actions live under."""
+
+    case: Complaint
+    base: str
+
+
+# ---------------------------------------------------------------- the signed cookie
+
+
+def _signature(settings: Settings, payload: str, case: Complaint) -> str:
+    message = f"track:{payload}:{case.access_token_hash}".encode()
+    return hmac.new(settings.secret_key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _cookie_value(settings: Settings, case: Complaint) -> str:
+    payload = f"{case.id}.{int(time.time()) + TRACK_COOKIE_SECONDS}"
+    return f"{payload}.{_signature(settings, payload, case)}"
+
+
+def _case_from_cookie(request: Request, session: Session) -> Complaint | None:
+    case_id, _, rest = request.cookies.get(TRACK_COOKIE, "").partition(".")
+    expires, _, signature = rest.partition(".")
+    if not (case_id.isdigit() and expires.isdigit() and signature):
+        return None
+    if int(expires) < time.time():
+        return None
+    case = session.get(Complaint, int(case_id))
+    if case is None:
+        return None
+    expected = _signature(request.app.state.settings, f"{case_id}.{expires}", case)
+    return case if hmac.compare_digest(expected, signature) else None
+
+
+def parent_access(request: Request, session: SessionDep) -> ParentAccess | None:
+    """From the private link in the path, or from the cookie. A wrong link is a plain 404."""
+    token = request.path_params.get("token")
+    if token is not None:
+        case = services.find_by_token(session, token)
+        if case is None:
+            raise HTTPException(status_code=404)
+        return ParentAccess(case=case, base=f"/track/{token}")
+    case = _case_from_cookie(request, session)
+    return ParentAccess(case=case, base=COOKIE_BASE) if case else None
+
+
+Access = Annotated[ParentAccess | None, Depends(parent_access)]
+
+
+def _parent_route(method: str, suffix: str = "") -> Callable[[Callable[..., Any]], Any]:
+    """One endpoint at /track/case<suffix> (cookie) and /track/{token}<suffix> (private link).
+
+    The cookie route is added first so that "case" is never taken for a token.
+    """
+
+    def register(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+        for prefix in (COOKIE_BASE, "/track/{token}"):
+            router.add_api_route(prefix + suffix, endpoint, methods=[method])
+        return endpoint
+
+    return register
+
+
+def _find_again() -> RedirectResponse:
+    return RedirectResponse("/track", status_code=303)
+
+
+# ---------------------------------------------------------------- finding a case
+
+
+@router.get("/track")
+def track_find(request: Request) -> Response:
+    return render(request, "complaints/track/find.html")
+
+
+@router.post("/track")
+def track_find_submit(
+    request: Request,
+    session: SessionDep,
+    reference: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+) -> Response:
+    values = {"reference": reference, "email": email}
+    errors: dict[str, str] = {}
+    if not reference.strip():
+        errors["reference"] = "Enter your reference, like C-7K4P-2QX"
+    if not email.strip():
+        errors["email"] = "Enter your email address"
+    if errors:
+        return render(
+            request,
+            "complaints/track/find.html",
+            {"values": values, "errors": errors},
+            status_code=422,
+        )
+    settings: Settings = request.app.state.settings
+    limiter = request.app.state.limiter
+    limit = RateLimitItemPerHour(settings.track_attempts_per_hour_per_address)
+    address = client_address(request)
+    if not limiter.test(limit, "track-address", address):
+        response = render(
+            request,
+            "complaints/track/find.html",
+            {"values": values, "errors": {"reference": TOO_MANY_TRIES}},
+            status_code=429,
+        )
+        response.headers["Retry-After"] = "3600"
+        return response
+    case = services.find_for_parent(session, reference, email)
+    if case is None:
+        limiter.hit(limit, "track-address", address)
+        return render(
+            request,
+            "complaints/track/find.html",
+            {"values": values, "errors": {"reference": NOT_FOUND}},
+            status_code=422,
+        )
+    response = RedirectResponse(COOKIE_BASE, status_code=303)
+    response.set_cookie(
+        TRACK_COOKIE,
+        _cookie_value(settings, case),
+        httponly=True,
+        samesite="lax",
+        secure=settings.uses_https,
+        path=TRACK_COOKIE_PATH,
+    )
+    return response
+
+
+@router.post("/track/case/leave")
+def track_leave() -> Response:
+    """For a shared computer: forget the case on this device."""
+    response = RedirectResponse("/track?left=1", status_code=303)
+    response.delete_cookie(TRACK_COOKIE, path=TRACK_COOKIE_PATH)
+    return response
+
+
+# ---------------------------------------------------------------- the case page
+
+
+def _parent_files(session: Session, case: Complaint) -> list[Attachment]:
+    return services.attachments_for(session, case, for_parent=True)
+
+
+def _case_page(
+    request: Request,
+    session: Session,
+    access: ParentAccess,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    case = access.case
+    settings: Settings = request.app.state.settings
+    messages = services.messages_for(session, case, for_parent=True)
+    files = _parent_files(session, case)
+    files_by_message: dict[int, list[Attachment]] = {}
+    for attachment in files:
+        if attachment.message_id is not None:
+            files_by_message.setdefault(attachment.message_id, []).append(attachment)
+    return render(
+        request,
+        "complaints/track/case.html",
+        {
+            "case": case,
+            "base": access.base,
+            "by_cookie": access.base == COOKIE_BASE,
+            "kind_word": "concern" if case.stage == Stage.concern else "complaint",
+            "messages": messages,
+            "case_files": [a for a in files if a.message_id is None],
+            "files_by_message": files_by_message,
+            "deadline": services.deadline_view(case, settings),
+            "escalation_open": services.escalation_open(case),
+            "redirect_where": WHERE_TO_GO.get(case.redirect_to, ""),
+            "errors": errors or {},
+            "values": values or {},
+        },
+        status_code=status_code,
+    )
+
+
+@_parent_route("GET")
+def track_case(request: Request, session: SessionDep, access: Access) -> Response:
+    if access is None:
+        return _find_again()
+    return _case_page(request, session, access)
+
+
+@_parent_route("GET", "/attachments/{attachment_id:int}")
+def track_attachment(
+    request: Request, session: SessionDep, access: Access, attachment_id: int
+) -> Response:
+    if access is None:
+        return _find_again()
+    allowed = {a.id: a for a in _parent_files(session, access.case)}
+    attachment = allowed.get(attachment_id)
+    if attachment is None:
+        raise HTTPException(status_code=404)
+    try:
+        return attachments.download_response(request.app.state.settings, attachment)
+    except FileNotFoundError as error:
+        raise HTTPException(status_code=404) from error
+
+
+@_parent_route("GET", "/letters/{message_id:int}.pdf")
+def track_letter_pdf(
+    request: Request, session: SessionDep, access: Access, message_id: int
+) -> Response:
+    if access is None:
+        return _find_again()
+    message = session.get(ComplaintMessage, message_id)
+    if (
+        message is None
+        or message.complaint_id != access.case.id
+        or not MessageKind(message.kind).is_letter
+    ):
+        raise HTTPException(status_code=404)
+    content = letters.letter_pdf(request.app.state.settings, access.case, message)
+    filename = letters.letter_filename(access.case, message)
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+# ---------------------------------------------------------------- the parent's actions
+
+
+@_parent_route("POST", "/reply")
+def track_reply(
+    request: Request,
+    session: SessionDep,
+    access: Access,
+    body: Annotated[str, Form()] = "",
+    attachment: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    if access is None:
+        return _find_again()
+    case = access.case
+    settings: Settings = request.app.state.settings
+    values = {"body": body}
+    stored: Attachment | None = None
+    try:
+        if attachment is not None and attachment.filename:
+            stored = attachments.store(
+                session,
+                settings,
+                filename=attachment.filename,
+                content=attachment.file.read(attachments.MAX_BYTES + 1),
+                complaint_id=case.id,
+            )
+        services.parent_reply(
+            session, settings, case, body, [stored.id] if stored and stored.id else []
+        )
+    except AttachmentError as error:
+        session.rollback()
+        return _case_page(
+            request,
+            session,
+            access,
+            errors={"attachment": str(error)},
+            values=values,
+            status_code=422,
+        )
+    except ComplaintError as error:
+        if stored is not None:
+            attachments.remove(session, settings, stored)
+        session.rollback()
+        return _case_page(
+            request,
+            session,
+            access,
+            errors={error.field: error.message},
+            values=values,
+            status_code=422,
+        )
+    session.commit()
+    return RedirectResponse(f"{access.base}?replied=1", status_code=303)
+
+
+@_parent_route("GET", "/withdraw")
+def track_withdraw_confirm(request: Request, access: Access) -> Response:
+    if access is None:
+        return _find_again()
+    if not access.case.is_active:
+        return RedirectResponse(access.base, status_code=303)
+    return _withdraw_page(request, access)
+
+
+def _withdraw_page(
+    request: Request,
+    access: ParentAccess,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    case = access.case
+    return render(
+        request,
+        "complaints/track/withdraw.html",
+        {
+            "case": case,
+            "base": access.base,
+            "kind_word": "concern" if case.stage == Stage.concern else "complaint",
+            "errors": errors or {},
+            "values": values or {},
+        },
+        status_code=status_code,
+    )
+
+
+@_parent_route("POST", "/withdraw")
+def track_withdraw(
+    request: Request,
+    session: SessionDep,
+    access: Access,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    if access is None:
+        return _find_again()
+    try:
+        services.withdraw(session, request.app.state.settings, access.case, reason)
+    except ComplaintError as error:
+        session.rollback()
+        return _withdraw_page(
+            request,
+            access,
+            errors={error.field: error.message},
+            values={"reason": reason},
+            status_code=422,
+        )
+    session.commit()
+    return RedirectResponse(f"{access.base}?withdrawn=1", status_code=303)
+
+
+@_parent_route("POST", "/escalate")
+def track_escalate(
+    request: Request,
+    session: SessionDep,
+    access: Access,
+    reasons: Annotated[str, Form()] = "",
+) -> Response:
+    if access is None:
+        return _find_again()
+    try:
+        services.escalate(session, request.app.state.settings, access.case, reasons)
+    except ComplaintError as error:
+        session.rollback()
+        return _case_page(
+            request,
+            session,
+            access,
+            errors={error.field: error.message},
+            values={"reasons": reasons},
+            status_code=422,
+        )
+    session.commit()
+    return RedirectResponse(f"{access.base}?escalated=1", status_code=303)
