@@ -244,6 +244,15 @@ def status_counts(session: Session, user: StaffUser) -> dict[Status, int]:
     """Cases per status among those this person may see, from the counter table (24 rows)."""
     abouts = visible_abouts(user)
     totals = {status: 0 for status in Status}
+    if not abouts:
+        rows = session.execute(
+            select(Complaint.status, func.count())
+            .where(visibility_clause(user))
+            .group_by(Complaint.status)
+        )
+        for status, count in rows:
+            totals[Status(status)] = count
+        return totals
     for row in session.scalars(select(StatusCount)):
         status, _, about = row.status.partition(":")
         if about in abouts:
@@ -640,8 +649,8 @@ def triage(
     """Office sorts a new case: concern or stage 1, category, who it names, who handles it."""
     if not can_triage(user, complaint):
         raise ComplaintError("handler_id", "You cannot sort this case")
-    if complaint.status not in (Status.new, Status.open):
-        raise ComplaintError("stage", "Only new or open cases can be sorted")
+    if complaint.status not in (Status.new, Status.open) or complaint.stage == Stage.stage2:
+        raise ComplaintError("stage", "Only new or open concerns and stage 1 cases can be sorted")
     if decision.stage not in (Stage.concern, Stage.stage1):
         raise ComplaintError("stage", "Select concern or stage 1 complaint")
     if decision.category not in settings.complaint_categories:
@@ -801,8 +810,17 @@ def redirect_out_of_scope(
 
 def link_to_lead(session: Session, complaint: Complaint, lead: Complaint, user: StaffUser) -> None:
     """Duplicates and campaigns: one case leads; the others are answered with it."""
+    if not (can_triage(user, complaint) or can_handle(user, complaint)):
+        raise ComplaintError("lead_reference", "You cannot link this case")
+    if not complaint.is_active or not lead.is_active:
+        raise ComplaintError("lead_reference", "Only open cases can be linked")
     if lead.id == complaint.id:
         raise ComplaintError("lead_reference", "A case cannot lead itself")
+    if linked_cases(session, complaint):
+        raise ComplaintError(
+            "lead_reference",
+            f"{complaint.reference} already leads other cases, so it cannot follow one",
+        )
     if lead.lead_complaint_id is not None:
         raise ComplaintError("lead_reference", f"{lead.reference} is itself linked to another case")
     if not can_see(session, user, lead):
@@ -817,6 +835,16 @@ def link_to_lead(session: Session, complaint: Complaint, lead: Complaint, user: 
         actor=Actor.staff(user),
         to_value=lead.reference,
     )
+
+
+def link_to_lead_by_reference(
+    session: Session, complaint: Complaint, reference: str, user: StaffUser
+) -> Complaint:
+    lead = find_by_reference(session, reference)
+    if lead is None or not can_see(session, user, lead):
+        raise ComplaintError("lead_reference", "No case with that reference")
+    link_to_lead(session, complaint, lead, user)
+    return lead
 
 
 def linked_cases(session: Session, lead: Complaint) -> list[Complaint]:
@@ -846,9 +874,7 @@ def respond(
         raise ComplaintError("outcome", "Only an open concern or stage 1 case can be answered")
     if not can_handle(user, complaint):
         raise ComplaintError("outcome", "Only the case's handler can send its response")
-    for text_field in ("investigated", "decision"):
-        if len(getattr(letter, text_field).strip()) < 10:
-            raise ComplaintError(text_field, "Write this part of the letter")
+    _check_letter(letter)
     answered = [complaint] + [
         case for case in linked_cases(session, complaint) if case.status == Status.open
     ]
@@ -881,6 +907,19 @@ def respond(
         )
         session.add(case)
     return answered
+
+
+def _check_letter(letter: Letter) -> None:
+    if not isinstance(letter.outcome, Outcome):
+        raise ComplaintError("outcome", "Select the outcome")
+    for text_field in ("investigated", "decision"):
+        if len(getattr(letter, text_field).strip()) < 10:
+            raise ComplaintError(text_field, "Write this part of the letter")
+
+
+def can_message(user: StaffUser, complaint: Complaint) -> bool:
+    """Messages to the parent come from whoever sorts or handles the case, not panel members."""
+    return complaint.is_active and (can_triage(user, complaint) or can_handle(user, complaint))
 
 
 def stage1_letter_text(
@@ -964,6 +1003,8 @@ def send_deadline_update(
 def send_message(
     session: Session, settings: Settings, complaint: Complaint, user: StaffUser, body: str
 ) -> ComplaintMessage:
+    if not can_message(user, complaint):
+        raise ComplaintError("body", "You cannot send messages on this case")
     if len(body.strip()) < 2:
         raise ComplaintError("body", "Write your message")
     message = _add_message(session, complaint, MessageKind.school_message, body, Actor.staff(user))
@@ -1115,7 +1156,9 @@ def escalate(
         complaint.escalated_on = calendar.next_school_day(today)
         clerks = [
             u
-            for u in session.scalars(select(StaffUser).where(StaffUser.is_active.is_(True)))
+            for u in session.scalars(
+                select(StaffUser).where(StaffUser.is_active.is_(True)).order_by(StaffUser.id)
+            )
             if u.has_role(Role.clerk) and u.id != complaint.about_user_id
         ]
         handler = clerks[0] if clerks else None
@@ -1246,9 +1289,7 @@ def send_panel_outcome(
     panel = panel_for(session, complaint)
     if panel is None or len(panel.member_ids) != 3:
         raise ComplaintError("outcome", "Record the panel (date and three members) first")
-    for text_field in ("investigated", "decision"):
-        if len(getattr(letter, text_field).strip()) < 10:
-            raise ComplaintError(text_field, "Write this part of the letter")
+    _check_letter(letter)
     members = [session.get(StaffUser, m) for m in panel.member_ids]
     greeting = "Dear parent or carer" if complaint.anonymous else f"Dear {complaint.parent_name}"
     body = "\n\n".join(
@@ -1346,6 +1387,8 @@ def close_as_same_matter(
     """A new submission from someone marked persistent, on the matter already closed."""
     if not complaint.persistent_matter or complaint.lead_complaint_id is None:
         raise ComplaintError("procedure", "This case is not linked to a completed matter")
+    if not complaint.is_active:
+        raise ComplaintError("procedure", "This case is already closed")
     if not can_triage(user, complaint) and not can_mark_persistent(user, complaint):
         raise ComplaintError("procedure", "You cannot close this case")
     lead = session.get(Complaint, complaint.lead_complaint_id)

@@ -1,5 +1,928 @@
-"""Routes: filled in by the complaints capability."""
+"""Staff pages for the Complaints Procedure: the queue, the case page and the actions on a case.
 
-from fastapi import APIRouter
+Views are thin: parse the form, call a service, commit, redirect. Every rule (who may see,
+sort, answer or mark a case) lives in `portal.complaints.services`. A case the signed-in person
+may not see answers 404, never 403, so nobody learns that it exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlmodel import Session
+
+from portal.accounts.models import Role, StaffUser
+from portal.calendar import format_date
+from portal.complaints import attachments, services
+from portal.complaints.models import (
+    About,
+    Attachment,
+    Complaint,
+    ComplaintMessage,
+    DeadlineKind,
+    MessageKind,
+    Outcome,
+    Stage,
+    Status,
+)
+from portal.config import Settings
+from portal.db import SessionDep
+from portal.history import HistoryEvent, history_of
+from portal.security import Forbidden, require_role
+from portal.templating import render
 
 router = APIRouter()
+
+QUEUE_ROLES = (Role.office, Role.head, Role.chair, Role.clerk, Role.governor)
+ComplaintsUser = Annotated[StaffUser, Depends(require_role(*QUEUE_ROLES))]
+
+
+@dataclass(frozen=True)
+class ResponseTemplate:
+    """A stock paragraph for a response letter; `field` is the part of the letter it suits."""
+
+    title: str
+    field: str
+    text: str
+
+
+RESPONSE_TEMPLATES: dict[str, ResponseTemplate] = {
+    "thanks": ResponseTemplate(
+        "Thank you for raising this",
+        "investigated",
+        "Thank you for telling us about this, {parent_name}. We received your case {reference} "
+        "on {received_on} and we have looked into it carefully.",
+    ),
+    "spoke_to_staff": ResponseTemplate(
+        "We have spoken to the staff involved",
+        "investigated",
+        "We have spoken to the staff involved. We have also read our notes from the time and "
+        "everything you told us.",
+    ),
+    "sorry": ResponseTemplate(
+        "We are sorry",
+        "decision",
+        "We are sorry that this happened, {parent_name}. We agree that we should have done better.",
+    ),
+    "policy_followed": ResponseTemplate(
+        "Staff followed our policy",
+        "decision",
+        "We looked closely at what happened. Staff followed the school's policy, so we do not "
+        "think they did anything wrong.",
+    ),
+    "next_steps": ResponseTemplate(
+        "What we will do next",
+        "actions",
+        "We will remind staff of the policy at their next meeting. We will contact you again "
+        "in four weeks to check that things are better.",
+    ),
+}
+
+LETTER_FIELD_LABELS = {
+    "investigated": "What we looked into",
+    "decision": "Our decision and the reasons for it",
+    "actions": "What we will do",
+}
+
+DONE_MESSAGES = {
+    "triage": "Case sorted. The handler has been told.",
+    "redirect": "Case sent to another procedure. The parent has been told why.",
+    "link": "Case linked. It will be answered with its lead case.",
+    "close-same-matter": "Case closed as the same matter. The parent has been told.",
+    "respond": "Response sent. The parent can read and download the letter.",
+    "update": "New date sent to the parent.",
+    "message": "Message sent to the parent.",
+    "note": "Internal note added.",
+    "panel": "Panel recorded.",
+    "outcome": "Panel outcome sent. The case is closed.",
+    "persistent": "Marked as unreasonably persistent. The parent has been told.",
+}
+
+# Service errors name a field; some forms on the case page share field names, so each action
+# maps the service's name to the id of its own input (for the error summary link).
+FIELD_IDS: dict[str, dict[str, str]] = {
+    "redirect": {"reason": "redirect_reason"},
+    "close-same-matter": {"procedure": "close_same_matter"},
+    "update": {"new_date": "new_date_day", "reason": "update_reason"},
+    "message": {"body": "message_body"},
+    "panel": {"hearing_on": "hearing_on_day", "members": "member_1"},
+}
+
+MESSAGE_EVENT_WORDS = {
+    MessageKind.parent_reply: "The parent replied",
+    MessageKind.school_message: "Message sent to the parent",
+    MessageKind.internal_note: "Internal note added",
+    MessageKind.deadline_update: "New date sent to the parent",
+    MessageKind.stage1_letter: "Response letter sent",
+    MessageKind.stage2_letter: "Panel outcome letter sent",
+    MessageKind.redirect_notice: "Sent to another procedure",
+    MessageKind.withdrawal: "The parent withdrew it",
+    MessageKind.escalation_request: "The parent asked for the next stage",
+}
+
+MESSAGE_HEADINGS = {
+    MessageKind.parent_reply: "Reply from the parent",
+    MessageKind.school_message: "Message to the parent",
+    MessageKind.internal_note: "Internal note",
+    MessageKind.deadline_update: "New date sent to the parent",
+    MessageKind.stage1_letter: "Response letter",
+    MessageKind.stage2_letter: "Panel outcome letter",
+    MessageKind.redirect_notice: "Sent to another procedure",
+    MessageKind.withdrawal: "Withdrawn by the parent",
+    MessageKind.escalation_request: "The parent asked for the next stage",
+}
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _case_or_404(session: Session, user: StaffUser, reference: str) -> Complaint:
+    """The case, only if this person may see it: otherwise 404, as if it did not exist."""
+    case = services.find_by_reference(session, reference)
+    if case is None or not services.can_see(session, user, case):
+        raise HTTPException(status_code=404)
+    return case
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _parse_date(field_id: str, day: str, month: str, year: str) -> date | None:
+    """A date from a GOV.UK date input; None when left empty, an error when not a real date."""
+    parts = [day.strip(), month.strip(), year.strip()]
+    if not any(parts):
+        return None
+    try:
+        parsed = date(int(parts[2]), int(parts[1]), int(parts[0]))
+    except ValueError:
+        raise services.ComplaintError(field_id, "Enter a real date") from None
+    if parsed.year < 1900:
+        raise services.ComplaintError(field_id, "Enter a real date")
+    return parsed
+
+
+# ---------------------------------------------------------------- who may do what on a case
+
+
+def permitted_actions(user: StaffUser, case: Complaint) -> dict[str, bool]:
+    """Who may use each action on this case, from the services' rules."""
+    triage = services.can_triage(user, case)
+    handle = services.can_handle(user, case)
+    persistent = services.can_mark_persistent(user, case)
+    return {
+        "triage": triage,
+        "redirect": triage,
+        "link": triage or handle,
+        "close-same-matter": triage or persistent,
+        "respond": handle,
+        "update": handle,
+        "message": services.can_message(user, case),
+        "note": True,
+        "panel": handle,
+        "outcome": handle,
+        "persistent": persistent,
+    }
+
+
+def shown_actions(user: StaffUser, case: Complaint) -> dict[str, bool]:
+    """The forms worth showing now: permitted, and the case is in a state where they apply."""
+    may = permitted_actions(user, case)
+    sortable = case.status in (Status.new, Status.open) and case.stage != Stage.stage2
+    stage2_open = case.stage == Stage.stage2 and case.status == Status.open
+    return {
+        "triage": may["triage"] and sortable,
+        "redirect": may["redirect"] and sortable,
+        "link": may["link"] and case.is_active and case.lead_complaint_id is None,
+        "close-same-matter": may["close-same-matter"]
+        and case.is_active
+        and case.persistent_matter
+        and case.lead_complaint_id is not None,
+        "respond": may["respond"] and case.status == Status.open and case.stage != Stage.stage2,
+        "update": may["update"]
+        and case.is_active
+        and case.deadline_kind in (DeadlineKind.respond, DeadlineKind.panel),
+        "message": may["message"],
+        "note": True,
+        "panel": may["panel"] and stage2_open,
+        "outcome": may["outcome"] and stage2_open,
+        "persistent": may["persistent"] and not case.anonymous and not case.persistent_matter,
+    }
+
+
+def _require(user: StaffUser, case: Complaint, action: str) -> None:
+    if not permitted_actions(user, case)[action]:
+        raise Forbidden()
+
+
+# ---------------------------------------------------------------- the queue
+
+
+@router.get("/staff/complaints")
+def complaint_queue(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    status: str = "",
+    stage: str = "",
+    category: str = "",
+    handler: str = "",
+    overdue: str = "",
+    anonymous: str = "",
+    q: str = "",
+    closed: str = "",
+    after: str = "",
+) -> Response:
+    settings = _settings(request)
+    filters = services.QueueFilters(
+        status=status if status in Status.__members__ else None,
+        stage=stage if stage in Stage.__members__ else None,
+        category=category if category in settings.complaint_categories else None,
+        handler_id=_int_or_none(handler),
+        overdue=bool(overdue),
+        anonymous=bool(anonymous),
+        search=q[:200],
+        include_closed=bool(closed),
+    )
+    today = services.school_today()
+    page = services.queue_page(session, user, filters, after=after or None, today=today)
+    names = services.users_by_id(session, [case.handler_user_id for case in page.cases])
+    kept = {
+        "status": filters.status or "",
+        "stage": filters.stage or "",
+        "category": filters.category or "",
+        "handler": str(filters.handler_id or ""),
+        "overdue": "1" if filters.overdue else "",
+        "anonymous": "1" if filters.anonymous else "",
+        "q": filters.search,
+        "closed": "1" if filters.include_closed else "",
+    }
+    kept = {key: value for key, value in kept.items() if value}
+    next_link = None
+    if page.next_cursor:
+        next_link = "/staff/complaints?" + urlencode({**kept, "after": page.next_cursor})
+    counts = services.status_counts(session, user)
+    return render(
+        request,
+        "complaints/staff/queue.html",
+        {
+            "rows": [_queue_row(case, names, today) for case in page.cases],
+            "counts": [(s, counts.get(s, 0)) for s in Status],
+            "values": {**kept},
+            "filtered": bool(kept),
+            "paged": bool(after),
+            "next_link": next_link,
+            "statuses": list(Status),
+            "stages": list(Stage),
+            "categories": settings.complaint_categories,
+            "handlers": _possible_handlers(session),
+        },
+    )
+
+
+def _queue_row(case: Complaint, names: dict[int, StaffUser], today: date) -> dict[str, Any]:
+    handler = names.get(case.handler_user_id) if case.handler_user_id else None
+    flags = [
+        label
+        for label, on in (
+            ("Late", case.is_late),
+            ("Anonymous", case.anonymous),
+            ("Linked", case.lead_complaint_id is not None),
+            ("Persistent", case.persistent_matter),
+        )
+        if on
+    ]
+    return {
+        "case": case,
+        "handler": handler.name if handler else "",
+        "deadline_label": DeadlineKind(case.deadline_kind).label if case.deadline_kind else "",
+        "overdue": services.overdue_marker(case, today),
+        "flags": flags,
+    }
+
+
+def _possible_handlers(session: Session) -> list[StaffUser]:
+    """Everyone a case can be routed to (routing roles, and the clerk for stage 2)."""
+    roles = {role for about in About for role in services.handler_roles(about)} | {Role.clerk}
+    people = session.scalars(
+        select(StaffUser).where(StaffUser.is_active.is_(True)).order_by(StaffUser.name)
+    )
+    return [person for person in people if person.has_role(*roles)]
+
+
+# ---------------------------------------------------------------- the case page
+
+
+@router.get("/staff/complaints/{reference}")
+def complaint_case(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    reference: str,
+    template: str = "",
+) -> Response:
+    case = _case_or_404(session, user, reference)
+    settings = _settings(request)
+    deadline = services.deadline_view(case, settings)
+    if deadline is not None and deadline.moved_from is not None:
+        services.refresh_deadline(session, case, settings)
+    services.record_view(session, case, user)
+    session.commit()
+    values: dict[str, Any] = {}
+    chosen = RESPONSE_TEMPLATES.get(template)
+    if chosen is not None:
+        values[chosen.field] = chosen.text.format_map(_template_fields(case))
+    return _render_case(request, session, user, case, values=values, deadline=deadline)
+
+
+def _render_case(
+    request: Request,
+    session: Session,
+    user: StaffUser,
+    case: Complaint,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+    deadline: services.DeadlineView | None = None,
+) -> Response:
+    settings = _settings(request)
+    deadline = deadline or services.deadline_view(case, settings)
+    panel = services.panel_for(session, case)
+    people = services.users_by_id(
+        session,
+        [case.handler_user_id, case.about_user_id, *(panel.member_ids if panel else [])],
+    )
+    shown = shown_actions(user, case)
+    lead = session.get(Complaint, case.lead_complaint_id) if case.lead_complaint_id else None
+    linked = services.linked_cases(session, case)
+    visible_ids = _visible_ids(session, user, [other.id for other in linked])
+    messages = services.messages_for(session, case, for_parent=False)
+    form_values = {**_default_values(case, panel), **(values or {})}
+    context: dict[str, Any] = {
+        "case": case,
+        "user": user,
+        "stage": case.stage_enum,
+        "status": case.status_enum,
+        "about": case.about_enum,
+        "outcome_label": Outcome(case.outcome).label if case.outcome else "",
+        "handler": people.get(case.handler_user_id) if case.handler_user_id else None,
+        "named": people.get(case.about_user_id) if case.about_user_id else None,
+        "deadline": deadline,
+        "lead": lead,
+        "lead_visible": bool(lead and services.can_see(session, user, lead)),
+        "linked": [other for other in linked if other.id in visible_ids],
+        "linked_hidden": len(linked) - len(visible_ids),
+        "open_linked": sum(1 for other in linked if other.status == Status.open),
+        "attachments": services.attachments_for(session, case),
+        "messages": [_message_view(case, message) for message in messages],
+        "history": [_event_view(event) for event in history_of(session, "complaint", case.id)],
+        "panel": panel,
+        "panel_members": [people[m] for m in panel.member_ids if m in people] if panel else [],
+        "shown": shown,
+        "done": DONE_MESSAGES.get(request.query_params.get("done", "")),
+        "values": form_values,
+        "errors": errors or {},
+    }
+    if shown["triage"]:
+        context["triage_handlers"] = services.eligible_handlers(session, case)
+        context["routing_rule"] = _routing_rule(case)
+        context["categories"] = settings.complaint_categories
+        if case.about in (About.staff, About.governor, About.head):
+            context["nameable"] = services.staff_who_can_be_named(session, case.about_enum)
+    if shown["redirect"]:
+        context["procedures"] = [
+            (key, name, where) for key, (name, where) in services.OUT_OF_SCOPE.items()
+        ]
+    if shown["respond"] or shown["outcome"]:
+        fields = _template_fields(case)
+        context["outcomes"] = list(Outcome)
+        context["letter_labels"] = LETTER_FIELD_LABELS
+        context["templates"] = [
+            (key, item.title, item.field, item.text.format_map(fields))
+            for key, item in RESPONSE_TEMPLATES.items()
+        ]
+    if shown["panel"]:
+        context["panel_candidates"] = services.eligible_panel_members(session, case)
+    return render(request, "complaints/staff/case.html", context, status_code=status_code)
+
+
+def _visible_ids(session: Session, user: StaffUser, ids: list[int | None]) -> set[int]:
+    """Which of these cases this person may see, in one query (a campaign can link hundreds)."""
+    if not ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Complaint.id).where(Complaint.id.in_(ids), services.visibility_clause(user))
+        )
+    )
+
+
+def _default_values(case: Complaint, panel: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "stage": case.stage if case.stage != Stage.stage2 else "",
+        "category": case.category,
+        "handler_id": str(case.handler_user_id or ""),
+        "about_user_id": str(case.about_user_id or ""),
+        "late_decision": case.late_decision or "",
+        "anonymous_decision": case.anonymous_decision or "",
+    }
+    if panel is not None:
+        members = [*panel.member_ids, None, None, None]
+        values.update(
+            {
+                "member_1": str(members[0] or ""),
+                "member_2": str(members[1] or ""),
+                "member_3": str(members[2] or ""),
+                "papers": panel.papers,
+                "hearing_notes": panel.hearing_notes,
+            }
+        )
+        if panel.hearing_on:
+            values.update(
+                {
+                    "hearing_on_day": str(panel.hearing_on.day),
+                    "hearing_on_month": str(panel.hearing_on.month),
+                    "hearing_on_year": str(panel.hearing_on.year),
+                }
+            )
+    return values
+
+
+def _template_fields(case: Complaint) -> dict[str, str]:
+    return {
+        "parent_name": case.parent_name if not case.anonymous else "parent or carer",
+        "reference": case.reference,
+        "received_on": format_date(case.received_on),
+    }
+
+
+def _routing_rule(case: Complaint) -> str:
+    about = case.about_enum.label
+    who = " or the ".join(role.label.lower() for role in services.handler_roles(case.about_enum))
+    return (
+        f"A case about {about[0].lower()}{about[1:].lower()} goes to the {who}. "
+        "Nobody can handle a case about themselves."
+    )
+
+
+def _message_view(case: Complaint, message: ComplaintMessage) -> dict[str, Any]:
+    kind = message.kind_enum
+    return {
+        "message": message,
+        "heading": MESSAGE_HEADINGS.get(kind, kind.value),
+        "internal": not kind.parent_can_see,
+        "letter": kind.is_letter,
+        "outcome": Outcome(message.outcome).label if message.outcome else "",
+        "pdf": f"/staff/complaints/{case.reference}/letters/{message.id}.pdf",
+    }
+
+
+def _readable(value: str | None) -> str:
+    """A history value in words: dates written out, statuses and stages by their labels."""
+    if not value:
+        return ""
+    if value in Status.__members__:
+        return Status(value).label
+    if value in Stage.__members__:
+        return Stage(value).label
+    try:
+        return format_date(date.fromisoformat(value))
+    except ValueError:
+        return value
+
+
+def _event_view(event: HistoryEvent) -> dict[str, Any]:
+    tag = event.tag
+    detail = event.details
+    if tag == "complaint:view":
+        what = "Opened the case"
+    elif tag == "complaint:receive":
+        what = "Received from the parent"
+        if detail.get("late"):
+            what += " (more than 3 months after it happened)"
+    elif tag == "complaint:status":
+        what = f"Status changed from {_readable(event.from_value)} to {_readable(event.to_value)}"
+    elif tag == "complaint:triage":
+        parts = [f"Sorted as {_readable(event.to_value)}"]
+        if detail.get("category"):
+            parts.append(f"category: {detail['category']}")
+        if detail.get("handler"):
+            parts.append(f"handler: {detail['handler']}")
+        if detail.get("late_decision"):
+            parts.append(f"late case: {detail['late_decision']}")
+        if detail.get("anonymous_decision"):
+            parts.append(f"anonymous case: {detail['anonymous_decision']}")
+        if detail.get("notes"):
+            parts.append(f"notes: {detail['notes']}")
+        what = "; ".join(parts)
+    elif tag.startswith("complaint:message:"):
+        kind = tag.removeprefix("complaint:message:")
+        what = (
+            MESSAGE_EVENT_WORDS.get(MessageKind(kind), kind)
+            if kind in MessageKind.__members__
+            else kind
+        )
+    elif tag == "complaint:link":
+        what = f"Linked to lead case {event.to_value}"
+    elif tag == "complaint:deadline:moved":
+        what = (
+            f"Deadline moved from {_readable(event.from_value)} to {_readable(event.to_value)} "
+            "because term dates or bank holidays changed"
+        )
+    elif tag == "complaint:stage:escalate":
+        what = f"Moved from {_readable(event.from_value)} to {_readable(event.to_value)}"
+    elif tag == "complaint:panel:record":
+        what = f"Panel recorded: hearing on {_readable(event.to_value)}"
+    elif tag == "complaint:persistent":
+        what = f"Marked as unreasonably persistent: {detail.get('reason', '')}"
+    else:
+        what = tag
+    return {"when": event.occurred_at, "who": event.actor_label, "what": what}
+
+
+def _failed(
+    request: Request,
+    session: Session,
+    user: StaffUser,
+    case: Complaint,
+    action: str,
+    error: services.ComplaintError,
+    values: dict[str, Any],
+) -> Response:
+    """Undo the attempt and show the case again with the error and what was typed."""
+    session.rollback()
+    session.refresh(case)
+    field = FIELD_IDS.get(action, {}).get(error.field, error.field)
+    services.record_view(session, case, user)
+    session.commit()
+    return _render_case(
+        request, session, user, case, values=values, errors={field: error.message}, status_code=422
+    )
+
+
+def _done(case: Complaint, what: str) -> Response:
+    return RedirectResponse(f"/staff/complaints/{case.reference}?done={what}", status_code=303)
+
+
+def _enum_or_none(kind: type, value: str) -> Any:
+    return kind(value) if value in kind.__members__ else None
+
+
+# ---------------------------------------------------------------- actions
+
+
+@router.post("/staff/complaints/{reference}/triage")
+def complaint_triage(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    reference: str,
+    stage: Annotated[str, Form()] = "",
+    category: Annotated[str, Form()] = "",
+    handler_id: Annotated[str, Form()] = "",
+    about_user_id: Annotated[str, Form()] = "",
+    late_decision: Annotated[str, Form()] = "",
+    anonymous_decision: Annotated[str, Form()] = "",
+    triage_notes: Annotated[str, Form()] = "",
+) -> Response:
+    case = _case_or_404(session, user, reference)
+    _require(user, case, "triage")
+    values = {
+        "stage": stage,
+        "category": category,
+        "handler_id": handler_id,
+        "about_user_id": about_user_id,
+        "late_decision": late_decision,
+        "anonymous_decision": anonymous_decision,
+        "triage_notes": triage_notes,
+    }
+    decision = services.Triage(
+        stage=_enum_or_none(Stage, stage),
+        category=category,
+        handler_id=_int_or_none(handler_id),
+        about_user_id=_int_or_none(about_user_id),
+        late_decision=late_decision or None,
+        anonymous_decision=anonymous_decision or None,
+        notes=triage_notes,
+    )
+    try:
+        services.triage(session, _settings(request), case, user, decision)
+    except services.ComplaintError as error:
+        return _failed(request, session, user, case, "triage", error, values)
+    session.commit()
+    return _done(case, "triage")
+
+
+@router.post("/staff/complaints/{reference}/redirect")
+def complaint_redirect(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    reference: str,
+    procedure: Annotated[str, Form()] = "",
+    redirect_reason: Annotated[str, Form()] = "",
+) -> Response:
+    case = _case_or_404(session, user, reference)
+    _require(user, case, "redirect")
+    values = {"procedure": procedure, "redirect_reason": redirect_reason}
+    try:
+        services.redirect_out_of_scope(
+            session, _settings(request), case, user, procedure=procedure, reason=redirect_reason
+        )
+    except services.ComplaintError as error:
+        return _failed(request, session, user, case, "redirect", error, values)
+    session.commit()
+    return _done(case, "redirect")
+
+
+@router.post("/staff/complaints/{reference}/link")
+def complaint_link(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    reference: str,
+    lead_reference: Annotated[str, Form()] = "",
+) -> Response:
+    case = _case_or_404(session, user, reference)
+    _require(user, case, "link")
+    values = {"lead_reference": lead_reference}
+    try:
+        services.link_to_lead_by_reference(session, case, lead_reference, user)
+    except services.ComplaintError as error:
+        return _failed(request, session, user, case, "link", error, values)
+    session.commit()
+    return _done(case, "link")
+
+
+@router.post("/staff/complaints/{reference}/close-same-matter")
+def complaint_close_same_matter(
+    request: Request, session: SessionDep, user: ComplaintsUser, reference: str
+) -> Response:
+    case = _case_or_404(session, user, reference)
+    _require(user, case, "close-same-matter")
+    try:
+        services.close_as_same_matter(session, _settings(request), case, user)
+    except services.ComplaintError as error:
+        return _failed(request, session, user, case, "close-same-matter", error, {})
+    session.commit()
+    return _done(case, "close-same-matter")
+
+
+def _letter(outcome: str, investigated: str, decision: str, actions: str) -> services.Letter:
+    chosen = _enum_or_none(Outcome, outcome)
+    if chosen is None:
+        raise services.ComplaintError("outcome", "Select the outcome")
+    return services.Letter(
+        outcome=chosen, investigated=investigated, decision=decision, actions=actions
+    )
+
+
+@router.post("/staff/complaints/{reference}/respond")
+def complaint_respond(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    reference: str,
+    outcome: Annotated[str, Form()] = "",
+    investigated: Annotated[str, Form()] = "",
+    decision: Annotated[str, Form()] = "",
+    actions: Annotated[str, Form()] = "",
+) -> Response:
+    case = _case_or_404(session, user, reference)
+    _require(user, case, "respond")
+    values = {
+        "outcome": outcome,
+        "investigated": investigated,
+        "decision": decision,
+        "actions": actions,
+    }
+    try:
+        letter = _letter(outcome, investigated, decision, actions)
+        services.respond(session, _settings(request), case, user, letter)
+    except services.ComplaintError as error:
+        return _failed(request, session, user, case, "respond", error, values)
+    session.commit()
+    return _done(case, "respond")
+
+
+@router.post("/staff/complaints/{reference}/update")
+def complaint_update(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    reference: str,
+    new_date_day: Annotated[str, Form()] = "",
+    new_date_month: Annotated[str, Form()] = "",
+    new_date_year: Annotated[str, Form()] = "",
+    update_reason: Annotated[str, Form()] = "",
+) -> Response:
+    case = _case_or_404(session, user, reference)
+    _require(user, case, "update")
+    values = {
+        "new_date_day": new_date_day,
+        "new_date_month": new_date_month,
+        "new_date_year": new_date_year,
+        "update_reason": update_reason,
+    }
+    try:
+        new_date = _parse_date("new_date", new_date_day, new_date_month, new_date_year)
+        services.send_deadline_update(
+            session, _settings(request), case, user, new_date=new_date, reason=update_reason
+        )
+    except services.ComplaintError as error:
+        return _failed(request, session, user, case, "update", error, values)
+    session.commit()
+    return _done(case, "update")
+
+
+@router.post("/staff/complaints/{reference}/message")
+def complaint_message(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    reference: str,
+    message_body: Annotated[str, Form()] = "",
+) -> Response:
+    case = _case_or_404(session, user, reference)
+    _require(user, case, "message")
+    try:
+        services.send_message(session, _settings(request), case, user, message_body)
+    except services.ComplaintError as error:
+        return _failed(
+            request, session, user, case, "message", error, {"message_body": message_body}
+        )
+    session.commit()
+    return _done(case, "message")
+
+
+@router.post("/staff/complaints/{reference}/note")
+def complaint_note(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    reference: str,
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    case = _case_or_404(session, user, reference)
+    _require(user, case, "note")
+    try:
+        services.add_note(session, case, user, note)
+    except services.ComplaintError as error:
+        return _failed(request, session, user, case, "note", error, {"note": note})
+    session.commit()
+    return _done(case, "note")
+
+
+@router.post("/staff/complaints/{reference}/panel")
+def complaint_panel(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    reference: str,
+    hearing_on_day: Annotated[str, Form()] = "",
+    hearing_on_month: Annotated[str, Form()] = "",
+    hearing_on_year: Annotated[str, Form()] = "",
+    member_1: Annotated[str, Form()] = "",
+    member_2: Annotated[str, Form()] = "",
+    member_3: Annotated[str, Form()] = "",
+    papers: Annotated[str, Form()] = "",
+    hearing_notes: Annotated[str, Form()] = "",
+) -> Response:
+    case = _case_or_404(session, user, reference)
+    _require(user, case, "panel")
+    values = {
+        "hearing_on_day": hearing_on_day,
+        "hearing_on_month": hearing_on_month,
+        "hearing_on_year": hearing_on_year,
+        "member_1": member_1,
+        "member_2": member_2,
+        "member_3": member_3,
+        "papers": papers,
+        "hearing_notes": hearing_notes,
+    }
+    members = [_int_or_none(m) for m in (member_1, member_2, member_3)]
+    try:
+        hearing_on = _parse_date("hearing_on", hearing_on_day, hearing_on_month, hearing_on_year)
+        services.record_panel(
+            session,
+            case,
+            user,
+            hearing_on=hearing_on,
+            member_ids=[m for m in members if m is not None],
+            papers=papers,
+            hearing_notes=hearing_notes,
+        )
+    except services.ComplaintError as error:
+        return _failed(request, session, user, case, "panel", error, values)
+    session.commit()
+    return _done(case, "panel")
+
+
+@router.post("/staff/complaints/{reference}/outcome")
+def complaint_outcome(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    reference: str,
+    outcome: Annotated[str, Form()] = "",
+    investigated: Annotated[str, Form()] = "",
+    decision: Annotated[str, Form()] = "",
+    actions: Annotated[str, Form()] = "",
+) -> Response:
+    case = _case_or_404(session, user, reference)
+    _require(user, case, "outcome")
+    values = {
+        "outcome": outcome,
+        "investigated": investigated,
+        "decision": decision,
+        "actions": actions,
+    }
+    try:
+        letter = _letter(outcome, investigated, decision, actions)
+        services.send_panel_outcome(session, _settings(request), case, user, letter)
+    except services.ComplaintError as error:
+        return _failed(request, session, user, case, "outcome", error, values)
+    session.commit()
+    return _done(case, "outcome")
+
+
+@router.post("/staff/complaints/{reference}/persistent")
+def complaint_persistent(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    reference: str,
+    persistent_reason: Annotated[str, Form()] = "",
+) -> Response:
+    case = _case_or_404(session, user, reference)
+    _require(user, case, "persistent")
+    try:
+        services.mark_persistent(session, _settings(request), case, user, persistent_reason)
+    except services.ComplaintError as error:
+        return _failed(
+            request,
+            session,
+            user,
+            case,
+            "persistent",
+            error,
+            {"persistent_reason": persistent_reason},
+        )
+    session.commit()
+    return _done(case, "persistent")
+
+
+# ---------------------------------------------------------------- files
+
+
+@router.get("/staff/complaints/{reference}/attachments/{attachment_id}")
+def complaint_attachment(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    reference: str,
+    attachment_id: int,
+) -> Response:
+    case = _case_or_404(session, user, reference)
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None or attachment.complaint_id != case.id:
+        raise HTTPException(status_code=404)
+    return attachments.download_response(_settings(request), attachment)
+
+
+@router.get("/staff/complaints/{reference}/letters/{message_id}.pdf")
+def complaint_letter_pdf(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    reference: str,
+    message_id: int,
+) -> Response:
+    case = _case_or_404(session, user, reference)
+    message = session.get(ComplaintMessage, message_id)
+    if message is None or message.complaint_id != case.id or not message.kind_enum.is_letter:
+        raise HTTPException(status_code=404)
+    from portal.complaints.letters import letter_pdf
+
+    content = letter_pdf(_settings(request), case, message)
+    filename = f"{case.reference}-letter-{message.id}.pdf"
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

@@ -76,6 +76,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(pytest.mark.browser)
         if not present and not REQUIRE_BROWSER:
             item.add_marker(skip)
+    # Screenshots first, so they show the demo school before other tests add to it.
+    screenshots = BROWSER_TESTS / "test_screenshots.py"
+    items.sort(key=lambda item: 0 if Path(item.path).resolve() == screenshots else 1)
 
 
 # --- the live server --------------------------------------------------------------------------
@@ -123,6 +126,8 @@ def live_server(live_database_url: str) -> Iterator[LiveServer]:
         database_url=live_database_url,
         secret_key=LIVE_SECRET,
         base_url=base_url,
+        school_name=SCHOOL_NAME,
+        templates_override_dir=None,
         smtp_host="",
         rate_limit_storage="memory://",
         _env_file=None,
@@ -347,7 +352,7 @@ def _assert_accessible_copy(page: Page) -> None:
     browser = page.context.browser
     assert browser is not None
     mirror = _mirror_for(browser)
-    mirror.url, mirror.html = page.url, page.content()
+    mirror.url, mirror.html = page.url.split("#", 1)[0], page.content()
     if page.viewport_size:
         mirror.page.set_viewport_size(page.viewport_size)
     mirror.page.goto(mirror.url)

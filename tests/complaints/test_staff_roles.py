@@ -1,0 +1,272 @@
+"""Every role against every staff complaint route, on cases about the school, about the person
+themself, about the head, about a governor, and stage 2 cases with the person on or off the panel.
+
+Expected answers: 403 for a role that may not open complaints at all (admin); 404 for a case the
+person may not see (so nobody learns it exists); 403 for an action they may not take on a case
+they can see; otherwise the action is let through (303 for a valid note or message, 422 for the
+deliberately empty forms, which proves the permission check passed without changing the case).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from sqlalchemy import select
+
+from portal.accounts.models import Role
+from portal.complaints.models import About, Attachment, ComplaintMessage, MessageKind
+from tests.complaints.factories import add_file, make_case, make_cast
+from tests.complaints.test_staff_pages import queue_references
+from tests.conftest import csrf_of
+from tests.factories import make_user, sign_in
+
+ACTIONS = (
+    "triage",
+    "redirect",
+    "link",
+    "close-same-matter",
+    "respond",
+    "update",
+    "message",
+    "note",
+    "panel",
+    "outcome",
+    "persistent",
+)
+# Off the panel differs from on it only for a governor: a few actions suffice there, keeping the
+# matrix quick.
+OFF_PANEL_ACTIONS = ("note", "message", "panel", "outcome")
+VALID_FORMS = {
+    "note": {"note": "Checked by the role matrix."},
+    "message": {"message_body": "A message from the role matrix."},
+}
+USERS = ("office", "head", "other_head", "chair", "clerk", "governor", "admin")
+HEADS = {"head", "other_head"}
+TRIAGERS = {"office", "chair", "clerk"}
+
+# Who sees each shared case: office not the head's or governors' cases, the head never the case
+# about the head, the chair and clerk everything, a governor only a panel they sit on.
+SEES = {
+    "school": {"office", *HEADS, "chair", "clerk"},
+    "head": {"chair", "clerk"},
+    "governor": {*HEADS, "chair", "clerk"},
+    "stage2_on_panel": {"office", *HEADS, "chair", "clerk", "governor"},
+    "stage2_off_panel": {"office", *HEADS, "chair", "clerk"},
+}
+
+# Who may use each action on a case they can see. Stage 1: only the handler answers (the head
+# for the school, the chair for the head, the clerk for a governor); stage 2: the clerk or chair.
+STAGE2 = {
+    "triage": TRIAGERS,
+    "redirect": TRIAGERS,
+    "link": TRIAGERS,
+    "close-same-matter": {*TRIAGERS, *HEADS},
+    "respond": {"chair", "clerk"},
+    "update": {"chair", "clerk"},
+    "message": TRIAGERS,
+    "panel": {"chair", "clerk"},
+    "outcome": {"chair", "clerk"},
+    "persistent": {*HEADS, "chair"},
+}
+MAY = {
+    "school": {
+        "triage": TRIAGERS,
+        "redirect": TRIAGERS,
+        "link": {*TRIAGERS, "head"},
+        "close-same-matter": {*TRIAGERS, *HEADS},
+        "respond": {"head"},
+        "update": {"head"},
+        "message": {*TRIAGERS, "head"},
+        "panel": {"head"},
+        "outcome": {"head"},
+        "persistent": {*HEADS, "chair"},
+    },
+    "head": {
+        "triage": {"chair", "clerk"},
+        "redirect": {"chair", "clerk"},
+        "link": {"chair", "clerk"},
+        "close-same-matter": {"chair", "clerk"},
+        "respond": {"chair"},
+        "update": {"chair"},
+        "message": {"chair", "clerk"},
+        "panel": {"chair"},
+        "outcome": {"chair"},
+        "persistent": {"chair"},
+    },
+    "governor": {
+        "triage": {"chair", "clerk"},
+        "redirect": {"chair", "clerk"},
+        "link": {"chair", "clerk"},
+        "close-same-matter": {"chair", "clerk", *HEADS},
+        "respond": {"clerk"},
+        "update": {"clerk"},
+        "message": {"chair", "clerk"},
+        "panel": {"clerk"},
+        "outcome": {"clerk"},
+        "persistent": {*HEADS, "chair"},
+    },
+    "stage2_on_panel": STAGE2,
+    "stage2_off_panel": STAGE2,
+}
+
+
+@pytest.fixture(autouse=True)
+def _files_in_tmp(settings, tmp_path):
+    settings.attachments_dir = tmp_path / "attachments"
+
+
+@pytest.fixture
+def world(db_session, settings):
+    """The people and the cases, built once for the whole matrix."""
+    cast = make_cast(db_session)
+    spare_governor = make_user(db_session, Role.governor, name="Spare Governor")
+    users = {
+        "office": cast.office,
+        "head": cast.head,
+        "other_head": make_user(db_session, Role.head, name="Deputy Head"),
+        "chair": cast.chair,
+        "clerk": cast.clerk,
+        "governor": cast.governors[0],
+        "admin": make_user(db_session, Role.admin, name="Priya Shah"),
+    }
+
+    def case(state, **kwargs):
+        return make_case(
+            db_session,
+            settings,
+            cast,
+            state,
+            attachment_ids=[add_file(db_session, settings)],
+            **kwargs,
+        )
+
+    cases = {
+        "school": case("open"),
+        "head": case("open", about=About.head, about_user=cast.head),
+        "governor": case("open", about=About.governor, about_user=cast.governors[1]),
+        "stage2_on_panel": case("panel"),
+        "stage2_off_panel": case(
+            "panel", panel=[cast.governors[1], cast.governors[2], spare_governor]
+        ),
+    }
+    about_themselves = {
+        key: case(
+            "open",
+            about=About.staff,
+            about_user=user,
+            handler=users["other_head"] if key == "head" else cast.head,
+        )
+        for key, user in users.items()
+    }
+    return users, cases, about_themselves
+
+
+def _expected(user_key: str, case_key: str | None, action: str | None) -> set[int]:
+    """The status codes allowed for this person, case (None: about themselves) and action."""
+    if user_key == "admin":
+        return {403}
+    if case_key is None or user_key not in SEES[case_key]:
+        return {404}
+    if action is None:
+        return {200}
+    if action == "note" or user_key in MAY[case_key][action]:
+        return {303} if action in VALID_FORMS else {422}
+    return {403}
+
+
+def test_every_role_against_every_complaint_route(client, db_session, world):
+    users, cases, about_themselves = world
+    assert {Role.office, Role.head, Role.chair, Role.clerk, Role.governor, Role.admin} <= {
+        role for user in users.values() for role in user.roles
+    }
+    letters = importlib.util.find_spec("portal.complaints.letters") is not None
+    attachment_of = {
+        case.id: db_session.scalars(
+            select(Attachment.id).where(Attachment.complaint_id == case.id)
+        ).one()
+        for case in [*cases.values(), *about_themselves.values()]
+    }
+    # One case with a letter is enough to prove the PDF route follows the same visibility.
+    with_letter = cases["stage2_on_panel"]
+    letter_of = {
+        with_letter.id: db_session.scalars(
+            select(ComplaintMessage.id).where(
+                ComplaintMessage.complaint_id == with_letter.id,
+                ComplaintMessage.kind == MessageKind.stage1_letter,
+            )
+        ).one()
+    }
+    wrong: list[str] = []
+
+    def check(user_key, case_key, action, response):
+        allowed = _expected(user_key, case_key, action)
+        if response.status_code not in allowed:
+            label = case_key or "about themselves"
+            wrong.append(
+                f"{user_key} {action or 'GET'} on {label}: "
+                f"{response.status_code}, expected {sorted(allowed)}"
+            )
+
+    for user_key, user in users.items():
+        client.cookies.clear()
+        sign_in(client, user)
+        token = csrf_of(client.get("/staff"))
+        queue = client.get("/staff/complaints", params={"closed": "1"}, follow_redirects=False)
+        if user_key == "admin":
+            assert queue.status_code == 403
+        else:
+            assert queue.status_code == 200, user_key
+            listed = set(queue_references(queue))
+            for case_key, case in cases.items():
+                if (case.reference in listed) != (user_key in SEES[case_key]):
+                    wrong.append(f"{user_key} queue listing of {case_key} is wrong")
+            if about_themselves[user_key].reference in listed:
+                wrong.append(f"{user_key} sees the case about themselves in the queue")
+
+        targets = [*cases.items(), (None, about_themselves[user_key])]
+        for case_key, case in targets:
+            base = f"/staff/complaints/{case.reference}"
+            check(user_key, case_key, None, client.get(base, follow_redirects=False))
+            check(
+                user_key,
+                case_key,
+                None,
+                client.get(f"{base}/attachments/{attachment_of[case.id]}", follow_redirects=False),
+            )
+            if letters and letter_of.get(case.id):
+                check(
+                    user_key,
+                    case_key,
+                    None,
+                    client.get(f"{base}/letters/{letter_of[case.id]}.pdf", follow_redirects=False),
+                )
+            for action in ACTIONS if case_key != "stage2_off_panel" else OFF_PANEL_ACTIONS:
+                response = client.post(
+                    f"{base}/{action}",
+                    data={**VALID_FORMS.get(action, {}), "csrf_token": token},
+                    follow_redirects=False,
+                )
+                check(user_key, case_key, action, response)
+
+    assert not wrong, "\n".join(wrong)
+
+
+def test_only_the_handler_can_send_the_response(client, db_session, settings):
+    cast = make_cast(db_session)
+    deputy = make_user(db_session, Role.head, name="Deputy Head")
+    case = make_case(db_session, settings, cast, "open")
+    form = {
+        "outcome": "upheld",
+        "investigated": "We looked at the records for that week.",
+        "decision": "You were right and we are sorry.",
+        "csrf_token": "",
+    }
+    for person, expected in ((deputy, 403), (cast.chair, 403), (cast.head, 303)):
+        client.cookies.clear()
+        sign_in(client, person)
+        form["csrf_token"] = csrf_of(client.get("/staff"))
+        response = client.post(
+            f"/staff/complaints/{case.reference}/respond", data=form, follow_redirects=False
+        )
+        assert response.status_code == expected, person.name
