@@ -146,7 +146,7 @@ def complaints(db_session) -> list[Complaint]:
 
 def outbox(db_session) -> list[OutboxMessage]:
     db_session.expire_all()
-    return list(db_session.scalars(select(OutboxMessage)))
+    return list(db_session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
 
 
 # ---------------------------------------------------------------- the start page

@@ -465,7 +465,7 @@ def test_reminders_go_to_the_handler_once(db_session, settings, staff):
     first = services.remind(db_session, settings, today=date(2026, 12, 7))
     second = services.remind(db_session, settings, today=date(2026, 12, 7))
     assert (first.reminded, second.reminded) == (1, 0)
-    reminders = db_session.scalars(select(OutboxMessage)).all()[before:]
+    reminders = db_session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()[before:]
     assert [m.to_address for m in reminders] == [staff["head"].email]
     assert case.reference in reminders[0].subject
 
