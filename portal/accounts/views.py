@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from portal.accounts import services
 from portal.accounts.models import Role, StaffUser
+from portal.complaints import services as complaint_services
 from portal.db import SessionDep
 from portal.history import Actor, history_of
 from portal.security import (
@@ -104,8 +105,16 @@ def logout(request: Request, session: SessionDep) -> Response:
 
 
 @router.get("/staff")
-def staff_home(request: Request, user: CurrentUser) -> Response:
-    return render(request, "accounts/staff-home.html", {"user": user})
+def staff_home(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    """What needs this person's attention: their own cases, soonest deadline first."""
+    complaints = user.has_role(Role.office, Role.head, Role.chair, Role.clerk, Role.governor)
+    context: dict[str, object] = {"user": user, "complaints": complaints}
+    if complaints:
+        filters = complaint_services.QueueFilters(handler_id=user.id)
+        context["my_cases"] = complaint_services.queue_page(session, user, filters, limit=10).cases
+        context["counts"] = complaint_services.status_counts(session, user)
+        context["today"] = complaint_services.school_today()
+    return render(request, "accounts/staff-home.html", context)
 
 
 @router.get("/staff/users")
