@@ -115,7 +115,9 @@ def live_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 
 
 @pytest.fixture(scope="session")
-def live_server(live_database_url: str) -> Iterator[LiveServer]:
+def live_server(
+    live_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
@@ -130,6 +132,8 @@ def live_server(live_database_url: str) -> Iterator[LiveServer]:
         templates_override_dir=None,
         smtp_host="",
         rate_limit_storage="memory://",
+        attachments_dir=tmp_path_factory.mktemp("attachments"),
+        submissions_per_hour_per_address=1000,
         _env_file=None,
     )
     engine = make_engine(live_database_url)

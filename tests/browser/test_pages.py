@@ -30,6 +30,8 @@ PUBLIC_PAGES = [
     ("/privacy", 200),
     ("/news", 200),
     ("/photos", 200),
+    ("/complaints/new", 200),
+    ("/track", 200),
     ("/staff/login", 200),
     ("/no-such-page", 404),
 ]
