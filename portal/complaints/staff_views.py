@@ -7,6 +7,7 @@ may not see answers 404, never 403, so nobody learns that it exists.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
@@ -688,6 +689,29 @@ def _letter(outcome: str, investigated: str, decision: str, actions: str) -> ser
     )
 
 
+def _send_letter(
+    request: Request,
+    session: Session,
+    user: StaffUser,
+    reference: str,
+    action: str,
+    send: Callable[..., object],
+    values: dict[str, str],
+) -> Response:
+    """The stage 1 response and the panel outcome: the same letter form, a different service."""
+    case = _case_or_404(session, user, reference)
+    _require(user, case, action)
+    try:
+        letter = _letter(
+            values["outcome"], values["investigated"], values["decision"], values["actions"]
+        )
+        send(session, _settings(request), case, user, letter)
+    except services.ComplaintError as error:
+        return _failed(request, session, user, case, action, error, values)
+    session.commit()
+    return _done(case, action)
+
+
 @router.post("/staff/complaints/{reference}/respond")
 def complaint_respond(
     request: Request,
@@ -699,21 +723,13 @@ def complaint_respond(
     decision: Annotated[str, Form()] = "",
     actions: Annotated[str, Form()] = "",
 ) -> Response:
-    case = _case_or_404(session, user, reference)
-    _require(user, case, "respond")
     values = {
         "outcome": outcome,
         "investigated": investigated,
         "decision": decision,
         "actions": actions,
     }
-    try:
-        letter = _letter(outcome, investigated, decision, actions)
-        services.respond(session, _settings(request), case, user, letter)
-    except services.ComplaintError as error:
-        return _failed(request, session, user, case, "respond", error, values)
-    session.commit()
-    return _done(case, "respond")
+    return _send_letter(request, session, user, reference, "respond", services.respond, values)
 
 
 @router.post("/staff/complaints/{reference}/update")
@@ -840,21 +856,15 @@ def complaint_outcome(
     decision: Annotated[str, Form()] = "",
     actions: Annotated[str, Form()] = "",
 ) -> Response:
-    case = _case_or_404(session, user, reference)
-    _require(user, case, "outcome")
     values = {
         "outcome": outcome,
         "investigated": investigated,
         "decision": decision,
         "actions": actions,
     }
-    try:
-        letter = _letter(outcome, investigated, decision, actions)
-        services.send_panel_outcome(session, _settings(request), case, user, letter)
-    except services.ComplaintError as error:
-        return _failed(request, session, user, case, "outcome", error, values)
-    session.commit()
-    return _done(case, "outcome")
+    return _send_letter(
+        request, session, user, reference, "outcome", services.send_panel_outcome, values
+    )
 
 
 @router.post("/staff/complaints/{reference}/persistent")
