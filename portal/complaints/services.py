@@ -351,6 +351,10 @@ def staff_who_can_be_named(session: Session, about: About) -> list[StaffUser]:
     return [u for u in users if roles and u.has_role(*roles)]
 
 
+def handler_of(session: Session, complaint: Complaint) -> StaffUser | None:
+    return session.get(StaffUser, complaint.handler_user_id) if complaint.handler_user_id else None
+
+
 def record_view(session: Session, complaint: Complaint, user: StaffUser) -> None:
     record_event(
         session,
@@ -1057,9 +1061,7 @@ def parent_reply(
             attachment.message_id = message.id
             attachment.draft_id = None
             session.add(attachment)
-    handler = (
-        session.get(StaffUser, complaint.handler_user_id) if complaint.handler_user_id else None
-    )
+    handler = handler_of(session, complaint)
     _email_staff(
         session,
         settings,
@@ -1096,9 +1098,7 @@ def withdraw(session: Session, settings: Settings, complaint: Complaint, reason:
             "again on the portal.\n"
         ),
     )
-    handler = (
-        session.get(StaffUser, complaint.handler_user_id) if complaint.handler_user_id else None
-    )
+    handler = handler_of(session, complaint)
     _email_staff(
         session,
         settings,
@@ -1148,9 +1148,7 @@ def escalate(
         complaint.received_on = calendar.next_school_day(today)
         _change_status(session, complaint, Status.open, actor)
         _set_deadline(complaint, settings, DeadlineKind.respond, complaint.received_on)
-        handler = (
-            session.get(StaffUser, complaint.handler_user_id) if complaint.handler_user_id else None
-        )
+        handler = handler_of(session, complaint)
     else:
         complaint.stage = Stage.stage2
         complaint.escalated_on = calendar.next_school_day(today)
@@ -1590,11 +1588,7 @@ def remind(session: Session, settings: Settings, *, today: date | None = None) -
                 report.closed += 1
             continue
         if due <= horizon and complaint.reminded_for != due:
-            handler = (
-                session.get(StaffUser, complaint.handler_user_id)
-                if complaint.handler_user_id
-                else None
-            )
+            handler = handler_of(session, complaint)
             recipients = [handler] if handler else _office_staff(session)
             for person in recipients:
                 _email_staff(
