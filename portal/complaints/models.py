@@ -134,6 +134,7 @@ class Complaint(SQLModel, table=True):
     __tablename__ = "complaint"
     __table_args__ = (
         Index("ix_complaint_queue", "is_active", "queue_date", "id"),
+        Index("ix_complaint_queue_all", "queue_date", "id"),
         Index("ix_complaint_status_queue", "status", "queue_date", "id"),
         Index("ix_complaint_handler_queue", "handler_user_id", "queue_date", "id"),
         Index("ix_complaint_parent_email", "parent_email_normalised"),

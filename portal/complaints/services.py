@@ -13,7 +13,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, and_, column, false, func, literal_column, or_, select, update
+from sqlalchemy import (
+    Integer,
+    and_,
+    column,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
@@ -1514,7 +1526,7 @@ def queue_page(
             after_date, after_id = None, None
         if after_date is not None:
             statement = statement.where(
-                or_(sort_date > after_date, and_(sort_date == after_date, Complaint.id > after_id))
+                tuple_(sort_date, Complaint.id) > tuple_(literal(after_date), literal(after_id))
             )
     statement = statement.order_by(sort_date, Complaint.id).limit(limit + 1)
     cases = list(session.scalars(statement))
