@@ -20,7 +20,6 @@ from sqlalchemy import (
     false,
     func,
     literal,
-    literal_column,
     or_,
     select,
     tuple_,
@@ -1553,11 +1552,20 @@ def search_clause(session: Session, text: str) -> ColumnElement[bool]:
     if not words:
         return name_match
     if dialect == "postgresql":
+        # Materialised first, so the planner finds the words through the GIN index instead of
+        # walking the queue index in order and testing every case (seconds for a rare word).
         query = " & ".join(f"{w}:*" for w in words)
-        document = literal_column(
-            "to_tsvector('simple', complaint.parent_name || ' ' || complaint.what_happened)"
+        matches = (
+            sql_text(
+                "SELECT id FROM complaint WHERE to_tsvector('simple', parent_name || ' ' || "
+                "what_happened) @@ to_tsquery('simple', :query)"
+            )
+            .bindparams(query=query)
+            .columns(column("id", Integer))
+            .cte("word_matches")
+            .prefix_with("MATERIALIZED")
         )
-        return or_(name_match, document.op("@@")(func.to_tsquery("simple", query)))
+        return or_(name_match, Complaint.id.in_(select(matches.c.id)))
     match = " ".join(f'"{w}"*' for w in words)
     fts = sql_text("SELECT rowid FROM complaint_fts WHERE complaint_fts MATCH :match").bindparams(
         match=match
