@@ -20,6 +20,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     or_,
     select,
     tuple_,
@@ -1537,40 +1538,52 @@ def queue_page(
     return QueuePage(cases=cases, next_cursor=next_cursor)
 
 
+SEARCH_SET_LIMIT = 2000
+
+
 def search_clause(session: Session, text: str) -> ColumnElement[bool]:
-    """Reference, email or name exactly; otherwise the words of the case (full-text index)."""
+    """Reference, email or name exactly, or the words of the case (the full-text index).
+
+    Words found in few cases: the matching ids are fetched first and only they are sorted.
+    Words found in many cases: the queue is read in deadline order and each case tested, which
+    finds a page of matches quickly. Either way the database's full-text index does the work.
+    """
     text = text.strip()
     if "@" in text:
         return Complaint.parent_email_normalised == normalise_email(text)
     lowered = text.lower()
-    name_match = Complaint.parent_name_normalised == lowered
+    exact = Complaint.parent_name_normalised == lowered
     reference = normalise_reference(text)
     if reference:
-        name_match = or_(name_match, Complaint.reference == reference)
-    dialect = session.get_bind().dialect.name
+        exact = or_(exact, Complaint.reference == reference)
     words = [w for w in "".join(c if c.isalnum() else " " for c in lowered).split() if len(w) > 1]
     if not words:
-        return name_match
-    if dialect == "postgresql":
-        # Materialised first, so the planner finds the words through the GIN index instead of
-        # walking the queue index in order and testing every case (seconds for a rare word).
-        query = " & ".join(f"{w}:*" for w in words)
-        matches = (
-            sql_text(
-                "SELECT id FROM complaint WHERE to_tsvector('simple', parent_name || ' ' || "
-                "what_happened) @@ to_tsquery('simple', :query)"
-            )
-            .bindparams(query=query)
-            .columns(column("id", Integer))
-            .cte("word_matches")
-            .prefix_with("MATERIALIZED")
+        return exact
+    if session.get_bind().dialect.name == "postgresql":
+        matching = sql_text(
+            "SELECT id FROM complaint WHERE to_tsvector('simple', parent_name || ' ' || "
+            "what_happened) @@ to_tsquery('simple', :words) LIMIT :limit"
+        ).bindparams(words=" & ".join(f"{w}:*" for w in words), limit=SEARCH_SET_LIMIT + 1)
+        document = literal_column(
+            "to_tsvector('simple', complaint.parent_name || ' ' || complaint.what_happened)"
         )
-        return or_(name_match, Complaint.id.in_(select(matches.c.id)))
-    match = " ".join(f'"{w}"*' for w in words)
-    fts = sql_text("SELECT rowid FROM complaint_fts WHERE complaint_fts MATCH :match").bindparams(
-        match=match
-    )
-    return or_(name_match, Complaint.id.in_(fts.columns(column("rowid", Integer))))
+        per_case = document.op("@@")(
+            func.to_tsquery("simple", " & ".join(f"{w}:*" for w in words))
+        )
+    else:
+        fts_words = " ".join(f'"{w}"*' for w in words)
+        matching = sql_text(
+            "SELECT rowid FROM complaint_fts WHERE complaint_fts MATCH :words LIMIT :limit"
+        ).bindparams(words=fts_words, limit=SEARCH_SET_LIMIT + 1)
+        per_case = Complaint.id.in_(
+            sql_text("SELECT rowid FROM complaint_fts WHERE complaint_fts MATCH :fts_words")
+            .bindparams(fts_words=fts_words)
+            .columns(column("rowid", Integer))
+        )
+    ids = list(session.scalars(matching))
+    if len(ids) <= SEARCH_SET_LIMIT:
+        return or_(exact, Complaint.id.in_(ids)) if ids else exact
+    return or_(exact, per_case)
 
 
 # ---------------------------------------------------------------- reminders
