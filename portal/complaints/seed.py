@@ -133,6 +133,10 @@ NOTES = [
     "Parent phoned the office for an update.",
     "Asked the lunchtime team for their notes.",
 ]
+FIRST_LOOK = [
+    "Read on arrival: not a safeguarding matter. To sort this week.",
+    "Read on arrival: checking which class this is about before sorting.",
+]
 REPLIES = [
     "I have remembered something else: it also happened the week before.",
     "Please can you call me rather than email.",
@@ -263,8 +267,9 @@ def seed_cases(
 ) -> int:
     """Add `n` realistic cases with their messages and history; returns how many were added.
 
-    Loads the demo school first when there are no staff. Commits after every batch, keeps
-    `complaint_status_count` in step and runs ANALYZE at the end. Assumes nobody else writes
+    Loads the demo school first when there are no staff. Commits after every batch (the
+    cases, their messages and history, and `complaint_status_count` together) and runs ANALYZE
+    at the end. Assumes nobody else writes
     cases meanwhile (ids are given explicitly so messages and history can point at them).
     """
     say = progress or (lambda _message: None)
@@ -275,40 +280,43 @@ def seed_cases(
     today = services.school_today()
     ids = _Ids(session)
     used = set(session.scalars(select(Complaint.reference)))
-    counts: Counter[str] = Counter()
     builder = _CaseBuilder(rng, settings, staff, days, today, used, ids)
     complaint_table = Complaint.__table__  # type: ignore[attr-defined]
     message_table = ComplaintMessage.__table__  # type: ignore[attr-defined]
     event_table = HistoryEvent.__table__  # type: ignore[attr-defined]
     sqlite = session.get_bind().dialect.name == "sqlite"
     done = 0
-    while done < n:
-        size = min(batch_size, n - done)
-        cases, messages, events = [], [], []
-        for _ in range(size):
-            case, case_messages, case_events = builder.build()
-            cases.append(case)
-            messages.extend(case_messages)
-            events.extend(case_events)
-            counts[services._count_key(case["status"], case["about"])] += 1
-        if sqlite:
-            # Made-up rows: a bigger page cache and no fsync per commit while loading.
-            session.execute(sql_text("PRAGMA cache_size=-262144"))
-            session.execute(sql_text("PRAGMA synchronous=OFF"))
-        session.execute(insert(complaint_table), cases)
-        if messages:
+    report_every = max(batch_size, n // 10)
+    next_report = report_every
+    try:
+        while done < n:
+            size = min(batch_size, n - done)
+            cases, messages, events = [], [], []
+            counts: Counter[str] = Counter()
+            for _ in range(size):
+                case, case_messages, case_events = builder.build()
+                cases.append(case)
+                messages.extend(case_messages)
+                events.extend(case_events)
+                counts[services._count_key(case["status"], case["about"])] += 1
+            if sqlite:
+                # Made-up rows: a bigger page cache and no fsync per commit while loading.
+                session.execute(sql_text("PRAGMA cache_size=-262144"))
+                session.execute(sql_text("PRAGMA synchronous=OFF"))
+            session.execute(insert(complaint_table), cases)
             session.execute(insert(message_table), messages)
-        session.execute(insert(event_table), events)
-        session.commit()
-        done += size
-        elapsed = time.perf_counter() - started
-        say(f"  seeded {done:,}/{n:,} cases ({done / elapsed:,.0f} cases/s)")
-    if sqlite:
-        session.execute(sql_text("PRAGMA synchronous=NORMAL"))
-        session.execute(sql_text("PRAGMA cache_size=-2000"))
-    _add_counts(session, counts)
-    _after_bulk_insert(session)
-    say(f"  counters, sequences and ANALYZE done in {time.perf_counter() - started:,.1f} s")
+            session.execute(insert(event_table), events)
+            _add_counts(session, counts)
+            session.commit()
+            done += size
+            if done >= next_report or done == n:
+                next_report += report_every
+                elapsed = time.perf_counter() - started
+                say(f"  seeded {done:,}/{n:,} cases ({done / elapsed:,.0f} cases/s)")
+    finally:
+        _after_bulk_insert(session, sqlite)
+    _analyze(session, sqlite)
+    say(f"  done, with sequences and ANALYZE: {time.perf_counter() - started:,.1f} s in all")
     return done
 
 
@@ -322,24 +330,29 @@ def _add_counts(session: Session, counts: Counter[str]) -> None:
         if result.rowcount == 0:
             session.add(StatusCount(status=key, count=delta))
             session.flush()
-    session.commit()
 
 
-def _after_bulk_insert(session: Session) -> None:
-    """Explicit ids leave PostgreSQL's sequences behind; move them on, then refresh statistics."""
-    if session.get_bind().dialect.name == "postgresql":
+def _after_bulk_insert(session: Session, sqlite: bool) -> None:
+    """Put the connection back to normal and move PostgreSQL's sequences past the explicit ids."""
+    session.rollback()
+    if sqlite:
+        session.execute(sql_text("PRAGMA synchronous=NORMAL"))
+        session.execute(sql_text("PRAGMA cache_size=-2000"))
+    else:
         for table in ("complaint", "complaint_message", "history_event"):
             session.execute(
                 sql_text(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
-                    f"(SELECT max(id) FROM {table}))"
+                    f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
                 )
             )
-        session.execute(
-            sql_text("ANALYZE complaint, complaint_message, history_event, complaint_status_count")
-        )
-    else:
-        session.execute(sql_text("ANALYZE"))
+    session.commit()
+
+
+def _analyze(session: Session, sqlite: bool) -> None:
+    """Fresh statistics, so the planner knows the tables are big now."""
+    tables = "complaint, complaint_message, history_event, complaint_status_count"
+    session.execute(sql_text("ANALYZE" if sqlite else f"ANALYZE {tables}"))
     session.commit()
 
 
@@ -643,27 +656,25 @@ class _CaseBuilder:
         )
 
     def _new(self, case: dict[str, Any], messages: list, events: list, parent: tuple) -> None:
+        """Not sorted yet: the parent added something, or the office left a note on first look."""
         self._deadline(case, DeadlineKind.acknowledge, case["received_on"])
         at = case["received_at"] + timedelta(hours=self.rng.randint(1, 30))
         if self.rng.random() < 0.5:
-            messages.append(
-                self.message(
-                    case["id"], MessageKind.parent_reply, self.rng.choice(REPLIES), at, parent
-                )
-            )
-            message_id = messages[-1]["id"]
-            events.append(
-                self.event(
-                    case["id"],
-                    "complaint:message:parent_reply",
-                    at,
-                    parent,
-                    detail={"message_id": message_id},
-                )
-            )
+            kind, body, actor = MessageKind.parent_reply, self.rng.choice(REPLIES), parent
         else:
             office = self.staff_actor(self.staff.office)
+            kind, body, actor = MessageKind.internal_note, self.rng.choice(FIRST_LOOK), office
             events.append(self.event(case["id"], "complaint:view", at, office))
+        messages.append(self.message(case["id"], kind, body, at, actor))
+        events.append(
+            self.event(
+                case["id"],
+                f"complaint:message:{kind}",
+                at,
+                actor,
+                detail={"message_id": messages[-1]["id"]},
+            )
+        )
 
     def _triage(self, case: dict[str, Any], events: list, at: datetime) -> StaffUser | None:
         rng = self.rng

@@ -1,0 +1,327 @@
+"""Many parents at once against the real server: uvicorn, one worker, on a free local port.
+
+The load comes from one Python process (asyncio + httpx, one connection per simulated parent) on
+the same machine, so the server and the load generator share the CPUs. Latencies are measured by
+the client: they include queueing in the server while it is busy with the other parents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from portal.config import PROJECT_ROOT
+from tests.bench import journey
+from tests.bench.report import LoadResult
+
+# One TLS context for every client: building one per client costs ~50 ms of CPU each (and the
+# bench only speaks plain HTTP to localhost anyway).
+TLS = ssl.create_default_context()
+
+
+@dataclass
+class Server:
+    base_url: str
+    process: subprocess.Popen[bytes]
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time of the server process so far."""
+        try:
+            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+            fields = stat.rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def uvicorn_server(env: dict[str, str]) -> Iterator[Server]:
+    """`uvicorn portal.main:app`, 1 worker, trusting X-Forwarded-For from 127.0.0.1 (a proxy)."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "portal.main:app",
+        "--host=127.0.0.1",
+        f"--port={port}",
+        "--workers=1",
+        "--no-access-log",
+        "--log-level=warning",
+        "--proxy-headers",
+        "--forwarded-allow-ips=127.0.0.1",
+    ]
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**os.environ, **env})
+    server = Server(f"http://127.0.0.1:{port}", process)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"uvicorn stopped with exit code {process.returncode}")
+            try:
+                if httpx.get(f"{server.base_url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not answer /healthz within 60 s")
+            time.sleep(0.2)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    error: str = ""
+
+
+class Recorder:
+    """Collects the latencies of requests that end inside the recorded window."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, start: float, stop: float) -> None:
+        self.loop = loop
+        self.start = start
+        self.stop = stop
+        self.latencies: list[float] = []
+
+    def __call__(self, latency: float) -> None:
+        if self.start <= self.loop.time() <= self.stop:
+            self.latencies.append(latency)
+
+    @property
+    def over(self) -> bool:
+        """Past the end: a journey stops between requests rather than being cut off mid-way."""
+        return self.loop.time() > self.stop
+
+
+async def drive(
+    server: Server,
+    name: str,
+    *,
+    concurrency: int,
+    seconds: float,
+    warmup: float,
+    action: Callable[[httpx.AsyncClient, object, int, Recorder], Awaitable[Outcome]],
+    setup: Callable[[httpx.AsyncClient, int], Awaitable[object]] | None = None,
+    unit: str = "requests",
+) -> LoadResult:
+    """`concurrency` simulated people, each with its own connection, for `seconds`.
+
+    Clients are made and set up first, then everyone runs `warmup` seconds unrecorded and
+    `seconds` recorded: requests and submissions count when they end inside that window.
+    """
+    counter = iter(range(10**9))
+    errors: Counter[str] = Counter()
+    done = {"ok": 0}
+    loop = asyncio.get_running_loop()
+    timeout = httpx.Timeout(60.0)
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    async with AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(
+                    base_url=server.base_url, timeout=timeout, limits=limits, verify=TLS
+                )
+            )
+            for _ in range(concurrency)
+        ]
+        states = await asyncio.gather(
+            *(setup(client, n) if setup else _nothing() for n, client in enumerate(clients))
+        )
+        measure_from = loop.time() + warmup
+        stop_at = measure_from + seconds
+        record = Recorder(loop, measure_from, stop_at)
+        cpu = {"before": 0.0, "after": 0.0}
+
+        async def mark(key: str, at: float) -> None:
+            await asyncio.sleep(max(0.0, at - loop.time()))
+            cpu[key] = server.cpu_seconds()
+
+        async def person(client: httpx.AsyncClient, state: object) -> None:
+            while loop.time() < stop_at:
+                try:
+                    outcome = await action(client, state, next(counter), record)
+                except httpx.HTTPError as error:
+                    outcome = Outcome(False, error=type(error).__name__)
+                if not measure_from <= loop.time() <= stop_at:
+                    continue
+                if outcome.ok:
+                    done["ok"] += 1
+                else:
+                    errors[outcome.error or "error"] += 1
+
+        await asyncio.gather(
+            mark("before", measure_from),
+            mark("after", stop_at),
+            *(person(c, s) for c, s in zip(clients, states, strict=True)),
+        )
+        cpu_share = (cpu["after"] - cpu["before"]) / seconds * 100
+        latencies = record.latencies
+    return LoadResult(
+        name=name,
+        seconds=seconds,
+        ok=done["ok"],
+        errors=sum(errors.values()),
+        latencies=latencies,
+        server_cpu=cpu_share,
+        error_kinds=dict(errors),
+        unit=unit,
+        requests=len(latencies),
+    )
+
+
+async def _nothing() -> None:
+    return None
+
+
+def _address(number: int) -> str:
+    """A different parent's address for each submission, as the proxy would pass it on."""
+    return f"10.{(number >> 16) & 255}.{(number >> 8) & 255}.{number & 255}"
+
+
+async def _csrf(client: httpx.AsyncClient, _number: int) -> tuple[str, str]:
+    page = await client.get(journey.FIRST_PAGE)
+    token = journey.csrf_from(page.text) or ""
+    return client.cookies.get("portal_csrf") or "", token
+
+
+def submit_action(draft_tokens: list[str]) -> Callable[..., Awaitable[Outcome]]:
+    """The form's last step with a finished draft: one POST with the CSRF token."""
+    pool = iter(draft_tokens)
+
+    async def submit(
+        client: httpx.AsyncClient, state: object, number: int, record: Recorder
+    ) -> Outcome:
+        csrf_cookie, token = state  # type: ignore[misc]
+        draft = next(pool, None)
+        if draft is None:
+            await asyncio.sleep(0.01)
+            return Outcome(False, error="prepared drafts used up")
+        started = time.perf_counter()
+        response = await client.post(
+            journey.SUBMIT_PATH,
+            data={"csrf_token": token, "website": ""},
+            headers={
+                "Cookie": f"portal_csrf={csrf_cookie}; portal_draft={draft}",
+                "X-Forwarded-For": _address(number),
+            },
+        )
+        record(time.perf_counter() - started)
+        landed = response.status_code == 303 and response.headers.get("location", "").endswith(
+            journey.DONE_PATH
+        )
+        return Outcome(landed, "" if landed else f"status {response.status_code}")
+
+    return submit
+
+
+def journey_action(categories: list[str], today) -> Callable[..., Awaitable[Outcome]]:  # type: ignore[no-untyped-def]
+    """A whole form as a browser does it: 19 requests, a new parent (cookies, address) each time."""
+
+    async def whole_form(
+        client: httpx.AsyncClient, _state: object, number: int, record: Recorder
+    ) -> Outcome:
+        client.cookies.clear()
+        headers = {"X-Forwarded-For": _address(number)}
+
+        async def timed(method: str, path: str, data: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+            started = time.perf_counter()
+            response = await client.request(method, path, data=data, headers=headers)
+            record(time.perf_counter() - started)
+            return response
+
+        page = await timed("GET", journey.FIRST_PAGE)
+        token = journey.csrf_from(page.text)
+        if not token:
+            return Outcome(False, f"first page {page.status_code}")
+        given = journey.answers(5_000_000 + number, categories, today)
+        for path, data in journey.form_posts(given):
+            if record.over:
+                return Outcome(False, "stopped at the end of the run")
+            response = await timed("POST", path, {**data, "csrf_token": token})
+            where = response.headers.get("location", "")
+            if response.status_code != 303 or not where:
+                return Outcome(False, f"{path} {response.status_code}")
+            page = await timed("GET", where)
+        ok = page.status_code == 200 and str(page.url).endswith(journey.DONE_PATH)
+        return Outcome(ok, "" if ok else f"done page {page.status_code}")
+
+    return whole_form
+
+
+async def healthz_action(
+    client: httpx.AsyncClient, _state: object, _number: int, record: Recorder
+) -> Outcome:
+    started = time.perf_counter()
+    response = await client.get("/healthz")
+    record(time.perf_counter() - started)
+    ok = response.status_code == 200
+    return Outcome(ok, "" if ok else f"status {response.status_code}")
+
+
+async def run_load(
+    server: Server,
+    *,
+    concurrency: int,
+    seconds: float,
+    health_seconds: float,
+    warmup: float,
+    draft_tokens: list[str],
+    categories: list[str],
+    today,  # type: ignore[no-untyped-def]
+) -> list[LoadResult]:
+    results = [
+        await drive(
+            server,
+            f"{concurrency} parents, final submit POST",
+            concurrency=concurrency,
+            seconds=seconds,
+            warmup=warmup,
+            setup=_csrf,
+            action=submit_action(draft_tokens),
+            unit="submissions",
+        ),
+        await drive(
+            server,
+            f"{concurrency} parents, whole form (19 requests each)",
+            concurrency=concurrency,
+            seconds=seconds,
+            warmup=warmup,
+            action=journey_action(categories, today),
+            unit="submissions",
+        ),
+        await drive(
+            server,
+            f"{concurrency} clients, GET /healthz",
+            concurrency=concurrency,
+            seconds=health_seconds,
+            warmup=warmup,
+            action=healthz_action,
+        ),
+    ]
+    return results
