@@ -91,7 +91,7 @@ class DeadlineKind(enum.StrEnum):
         return {
             DeadlineKind.acknowledge: "Sort and acknowledge by",
             DeadlineKind.respond: "Response due",
-            DeadlineKind.escalate: "Parent may ask for a panel until",
+            DeadlineKind.escalate: "Parent may take it further until",
             DeadlineKind.panel: "Panel outcome due",
         }[self]
 
