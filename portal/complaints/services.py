@@ -1567,9 +1567,7 @@ def search_clause(session: Session, text: str) -> ColumnElement[bool]:
         document = literal_column(
             "to_tsvector('simple', complaint.parent_name || ' ' || complaint.what_happened)"
         )
-        per_case = document.op("@@")(
-            func.to_tsquery("simple", " & ".join(f"{w}:*" for w in words))
-        )
+        per_case = document.op("@@")(func.to_tsquery("simple", " & ".join(f"{w}:*" for w in words)))
     else:
         fts_words = " ".join(f'"{w}"*' for w in words)
         matching = sql_text(
