@@ -3,9 +3,7 @@ when PORTAL_DATABASE_URL points at PostgreSQL), emptied after every test."""
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,13 +11,12 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 from sqlmodel import Session
 
 from portal.app import create_app
 from portal.config import Settings
-from portal.migrations import upgrade
 from portal.models import metadata
+from tests.databases import migrated_database
 
 TEST_SECRET = "test-secret-key-" + "x" * 40
 
@@ -43,24 +40,7 @@ def fast_password_hashing() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    base = os.environ.get("PORTAL_DATABASE_URL", "")
-    if base.startswith("postgresql"):
-        schema = f"portal_test_{secrets.token_hex(4)}"
-        admin = create_engine(base)
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = base + ("&" if "?" in base else "?") + f"options=-csearch_path%3D{schema}"
-        try:
-            upgrade(url)
-            yield url
-        finally:
-            with admin.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
-    else:
-        path = tmp_path_factory.mktemp("db") / "portal-test.db"
-        url = f"sqlite:///{path}"
-        upgrade(url)
+    with migrated_database("portal_test", tmp_path_factory.mktemp("db")) as url:
         yield url
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import os
-import secrets
 import socket
 import threading
 import time
@@ -27,7 +26,6 @@ import pytest
 import uvicorn
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
-from sqlalchemy import create_engine, text
 from sqlmodel import Session
 
 from portal.accounts.models import Role
@@ -35,7 +33,7 @@ from portal.app import create_app
 from portal.config import Settings
 from portal.db import make_engine
 from portal.demo import DEMO_PASSWORD, DEMO_STAFF, load_demo
-from portal.migrations import upgrade
+from tests.databases import migrated_database
 
 BROWSER_TESTS = Path(__file__).resolve().parent
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
@@ -93,24 +91,7 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database of the live server's own, migrated and holding the demo school."""
-    base = os.environ.get("PORTAL_DATABASE_URL", "")
-    if base.startswith("postgresql"):
-        schema = f"portal_browser_{secrets.token_hex(4)}"
-        admin = create_engine(base)
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = base + ("&" if "?" in base else "?") + f"options=-csearch_path%3D{schema}"
-        try:
-            upgrade(url)
-            yield url
-        finally:
-            with admin.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
-    else:
-        path = tmp_path_factory.mktemp("browser-db") / "portal-browser.db"
-        url = f"sqlite:///{path}"
-        upgrade(url)
+    with migrated_database("portal_browser", tmp_path_factory.mktemp("browser-db")) as url:
         yield url
 
 
