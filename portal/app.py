@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from portal.accounts.views import router as accounts_router
 from portal.admin.views import router as admin_router
+from portal.clock import Clock, SystemClock
 from portal.complaints.form_views import router as complaint_form_router
 from portal.complaints.staff_views import router as complaint_staff_router
 from portal.complaints.track_views import router as complaint_track_router
@@ -33,8 +34,10 @@ from portal.templating import make_templates, render
 log = logging.getLogger("portal")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    """The portal. `clock` tells it the time (the real one unless a test gives its own)."""
     settings = settings or get_settings()
+    clock = clock or SystemClock()
     app = FastAPI(
         title=settings.school_name,
         docs_url=None,
@@ -43,7 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(verify_csrf)],
     )
     app.state.settings = settings
-    app.state.engine = make_engine(settings.database_url)
+    app.state.clock = clock
+    app.state.engine = make_engine(settings.database_url, clock)
     app.state.templates = make_templates(settings)
     app.state.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
 

@@ -3,26 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from portal.clock import Clock, bind_clock, clock_of
 
-def utcnow() -> datetime:
-    """Naive UTC, stored the same way on SQLite and PostgreSQL."""
-    return datetime.now(UTC).replace(tzinfo=None)
+# Columns filled with the session's clock when a new row is flushed without one.
+STAMPED_ON_INSERT = frozenset(
+    {
+        "created_at",
+        "last_seen_at",
+        "marked_at",
+        "next_attempt_at",
+        "occurred_at",
+        "published_at",
+        "received_at",
+        "updated_at",
+        "uploaded_at",
+    }
+)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, clock: Clock | None = None) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if clock is not None:
+        bind_clock(engine, clock)
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -33,9 +47,34 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+@event.listens_for(Session, "before_flush")
+def _stamp_new_rows(session: Session, _context: Any, _instances: Any) -> None:
+    """Give new rows their creation time from the session's clock, never the system's."""
+    if not session.new:
+        return
+    now = None
+    for row in session.new:
+        for name in STAMPED_ON_INSERT.intersection(inspect(type(row)).columns.keys()):
+            if getattr(row, name, None) is None:
+                now = now or clock_of(session).now()
+                setattr(row, name, now)
+
+
+def now_of(session: Session):  # type: ignore[no-untyped-def]
+    """This moment (naive UTC) by the clock of the app that opened `session`."""
+    return clock_of(session).now()
+
+
 def get_session(request: Request) -> Iterator[Session]:
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_clock(request: Request) -> Clock:
+    return request.app.state.clock
+
+
+ClockDep = Annotated[Clock, Depends(get_clock)]

@@ -13,8 +13,6 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Index, String, Text, select
 from sqlmodel import Field, Session, SQLModel
 
-from portal.db import utcnow
-
 
 class HistoryEvent(SQLModel, table=True):
     __tablename__ = "history_event"
@@ -27,9 +25,7 @@ class HistoryEvent(SQLModel, table=True):
     actor_type: str = Field(sa_column=Column(String(16), nullable=False))
     actor_user_id: int | None = Field(default=None, foreign_key="staff_user.id")
     actor_label: str = Field(sa_column=Column(String(200), nullable=False))
-    occurred_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime, nullable=False)
-    )
+    occurred_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))
     from_value: str | None = Field(default=None, sa_column=Column(String(200)))
     to_value: str | None = Field(default=None, sa_column=Column(String(200)))
     detail: str | None = Field(default=None, sa_column=Column(Text))

@@ -23,7 +23,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from portal.config import Settings
-from portal.db import utcnow
+from portal.db import now_of
 
 BACKOFF_BASE_SECONDS = 60
 BACKOFF_CAP_SECONDS = 3600
@@ -67,15 +67,13 @@ class OutboxMessage(SQLModel, table=True):
     subject: str = Field(sa_column=Column(String(SUBJECT_MAX_CHARS), nullable=False))
     body_text: str = Field(sa_column=Column(Text, nullable=False))
     body_html: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
+    created_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))
     status: str = Field(
         default=OutboxStatus.queued.value, sa_column=Column(String(16), nullable=False)
     )
     # Delivery tries made so far (successful or not); drives the backoff and the give-up point.
     attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
-    next_attempt_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime, nullable=False)
-    )
+    next_attempt_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
     # What the message is about, e.g. ("complaint", "42"), so a record's page can list its emails.
@@ -159,7 +157,7 @@ def deliver_due(
     report = DeliveryReport()
     if not settings.smtp_configured:
         return report
-    now = now if now is not None else utcnow()
+    now = now if now is not None else now_of(session)
     connection: smtplib.SMTP | None = None
     connect_error: str | None = None
     seen: list[int] = []
@@ -178,7 +176,7 @@ def deliver_due(
                     connect_error = error = _describe(exc)
             if connection is not None:
                 try:
-                    connection.send_message(_build_email(message, settings))
+                    connection.send_message(_build_email(message, settings, now))
                 except Exception as exc:
                     error = _describe(exc)
                     if _connection_is_broken(exc):
@@ -212,7 +210,7 @@ def retry_now(session: Session, message_id: int) -> None:
     if message.status == OutboxStatus.sent.value:
         raise ValueError(f"outbox message {message_id} has already been sent")
     message.status = OutboxStatus.queued.value
-    message.next_attempt_at = utcnow()
+    message.next_attempt_at = now_of(session)
     session.add(message)
 
 
@@ -255,7 +253,7 @@ def _record_outcome(
     message.attempts += 1
     if error is None:
         message.status = OutboxStatus.sent.value
-        message.sent_at = utcnow()
+        message.sent_at = now
         message.last_error = None
         return OutboxStatus.sent
     message.last_error = error
@@ -309,13 +307,13 @@ def _connection_is_broken(exc: Exception) -> bool:
     return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
 
 
-def _build_email(message: OutboxMessage, settings: Settings) -> EmailMessage:
+def _build_email(message: OutboxMessage, settings: Settings, now: datetime) -> EmailMessage:
     """The MIME message: plain text, plus an HTML alternative when there is one."""
     email = EmailMessage()
     email["From"] = settings.mail_from
     email["To"] = message.to_address
     email["Subject"] = message.subject
-    email["Date"] = format_datetime(datetime.now(UTC))
+    email["Date"] = format_datetime(now.replace(tzinfo=UTC))
     # Our own domain, not the host's name: it is stable and avoids a DNS lookup per message.
     domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
     email["Message-ID"] = make_msgid(domain=domain)

@@ -14,8 +14,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from portal.app import create_app
+from portal.clock import FixedClock
 from portal.config import Settings
 from portal.models import metadata
+from tests.clocks import TERM_DATES, fixed_test_clock
 from tests.databases import migrated_database
 
 TEST_SECRET = "test-secret-key-" + "x" * 40
@@ -45,6 +47,12 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
+def clock() -> FixedClock:
+    """The app's clock: 25 November 2026 until a test moves it."""
+    return fixed_test_clock()
+
+
+@pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         environment="test",
@@ -53,13 +61,14 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key=TEST_SECRET,
         smtp_host="",
         rate_limit_storage="memory://",
+        term_dates_file=TERM_DATES,
         _env_file=None,
     )
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[FastAPI]:
-    application = create_app(settings)
+def app(settings: Settings, clock: FixedClock) -> Iterator[FastAPI]:
+    application = create_app(settings, clock)
     yield application
     _empty_tables(application)
     application.state.engine.dispose()

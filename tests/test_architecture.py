@@ -62,3 +62,50 @@ def test_services_never_import_views_or_templates():
             if isinstance(node, ast.ImportFrom) and node.module:
                 assert not node.module.endswith(".views"), f"{path} imports {node.module}"
                 assert node.module != "portal.templating", f"{path} imports templating"
+
+
+# Reads of the system clock. Only portal/clock.py may make them; everything else asks the clock.
+_CLOCK_READS = {
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("datetime", "today"),
+    ("date", "today"),
+    ("time", "time"),
+    ("time", "time_ns"),
+    ("time", "monotonic"),
+    ("time", "perf_counter"),
+    ("time", "localtime"),
+    ("time", "gmtime"),
+}
+
+
+def _clock_reads(tree: ast.AST) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if (node.value.id, node.attr) in _CLOCK_READS:
+                found.append((node.lineno, f"{node.value.id}.{node.attr}"))
+        if isinstance(node, ast.ImportFrom) and node.module in {"time", "datetime"}:
+            for alias in node.names:
+                if (node.module, alias.name) in _CLOCK_READS:
+                    found.append((node.lineno, f"from {node.module} import {alias.name}"))
+    return found
+
+
+def test_nothing_but_the_clock_reads_the_system_time():
+    offenders = []
+    for path in sorted(PORTAL.rglob("*.py")):
+        if path == PORTAL / "clock.py":
+            continue
+        for line, what in _clock_reads(ast.parse(path.read_text(), str(path))):
+            offenders.append(f"{path.relative_to(PORTAL.parent)}:{line} {what}")
+    assert offenders == [], "read the time from portal.clock instead:\n" + "\n".join(offenders)
+
+
+def test_the_clock_check_catches_a_direct_read():
+    sample = "import time\nfrom datetime import date\nx = time.time()\ny = date.today()\n"
+    assert [what for _line, what in _clock_reads(ast.parse(sample))] == ["time.time", "date.today"]
+
+
+def test_tests_never_read_the_schools_own_term_dates(settings):
+    assert "config" not in settings.term_dates_file.parts

@@ -20,8 +20,8 @@ from portal.calendar import (
     format_date,
     load_calendar,
 )
+from tests.clocks import TERM_DATES
 
-TERM_DATES = Path(__file__).resolve().parent.parent / "config" / "term-dates.toml"
 CALENDAR = SchoolCalendar.from_file(TERM_DATES)
 
 with TERM_DATES.open("rb") as _fh:

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from portal.config import Settings
-from portal.db import utcnow
+from portal.db import now_of
 from portal.mail import (
     DeliveryReport,
     OutboxMessage,
@@ -32,6 +32,7 @@ from portal.mail import (
     queue_mail,
     retry_now,
 )
+from tests.clocks import TEST_NOW
 
 MAIL_FROM = "Brookfield Primary School <office@brookfield-primary.example>"
 
@@ -141,7 +142,7 @@ def test_queue_mail_stores_a_queued_message_in_the_callers_transaction(db_sessio
     assert message.status == OutboxStatus.queued
     assert message.attempts == 0
     assert (message.related_type, message.related_id) == ("complaint", "42")
-    assert message.next_attempt_at <= utcnow()
+    assert message.next_attempt_at <= now_of(db_session)
 
     db_session.rollback()
 
@@ -214,7 +215,7 @@ def test_message_queued_while_server_is_down_is_delivered_once_it_is_back(
 ):
     settings = make_settings(smtp_server.port)  # nothing listens on this port yet
     message = queue_and_commit(db_session, subject="Sent while the server was down")
-    t0 = utcnow()
+    t0 = now_of(db_session)
 
     report = deliver_due(db_session, settings, now=t0)
 
@@ -244,7 +245,7 @@ def test_message_queued_while_server_is_down_is_delivered_once_it_is_back(
 def test_server_down_costs_every_due_message_one_attempt(db_session: Session, smtp_server):
     due = [queue_and_commit(db_session, to=f"parent{i}@example.com") for i in range(3)]
     later = queue_and_commit(db_session, to="later@example.com")
-    later.next_attempt_at = utcnow() + timedelta(hours=1)
+    later.next_attempt_at = now_of(db_session) + timedelta(hours=1)
     db_session.add(later)
     db_session.commit()
 
@@ -271,7 +272,7 @@ def test_repeated_failures_back_off_then_fail_and_retry_now_requeues(
 ):
     settings = make_settings(smtp_server.port, mail_max_attempts=8)
     message = queue_and_commit(db_session)
-    now = utcnow()
+    now = now_of(db_session)
     delays: list[int] = []
 
     for attempt in range(1, 8):
@@ -298,7 +299,7 @@ def test_repeated_failures_back_off_then_fail_and_retry_now_requeues(
 
     stored = reload(db_session, message)
     assert stored.status == OutboxStatus.queued
-    assert stored.next_attempt_at <= utcnow()
+    assert stored.next_attempt_at <= now_of(db_session)
     smtp_server.start()
     assert deliver_due(db_session, settings) == DeliveryReport(sent=1)
     assert reload(db_session, message).status == OutboxStatus.sent
@@ -322,14 +323,14 @@ def test_failed_message_retried_by_hand_fails_again_after_one_more_try(
 
 def test_retry_now_moves_a_waiting_message_forward(db_session: Session):
     message = queue_and_commit(db_session)
-    message.next_attempt_at = utcnow() + timedelta(hours=1)
+    message.next_attempt_at = now_of(db_session) + timedelta(hours=1)
     db_session.add(message)
     db_session.commit()
 
     retry_now(db_session, message.id)
     db_session.commit()
 
-    assert reload(db_session, message).next_attempt_at <= utcnow()
+    assert reload(db_session, message).next_attempt_at <= now_of(db_session)
 
 
 def test_retry_now_refuses_sent_and_unknown_messages(db_session: Session, running_smtp):
@@ -376,7 +377,7 @@ def test_a_refused_recipient_does_not_stop_the_rest_of_the_batch(db_session: Ses
 
 
 def test_due_messages_go_oldest_first_up_to_the_limit(db_session: Session, running_smtp):
-    now = utcnow()
+    now = now_of(db_session)
     for minutes, to in [(3, "c@example.com"), (1, "a@example.com"), (2, "b@example.com")]:
         message = queue_and_commit(db_session, to=to)
         message.next_attempt_at = now - timedelta(minutes=10 - minutes)
@@ -429,7 +430,7 @@ def test_a_crash_mid_batch_never_resends_what_was_already_sent(
 
 
 def test_due_query_locks_rows_on_postgresql_and_still_works_on_sqlite():
-    query = _due_query(utcnow(), [1, 2])
+    query = _due_query(TEST_NOW, [1, 2])
 
     assert "FOR UPDATE SKIP LOCKED" in str(query.compile(dialect=postgresql.dialect()))
     assert "FOR UPDATE" not in str(query.compile(dialect=sqlite.dialect()))

@@ -8,8 +8,6 @@ from datetime import datetime
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String
 from sqlmodel import Field, SQLModel
 
-from portal.db import utcnow
-
 
 class Role(enum.StrEnum):
     office = "office"
@@ -56,7 +54,7 @@ class StaffUser(SQLModel, table=True):
     password_hash: str = Field(sa_column=Column(String(255), nullable=False))
     role_names: str = Field(default="", sa_column=Column(String(200), nullable=False))
     is_active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
+    created_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))
     last_signed_in_at: datetime | None = Field(default=None, sa_column=Column(DateTime))
 
     @property
@@ -82,7 +80,5 @@ class StaffSession(SQLModel, table=True):
             Integer, ForeignKey("staff_user.id", ondelete="CASCADE"), nullable=False, index=True
         )
     )
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
-    last_seen_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime, nullable=False)
-    )
+    created_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))
+    last_seen_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from portal.accounts.models import Role, StaffSession, StaffUser
 from portal.config import Settings
-from portal.db import utcnow
+from portal.db import now_of
 from portal.history import Actor, record_event
 
 password_hash = PasswordHash.recommended()
@@ -252,7 +252,7 @@ def start_session(session: Session, user: StaffUser, *, replacing: str | None = 
         )
     token = secrets.token_urlsafe(32)
     session.add(StaffSession(token_hash=token_digest(token), user_id=user.id))
-    user.last_signed_in_at = utcnow()
+    user.last_signed_in_at = now_of(session)
     session.add(user)
     record_event(
         session,
@@ -270,7 +270,7 @@ def end_session(session: Session, token: str) -> None:
 
 def user_for_token(session: Session, token: str, settings: Settings) -> StaffUser | None:
     """The signed-in user, or None once the session is idle too long or too old."""
-    now = utcnow()
+    now = now_of(session)
     row = session.get(StaffSession, token_digest(token))
     if row is None:
         return None

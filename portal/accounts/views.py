@@ -113,7 +113,7 @@ def staff_home(request: Request, session: SessionDep, user: CurrentUser) -> Resp
         filters = complaint_services.QueueFilters(handler_id=user.id)
         context["my_cases"] = complaint_services.queue_page(session, user, filters, limit=10).cases
         context["counts"] = complaint_services.status_counts(session, user)
-        context["today"] = complaint_services.school_today()
+        context["today"] = complaint_services.school_date(session)
     return render(request, "accounts/staff-home.html", context)
 
 

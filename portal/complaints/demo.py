@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -12,6 +12,7 @@ from portal.complaints import attachments, services
 from portal.complaints.models import About, Complaint, Outcome, Stage
 from portal.complaints.services import Letter, NewComplaint, Triage
 from portal.config import Settings
+from portal.db import now_of
 
 DEMO_PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0>>endobj\n"
@@ -38,7 +39,7 @@ def _case(
     happened_days_ago: int | None = None,
     put_right: str = "",
 ) -> Complaint:
-    now = datetime.now().replace(hour=10, minute=0, second=0, microsecond=0)
+    now = now_of(session).replace(hour=10, minute=0, second=0, microsecond=0)
     received_at = now - timedelta(days=days_ago)
     happened = received_at.date() - timedelta(days=happened_days_ago or 3)
     name, email = parent or ("", "")
@@ -213,7 +214,7 @@ def load_demo_cases(session: Session, settings: Settings) -> None:
         session,
         stage2,
         clerk,
-        hearing_on=date.today() + timedelta(days=7),
+        hearing_on=services.school_date(session) + timedelta(days=7),
         member_ids=[g.id for g in governors],
         papers="The complaint form, the stage 1 letter, the uniform policy (September 2026).",
         hearing_notes="",
@@ -234,7 +235,7 @@ def load_demo_cases(session: Session, settings: Settings) -> None:
         session,
         finished,
         clerk,
-        hearing_on=date.today() - timedelta(days=3),
+        hearing_on=services.school_date(session) - timedelta(days=3),
         member_ids=[g.id for g in governors],
         papers="The complaint form, the stage 1 letter, the uniform policy, consultation results.",
         hearing_notes="Mr Adeyemi attended and spoke for 20 minutes. The head teacher attended.",

@@ -19,7 +19,7 @@ from portal.complaints import attachments
 from portal.complaints.models import Attachment, ComplaintDraft
 from portal.complaints.services import token_digest
 from portal.config import Settings, get_settings
-from portal.db import utcnow
+from portal.db import now_of
 
 DRAFT_COOKIE = "portal_draft"
 DRAFT_COOKIE_PATH = "/complaints/new"
@@ -31,14 +31,14 @@ def find(session: Session, token: str | None, now: datetime | None = None) -> Co
     if not token or len(token) > 100:
         return None
     draft = session.get(ComplaintDraft, token_digest(token))
-    if draft is None or draft.expires_at <= (now or utcnow()):
+    if draft is None or draft.expires_at <= (now or now_of(session)):
         return None
     return draft
 
 
 def start(session: Session, now: datetime | None = None) -> tuple[ComplaintDraft, str]:
     """A new empty draft and the token for the parent's cookie (shown to nobody else)."""
-    now = now or utcnow()
+    now = now or now_of(session)
     token = secrets.token_urlsafe(32)
     draft = ComplaintDraft(
         token_hash=token_digest(token),
@@ -66,7 +66,7 @@ def save(
     session: Session, draft: ComplaintDraft, changes: dict[str, Any], now: datetime | None = None
 ) -> dict[str, Any]:
     """Merge one page's answers in; each save keeps the draft for another 7 days."""
-    now = now or utcnow()
+    now = now or now_of(session)
     answers = answers_of(draft)
     answers.update(changes)
     draft.answers = json.dumps(answers, sort_keys=True)
@@ -100,7 +100,7 @@ def purge_expired(
 
     Returns how many drafts went. The caller commits.
     """
-    now = now or utcnow()
+    now = now or now_of(session)
     settings = settings or get_settings()
     expired = list(session.scalars(select(ComplaintDraft).where(ComplaintDraft.expires_at <= now)))
     for draft in expired:

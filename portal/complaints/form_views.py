@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import json
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -22,14 +21,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from limits import RateLimitItemPerHour
+from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
+from portal.clock import school_today, unix_seconds
 from portal.complaints import attachments, drafts, services
 from portal.complaints.attachments import MAX_BYTES, MAX_FILES, AttachmentError
 from portal.complaints.models import About, Attachment, ComplaintDraft
 from portal.complaints.services import ComplaintError, NewComplaint
 from portal.config import Settings
-from portal.db import SessionDep, utcnow
+from portal.db import SessionDep, now_of
 from portal.security import client_address
 from portal.templating import render
 
@@ -361,9 +362,11 @@ def _back_url(step: str, from_check: bool) -> str:
     return "/complaints/new" if index == 0 else _step_url(STEPS[index - 1])
 
 
-def _skipped_ahead(step: str, answers: dict[str, Any], settings: Settings) -> Response | None:
+def _skipped_ahead(
+    session: Session, step: str, answers: dict[str, Any], settings: Settings
+) -> Response | None:
     """Opening a page before the answers it depends on: go to the first one missing."""
-    first = first_unanswered(answers, settings, services.school_today())
+    first = first_unanswered(answers, settings, services.school_date(session))
     if first is not None and STEPS.index(first) < STEPS.index(step):
         return RedirectResponse(_step_url(first), status_code=303)
     return None
@@ -415,7 +418,7 @@ def _sign(request: Request, body: str) -> str:
 
 def _set_done_cookie(request: Request, response: Response, payload: dict[str, Any]) -> None:
     """The private link for the confirmation page: signed, HttpOnly, short-lived, never a URL."""
-    payload = {**payload, "issued": int(time.time())}
+    payload = {**payload, "issued": unix_seconds(request.app.state.clock.now())}
     body = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
     response.set_cookie(
         DONE_COOKIE,
@@ -436,7 +439,10 @@ def _read_done_cookie(request: Request) -> dict[str, Any] | None:
         payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     except ValueError:
         return None
-    if not isinstance(payload, dict) or time.time() - payload.get("issued", 0) > DONE_SECONDS:
+    if (
+        not isinstance(payload, dict)
+        or unix_seconds(request.app.state.clock.now()) - payload.get("issued", 0) > DONE_SECONDS
+    ):
         return None
     return payload
 
@@ -481,7 +487,7 @@ def complaint_done(request: Request, session: SessionDep) -> Response:
             "kind": "complaint" if complaint.asked_for_formal else "concern",
             "track_url": f"{_settings(request).base_url}/track/{payload['token']}",
             "persistent_on": payload.get("persistent_on"),
-            "counted_later": complaint.received_on > services.school_today(complaint.received_at),
+            "counted_later": complaint.received_on > school_today(complaint.received_at),
         },
     )
 
@@ -489,11 +495,11 @@ def complaint_done(request: Request, session: SessionDep) -> Response:
 @router.post("/complaints/new/submit")
 def complaint_submit(request: Request, session: SessionDep, form: FormDep) -> Response:
     settings = _settings(request)
-    draft = _draft(request, session, utcnow())
+    draft = _draft(request, session, now_of(session))
     if draft is None:
         return RedirectResponse(_step_url("kind"), status_code=303)
     answers = drafts.answers_of(draft)
-    if skipped := _skipped_ahead("check", answers, settings):
+    if skipped := _skipped_ahead(session, "check", answers, settings):
         return skipped
     limiter, limit, address = _submit_limit(request)
     if not limiter.test(limit, SUBMIT_LIMIT_SCOPE, address):
@@ -547,10 +553,10 @@ def complaint_submit(request: Request, session: SessionDep, form: FormDep) -> Re
 @router.post("/complaints/new/attachments")
 def complaint_attachments_save(request: Request, session: SessionDep, form: FormDep) -> Response:
     settings = _settings(request)
-    now = utcnow()
+    now = now_of(session)
     draft = _draft(request, session, now)
     answers = drafts.answers_of(draft)
-    if skipped := _skipped_ahead("attachments", answers, settings):
+    if skipped := _skipped_ahead(session, "attachments", answers, settings):
         return skipped
     from_check = _text(form, "from") == "check"
     adding = _text(form, "action") == "add"
@@ -605,7 +611,7 @@ def complaint_attachments_save(request: Request, session: SessionDep, form: Form
 def complaint_attachment_remove(
     attachment_id: int, request: Request, session: SessionDep, form: FormDep
 ) -> Response:
-    draft = _draft(request, session, utcnow())
+    draft = _draft(request, session, now_of(session))
     attachment = session.get(Attachment, attachment_id)
     if draft is None or attachment is None or attachment.draft_id != draft.token_hash:
         raise HTTPException(status_code=404)
@@ -620,9 +626,9 @@ def complaint_attachment_remove(
 def complaint_question(step: str, request: Request, session: SessionDep) -> Response:
     if step not in STEPS:
         raise HTTPException(status_code=404)
-    draft = _draft(request, session, utcnow())
+    draft = _draft(request, session, now_of(session))
     answers = drafts.answers_of(draft)
-    if skipped := _skipped_ahead(step, answers, _settings(request)):
+    if skipped := _skipped_ahead(session, step, answers, _settings(request)):
         return skipped
     return _render_step(
         request,
@@ -640,10 +646,10 @@ def complaint_answer(step: str, request: Request, session: SessionDep, form: For
     if read is None:
         raise HTTPException(status_code=404)
     settings = _settings(request)
-    now = utcnow()
+    now = now_of(session)
     draft = _draft(request, session, now)
     answers = drafts.answers_of(draft)
-    if skipped := _skipped_ahead(step, answers, settings):
+    if skipped := _skipped_ahead(session, step, answers, settings):
         return skipped
     from_check = _text(form, "from") == "check"
     result = read(form, answers, settings, services.school_today(now))

@@ -16,8 +16,8 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from portal.calendar import format_date
+from portal.clock import school_today
 from portal.complaints.models import Complaint, ComplaintMessage, MessageKind
-from portal.complaints.services import school_today
 from portal.config import Settings
 
 LETTER_TITLES = {

@@ -18,8 +18,6 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from portal.db import utcnow
-
 NO_DEADLINE = date(9999, 12, 31)
 
 
@@ -169,9 +167,7 @@ class Complaint(SQLModel, table=True):
     parent_phone: str = Field(default="", sa_column=Column(String(40), nullable=False))
     child_name: str = Field(default="", sa_column=Column(String(200), nullable=False))
 
-    received_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime, nullable=False)
-    )
+    received_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))
     received_on: date = Field(sa_column=Column(Date, nullable=False))
     triaged_at: datetime | None = Field(default=None, sa_column=Column(DateTime))
     responded_on: date | None = Field(default=None, sa_column=Column(Date))
@@ -236,7 +232,7 @@ class ComplaintMessage(SQLModel, table=True):
     body: str = Field(sa_column=Column(Text, nullable=False))
     outcome: str | None = Field(default=None, sa_column=Column(String(16)))
     new_deadline: date | None = Field(default=None, sa_column=Column(Date))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
+    created_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))
 
     @property
     def kind_enum(self) -> MessageKind:
@@ -262,9 +258,7 @@ class Attachment(SQLModel, table=True):
     size: int = Field(sa_column=Column(Integer, nullable=False))
     sha256: str = Field(sa_column=Column(String(64), nullable=False))
     storage_key: str = Field(sa_column=Column(String(100), nullable=False, unique=True))
-    uploaded_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime, nullable=False)
-    )
+    uploaded_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))
 
 
 class ComplaintDraft(SQLModel, table=True):
@@ -274,8 +268,8 @@ class ComplaintDraft(SQLModel, table=True):
 
     token_hash: str = Field(sa_column=Column(String(64), primary_key=True))
     answers: str = Field(default="{}", sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
+    created_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))
+    updated_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))
     expires_at: datetime = Field(sa_column=Column(DateTime, nullable=False, index=True))
 
 
@@ -332,4 +326,4 @@ class PersistentComplainant(SQLModel, table=True):
     marked_by_user_id: int = Field(
         sa_column=Column(Integer, ForeignKey("staff_user.id"), nullable=False)
     )
-    marked_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
+    marked_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))

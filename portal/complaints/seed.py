@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import random
 import secrets
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from sqlmodel import Session
 
 from portal.accounts.models import Role, StaffUser
 from portal.calendar import CalendarExhaustedError, SchoolCalendar, format_date
+from portal.clock import clock_of
 from portal.complaints import services
 from portal.complaints.models import (
     NO_DEADLINE,
@@ -274,11 +274,11 @@ def seed_cases(
     cases meanwhile (ids are given explicitly so messages and history can point at them).
     """
     say = progress or (lambda _message: None)
-    started = time.perf_counter()
+    started = clock_of(session).monotonic()
     rng = random.Random(rng_seed)
     staff = _find_staff(session, settings)
     days = _Days(services.school_calendar(settings))
-    today = services.school_today()
+    today = services.school_date(session)
     ids = _Ids(session)
     used = set(session.scalars(select(Complaint.reference)))
     builder = _CaseBuilder(rng, settings, staff, days, today, used, ids)
@@ -312,12 +312,14 @@ def seed_cases(
             done += size
             if done >= next_report or done == n:
                 next_report += report_every
-                elapsed = time.perf_counter() - started
-                say(f"  seeded {done:,}/{n:,} cases ({done / elapsed:,.0f} cases/s)")
+                elapsed = clock_of(session).monotonic() - started
+                rate = f" ({done / elapsed:,.0f} cases/s)" if elapsed > 0 else ""
+                say(f"  seeded {done:,}/{n:,} cases{rate}")
     finally:
         _after_bulk_insert(session, sqlite)
     _analyze(session, sqlite)
-    say(f"  done, with sequences and ANALYZE: {time.perf_counter() - started:,.1f} s in all")
+    elapsed = clock_of(session).monotonic() - started
+    say(f"  done, with sequences and ANALYZE: {elapsed:,.1f} s in all")
     return done
 
 
@@ -399,7 +401,7 @@ class _CaseBuilder:
                 return reference
 
     def moment(self, day: date) -> datetime:
-        """A time on `day` (naive UTC, like utcnow()), mostly in the working day."""
+        """A time on `day` (naive UTC, like the clock's), mostly in the working day."""
         minutes = self.rng.randint(7 * 60, 21 * 60)
         return datetime(day.year, day.month, day.day) + timedelta(minutes=minutes)
 

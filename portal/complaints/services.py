@@ -11,7 +11,6 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Integer,
@@ -33,6 +32,7 @@ from sqlmodel import Session
 from portal.accounts.models import Role, StaffUser
 from portal.calendar import CalendarExhaustedError, DeadlineExplanation, SchoolCalendar, format_date
 from portal.calendar import load_calendar as load_school_calendar
+from portal.clock import school_today
 from portal.complaints.models import (
     NO_DEADLINE,
     About,
@@ -49,11 +49,10 @@ from portal.complaints.models import (
     StatusCount,
 )
 from portal.config import Settings
-from portal.db import utcnow
+from portal.db import now_of
 from portal.history import Actor, record_event
 from portal.mail import queue_mail
 
-SCHOOL_TIME = ZoneInfo("Europe/London")
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 OUT_OF_SCOPE = {
     "admissions": (
@@ -99,10 +98,9 @@ def school_calendar(settings: Settings) -> SchoolCalendar:
     return load_school_calendar(settings.term_dates_file)
 
 
-def school_today(now: datetime | None = None) -> date:
-    """Today's date at the school (Europe/London), from a naive UTC timestamp."""
-    moment = (now or utcnow()).replace(tzinfo=ZoneInfo("UTC"))
-    return moment.astimezone(SCHOOL_TIME).date()
+def school_date(session: Session) -> date:
+    """Today's date at the school, by the clock of the app that opened `session`."""
+    return school_today(now_of(session))
 
 
 def timescale_days(settings: Settings, kind: DeadlineKind, stage: Stage) -> int:
@@ -153,13 +151,10 @@ class DeadlineView:
     overdue: bool
 
 
-def deadline_view(
-    complaint: Complaint, settings: Settings, today: date | None = None
-) -> DeadlineView | None:
+def deadline_view(complaint: Complaint, settings: Settings, today: date) -> DeadlineView | None:
     """Recompute from the stored basis, so a change to term dates or holidays shows at once."""
     if complaint.deadline_kind is None or complaint.deadline_from is None:
         return None
-    today = today or school_today()
     explanation: DeadlineExplanation | None
     try:
         explanation = school_calendar(settings).explain(
@@ -184,7 +179,7 @@ def deadline_view(
 
 def refresh_deadline(session: Session, complaint: Complaint, settings: Settings) -> date | None:
     """Store the recomputed deadline when term dates or holidays moved it; record the move."""
-    view = deadline_view(complaint, settings)
+    view = deadline_view(complaint, settings, school_date(session))
     if view is None or view.moved_from is None:
         return None
     old = complaint.next_deadline
@@ -234,7 +229,7 @@ def _change_status(
     complaint.status = status
     complaint.is_active = status.is_active
     if not status.is_active:
-        complaint.closed_at = utcnow()
+        complaint.closed_at = now_of(session)
         complaint.deadline_kind = None
         complaint.next_deadline = None
         complaint.queue_date = NO_DEADLINE
@@ -466,7 +461,7 @@ def submit(
     session: Session, settings: Settings, new: NewComplaint, *, now: datetime | None = None
 ) -> Received:
     """Record a new concern or complaint and queue its acknowledgement. The caller commits."""
-    now = now or utcnow()
+    now = now or now_of(session)
     today = school_today(now)
     errors = validate_new(new, settings, today)
     if errors:
@@ -704,7 +699,7 @@ def triage(
     if decision.notes.strip():
         complaint.decision_notes = decision.notes.strip()
     first_triage = complaint.status == Status.new
-    complaint.triaged_at = complaint.triaged_at or utcnow()
+    complaint.triaged_at = complaint.triaged_at or now_of(session)
     previous_handler = complaint.handler_user_id
     complaint.handler_user_id = handler.id
     declined = "decline" in (complaint.late_decision, complaint.anonymous_decision)
@@ -894,7 +889,7 @@ def respond(
     answered = [complaint] + [
         case for case in linked_cases(session, complaint) if case.status == Status.open
     ]
-    today = school_today()
+    today = school_today(now_of(session))
     for case in answered:
         body = stage1_letter_text(settings, case, letter, user, today)
         _add_message(
@@ -1105,7 +1100,8 @@ def withdraw(session: Session, settings: Settings, complaint: Complaint, reason:
         subject=f"You have withdrawn your {_kind_word(complaint)} {complaint.reference}",
         body=(
             f"Dear {complaint.parent_name},\n\nThis confirms that you withdrew your "
-            f"{_kind_word(complaint)} {complaint.reference} on {format_date(school_today())}. "
+            f"{_kind_word(complaint)} {complaint.reference} on "
+            f"{format_date(school_date(session))}. "
             "We will take no further action on it.\n\nIf you change your mind, you can raise it "
             "again on the portal.\n"
         ),
@@ -1121,8 +1117,7 @@ def withdraw(session: Session, settings: Settings, complaint: Complaint, reason:
     )
 
 
-def escalation_open(complaint: Complaint, today: date | None = None) -> bool:
-    today = today or school_today()
+def escalation_open(complaint: Complaint, today: date) -> bool:
     return (
         complaint.status == Status.responded
         and complaint.deadline_kind == DeadlineKind.escalate
@@ -1144,7 +1139,7 @@ def escalate(
 
     After a concern reply it becomes a formal stage 1 complaint instead.
     """
-    today = today or school_today()
+    today = today or school_today(now_of(session))
     if not escalation_open(complaint, today):
         raise ComplaintError(
             "reasons", "The time to ask for the next stage has passed, or this case is closed"
@@ -1497,7 +1492,7 @@ def queue_page(
     today: date | None = None,
 ) -> QueuePage:
     """Cases sorted by next deadline (no deadline last), keyset-paginated on (deadline, id)."""
-    today = today or school_today()
+    today = today or school_today(now_of(session))
     sort_date = Complaint.queue_date
     statement = select(Complaint).where(visibility_clause(user))
     if filters.status in {s.value for s in Status}:
@@ -1596,7 +1591,7 @@ class ReminderReport:
 
 def remind(session: Session, settings: Settings, *, today: date | None = None) -> ReminderReport:
     """Safe to run every hour: each deadline is reminded once; lapsed windows are closed."""
-    today = today or school_today()
+    today = today or school_today(now_of(session))
     calendar = school_calendar(settings)
     report = ReminderReport()
     horizon = calendar.add_school_days(

@@ -255,7 +255,7 @@ def complaint_queue(
         search=q[:200],
         include_closed=bool(closed),
     )
-    today = services.school_today()
+    today = services.school_date(session)
     page = services.queue_page(session, user, filters, after=after or None, today=today)
     names = services.users_by_id(session, [case.handler_user_id for case in page.cases])
     kept = {
@@ -334,7 +334,7 @@ def complaint_case(
 ) -> Response:
     case = _case_or_404(session, user, reference)
     settings = _settings(request)
-    deadline = services.deadline_view(case, settings)
+    deadline = services.deadline_view(case, settings, services.school_date(session))
     if deadline is not None and deadline.moved_from is not None:
         services.refresh_deadline(session, case, settings)
     services.record_view(session, case, user)
@@ -358,7 +358,7 @@ def _render_case(
     deadline: services.DeadlineView | None = None,
 ) -> Response:
     settings = _settings(request)
-    deadline = deadline or services.deadline_view(case, settings)
+    deadline = deadline or services.deadline_view(case, settings, services.school_date(session))
     panel = services.panel_for(session, case)
     people = services.users_by_id(
         session,

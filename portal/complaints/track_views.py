@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
@@ -20,6 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 from limits import RateLimitItemPerHour
 from sqlmodel import Session
 
+from portal.clock import unix_seconds
 from portal.complaints import attachments, letters, services
 from portal.complaints.attachments import AttachmentError
 from portal.complaints.models import (
@@ -31,7 +32,7 @@ from portal.complaints.models import (
 )
 from portal.complaints.services import ComplaintError
 from portal.config import Settings
-from portal.db import SessionDep
+from portal.db import SessionDep, now_of
 from portal.security import client_address
 from portal.templating import render
 
@@ -71,8 +72,8 @@ def _signature(settings: Settings, payload: str, case: Complaint) -> str:
     return hmac.new(settings.secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
-def _cookie_value(settings: Settings, case: Complaint) -> str:
-    payload = f"{case.id}.{int(time.time()) + TRACK_COOKIE_SECONDS}"
+def _cookie_value(settings: Settings, case: Complaint, now: datetime) -> str:
+    payload = f"{case.id}.{unix_seconds(now) + TRACK_COOKIE_SECONDS}"
     return f"{payload}.{_signature(settings, payload, case)}"
 
 
@@ -81,7 +82,7 @@ def _case_from_cookie(request: Request, session: Session) -> Complaint | None:
     expires, _, signature = rest.partition(".")
     if not (case_id.isdigit() and expires.isdigit() and signature):
         return None
-    if int(expires) < time.time():
+    if int(expires) < unix_seconds(now_of(session)):
         return None
     case = session.get(Complaint, int(case_id))
     if case is None:
@@ -176,7 +177,7 @@ def track_find_submit(
     response = RedirectResponse(COOKIE_BASE, status_code=303)
     response.set_cookie(
         TRACK_COOKIE,
-        _cookie_value(settings, case),
+        _cookie_value(settings, case, now_of(session)),
         httponly=True,
         samesite="lax",
         secure=settings.uses_https,
@@ -211,6 +212,7 @@ def _case_page(
 ) -> Response:
     case = access.case
     settings: Settings = request.app.state.settings
+    today = services.school_date(session)
     messages = services.messages_for(session, case, for_parent=True)
     files = _parent_files(session, case)
     files_by_message: dict[int, list[Attachment]] = {}
@@ -228,8 +230,8 @@ def _case_page(
             "messages": messages,
             "case_files": [a for a in files if a.message_id is None],
             "files_by_message": files_by_message,
-            "deadline": services.deadline_view(case, settings),
-            "escalation_open": services.escalation_open(case),
+            "deadline": services.deadline_view(case, settings, today),
+            "escalation_open": services.escalation_open(case, today),
             "redirect_where": WHERE_TO_GO.get(case.redirect_to, ""),
             "errors": errors or {},
             "values": values or {},

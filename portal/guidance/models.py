@@ -7,8 +7,6 @@ from datetime import date, datetime
 from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
-from portal.db import utcnow
-
 
 class PolicyVersion(SQLModel, table=True):
     """One published version. Versions are never edited: a change is a new version."""
@@ -20,9 +18,7 @@ class PolicyVersion(SQLModel, table=True):
     effective_on: date = Field(sa_column=Column(Date, nullable=False))
     summary_of_changes: str = Field(default="", sa_column=Column(String(500), nullable=False))
     body_markdown: str = Field(sa_column=Column(Text, nullable=False))
-    published_at: datetime = Field(
-        default_factory=utcnow, sa_column=Column(DateTime, nullable=False)
-    )
+    published_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))
     published_by_user_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("staff_user.id"))
     )

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from portal.accounts.models import Role, StaffUser
-from portal.db import SessionDep
+from portal.clock import school_today
+from portal.db import SessionDep, now_of
 from portal.guidance import services
 from portal.security import require_role
 from portal.templating import render
@@ -110,7 +111,7 @@ def staff_policy_new(request: Request, session: SessionDep, user: AdminUser) -> 
     current = services.current_policy(session)
     values = {
         "version": _next_version(current.version) if current else "1",
-        "effective_on": date.today().isoformat(),
+        "effective_on": school_today(now_of(session)).isoformat(),
         "body_markdown": current.body_markdown if current else "",
         "summary_of_changes": "",
     }

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
+from portal.clock import SystemClock
 from portal.complaints import drafts
 from portal.complaints.models import About, ComplaintDraft
 from portal.complaints.services import NewComplaint, token_digest
-from portal.db import utcnow
 
 CSRF_FIELD = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
 SUBMIT_PATH = "/complaints/new/submit"
@@ -104,7 +104,7 @@ def insert_drafts(
     engine: Engine, count: int, categories: list[str], today: date, first_number: int
 ) -> list[str]:
     """Finished drafts (every page answered), as the form leaves them; returns cookie tokens."""
-    now = utcnow()
+    now = SystemClock().now()
     tokens: list[str] = []
     rows: list[dict[str, Any]] = []
     for number in range(first_number, first_number + count):

@@ -33,6 +33,7 @@ from portal.app import create_app
 from portal.config import Settings
 from portal.db import make_engine
 from portal.demo import DEMO_PASSWORD, DEMO_STAFF, load_demo
+from tests.clocks import TERM_DATES, fixed_test_clock
 from tests.databases import migrated_database
 
 BROWSER_TESTS = Path(__file__).resolve().parent
@@ -115,14 +116,16 @@ def live_server(
         rate_limit_storage="memory://",
         attachments_dir=tmp_path_factory.mktemp("attachments"),
         submissions_per_hour_per_address=1000,
+        term_dates_file=TERM_DATES,
         _env_file=None,
     )
-    engine = make_engine(live_database_url)
+    clock = fixed_test_clock()
+    engine = make_engine(live_database_url, clock)
     with Session(engine, expire_on_commit=False) as session:
         load_demo(session, settings)
     engine.dispose()
 
-    app = create_app(settings)
+    app = create_app(settings, clock)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     )

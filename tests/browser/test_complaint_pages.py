@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +30,7 @@ from tests.browser.conftest import (
     assert_accessible,
     sign_in,
 )
+from tests.clocks import TEST_NOW
 
 JS_MODES = [pytest.param(True, id="js"), pytest.param(False, id="no-js")]
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
@@ -174,7 +175,7 @@ def test_screenshots_of_the_complaint_pages(
     continue_(parent)
     parent.get_by_label("Food and lunchtimes").check()
     continue_(parent)
-    happened = date.today() - timedelta(days=2)
+    happened = TEST_NOW.date() - timedelta(days=2)
     parent.get_by_label("What happened?").fill(
         "My son has been given the same lunch option every day this week because the hot "
         "meals run out before Year 2 go in."

@@ -9,12 +9,13 @@ A shorter run without JavaScript covers an anonymous concern and its private lin
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import TITLE_SUFFIX, PageMaker, assert_accessible, sign_in
+from tests.clocks import TEST_NOW
 
 OFFICE = "office@brookfield-primary.example"
 HEAD = "head@brookfield-primary.example"
@@ -84,7 +85,7 @@ def test_formal_complaint_from_form_to_governors_panel(new_page: PageMaker, tmp_
 
     parent.wait_for_url("**/complaints/new/what-happened")
     on_page(parent, "What happened?")
-    happened = date.today() - timedelta(days=4)
+    happened = TEST_NOW.date() - timedelta(days=4)
     parent.get_by_label("What happened?").fill(WHAT_HAPPENED)
     parent.get_by_label("Day").fill(str(happened.day))
     parent.get_by_label("Month").fill(str(happened.month))
@@ -215,7 +216,7 @@ def test_formal_complaint_from_form_to_governors_panel(new_page: PageMaker, tmp_
     clerk.locator("#queue").get_by_role("link", name=reference).click()
     clerk.wait_for_url(f"**/staff/complaints/{reference}")
     on_page(clerk, f"Case {reference}")
-    hearing = date.today() + timedelta(days=7)
+    hearing = TEST_NOW.date() + timedelta(days=7)
     panel = clerk.locator(f"form[action='/staff/complaints/{reference}/panel']")
     panel.get_by_label("Day").fill(str(hearing.day))
     panel.get_by_label("Month").fill(str(hearing.month))

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from portal.complaints import attachments, drafts
 from portal.complaints.models import Attachment, ComplaintDraft
-from portal.db import utcnow
+from portal.db import now_of
 from tests.conftest import csrf_of, page, post_form, text_of
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -106,7 +106,7 @@ def test_each_answer_keeps_the_draft_for_another_7_days(client, db_session):
     start_draft(client)
     draft = only_draft(db_session)
     assert draft.expires_at - draft.updated_at == timedelta(days=7)
-    assert abs(draft.expires_at - (utcnow() + timedelta(days=7))) < timedelta(minutes=1)
+    assert abs(draft.expires_at - (now_of(db_session) + timedelta(days=7))) < timedelta(minutes=1)
     answers = json.loads(draft.answers)
     assert answers["category"] == "School trips and activities"
     assert answers["what_happened"] == WHAT_HAPPENED
@@ -115,7 +115,7 @@ def test_each_answer_keeps_the_draft_for_another_7_days(client, db_session):
 def test_an_expired_draft_counts_as_gone(client, db_session):
     start_draft(client)
     draft = only_draft(db_session)
-    draft.expires_at = utcnow() - timedelta(seconds=1)
+    draft.expires_at = now_of(db_session) - timedelta(seconds=1)
     db_session.add(draft)
     db_session.commit()
     kind = page(client.get("/complaints/new/kind"))
@@ -141,7 +141,7 @@ def test_purge_removes_expired_drafts_and_their_files_only(client, app, db_sessi
     assert len(list(folder.iterdir())) == 2
 
     old_hash = drafts.find(db_session, client.cookies.get(drafts.DRAFT_COOKIE)).token_hash
-    later = utcnow() + timedelta(days=3)
+    later = now_of(db_session) + timedelta(days=3)
     old = db_session.get(ComplaintDraft, old_hash)
     old.expires_at = later - timedelta(minutes=1)
     db_session.add(old)
@@ -163,12 +163,12 @@ def test_purge_removes_old_files_whose_draft_has_gone(db_session, settings):
     stray = attachments.store(
         db_session, settings, filename="stray.pdf", content=PDF, draft_id="0" * 64
     )
-    stray.uploaded_at = utcnow() - timedelta(days=8)
+    stray.uploaded_at = now_of(db_session) - timedelta(days=8)
     recent = attachments.store(
         db_session, settings, filename="recent.pdf", content=PDF, draft_id="1" * 64
     )
     db_session.commit()
-    assert drafts.purge_expired(db_session, utcnow(), settings) == 0
+    assert drafts.purge_expired(db_session, now_of(db_session), settings) == 0
     db_session.commit()
     assert [a.id for a in db_session.scalars(select(Attachment))] == [recent.id]
     assert not (Path(settings.attachments_dir) / stray.storage_key).exists()

@@ -316,10 +316,9 @@ def test_done_page_without_its_cookie_goes_back_to_the_start(client):
     assert response.headers["location"] == "/complaints/new"
 
 
-def test_done_page_explains_a_complaint_received_on_a_closed_day(client, db_session, monkeypatch):
+def test_done_page_explains_a_complaint_received_on_a_closed_day(client, db_session, clock):
     fill_in(client)
-    saturday = datetime(2026, 11, 21, 10, 0)
-    monkeypatch.setattr(services, "utcnow", lambda: saturday)
+    clock.set(datetime(2026, 11, 21, 10, 0))
     assert send(client).status_code == 303
     [complaint] = complaints(db_session)
     assert complaint.received_on == date(2026, 11, 23)

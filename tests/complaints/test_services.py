@@ -308,7 +308,7 @@ def test_stage_one_response_opens_the_escalation_window(db_session, settings, st
     )
     assert "Partly upheld" in letter.body
     assert "panel of governors" in letter.body
-    assert services.escalation_open(case)
+    assert services.escalation_open(case, services.school_date(db_session))
 
 
 def test_only_the_handler_can_respond(db_session, settings, staff):

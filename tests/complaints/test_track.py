@@ -515,7 +515,7 @@ def test_escalation_needs_reasons(client, cases):
 def test_escalation_after_the_window_is_refused_clearly(client, cases, db_session):
     case, token = cases.responded()
     form_page = client.get(f"/track/{token}")
-    case.next_deadline = date.today() - timedelta(days=1)
+    case.next_deadline = services.school_date(db_session) - timedelta(days=1)
     db_session.add(case)
     db_session.commit()
     response = client.post(
