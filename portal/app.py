@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import text
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from portal.accounts.views import router as accounts_router
@@ -104,6 +105,12 @@ def _add_error_pages(app: FastAPI) -> None:
         if request.url.query:
             target += "?" + request.url.query
         return RedirectResponse(f"/staff/login?next={target}", status_code=303)
+
+    @app.exception_handler(StaleDataError)
+    async def already_done(request: Request, _exc: StaleDataError) -> Response:
+        """Two requests acted on one case at once: the other won, and this one changed nothing."""
+        back = request.url.path.rsplit("/", 1)[0] if request.method == "POST" else None
+        return render(request, "errors/already-done.html", {"back": back}, status_code=409)
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, _exc: Forbidden) -> Response:

@@ -76,6 +76,9 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+    # The message's private link, encrypted under the secret key until it is sent, then cleared:
+    # the stored body holds only SECRET_PLACEHOLDER, so staff screens never show the link.
+    sealed_secret: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # What the message is about, e.g. ("complaint", "42"), so a record's page can list its emails.
     related_type: str | None = Field(
         default=None, sa_column=Column(String(RELATED_MAX_CHARS), nullable=True)

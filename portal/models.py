@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from portal.accounts.models import StaffSession, StaffUser
 from portal.complaints.models import (
     Attachment,
+    CaseExclusion,
     Complaint,
     ComplaintDraft,
     ComplaintMessage,
@@ -20,6 +21,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Attachment",
+    "CaseExclusion",
     "Complaint",
     "ComplaintDraft",
     "ComplaintMessage",

@@ -42,6 +42,7 @@ class Status(enum.StrEnum):
     closed = "closed"
     withdrawn = "withdrawn"
     redirected = "redirected"
+    held = "held"
 
     @property
     def label(self) -> str:
@@ -59,6 +60,7 @@ STATUS_LABELS = {
     Status.closed: "Closed",
     Status.withdrawn: "Withdrawn",
     Status.redirected: "Sent to another procedure",
+    Status.held: "Held: may be junk",
 }
 
 
@@ -128,8 +130,14 @@ class MessageKind(enum.StrEnum):
         return self in (MessageKind.stage1_letter, MessageKind.stage2_letter)
 
 
+# Bumped by every change to a case; an UPDATE from a stale read matches no row (StaleDataError), so
+# of two requests acting on the same case at once exactly one wins.
+_COMPLAINT_VERSION = Column("version", Integer, nullable=False, server_default="1")
+
+
 class Complaint(SQLModel, table=True):
     __tablename__ = "complaint"
+    __mapper_args__ = {"version_id_col": _COMPLAINT_VERSION}
     __table_args__ = (
         Index("ix_complaint_queue", "is_active", "queue_date", "id"),
         Index("ix_complaint_queue_all", "queue_date", "id"),
@@ -197,6 +205,7 @@ class Complaint(SQLModel, table=True):
     redirect_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
     outcome: str | None = Field(default=None, sa_column=Column(String(16)))
     persistent_matter: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    version: int = Field(default=1, sa_column=_COMPLAINT_VERSION)
 
     @property
     def stage_enum(self) -> Stage:
@@ -327,3 +336,39 @@ class PersistentComplainant(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("staff_user.id"), nullable=False)
     )
     marked_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))
+
+
+class ExclusionReason(enum.StrEnum):
+    named_by_parent = "named_by_parent"
+    maybe_named_by_parent = "maybe_named_by_parent"
+    named_at_triage = "named_at_triage"
+    head_teacher = "head_teacher"
+
+    @property
+    def label(self) -> str:
+        return {
+            ExclusionReason.named_by_parent: "Named by the parent",
+            ExclusionReason.maybe_named_by_parent: "May be the person the parent named",
+            ExclusionReason.named_at_triage: "Named as the subject when sorted",
+            ExclusionReason.head_teacher: "The case is about the head teacher",
+        }[self]
+
+
+class CaseExclusion(SQLModel, table=True):
+    """A member of staff who must never see or act on one case: the person it is about.
+
+    Rows are added from the moment the case is received (the parent's own words) and at triage;
+    they are never replaced, so naming a different subject later cannot give anyone access back.
+    Only an unsure match ("may be the person named") can be cleared, by someone else who sorts.
+    """
+
+    __tablename__ = "case_exclusion"
+    __table_args__ = (Index("ix_case_exclusion_user", "user_id", "complaint_id"),)
+
+    complaint_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("complaint.id", ondelete="CASCADE"), primary_key=True)
+    )
+    user_id: int = Field(sa_column=Column(Integer, ForeignKey("staff_user.id"), primary_key=True))
+    reason: str = Field(sa_column=Column(String(32), nullable=False))
+    matched_words: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    created_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     and_,
     column,
+    exists,
     false,
     func,
     literal,
@@ -37,9 +38,11 @@ from portal.complaints.models import (
     NO_DEADLINE,
     About,
     Attachment,
+    CaseExclusion,
     Complaint,
     ComplaintMessage,
     DeadlineKind,
+    ExclusionReason,
     MessageKind,
     Outcome,
     Panel,
@@ -48,6 +51,7 @@ from portal.complaints.models import (
     Status,
     StatusCount,
 )
+from portal.complaints.naming import match_named_staff
 from portal.config import Settings
 from portal.db import now_of
 from portal.history import Actor, record_event
@@ -293,7 +297,112 @@ def visibility_clause(user: StaffUser) -> ColumnElement[bool]:
     )
     allowed = or_(by_role, Complaint.handler_user_id == user.id, Complaint.id.in_(panel_cases))
     not_about_them = or_(Complaint.about_user_id.is_(None), Complaint.about_user_id != user.id)
-    return and_(allowed, not_about_them)
+    not_excluded = ~exists().where(
+        CaseExclusion.complaint_id == Complaint.id, CaseExclusion.user_id == user.id
+    )
+    return and_(allowed, not_about_them, not_excluded)
+
+
+def is_excluded(session: Session, user: StaffUser, complaint: Complaint) -> bool:
+    """True for the person a case is about, by the parent's words or by triage: never theirs."""
+    if complaint.about_user_id == user.id:
+        return True
+    if complaint.id is None:
+        return False
+    return session.get(CaseExclusion, (complaint.id, user.id)) is not None
+
+
+def excluded_user_ids(session: Session, complaint: Complaint) -> set[int]:
+    ids = set(
+        session.scalars(
+            select(CaseExclusion.user_id).where(CaseExclusion.complaint_id == complaint.id)
+        )
+    )
+    if complaint.about_user_id is not None:
+        ids.add(complaint.about_user_id)
+    return ids
+
+
+def exclusions_for(session: Session, complaint: Complaint) -> list[CaseExclusion]:
+    return list(
+        session.scalars(
+            select(CaseExclusion)
+            .where(CaseExclusion.complaint_id == complaint.id)
+            .order_by(CaseExclusion.created_at, CaseExclusion.user_id)
+        )
+    )
+
+
+def exclude(
+    session: Session,
+    complaint: Complaint,
+    user_id: int,
+    reason: ExclusionReason,
+    *,
+    words: str = "",
+    actor: Actor | None = None,
+) -> None:
+    """Keep `user_id` out of this case for good. An unsure match becomes sure, never the reverse."""
+    row = session.get(CaseExclusion, (complaint.id, user_id))
+    if row is not None:
+        if row.reason == ExclusionReason.maybe_named_by_parent and reason != row.reason:
+            row.reason = reason
+            session.add(row)
+        return
+    session.add(
+        CaseExclusion(
+            complaint_id=complaint.id,
+            user_id=user_id,
+            reason=reason,
+            matched_words=words[:200],
+        )
+    )
+    session.flush()
+    record_event(
+        session,
+        subject_type="complaint",
+        subject_id=complaint.id,
+        tag="complaint:exclude",
+        actor=actor or Actor.system(),
+        to_value=str(user_id),
+        detail={"reason": reason.value, "words": words[:200]},
+    )
+
+
+def clear_unsure_exclusion(
+    session: Session, complaint: Complaint, user: StaffUser, excluded_id: int
+) -> None:
+    """Someone who sorts cases says an unsure match is not the person the parent meant."""
+    if not can_triage(session, user, complaint):
+        raise ComplaintError("exclusion", "You cannot sort this case")
+    row = session.get(CaseExclusion, (complaint.id, excluded_id))
+    if row is None or row.reason != ExclusionReason.maybe_named_by_parent:
+        raise ComplaintError("exclusion", "Only an unsure match can be cleared")
+    session.delete(row)
+    record_event(
+        session,
+        subject_type="complaint",
+        subject_id=complaint.id,
+        tag="complaint:exclude:cleared",
+        actor=Actor.staff(user),
+        from_value=str(excluded_id),
+    )
+
+
+def _exclude_named_at_receipt(session: Session, complaint: Complaint) -> None:
+    """From the moment a case arrives, whoever the parent's words name is kept out of it."""
+    staff = list(session.scalars(select(StaffUser).where(StaffUser.is_active.is_(True))))
+    if complaint.about == About.head:
+        for user in staff:
+            if user.has_role(Role.head):
+                exclude(session, complaint, user.id, ExclusionReason.head_teacher)
+    if complaint.about == About.school or not complaint.about_name.strip():
+        return
+    for match in match_named_staff(complaint.about_name, staff):
+        reason = (
+            ExclusionReason.named_by_parent if match.sure else ExclusionReason.maybe_named_by_parent
+        )
+        exclude(session, complaint, match.user.id, reason, words=match.words)
 
 
 def can_see(session: Session, user: StaffUser, complaint: Complaint) -> bool:
@@ -307,21 +416,23 @@ def can_see(session: Session, user: StaffUser, complaint: Complaint) -> bool:
     )
 
 
-def can_triage(user: StaffUser, complaint: Complaint) -> bool:
-    return user.has_role(Role.office, Role.chair, Role.clerk) and complaint.about_user_id != user.id
+def can_triage(session: Session, user: StaffUser, complaint: Complaint) -> bool:
+    return user.has_role(Role.office, Role.chair, Role.clerk) and not is_excluded(
+        session, user, complaint
+    )
 
 
-def can_handle(user: StaffUser, complaint: Complaint) -> bool:
+def can_handle(session: Session, user: StaffUser, complaint: Complaint) -> bool:
     """Stage 1 and concerns: the assigned handler. Stage 2: the clerk or the chair."""
-    if complaint.about_user_id == user.id:
+    if is_excluded(session, user, complaint):
         return False
     if complaint.stage == Stage.stage2:
         return user.has_role(Role.clerk, Role.chair)
     return complaint.handler_user_id == user.id
 
 
-def can_mark_persistent(user: StaffUser, complaint: Complaint) -> bool:
-    if complaint.about_user_id == user.id:
+def can_mark_persistent(session: Session, user: StaffUser, complaint: Complaint) -> bool:
+    if is_excluded(session, user, complaint):
         return False
     if complaint.about == About.head:
         return user.has_role(Role.chair)
@@ -342,20 +453,25 @@ def eligible_handlers(session: Session, complaint: Complaint) -> list[StaffUser]
     users = session.scalars(
         select(StaffUser).where(StaffUser.is_active.is_(True)).order_by(StaffUser.name)
     )
-    return [u for u in users if u.has_role(*roles) and u.id != complaint.about_user_id]
+    excluded = excluded_user_ids(session, complaint)
+    return [u for u in users if u.has_role(*roles) and u.id not in excluded]
 
 
 def staff_who_can_be_named(session: Session, about: About) -> list[StaffUser]:
-    """Who a case can name: staff for 'a member of staff', governors for 'a governor'."""
-    roles = {
-        About.staff: (Role.office, Role.head),
-        About.governor: (Role.governor, Role.chair),
-        About.head: (Role.head,),
-    }.get(about, ())
-    users = session.scalars(
-        select(StaffUser).where(StaffUser.is_active.is_(True)).order_by(StaffUser.name)
+    """Who a case can name: anyone on the staff list for 'a member of staff', governors (and the
+    chair) for 'a governor', the head for 'the head teacher'. Checked again on the server."""
+    users = list(
+        session.scalars(
+            select(StaffUser).where(StaffUser.is_active.is_(True)).order_by(StaffUser.name)
+        )
     )
-    return [u for u in users if roles and u.has_role(*roles)]
+    if about is About.staff:
+        return users
+    if about is About.governor:
+        return [u for u in users if u.has_role(Role.governor, Role.chair)]
+    if about is About.head:
+        return [u for u in users if u.has_role(Role.head)]
+    return []
 
 
 def handler_of(session: Session, complaint: Complaint) -> StaffUser | None:
@@ -504,6 +620,7 @@ def submit(
     _adjust_count(session, Status.new, complaint.about, +1)
     session.add(complaint)
     session.flush()
+    _exclude_named_at_receipt(session, complaint)
     for attachment_id in new.attachment_ids:
         attachment = session.get(Attachment, attachment_id)
         if attachment is not None:
@@ -658,7 +775,7 @@ def triage(
     session: Session, settings: Settings, complaint: Complaint, user: StaffUser, decision: Triage
 ) -> None:
     """Office sorts a new case: concern or stage 1, category, who it names, who handles it."""
-    if not can_triage(user, complaint):
+    if not can_triage(session, user, complaint):
         raise ComplaintError("handler_id", "You cannot sort this case")
     if complaint.status not in (Status.new, Status.open) or complaint.stage == Stage.stage2:
         raise ComplaintError("stage", "Only new or open concerns and stage 1 cases can be sorted")
@@ -676,13 +793,27 @@ def triage(
             "anonymous_decision", "Record whether to look into this anonymous case"
         )
     if decision.about_user_id is not None:
-        named = session.get(StaffUser, decision.about_user_id)
-        if named is None:
+        nameable = {u.id for u in staff_who_can_be_named(session, complaint.about_enum)}
+        if decision.about_user_id not in nameable:
             raise ComplaintError("about_user_id", "Select the person the complaint is about")
-        complaint.about_user_id = named.id
+        if decision.about_user_id == user.id:
+            raise ComplaintError(
+                "about_user_id",
+                "You cannot sort a case about yourself: ask a colleague to sort it",
+            )
+        complaint.about_user_id = decision.about_user_id
+        exclude(
+            session,
+            complaint,
+            decision.about_user_id,
+            ExclusionReason.named_at_triage,
+            actor=Actor.staff(user),
+        )
     if decision.about_user_id is None and complaint.about == About.head:
         heads = [u for u in session.scalars(select(StaffUser)) if u.has_role(Role.head)]
         complaint.about_user_id = heads[0].id if len(heads) == 1 else complaint.about_user_id
+        for head in heads:
+            exclude(session, complaint, head.id, ExclusionReason.head_teacher)
     handler = session.get(StaffUser, decision.handler_id) if decision.handler_id else None
     if handler is None or handler.id not in {u.id for u in eligible_handlers(session, complaint)}:
         roles = ", ".join(role.label.lower() for role in handler_roles(complaint.about_enum))
@@ -788,7 +919,7 @@ def redirect_out_of_scope(
     reason: str,
 ) -> None:
     """Not for this procedure: tell the parent where to go instead, with the reason recorded."""
-    if not can_triage(user, complaint):
+    if not can_triage(session, user, complaint):
         raise ComplaintError("procedure", "You cannot sort this case")
     if procedure not in OUT_OF_SCOPE:
         raise ComplaintError("procedure", "Select which procedure this belongs to")
@@ -821,7 +952,7 @@ def redirect_out_of_scope(
 
 def link_to_lead(session: Session, complaint: Complaint, lead: Complaint, user: StaffUser) -> None:
     """Duplicates and campaigns: one case leads; the others are answered with it."""
-    if not (can_triage(user, complaint) or can_handle(user, complaint)):
+    if not (can_triage(session, user, complaint) or can_handle(session, user, complaint)):
         raise ComplaintError("lead_reference", "You cannot link this case")
     if not complaint.is_active or not lead.is_active:
         raise ComplaintError("lead_reference", "Only open cases can be linked")
@@ -883,7 +1014,7 @@ def respond(
     """The concern reply or stage 1 letter; linked cases get the same letter. Returns all cases."""
     if complaint.status != Status.open or complaint.stage == Stage.stage2:
         raise ComplaintError("outcome", "Only an open concern or stage 1 case can be answered")
-    if not can_handle(user, complaint):
+    if not can_handle(session, user, complaint):
         raise ComplaintError("outcome", "Only the case's handler can send its response")
     _check_letter(letter)
     answered = [complaint] + [
@@ -928,9 +1059,11 @@ def _check_letter(letter: Letter) -> None:
             raise ComplaintError(text_field, "Write this part of the letter")
 
 
-def can_message(user: StaffUser, complaint: Complaint) -> bool:
+def can_message(session: Session, user: StaffUser, complaint: Complaint) -> bool:
     """Messages to the parent come from whoever sorts or handles the case, not panel members."""
-    return complaint.is_active and (can_triage(user, complaint) or can_handle(user, complaint))
+    return complaint.is_active and (
+        can_triage(session, user, complaint) or can_handle(session, user, complaint)
+    )
 
 
 def stage1_letter_text(
@@ -979,7 +1112,7 @@ def send_deadline_update(
         DeadlineKind.panel,
     ):
         raise ComplaintError("new_date", "Only a case waiting for a response can have a new date")
-    if not can_handle(user, complaint):
+    if not can_handle(session, user, complaint):
         raise ComplaintError("new_date", "Only the case's handler can change its date")
     current = complaint.next_deadline
     if new_date is None or (current and new_date <= current):
@@ -1014,7 +1147,7 @@ def send_deadline_update(
 def send_message(
     session: Session, settings: Settings, complaint: Complaint, user: StaffUser, body: str
 ) -> ComplaintMessage:
-    if not can_message(user, complaint):
+    if not can_message(session, user, complaint):
         raise ComplaintError("body", "You cannot send messages on this case")
     if len(body.strip()) < 2:
         raise ComplaintError("body", "Write your message")
@@ -1287,7 +1420,7 @@ def send_panel_outcome(
     session: Session, settings: Settings, complaint: Complaint, user: StaffUser, letter: Letter
 ) -> None:
     """The stage 2 letter closes the procedure and says where to go next."""
-    if not can_handle(user, complaint) or complaint.stage != Stage.stage2:
+    if not can_handle(session, user, complaint) or complaint.stage != Stage.stage2:
         raise ComplaintError("outcome", "Only the clerk or chair can send the panel's outcome")
     if complaint.status != Status.open:
         raise ComplaintError("outcome", "This case is not waiting for a panel outcome")
@@ -1345,7 +1478,7 @@ def send_panel_outcome(
 def mark_persistent(
     session: Session, settings: Settings, complaint: Complaint, user: StaffUser, reason: str
 ) -> None:
-    if not can_mark_persistent(user, complaint):
+    if not can_mark_persistent(session, user, complaint):
         raise ComplaintError("persistent_reason", "Only the head teacher or chair can do this")
     if len(reason.strip()) < 10:
         raise ComplaintError("persistent_reason", "Record the reason")
@@ -1394,7 +1527,9 @@ def close_as_same_matter(
         raise ComplaintError("procedure", "This case is not linked to a completed matter")
     if not complaint.is_active:
         raise ComplaintError("procedure", "This case is already closed")
-    if not can_triage(user, complaint) and not can_mark_persistent(user, complaint):
+    if not can_triage(session, user, complaint) and not can_mark_persistent(
+        session, user, complaint
+    ):
         raise ComplaintError("procedure", "You cannot close this case")
     lead = session.get(Complaint, complaint.lead_complaint_id)
     text = (

@@ -176,11 +176,11 @@ def _parse_date(field_id: str, day: str, month: str, year: str) -> date | None:
 # ---------------------------------------------------------------- who may do what on a case
 
 
-def permitted_actions(user: StaffUser, case: Complaint) -> dict[str, bool]:
+def permitted_actions(session: Session, user: StaffUser, case: Complaint) -> dict[str, bool]:
     """Who may use each action on this case, from the services' rules."""
-    triage = services.can_triage(user, case)
-    handle = services.can_handle(user, case)
-    persistent = services.can_mark_persistent(user, case)
+    triage = services.can_triage(session, user, case)
+    handle = services.can_handle(session, user, case)
+    persistent = services.can_mark_persistent(session, user, case)
     return {
         "triage": triage,
         "redirect": triage,
@@ -188,7 +188,7 @@ def permitted_actions(user: StaffUser, case: Complaint) -> dict[str, bool]:
         "close-same-matter": triage or persistent,
         "respond": handle,
         "update": handle,
-        "message": services.can_message(user, case),
+        "message": services.can_message(session, user, case),
         "note": True,
         "panel": handle,
         "outcome": handle,
@@ -196,9 +196,9 @@ def permitted_actions(user: StaffUser, case: Complaint) -> dict[str, bool]:
     }
 
 
-def shown_actions(user: StaffUser, case: Complaint) -> dict[str, bool]:
+def shown_actions(session: Session, user: StaffUser, case: Complaint) -> dict[str, bool]:
     """The forms worth showing now: permitted, and the case is in a state where they apply."""
-    may = permitted_actions(user, case)
+    may = permitted_actions(session, user, case)
     sortable = case.status in (Status.new, Status.open) and case.stage != Stage.stage2
     stage2_open = case.stage == Stage.stage2 and case.status == Status.open
     return {
@@ -221,8 +221,8 @@ def shown_actions(user: StaffUser, case: Complaint) -> dict[str, bool]:
     }
 
 
-def _require(user: StaffUser, case: Complaint, action: str) -> None:
-    if not permitted_actions(user, case)[action]:
+def _require(session: Session, user: StaffUser, case: Complaint, action: str) -> None:
+    if not permitted_actions(session, user, case)[action]:
         raise Forbidden()
 
 
@@ -364,7 +364,7 @@ def _render_case(
         session,
         [case.handler_user_id, case.about_user_id, *(panel.member_ids if panel else [])],
     )
-    shown = shown_actions(user, case)
+    shown = shown_actions(session, user, case)
     lead = session.get(Complaint, case.lead_complaint_id) if case.lead_complaint_id else None
     linked = services.linked_cases(session, case)
     visible_ids = _visible_ids(session, user, [other.id for other in linked])
@@ -598,7 +598,7 @@ def complaint_triage(
     triage_notes: Annotated[str, Form()] = "",
 ) -> Response:
     case = _case_or_404(session, user, reference)
-    _require(user, case, "triage")
+    _require(session, user, case, "triage")
     values = {
         "stage": stage,
         "category": category,
@@ -635,7 +635,7 @@ def complaint_redirect(
     redirect_reason: Annotated[str, Form()] = "",
 ) -> Response:
     case = _case_or_404(session, user, reference)
-    _require(user, case, "redirect")
+    _require(session, user, case, "redirect")
     values = {"procedure": procedure, "redirect_reason": redirect_reason}
     try:
         services.redirect_out_of_scope(
@@ -656,7 +656,7 @@ def complaint_link(
     lead_reference: Annotated[str, Form()] = "",
 ) -> Response:
     case = _case_or_404(session, user, reference)
-    _require(user, case, "link")
+    _require(session, user, case, "link")
     values = {"lead_reference": lead_reference}
     try:
         services.link_to_lead_by_reference(session, case, lead_reference, user)
@@ -671,7 +671,7 @@ def complaint_close_same_matter(
     request: Request, session: SessionDep, user: ComplaintsUser, reference: str
 ) -> Response:
     case = _case_or_404(session, user, reference)
-    _require(user, case, "close-same-matter")
+    _require(session, user, case, "close-same-matter")
     try:
         services.close_as_same_matter(session, _settings(request), case, user)
     except services.ComplaintError as error:
@@ -700,7 +700,7 @@ def _send_letter(
 ) -> Response:
     """The stage 1 response and the panel outcome: the same letter form, a different service."""
     case = _case_or_404(session, user, reference)
-    _require(user, case, action)
+    _require(session, user, case, action)
     try:
         letter = _letter(
             values["outcome"], values["investigated"], values["decision"], values["actions"]
@@ -744,7 +744,7 @@ def complaint_update(
     update_reason: Annotated[str, Form()] = "",
 ) -> Response:
     case = _case_or_404(session, user, reference)
-    _require(user, case, "update")
+    _require(session, user, case, "update")
     values = {
         "new_date_day": new_date_day,
         "new_date_month": new_date_month,
@@ -771,7 +771,7 @@ def complaint_message(
     message_body: Annotated[str, Form()] = "",
 ) -> Response:
     case = _case_or_404(session, user, reference)
-    _require(user, case, "message")
+    _require(session, user, case, "message")
     try:
         services.send_message(session, _settings(request), case, user, message_body)
     except services.ComplaintError as error:
@@ -791,7 +791,7 @@ def complaint_note(
     note: Annotated[str, Form()] = "",
 ) -> Response:
     case = _case_or_404(session, user, reference)
-    _require(user, case, "note")
+    _require(session, user, case, "note")
     try:
         services.add_note(session, case, user, note)
     except services.ComplaintError as error:
@@ -816,7 +816,7 @@ def complaint_panel(
     hearing_notes: Annotated[str, Form()] = "",
 ) -> Response:
     case = _case_or_404(session, user, reference)
-    _require(user, case, "panel")
+    _require(session, user, case, "panel")
     values = {
         "hearing_on_day": hearing_on_day,
         "hearing_on_month": hearing_on_month,
@@ -876,7 +876,7 @@ def complaint_persistent(
     persistent_reason: Annotated[str, Form()] = "",
 ) -> Response:
     case = _case_or_404(session, user, reference)
-    _require(user, case, "persistent")
+    _require(session, user, case, "persistent")
     try:
         services.mark_persistent(session, _settings(request), case, user, persistent_reason)
     except services.ComplaintError as error:

@@ -257,7 +257,7 @@ def test_nobody_sees_or_handles_a_complaint_naming_themselves(db_session, settin
     db_session.commit()
     assert not services.can_see(db_session, staff["teacher"], case)
     assert services.can_see(db_session, staff["office"], case)
-    assert not services.can_handle(staff["teacher"], case)
+    assert not services.can_handle(db_session, staff["teacher"], case)
 
 
 def test_admin_and_governors_see_no_cases_by_default(db_session, settings, staff):
