@@ -24,6 +24,10 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from portal.config import Settings
 from portal.db import now_of
+from portal.sealing import unseal
+
+# Stands in the stored body for the message's private link, which only the email itself carries.
+SECRET_PLACEHOLDER = "[private link: sent only to the parent's own mailbox]"  # noqa: S105
 
 BACKOFF_BASE_SECONDS = 60
 BACKOFF_CAP_SECONDS = 3600
@@ -44,6 +48,8 @@ class OutboxStatus(enum.StrEnum):
     queued = "queued"
     sent = "sent"
     failed = "failed"
+    # Waiting for staff: the message belongs to a submission held as possible junk.
+    held = "held"
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -105,6 +111,8 @@ def queue_mail(
     body_text: str,
     body_html: str | None = None,
     related: tuple[str, str] | None = None,
+    sealed_secret: str | None = None,
+    held: bool = False,
 ) -> OutboxMessage:
     """Add a message to the caller's transaction; the caller commits it with its own change.
 
@@ -127,7 +135,11 @@ def queue_mail(
         body_html=body_html,
         related_type=related_type,
         related_id=related_id,
+        sealed_secret=sealed_secret,
+        status=OutboxStatus.held.value if held else OutboxStatus.queued.value,
     )
+    if sealed_secret is not None and SECRET_PLACEHOLDER not in body_text:
+        raise ValueError("a message with a sealed secret needs SECRET_PLACEHOLDER in its body")
     session.add(message)
     session.flush()
     return message
@@ -257,6 +269,7 @@ def _record_outcome(
     if error is None:
         message.status = OutboxStatus.sent.value
         message.sent_at = now
+        message.sealed_secret = None
         message.last_error = None
         return OutboxStatus.sent
     message.last_error = error
@@ -320,7 +333,10 @@ def _build_email(message: OutboxMessage, settings: Settings, now: datetime) -> E
     # Our own domain, not the host's name: it is stable and avoids a DNS lookup per message.
     domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
     email["Message-ID"] = make_msgid(domain=domain)
-    email.set_content(message.body_text)
+    body = message.body_text
+    if message.sealed_secret is not None:
+        body = body.replace(SECRET_PLACEHOLDER, unseal(settings.secret_key, message.sealed_secret))
+    email.set_content(body)
     if message.body_html:
         email.add_alternative(message.body_html, subtype="html")
     return email

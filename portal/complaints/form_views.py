@@ -469,12 +469,6 @@ def complaint_done(request: Request, session: SessionDep) -> Response:
     payload = _read_done_cookie(request)
     if payload is None:
         return RedirectResponse("/complaints/new", status_code=303)
-    if "pretend" in payload:
-        return render(
-            request,
-            "complaints/form/done.html",
-            {"complaint": None, "reference": payload["pretend"], "kind": payload.get("kind")},
-        )
     complaint = services.find_by_token(session, str(payload.get("token", "")))
     if complaint is None:
         return RedirectResponse("/complaints/new", status_code=303)
@@ -486,7 +480,6 @@ def complaint_done(request: Request, session: SessionDep) -> Response:
             "reference": complaint.reference,
             "kind": "complaint" if complaint.asked_for_formal else "concern",
             "track_url": f"{_settings(request).base_url}/track/{payload['token']}",
-            "persistent_on": payload.get("persistent_on"),
             "counted_later": complaint.received_on > school_today(complaint.received_at),
         },
     )
@@ -509,20 +502,13 @@ def complaint_submit(request: Request, session: SessionDep, form: FormDep) -> Re
             {"per_hour": settings.submissions_per_hour_per_address},
             status_code=429,
         )
-    if _text(form, HONEYPOT_FIELD).strip():
-        drafts.discard_with_files(session, settings, draft)
-        session.commit()
-        limiter.hit(limit, SUBMIT_LIMIT_SCOPE, address)
-        response = RedirectResponse(DONE_PATH, status_code=303)
-        _set_done_cookie(
-            request, response, {"pretend": services.new_reference(), "kind": answers.get("kind")}
-        )
-        response.delete_cookie(drafts.DRAFT_COOKIE, path=drafts.DRAFT_COOKIE_PATH)
-        return response
+    # A filled hidden field suggests a robot, but a person's browser may have filled it: keep the
+    # submission, held for office to release, and show the real confirmation.
+    suspected_junk = bool(_text(form, HONEYPOT_FIELD).strip())
     files = drafts.files_of(session, draft)
     new = new_complaint(answers, [file.id for file in files if file.id is not None])
     try:
-        received = services.submit(session, settings, new)
+        received = services.submit(session, settings, new, held=suspected_junk)
     except ComplaintError as error:
         session.rollback()
         step = FIELD_STEPS.get(error.field, "check")
@@ -544,7 +530,7 @@ def complaint_submit(request: Request, session: SessionDep, form: FormDep) -> Re
     _set_done_cookie(
         request,
         response,
-        {"token": received.access_token, "persistent_on": received.persistent_on},
+        {"token": received.access_token},
     )
     response.delete_cookie(drafts.DRAFT_COOKIE, path=drafts.DRAFT_COOKIE_PATH)
     return response

@@ -55,7 +55,8 @@ from portal.complaints.naming import match_named_staff
 from portal.config import Settings
 from portal.db import now_of
 from portal.history import Actor, record_event
-from portal.mail import queue_mail
+from portal.mail import SECRET_PLACEHOLDER, OutboxMessage, OutboxStatus, queue_mail
+from portal.sealing import seal
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 OUT_OF_SCOPE = {
@@ -515,7 +516,6 @@ class NewComplaint:
 class Received:
     complaint: Complaint
     access_token: str
-    persistent_on: str | None
 
 
 def normalise_email(email: str) -> str:
@@ -574,9 +574,18 @@ def validate_new(new: NewComplaint, settings: Settings, today: date) -> dict[str
 
 
 def submit(
-    session: Session, settings: Settings, new: NewComplaint, *, now: datetime | None = None
+    session: Session,
+    settings: Settings,
+    new: NewComplaint,
+    *,
+    now: datetime | None = None,
+    held: bool = False,
 ) -> Received:
-    """Record a new concern or complaint and queue its acknowledgement. The caller commits."""
+    """Record a new concern or complaint and queue its acknowledgement. The caller commits.
+
+    `held`: it looks like junk (a form robot filled the hidden field). It is kept all the same,
+    out of the queue, with its emails held, until office releases it: nothing sent vanishes.
+    """
     now = now or now_of(session)
     today = school_today(now)
     errors = validate_new(new, settings, today)
@@ -590,7 +599,8 @@ def submit(
         reference=_unused_reference(session),
         access_token_hash=token_digest(token),
         stage=Stage.stage1 if new.formal else Stage.concern,
-        status=Status.new,
+        status=Status.held if held else Status.new,
+        is_active=not held,
         asked_for_formal=new.formal,
         about=new.about,
         about_name=new.about_name.strip()[:200],
@@ -617,7 +627,7 @@ def submit(
     if persistent is not None:
         complaint.persistent_matter = True
         complaint.lead_complaint_id = persistent.complaint_id
-    _adjust_count(session, Status.new, complaint.about, +1)
+    _adjust_count(session, complaint.status, complaint.about, +1)
     session.add(complaint)
     session.flush()
     _exclude_named_at_receipt(session, complaint)
@@ -642,10 +652,6 @@ def submit(
             "persistent": complaint.persistent_matter,
         },
     )
-    persistent_reference = None
-    if persistent is not None:
-        lead = session.get(Complaint, persistent.complaint_id)
-        persistent_reference = lead.reference if lead else None
     if email:
         _email_parent(
             session,
@@ -656,14 +662,68 @@ def submit(
                 f"Dear {complaint.parent_name},\n\n"
                 f"Thank you for contacting {settings.school_name}. We have received your "
                 f"{_kind_word(complaint)} and its reference is {complaint.reference}.\n\n"
-                f"We will contact you by {format_date(complaint.next_deadline)} to say who is "
+                f"We will contact you {_by_when(complaint, settings)} to say who is "
                 "looking into it and when you will hear from them.\n\n"
                 f"You can check on it, reply to us or withdraw it at any time here:\n"
-                f"{settings.base_url}/track/{token}\n\n"
+                f"{SECRET_PLACEHOLDER}\n\n"
                 "Keep this link private: anyone with it can see your case.\n"
             ),
+            private_link=f"{settings.base_url}/track/{token}",
         )
-    return Received(complaint=complaint, access_token=token, persistent_on=persistent_reference)
+    if persistent is not None:
+        _tell_procedure_complete(session, settings, complaint, persistent)
+    # The confirmation page says nothing about other cases: whoever typed this address may not
+    # own it, so what is known of the address's earlier matters goes only to that mailbox.
+    return Received(complaint=complaint, access_token=token)
+
+
+def release_held(
+    session: Session, settings: Settings, complaint: Complaint, user: StaffUser
+) -> None:
+    """Office looked at a case held as possible junk and found a real parent: it joins the queue
+    as if it had just arrived (its deadline counts from when it was received), and the parent's
+    held acknowledgement goes out."""
+    if not can_triage(session, user, complaint):
+        raise ComplaintError("release", "You cannot sort this case")
+    if complaint.status != Status.held:
+        raise ComplaintError("release", "This case is not held")
+    _change_status(session, complaint, Status.new, Actor.staff(user), released=True)
+    _set_deadline(complaint, settings, DeadlineKind.acknowledge, complaint.received_on)
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.related_type == "complaint",
+            OutboxMessage.related_id == str(complaint.id),
+            OutboxMessage.status == OutboxStatus.held.value,
+        )
+        .values(status=OutboxStatus.queued.value, next_attempt_at=now_of(session))
+    )
+
+
+def _by_when(complaint: Complaint, settings: Settings) -> str:
+    """ "by Monday 7 December 2026", or the timescale when the term dates have run out."""
+    if complaint.next_deadline is not None:
+        return f"by {format_date(complaint.next_deadline)}"
+    return f"within {settings.acknowledge_within_days} school days"
+
+
+def _tell_procedure_complete(
+    session: Session, settings: Settings, complaint: Complaint, persistent: PersistentComplainant
+) -> None:
+    lead = session.get(Complaint, persistent.complaint_id)
+    earlier = f" ({lead.reference})" if lead is not None else ""
+    _email_parent(
+        session,
+        settings,
+        complaint,
+        subject=f"About your earlier matter{earlier}",
+        body=(
+            f"Dear {complaint.parent_name},\n\n"
+            f"The school's complaints procedure on your earlier matter{earlier} is complete, "
+            "and the school will not reopen it. If what you have sent now is about something "
+            "new, we will look at it.\n"
+        ),
+    )
 
 
 def _unused_reference(session: Session) -> str:
@@ -688,8 +748,15 @@ def _kind_word(complaint: Complaint) -> str:
 
 
 def _email_parent(
-    session: Session, settings: Settings, complaint: Complaint, *, subject: str, body: str
+    session: Session,
+    settings: Settings,
+    complaint: Complaint,
+    *,
+    subject: str,
+    body: str,
+    private_link: str | None = None,
 ) -> None:
+    """Queue an email to the parent. A private link goes sealed, never into the stored body."""
     if complaint.anonymous or not complaint.parent_email:
         return
     queue_mail(
@@ -698,6 +765,8 @@ def _email_parent(
         subject=subject,
         body_text=body + f"\n{settings.school_name}\n{settings.contact_phone}\n",
         related=("complaint", str(complaint.id)),
+        sealed_secret=seal(settings.secret_key, private_link) if private_link else None,
+        held=complaint.status == Status.held,
     )
 
 

@@ -27,6 +27,7 @@ from portal.complaints.models import (
     Complaint,
     ComplaintMessage,
     DeadlineKind,
+    ExclusionReason,
     MessageKind,
     Outcome,
     Stage,
@@ -95,6 +96,8 @@ DONE_MESSAGES = {
     "triage": "Case sorted. The handler has been told.",
     "redirect": "Case sent to another procedure. The parent has been told why.",
     "link": "Case linked. It will be answered with its lead case.",
+    "release": "Case released. It is in the queue, and the parent's acknowledgement is on its way.",
+    "clear-exclusion": "Done. That person is no longer kept out of this case.",
     "close-same-matter": "Case closed as the same matter. The parent has been told.",
     "respond": "Response sent. The parent can read and download the letter.",
     "update": "New date sent to the parent.",
@@ -183,6 +186,8 @@ def permitted_actions(session: Session, user: StaffUser, case: Complaint) -> dic
     persistent = services.can_mark_persistent(session, user, case)
     return {
         "triage": triage,
+        "release": triage,
+        "clear-exclusion": triage,
         "redirect": triage,
         "link": triage or handle,
         "close-same-matter": triage or persistent,
@@ -203,6 +208,8 @@ def shown_actions(session: Session, user: StaffUser, case: Complaint) -> dict[st
     stage2_open = case.stage == Stage.stage2 and case.status == Status.open
     return {
         "triage": may["triage"] and sortable,
+        "release": may["release"] and case.status == Status.held,
+        "clear-exclusion": may["clear-exclusion"] and case.is_active,
         "redirect": may["redirect"] and sortable,
         "link": may["link"] and case.is_active and case.lead_complaint_id is None,
         "close-same-matter": may["close-same-matter"]
@@ -395,6 +402,16 @@ def _render_case(
         "values": form_values,
         "errors": errors or {},
     }
+    if shown["clear-exclusion"]:
+        unsure = [
+            row
+            for row in services.exclusions_for(session, case)
+            if row.reason == ExclusionReason.maybe_named_by_parent
+        ]
+        names = services.users_by_id(session, [row.user_id for row in unsure])
+        context["unsure_exclusions"] = [
+            (row, names[row.user_id]) for row in unsure if row.user_id in names
+        ]
     if shown["triage"]:
         context["triage_handlers"] = services.eligible_handlers(session, case)
         context["routing_rule"] = _routing_rule(case)
@@ -645,6 +662,41 @@ def complaint_redirect(
         return _failed(request, session, user, case, "redirect", error, values)
     session.commit()
     return _done(case, "redirect")
+
+
+@router.post("/staff/complaints/{reference}/release")
+def complaint_release(
+    request: Request, session: SessionDep, user: ComplaintsUser, reference: str
+) -> Response:
+    case = _case_or_404(session, user, reference)
+    _require(session, user, case, "release")
+    try:
+        services.release_held(session, _settings(request), case, user)
+    except services.ComplaintError as error:
+        return _failed(request, session, user, case, "release", error, {})
+    session.commit()
+    return _done(case, "release")
+
+
+@router.post("/staff/complaints/{reference}/clear-exclusion")
+def complaint_clear_exclusion(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    reference: str,
+    user_id: Annotated[str, Form()] = "",
+) -> Response:
+    case = _case_or_404(session, user, reference)
+    _require(session, user, case, "clear-exclusion")
+    try:
+        excluded_id = _int_or_none(user_id)
+        if excluded_id is None:
+            raise services.ComplaintError("exclusion", "Choose who to clear")
+        services.clear_unsure_exclusion(session, case, user, excluded_id)
+    except services.ComplaintError as error:
+        return _failed(request, session, user, case, "clear-exclusion", error, {})
+    session.commit()
+    return _done(case, "clear-exclusion")
 
 
 @router.post("/staff/complaints/{reference}/link")

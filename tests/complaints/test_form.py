@@ -17,11 +17,12 @@ from sqlmodel import Session
 from portal.accounts.models import Role
 from portal.calendar import format_date
 from portal.complaints import form_views, services
-from portal.complaints.models import About, Attachment, Complaint, ComplaintDraft, Stage
+from portal.complaints.models import About, Attachment, Complaint, ComplaintDraft, Stage, Status
 from portal.complaints.services import ComplaintError, NewComplaint
-from portal.mail import OutboxMessage
+from portal import mail
+from portal.mail import SECRET_PLACEHOLDER, OutboxMessage, OutboxStatus
 from tests.conftest import csrf_of, page, post_form, text_of
-from tests.factories import make_user
+from tests.factories import make_user, sign_in
 
 REFERENCE = re.compile(r"^C-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{3}$")
 WHAT_HAPPENED = "My son was pushed over in the playground and nobody told me about it."
@@ -242,7 +243,12 @@ def test_full_journey_records_the_complaint_and_queues_the_email(client, db_sess
     assert email.to_address == "sam.parent@example.com"
     assert email.status == "queued"
     assert reference in email.subject
-    assert link in email.body_text
+    # The private link is never stored where staff can read it: it is sealed until sent.
+    assert link not in email.body_text and token not in email.body_text
+    assert SECRET_PLACEHOLDER in email.body_text
+    assert token not in (email.sealed_secret or "")
+    delivered = mail._build_email(email, settings, email.created_at).get_content()
+    assert link in delivered and SECRET_PLACEHOLDER not in delivered
 
 
 def test_anonymous_journey_sends_no_email_and_shows_the_private_link(client, db_session):
@@ -326,9 +332,10 @@ def test_done_page_explains_a_complaint_received_on_a_closed_day(client, db_sess
     assert "counts as received on Monday 23 November 2026, the next school day" in words
 
 
-def test_done_page_tells_a_persistent_complainant_the_earlier_matter_is_complete(
+def test_a_persistent_complainant_is_told_by_email_and_the_page_reveals_nothing(
     client, db_session, settings
 ):
+    """Anyone can type a parent's address: the page must not give away their earlier case."""
     head = make_user(db_session, Role.head, name="David Head")
     earlier = services.submit(
         db_session,
@@ -356,8 +363,16 @@ def test_done_page_tells_a_persistent_complainant_the_earlier_matter_is_complete
     fill_in(client)
     assert send(client).status_code == 303
     words = text_of(client.get("/complaints/new/done"))
-    assert f"your earlier matter ({earlier.reference}) is complete" in words
-    assert "If this is about something new, we will look at it" in words
+    assert earlier.reference not in words
+    assert "earlier matter" not in words
+    [told] = [
+        m
+        for m in db_session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        if "earlier matter" in m.subject
+    ]
+    assert told.to_address == "sam.parent@example.com"
+    assert f"earlier matter ({earlier.reference}) is complete" in told.body_text
+    assert "If what you have sent now is about something new, we will look at it" in told.body_text
 
 
 # ---------------------------------------------------------------- each question
@@ -708,7 +723,8 @@ def test_continue_without_a_file_goes_on_and_add_without_one_asks_for_it(client)
 # ---------------------------------------------------------------- bots and floods
 
 
-def test_the_honeypot_pretends_success_and_stores_nothing(client, db_session, settings):
+def test_suspected_junk_is_kept_held_and_office_can_release_it(client, db_session, settings):
+    """A filled hidden field no longer means a fake "sent" page: the case is kept, held."""
     answer_up_to_contact(client)
     upload(client, "letter.pdf", PDF)
     answer(client, "contact", PARENT)
@@ -725,12 +741,28 @@ def test_the_honeypot_pretends_success_and_stores_nothing(client, db_session, se
     assert done.status_code == 200
     assert page(done).select_one("h1").get_text(strip=True) == "Complaint sent"
     reference = page(done).select_one(".govuk-panel__body strong").get_text(strip=True)
-    assert REFERENCE.match(reference)
-    assert complaints(db_session) == []
-    assert outbox(db_session) == []
-    assert db_session.scalar(select(func.count()).select_from(Attachment)) == 0
-    assert db_session.scalar(select(func.count()).select_from(ComplaintDraft)) == 0
-    assert _stored_files(settings) == []
+    [held] = complaints(db_session)
+    assert held.reference == reference
+    assert held.status == Status.held and not held.is_active
+    assert db_session.scalar(select(func.count()).select_from(Attachment)) == 1
+    [acknowledgement] = outbox(db_session)
+    assert acknowledgement.status == OutboxStatus.held
+
+    office = make_user(db_session, Role.office, name="Olive Office")
+    sign_in(client, office)
+    queue = text_of(client.get("/staff/complaints?status=held"))
+    assert reference in queue
+    case_page = client.get(f"/staff/complaints/{reference}")
+    assert "Held: this may be junk" in text_of(case_page)
+    released = client.post(
+        f"/staff/complaints/{reference}/release",
+        data={"csrf_token": csrf_of(case_page)},
+        follow_redirects=False,
+    )
+    assert released.status_code == 303
+    db_session.expire_all()
+    assert db_session.get(Complaint, held.id).status == Status.new
+    assert db_session.get(OutboxMessage, acknowledgement.id).status == OutboxStatus.queued
 
 
 def test_too_many_submissions_from_one_address_are_refused_and_the_draft_kept(
