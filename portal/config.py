@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     ]
     submissions_per_hour_per_address: int = 10
     track_attempts_per_hour_per_address: int = 20
+    replies_per_case_per_day: int = 10
 
     rate_limit_storage: str = "memory://"
     sign_in_failures_allowed: int = 5

@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import (
     Integer,
@@ -85,6 +85,9 @@ OUT_OF_SCOPE = {
         "Staff grievances follow the school's grievance procedure.",
     ),
 }
+
+
+REPLY_TEXT_LIMIT = 10_000
 
 
 class ComplaintError(ValueError):
@@ -269,6 +272,45 @@ def status_counts(session: Session, user: StaffUser) -> dict[Status, int]:
         status, _, about = row.status.partition(":")
         if about in abouts:
             totals[Status(status)] += row.count
+    # The counter counts every case of a kind; this person's queue lists fewer (those about
+    # them) and more (those they handle or sit on the panel for). Both are few, found by index.
+    kept_out = session.execute(
+        select(Complaint.status, func.count())
+        .join(CaseExclusion, CaseExclusion.complaint_id == Complaint.id)
+        .where(CaseExclusion.user_id == user.id, Complaint.about.in_(abouts))
+        .group_by(Complaint.status)
+    )
+    for status, count in kept_out:
+        totals[Status(status)] -= count
+    about_them = session.execute(
+        select(Complaint.status, func.count())
+        .where(
+            Complaint.about_user_id == user.id,
+            Complaint.about.in_(abouts),
+            ~exists().where(
+                CaseExclusion.complaint_id == Complaint.id, CaseExclusion.user_id == user.id
+            ),
+        )
+        .group_by(Complaint.status)
+    )
+    for status, count in about_them:
+        totals[Status(status)] -= count
+    panel_cases = select(Panel.complaint_id).where(
+        or_(
+            Panel.member_1_id == user.id, Panel.member_2_id == user.id, Panel.member_3_id == user.id
+        )
+    )
+    beyond = session.execute(
+        select(Complaint.status, func.count())
+        .where(
+            Complaint.about.not_in(abouts),
+            or_(Complaint.handler_user_id == user.id, Complaint.id.in_(panel_cases)),
+            visibility_clause(user),
+        )
+        .group_by(Complaint.status)
+    )
+    for status, count in beyond:
+        totals[Status(status)] += count
     return totals
 
 
@@ -455,6 +497,8 @@ def eligible_handlers(session: Session, complaint: Complaint) -> list[StaffUser]
         select(StaffUser).where(StaffUser.is_active.is_(True)).order_by(StaffUser.name)
     )
     excluded = excluded_user_ids(session, complaint)
+    for linked in linked_cases(session, complaint):
+        excluded |= excluded_user_ids(session, linked)
     return [u for u in users if u.has_role(*roles) and u.id not in excluded]
 
 
@@ -479,13 +523,18 @@ def handler_of(session: Session, complaint: Complaint) -> StaffUser | None:
     return session.get(StaffUser, complaint.handler_user_id) if complaint.handler_user_id else None
 
 
-def record_view(session: Session, complaint: Complaint, user: StaffUser) -> None:
+def record_view(
+    session: Session, complaint: Complaint, user: StaffUser, *, read: str | None = None
+) -> None:
+    """Every look at a case by staff goes in its history; `read` says what else was opened
+    (a file, a letter, a parent's email in the outbox)."""
     record_event(
         session,
         subject_type="complaint",
         subject_id=complaint.id,
         tag="complaint:view",
         actor=Actor.staff(user),
+        detail={"read": read} if read else None,
     )
 
 
@@ -1036,6 +1085,19 @@ def link_to_lead(session: Session, complaint: Complaint, lead: Complaint, user: 
         raise ComplaintError("lead_reference", f"{lead.reference} is itself linked to another case")
     if not can_see(session, user, lead):
         raise ComplaintError("lead_reference", "No case with that reference")
+    if handler_roles(complaint.about_enum) != handler_roles(lead.about_enum):
+        raise ComplaintError(
+            "lead_reference",
+            f"{lead.reference} is answered by someone else under the procedure, so the cases "
+            "cannot be answered together",
+        )
+    if lead.handler_user_id is not None and lead.handler_user_id in excluded_user_ids(
+        session, complaint
+    ):
+        raise ComplaintError(
+            "lead_reference",
+            f"{lead.reference} is handled by someone this case is about, so they cannot be linked",
+        )
     complaint.lead_complaint_id = lead.id
     session.add(complaint)
     record_event(
@@ -1056,6 +1118,16 @@ def link_to_lead_by_reference(
         raise ComplaintError("lead_reference", "No case with that reference")
     link_to_lead(session, complaint, lead, user)
     return lead
+
+
+def may_answer_with_lead(session: Session, user: StaffUser, case: Complaint) -> bool:
+    """A linked case gets its lead's letter only if the letter's author could answer it alone:
+    they may see it, it is not about them, and its routing sends it to someone in their role."""
+    return (
+        not is_excluded(session, user, case)
+        and can_see(session, user, case)
+        and user.has_role(*handler_roles(case.about_enum))
+    )
 
 
 def linked_cases(session: Session, lead: Complaint) -> list[Complaint]:
@@ -1087,7 +1159,9 @@ def respond(
         raise ComplaintError("outcome", "Only the case's handler can send its response")
     _check_letter(letter)
     answered = [complaint] + [
-        case for case in linked_cases(session, complaint) if case.status == Status.open
+        case
+        for case in linked_cases(session, complaint)
+        if case.status == Status.open and may_answer_with_lead(session, user, case)
     ]
     today = school_today(now_of(session))
     for case in answered:
@@ -1245,13 +1319,12 @@ def add_note(
 # ---------------------------------------------------------------- the parent's actions
 
 
-def parent_reply(
-    session: Session,
-    settings: Settings,
-    complaint: Complaint,
-    body: str,
-    attachment_ids: Sequence[int] = (),
-) -> ComplaintMessage:
+def check_reply(session: Session, settings: Settings, complaint: Complaint, body: str) -> None:
+    """Refuse a reply before anything is stored: closed case, empty, too long, or too many today.
+
+    The same text limit as the form's long answers; the daily limit stops a flood (or a stuck
+    browser) burying the case, and the parent's words are kept on the page to send later.
+    """
     if not complaint.is_active:
         raise ComplaintError("body", "This case is closed, so you cannot reply to it")
     if complaint.persistent_matter:
@@ -1260,6 +1333,35 @@ def parent_reply(
         )
     if len(body.strip()) < 2:
         raise ComplaintError("body", "Write your reply")
+    if len(body) > REPLY_TEXT_LIMIT:
+        raise ComplaintError("body", f"Your reply must be {REPLY_TEXT_LIMIT:,} characters or fewer")
+    since = now_of(session) - timedelta(days=1)
+    sent_today = session.scalar(
+        select(func.count())
+        .select_from(ComplaintMessage)
+        .where(
+            ComplaintMessage.complaint_id == complaint.id,
+            ComplaintMessage.kind == MessageKind.parent_reply,
+            ComplaintMessage.created_at > since,
+        )
+    )
+    if (sent_today or 0) >= settings.replies_per_case_per_day:
+        raise ComplaintError(
+            "body",
+            f"You have sent {settings.replies_per_case_per_day} replies on this case in the "
+            "last 24 hours, which is the most we take in a day. We have kept what you wrote: "
+            "send it tomorrow, or phone the school office if it is urgent",
+        )
+
+
+def parent_reply(
+    session: Session,
+    settings: Settings,
+    complaint: Complaint,
+    body: str,
+    attachment_ids: Sequence[int] = (),
+) -> ComplaintMessage:
+    check_reply(session, settings, complaint, body)
     message = _add_message(
         session, complaint, MessageKind.parent_reply, body, Actor.parent(complaint.display_name)
     )

@@ -390,8 +390,9 @@ def _render_case(
         "lead": lead,
         "lead_visible": bool(lead and services.can_see(session, user, lead)),
         "linked": [other for other in linked if other.id in visible_ids],
-        "linked_hidden": len(linked) - len(visible_ids),
-        "open_linked": sum(1 for other in linked if other.status == Status.open),
+        "open_linked": sum(
+            1 for other in linked if other.status == Status.open and other.id in visible_ids
+        ),
         "attachments": services.attachments_for(session, case),
         "messages": [_message_view(case, message) for message in messages],
         "history": [_event_view(event) for event in history_of(session, "complaint", case.id)],
@@ -524,7 +525,11 @@ def _event_view(event: HistoryEvent) -> dict[str, Any]:
     tag = event.tag
     detail = event.details
     if tag == "complaint:view":
-        what = "Opened the case"
+        what = f"Opened {detail['read']}" if detail.get("read") else "Opened the case"
+    elif tag == "complaint:exclude":
+        what = "Kept someone out of this case (the person it is about)"
+    elif tag == "complaint:exclude:cleared":
+        what = "Cleared an unsure match: that person may see this case"
     elif tag == "complaint:receive":
         what = "Received from the parent"
         if detail.get("late"):
@@ -960,6 +965,8 @@ def complaint_attachment(
     attachment = session.get(Attachment, attachment_id)
     if attachment is None or attachment.complaint_id != case.id:
         raise HTTPException(status_code=404)
+    services.record_view(session, case, user, read=f"attachment: {attachment.filename}")
+    session.commit()
     return attachments.download_response(_settings(request), attachment)
 
 
@@ -978,6 +985,8 @@ def complaint_letter_pdf(
     from portal.complaints.letters import letter_pdf
 
     content = letter_pdf(_settings(request), case, message)
+    services.record_view(session, case, user, read=f"letter {message.id} (PDF)")
+    session.commit()
     filename = f"{case.reference}-letter-{message.id}.pdf"
     return Response(
         content,

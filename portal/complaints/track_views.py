@@ -307,6 +307,8 @@ def track_reply(
     values = {"body": body}
     stored: Attachment | None = None
     try:
+        # Check the words first, so a refused reply never leaves its file behind.
+        services.check_reply(session, settings, case, body)
         if attachment is not None and attachment.filename:
             stored = attachments.store(
                 session,
