@@ -140,15 +140,17 @@ def remind() -> None:
     """
     from portal.complaints.drafts import purge_expired
     from portal.complaints.services import remind as send_reminders
+    from portal.term_dates import warn_admins
 
     settings = _settings()
     with _session(settings) as session:
         report = send_reminders(session, settings)
         purged = purge_expired(session, settings=settings)
+        warned = warn_admins(session, settings)
         session.commit()
     typer.echo(
         f"reminded {report.reminded}, closed {report.closed}, deadlines moved {report.moved}, "
-        f"expired drafts removed {purged}"
+        f"expired drafts removed {purged}, admins warned about term dates {warned}"
     )
 
 

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from portal import term_dates
 from portal.accounts import services
 from portal.accounts.models import Role, StaffUser
 from portal.complaints import services as complaint_services
@@ -109,6 +110,8 @@ def staff_home(request: Request, session: SessionDep, user: CurrentUser) -> Resp
     """What needs this person's attention: their own cases, soonest deadline first."""
     complaints = user.has_role(Role.office, Role.head, Role.chair, Role.clerk, Role.governor)
     context: dict[str, object] = {"user": user, "complaints": complaints}
+    if user.has_role(Role.admin):
+        context["term_dates_warning"] = term_dates.running_out(session, request.app.state.settings)
     if complaints:
         filters = complaint_services.QueueFilters(handler_id=user.id)
         context["my_cases"] = complaint_services.queue_page(session, user, filters, limit=10).cases

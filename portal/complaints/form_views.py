@@ -481,6 +481,7 @@ def complaint_done(request: Request, session: SessionDep) -> Response:
             "kind": "complaint" if complaint.asked_for_formal else "concern",
             "track_url": f"{_settings(request).base_url}/track/{payload['token']}",
             "counted_later": complaint.received_on > school_today(complaint.received_at),
+            "acknowledge_days": _settings(request).acknowledge_within_days,
         },
     )
 

@@ -139,7 +139,14 @@ def _set_deadline(
     complaint.deadline_kind = kind
     complaint.deadline_from = start
     complaint.deadline_school_days = days
-    complaint.next_deadline = compute_deadline(school_calendar(settings), start, days)
+    try:
+        complaint.next_deadline = compute_deadline(school_calendar(settings), start, days)
+    except CalendarExhaustedError:
+        # The term dates run out before the deadline: keep its basis, so it is worked out the
+        # moment the next dates are added, and show "not set yet" meanwhile. Never an error.
+        complaint.next_deadline = None
+        complaint.queue_date = NO_DEADLINE
+        return
     complaint.queue_date = complaint.next_deadline
 
 
@@ -171,6 +178,8 @@ def deadline_view(complaint: Complaint, settings: Settings, today: date) -> Dead
         computed = explanation.deadline
     except CalendarExhaustedError:
         explanation = None
+        if complaint.next_deadline is None and complaint.deadline_extended_to is None:
+            return None  # not set yet: the term dates do not reach it
         computed = complaint.next_deadline or complaint.deadline_from
     due = complaint.deadline_extended_to or computed
     stored = complaint.next_deadline
@@ -188,7 +197,7 @@ def deadline_view(complaint: Complaint, settings: Settings, today: date) -> Dead
 def refresh_deadline(session: Session, complaint: Complaint, settings: Settings) -> date | None:
     """Store the recomputed deadline when term dates or holidays moved it; record the move."""
     view = deadline_view(complaint, settings, school_date(session))
-    if view is None or view.moved_from is None:
+    if view is None or view.due == complaint.next_deadline:
         return None
     old = complaint.next_deadline
     complaint.next_deadline = view.due
@@ -666,7 +675,7 @@ def submit(
         parent_phone="" if new.anonymous else new.parent_phone.strip()[:40],
         child_name=new.child_name.strip()[:200],
         received_at=now,
-        received_on=calendar.next_school_day(today),
+        received_on=_received_on(calendar, today),
         is_late=bool(
             new.happened_on and new.happened_on < months_before(today, settings.late_after_months)
         ),
@@ -773,6 +782,14 @@ def _tell_procedure_complete(
             "new, we will look at it.\n"
         ),
     )
+
+
+def _received_on(calendar: SchoolCalendar, today: date) -> date:
+    """The next school day; today itself when the term dates have run out (it is still received)."""
+    try:
+        return calendar.next_school_day(today)
+    except CalendarExhaustedError:
+        return today
 
 
 def _unused_reference(session: Session) -> str:

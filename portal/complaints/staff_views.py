@@ -342,7 +342,7 @@ def complaint_case(
     case = _case_or_404(session, user, reference)
     settings = _settings(request)
     deadline = services.deadline_view(case, settings, services.school_date(session))
-    if deadline is not None and deadline.moved_from is not None:
+    if deadline is not None and deadline.due != case.next_deadline:
         services.refresh_deadline(session, case, settings)
     services.record_view(session, case, user)
     session.commit()
