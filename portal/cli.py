@@ -154,6 +154,20 @@ def remind() -> None:
     )
 
 
+@app.command("rebuild-counts")
+def rebuild_counts() -> None:
+    """Recount cases per status from the cases themselves and repair the counter table."""
+    from portal.complaints.services import rebuild_status_counts
+
+    settings = _settings()
+    with _session(settings) as session:
+        changed = rebuild_status_counts(session)
+        session.commit()
+    for key, (was, now) in changed.items():
+        typer.echo(f"{key}: {was} -> {now}")
+    typer.echo(f"{len(changed)} counters repaired." if changed else "All counters were right.")
+
+
 @app.command()
 def seed(
     cases: int = typer.Option(..., "--cases", min=1, help="How many cases to add."),

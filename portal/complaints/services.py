@@ -27,6 +27,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import text as sql_text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
@@ -225,13 +227,16 @@ def _count_key(status: str, about: str) -> str:
 
 
 def _adjust_count(session: Session, status: str, about: str, delta: int) -> None:
+    """One atomic upsert, so two requests creating the same counter at once both count."""
     key = _count_key(status, about)
-    result = session.execute(
-        update(StatusCount).where(StatusCount.status == key).values(count=StatusCount.count + delta)
+    dialect = session.get_bind().dialect.name
+    insert_into = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert_into(StatusCount).values(status=key, count=delta)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[StatusCount.status], set_={"count": StatusCount.count + delta}
+        )
     )
-    if result.rowcount == 0:
-        session.add(StatusCount(status=key, count=delta))
-        session.flush()
 
 
 def _change_status(
@@ -262,6 +267,37 @@ def _change_status(
             to_value=status,
             detail=dict(detail) or None,
         )
+
+
+def rebuild_status_counts(session: Session) -> dict[str, tuple[int, int]]:
+    """Recount the counter table from the cases themselves; returns what changed (was, now).
+
+    The counters move in the same transaction as every change, so they should never drift; this
+    is the repair (and the check) should a bulk edit or a restore ever bypass the services.
+    """
+    real = {
+        _count_key(status, about): count
+        for status, about, count in session.execute(
+            select(Complaint.status, Complaint.about, func.count()).group_by(
+                Complaint.status, Complaint.about
+            )
+        )
+    }
+    stored = {row.status: row for row in session.scalars(select(StatusCount).with_for_update())}
+    changed: dict[str, tuple[int, int]] = {}
+    for key in sorted(set(real) | set(stored)):
+        now = real.get(key, 0)
+        row = stored.get(key)
+        was = row.count if row is not None else 0
+        if was == now:
+            continue
+        changed[key] = (was, now)
+        if row is None:
+            session.add(StatusCount(status=key, count=now))
+        else:
+            row.count = now
+            session.add(row)
+    return changed
 
 
 def status_counts(session: Session, user: StaffUser) -> dict[Status, int]:

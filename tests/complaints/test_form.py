@@ -14,12 +14,12 @@ from PIL.PngImagePlugin import PngInfo
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from portal import mail
 from portal.accounts.models import Role
 from portal.calendar import format_date
 from portal.complaints import form_views, services
 from portal.complaints.models import About, Attachment, Complaint, ComplaintDraft, Stage, Status
 from portal.complaints.services import ComplaintError, NewComplaint
-from portal import mail
 from portal.mail import SECRET_PLACEHOLDER, OutboxMessage, OutboxStatus
 from tests.conftest import csrf_of, page, post_form, text_of
 from tests.factories import make_user, sign_in
