@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.strategies import RateLimiter
 from pwdlib import PasswordHash
 from sqlalchemy import delete, func, select
@@ -18,11 +17,12 @@ from portal.accounts.models import Role, StaffSession, StaffUser
 from portal.config import Settings
 from portal.db import now_of
 from portal.history import Actor, record_event
+from portal.throttle import Limit, Throttle
 
 password_hash = PasswordHash.recommended()
 _UNKNOWN_USER_HASH = password_hash.hash(secrets.token_urlsafe(16))
 MIN_PASSWORD_LENGTH = 12
-ADDRESS_FAILURE_MULTIPLIER = 4
+EMAIL_MAX_CHARS = 320
 
 
 class SignInRefused(Exception):
@@ -174,53 +174,72 @@ def list_users(session: Session) -> list[StaffUser]:
 
 @dataclass(frozen=True)
 class SignInThrottle:
-    """Failed sign-ins counted per account and per network address in a moving window."""
+    """Sign-in attempts, counted before the password is checked, in three moving windows.
 
-    limiter: RateLimiter
-    per_account: RateLimitItem
-    per_address: RateLimitItem
+    - per account *and* address: the lockout a person meets after a few wrong passwords. It only
+      locks that account from that address, so strangers elsewhere cannot lock a member of staff
+      out of the portal from the school's own network;
+    - per address, across all accounts: one address guessing many accounts;
+    - per account, across all addresses: a much higher ceiling against a guessing attack spread
+      over many addresses.
+    """
+
+    throttle: Throttle
+    per_pair: Limit
+    per_address: Limit
+    per_account: Limit
 
     @classmethod
     def from_settings(cls, limiter: RateLimiter, settings: Settings) -> SignInThrottle:
         minutes = settings.sign_in_lockout_minutes
-        allowed = settings.sign_in_failures_allowed
         return cls(
-            limiter=limiter,
-            per_account=RateLimitItemPerMinute(allowed, minutes),
-            per_address=RateLimitItemPerMinute(allowed * ADDRESS_FAILURE_MULTIPLIER, minutes),
+            throttle=Throttle(limiter),
+            per_pair=Limit.per_minutes(
+                "sign-in-account-address", settings.sign_in_failures_allowed, minutes
+            ),
+            per_address=Limit.per_minutes(
+                "sign-in-address", settings.sign_in_attempts_per_address, minutes
+            ),
+            per_account=Limit.per_minutes(
+                "sign-in-account", settings.sign_in_attempts_per_account, minutes
+            ),
         )
 
-    def is_locked(self, email: str, address: str) -> bool:
-        return not (
-            self.limiter.test(self.per_account, "sign-in-account", email)
-            and self.limiter.test(self.per_address, "sign-in-address", address)
+    def attempt(self, email: str, address: str) -> bool:
+        """Count this attempt; False when any of the three limits is used up (then refuse)."""
+        refused = self.throttle.attempt_all(
+            (self.per_pair, (email, address)),
+            (self.per_address, (address,)),
+            (self.per_account, (email,)),
         )
+        return refused is None
 
-    def record_failure(self, email: str, address: str) -> None:
-        self.limiter.hit(self.per_account, "sign-in-account", email)
-        self.limiter.hit(self.per_address, "sign-in-address", address)
-
-    def clear_account(self, email: str) -> None:
-        self.limiter.clear(self.per_account, "sign-in-account", email)
+    def succeeded(self, email: str, address: str) -> None:
+        """The right password: that person's earlier typos from that address are forgiven."""
+        self.throttle.reset(self.per_pair, email, address)
 
 
 def authenticate(
     session: Session, throttle: SignInThrottle, *, email: str, password: str, address: str
 ) -> StaffUser:
-    """Check a sign-in. An unknown email and a wrong password cost the same and read the same."""
-    email = normalise_email(email)
-    if throttle.is_locked(email, address):
+    """Check a sign-in. An unknown email and a wrong password cost the same and read the same.
+
+    The attempt is counted before the password is checked, so a burst of parallel guesses gets
+    no more checks than the limit allows, and the right password sent during the burst is refused
+    like any other attempt once the limit is used up.
+    """
+    email = normalise_email(email)[:EMAIL_MAX_CHARS]
+    if not throttle.attempt(email, address):
         raise SignInRefused(
-            "There have been too many attempts to sign in. Wait 15 minutes, then try again."
+            f"There have been too many attempts to sign in. "
+            f"Wait {throttle.per_pair.item.multiples} minutes, then try again."
         )
     user = find_user_by_email(session, email)
     if user is None:
         password_hash.verify(password, _UNKNOWN_USER_HASH)
-        throttle.record_failure(email, address)
         raise SignInRefused("Enter a correct email address and password")
     valid, new_hash = password_hash.verify_and_update(password, user.password_hash)
     if not valid:
-        throttle.record_failure(email, address)
         record_event(
             session,
             subject_type="staff_user",
@@ -236,7 +255,7 @@ def authenticate(
         )
     if new_hash:
         user.password_hash = new_hash
-    throttle.clear_account(email)
+    throttle.succeeded(email, address)
     return user
 
 

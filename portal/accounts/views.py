@@ -99,7 +99,7 @@ def logout(request: Request, session: SessionDep) -> Response:
         session.commit()
     rotate_csrf(request)
     response = RedirectResponse("/staff/login?signed_out=1", status_code=303)
-    clear_session_cookie(response)
+    clear_session_cookie(request, response)
     set_browser_cookies(request, response)
     return response
 
