@@ -226,7 +226,11 @@ def test_a_burst_of_case_look_ups_checks_exactly_the_limit(app, client, settings
     def look_up(number: int):  # type: ignore[no-untyped-def]
         return _client(app, STRANGER, {"portal_csrf": cookie}).post(
             "/track",
-            data={"reference": f"C-2345-{number:03d}", "email": "x@example.com", "csrf_token": token},
+            data={
+                "reference": f"C-2345-{number:03d}",
+                "email": "x@example.com",
+                "csrf_token": token,
+            },
             follow_redirects=False,
         )
 
