@@ -111,6 +111,7 @@ def create_user(
     from portal.accounts.models import Role
     from portal.accounts.services import AccountError
     from portal.accounts.services import create_user as add_user
+    from portal.history import Actor
 
     settings = _settings()
     unknown = [name for name in role if name not in Role.__members__]
@@ -120,7 +121,15 @@ def create_user(
     password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
     with _session(settings) as session:
         try:
-            user = add_user(session, email=email, name=name, password=password, roles=role)
+            user = add_user(
+                session,
+                email=email,
+                name=name,
+                password=password,
+                roles=role,
+                actor=Actor("cli", "The portal create-user command"),
+                avoid=[settings.school_name],
+            )
         except AccountError as error:
             typer.secho(error.message, fg=typer.colors.RED, err=True)
             raise typer.Exit(1) from error

@@ -146,6 +146,7 @@ def user_create(
             password=password,
             roles=chosen,
             actor=Actor.staff(admin),
+            avoid=[request.app.state.settings.school_name],
         )
     except services.AccountError as error:
         session.rollback()
@@ -256,7 +257,13 @@ def user_set_password(
 ) -> Response:
     user = _user_or_404(session, user_id)
     try:
-        services.set_password(session, user, new_password, actor=Actor.staff(admin))
+        services.set_password(
+            session,
+            user,
+            new_password,
+            actor=Actor.staff(admin),
+            avoid=[request.app.state.settings.school_name],
+        )
     except services.AccountError as error:
         session.rollback()
         return _render_user(
