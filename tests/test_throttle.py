@@ -253,10 +253,12 @@ def slow_submit(monkeypatch):  # type: ignore[no-untyped-def]
     def slow(*args, **kwargs):  # type: ignore[no-untyped-def]
         calls.append(1)
         time.sleep(0.3)
-        # The slow part runs in parallel; the writes one at a time, so this test is about the
-        # limit alone (parallel writes of the status counters are the races tests' business).
+        # The slow part runs in parallel, the writes one at a time (committed here), so this test
+        # is about the limit alone: parallel writes of the status counters are the races tests'.
         with one_at_a_time:
-            return real(*args, **kwargs)
+            received = real(*args, **kwargs)
+            args[0].commit()
+            return received
 
     monkeypatch.setattr(complaint_services, "submit", slow)
     return calls
