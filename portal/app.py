@@ -28,6 +28,8 @@ from portal.security import (
     Forbidden,
     NotSignedIn,
     SecurityHeaders,
+    TrustedProxyHeaders,
+    install_private_link_filter,
     verify_csrf,
 )
 from portal.templating import make_templates, render
@@ -53,6 +55,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
 
     app.add_middleware(SecurityHeaders, hsts=settings.uses_https)
+    app.add_middleware(TrustedProxyHeaders, settings=settings)  # outermost: first to see a request
+    install_private_link_filter()
     app.mount(
         "/static", StaticFiles(directory=PROJECT_ROOT / "static", check_dir=False), name="static"
     )

@@ -40,9 +40,13 @@ def serve(
     port: int = typer.Option(8000, help="Port to listen on."),
     workers: int = typer.Option(1, help="Worker processes (use more in production)."),
     reload: bool = typer.Option(False, help="Restart when code changes (development)."),
-    proxy_headers: bool = typer.Option(True, help="Trust X-Forwarded-* from the proxy."),
 ) -> None:
-    """Serve the portal with uvicorn."""
+    """Serve the portal with uvicorn.
+
+    uvicorn's own proxy-header handling is off: the portal believes X-Forwarded-For only from the
+    proxies named in PORTAL_TRUSTED_PROXIES (see docs/operations.md), and access logs never show a
+    parent's private tracking link.
+    """
     import uvicorn
 
     _settings()
@@ -52,10 +56,23 @@ def serve(
         port=port,
         workers=workers,
         reload=reload,
-        proxy_headers=proxy_headers,
-        forwarded_allow_ips="127.0.0.1",
+        proxy_headers=False,
         server_header=False,
+        log_config=serve_log_config(),
     )
+
+
+def serve_log_config() -> dict:
+    """uvicorn's logging, with the private-link filter on every handler."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["private_links"] = {"()": "portal.security.PrivateLinkFilter"}
+    for handler in config["handlers"].values():
+        handler.setdefault("filters", []).append("private_links")
+    return config
 
 
 @app.command()
@@ -94,6 +111,7 @@ def create_user(
     from portal.accounts.models import Role
     from portal.accounts.services import AccountError
     from portal.accounts.services import create_user as add_user
+    from portal.history import Actor
 
     settings = _settings()
     unknown = [name for name in role if name not in Role.__members__]
@@ -103,7 +121,15 @@ def create_user(
     password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
     with _session(settings) as session:
         try:
-            user = add_user(session, email=email, name=name, password=password, roles=role)
+            user = add_user(
+                session,
+                email=email,
+                name=name,
+                password=password,
+                roles=role,
+                actor=Actor("cli", "The portal create-user command"),
+                avoid=[settings.school_name],
+            )
         except AccountError as error:
             typer.secho(error.message, fg=typer.colors.RED, err=True)
             raise typer.Exit(1) from error

@@ -6,13 +6,15 @@ values live here or in an override templates folder, never in Python conditional
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY_FILE = Path(".secret_key")
@@ -71,10 +73,20 @@ class Settings(BaseSettings):
     replies_per_case_per_day: int = 10
 
     rate_limit_storage: str = "memory://"
+    # Sign-in attempts per lockout window (every attempt counts, the right password included):
+    # for one account from one address, for one address across all accounts, and for one account
+    # across all addresses (a much higher ceiling, so only a spread-out attack can reach it).
     sign_in_failures_allowed: int = 5
+    sign_in_attempts_per_address: int = 20
+    sign_in_attempts_per_account: int = 50
     sign_in_lockout_minutes: int = 15
     session_idle_minutes: int = 30
     session_max_hours: int = 12
+
+    # Proxies whose X-Forwarded-For is believed: addresses or networks (CIDR), for example
+    # `PORTAL_TRUSTED_PROXIES=127.0.0.1,::1` or `10.0.0.0/8`. Empty: the header is ignored and the
+    # connecting address is the visitor's.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
 
     @property
     def is_production(self) -> bool:
@@ -82,7 +94,28 @@ class Settings(BaseSettings):
 
     @property
     def uses_https(self) -> bool:
-        return self.base_url.startswith("https://")
+        return self.base_url.strip().lower().startswith("https://")
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        """Accept a comma-separated string (the environment) as well as a list."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError as error:
+                raise ValueError(f"not an address or network: {entry!r}") from error
+        return [entry.strip() for entry in value]
 
     @property
     def smtp_configured(self) -> bool:

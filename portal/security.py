@@ -1,16 +1,23 @@
-"""Sessions, CSRF protection, role checks and the security headers on every response.
+"""Sessions, CSRF protection, role checks, the visitor's address and the security headers.
 
 CSRF uses a signed double-submit token: a random value in an HttpOnly cookie, and in every form an
-HMAC of that value under the secret key. A cross-site page can neither read the cookie nor forge
-the HMAC. The check runs as an application-wide dependency, so no POST route can forget it.
+HMAC under the secret key of that value *and* of the staff session the browser holds (the SHA-256
+of its session cookie, empty before sign-in). A cross-site page can neither read the cookies nor
+forge the HMAC, and a token is good only for the session it was made for: one from before sign-in,
+or from another person's browser (even with its CSRF cookie planted alongside), is refused. The
+check runs as an application-wide dependency, so no POST route can forget it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import logging
+import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -19,7 +26,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.accounts.models import Role, StaffUser
-from portal.accounts.services import user_for_token
+from portal.accounts.services import token_digest, user_for_token
+from portal.config import Settings
 from portal.db import SessionDep
 
 SESSION_COOKIE = "portal_session"
@@ -55,9 +63,29 @@ class Forbidden(Exception):
     """Signed in, but this role may not see or do this."""
 
 
+def same_secret(expected: str, given: str) -> bool:
+    """Constant-time comparison of a computed secret with one a browser sent.
+
+    Compares bytes: `hmac.compare_digest` on two strings raises TypeError when either holds a
+    character outside ASCII, and a cookie or form field can hold anything.
+    """
+    return hmac.compare_digest(
+        expected.encode("utf-8", "surrogatepass"), given.encode("utf-8", "surrogatepass")
+    )
+
+
+def _session_binding(request: Request) -> str:
+    """The SHA-256 of the staff session this browser holds (or is being given), else ""."""
+    token = getattr(request.state, "session_token", None)
+    if token is None:
+        token = request.cookies.get(SESSION_COOKIE, "")
+    return token_digest(token) if token else ""
+
+
 def _sign(request: Request, value: str) -> str:
     key = request.app.state.settings.secret_key.encode()
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+    message = f"csrf:{_session_binding(request)}:{value}"
+    return hmac.new(key, message.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
 def csrf_token(request: Request) -> str:
@@ -84,7 +112,7 @@ async def verify_csrf(request: Request) -> None:
         form = await request.form()
         value = form.get(CSRF_FIELD, "")
         submitted = value if isinstance(value, str) else ""
-    if not cookie or not submitted or not hmac.compare_digest(_sign(request, cookie), submitted):
+    if not cookie or not submitted or not same_secret(_sign(request, cookie), submitted):
         raise CsrfError()
 
 
@@ -105,6 +133,8 @@ def set_browser_cookies(request: Request, response: Response) -> None:
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    """Also binds the CSRF token of any page rendered for this response to the new session."""
+    request.state.session_token = token
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -115,8 +145,15 @@ def set_session_cookie(request: Request, response: Response, token: str) -> None
     )
 
 
-def clear_session_cookie(response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/")
+def clear_session_cookie(request: Request, response: Response) -> None:
+    request.state.session_token = ""
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.uses_https,
+    )
 
 
 def optional_user(request: Request, session: SessionDep) -> StaffUser | None:
@@ -151,8 +188,134 @@ def require_role(*roles: Role) -> Callable[..., StaffUser]:
 
 
 def client_address(request: Request) -> str:
-    """The visitor's address; behind a proxy uvicorn's --proxy-headers puts the real one here."""
+    """The visitor's address, for limits and history.
+
+    `TrustedProxyHeaders` has already replaced the connecting address with the one a trusted
+    proxy reported, and only then; otherwise this is the address that connected.
+    """
     return request.client.host if request.client else "unknown"
+
+
+# ---------------------------------------------------------------- the visitor behind a proxy
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=16)
+def _networks(entries: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+
+
+def _parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address from a connection or a forwarding header ("[::1]:80" and "1.2.3.4:80" too)."""
+    text = text.strip().strip('"')
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def forwarded_client(peer: str, forwarded_for: Iterable[str], trusted: Iterable[str]) -> str:
+    """Who the visitor is, given the connecting `peer` and its X-Forwarded-For headers.
+
+    The header is believed only when `peer` is a trusted proxy. Then the hops are read from the
+    right (each proxy appends the address that connected to it), passing over trusted proxies;
+    the first address that is not one is the visitor. Anything a visitor wrote further left is
+    never reached, so a made-up header moves nothing.
+    """
+    networks = _networks(tuple(trusted))
+
+    def is_trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        return any(address.version == net.version and address in net for net in networks)
+
+    current = _parse_address(peer)
+    if current is None or not networks or not is_trusted(current):
+        return str(current) if current is not None else peer
+    hops = [hop for header in forwarded_for for hop in header.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        address = _parse_address(hop)
+        if address is None:
+            break  # not an address: keep the last trusted proxy rather than guess
+        current = address
+        if not is_trusted(address):
+            break
+    return str(current)
+
+
+class TrustedProxyHeaders:
+    """Pure ASGI middleware: the visitor's real address, believed only from trusted proxies.
+
+    Replaces `scope["client"]` (so `request.client`, the limits, the history and the access log
+    all see the same address) when the connection comes from an address or network in
+    `settings.trusted_proxies`. With none configured, X-Forwarded-For is ignored.
+    """
+
+    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        trusted = self.settings.trusted_proxies
+        client = scope.get("client")
+        if scope["type"] in ("http", "websocket") and trusted and client:
+            forwarded = [
+                value.decode("latin-1")
+                for name, value in scope.get("headers", [])
+                if name == b"x-forwarded-for"
+            ]
+            real = forwarded_client(client[0], forwarded, trusted)
+            if real != client[0]:
+                scope["client"] = (real, 0)
+        await self.app(scope, receive, send)
+
+
+# ---------------------------------------------------------------- private links out of the logs
+
+# /track/<token> and everything under it, but not the cookie-based /track/case pages.
+_TRACK_TOKEN = re.compile(r"(/track/)(?!case(?:[/?#\s\"]|$))[^/?#\s\"]+")
+MASKED_TOKEN = "[private-link]"  # noqa: S105 - a placeholder, not a secret
+
+
+def mask_private_links(text: str) -> str:
+    """A log line with every parent's private tracking token replaced by a placeholder."""
+    return _TRACK_TOKEN.sub(r"\g<1>" + MASKED_TOKEN, text)
+
+
+class PrivateLinkFilter(logging.Filter):
+    """Keeps private tracking links out of logs: the access log prints every request's path."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "/track/" in record.msg:
+            record.msg = mask_private_links(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                mask_private_links(arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        elif isinstance(record.args, dict):
+            record.args = {
+                key: mask_private_links(arg) if isinstance(arg, str) else arg
+                for key, arg in record.args.items()
+            }
+        return True
+
+
+LOGS_WITH_PATHS = ("uvicorn.access", "uvicorn.error", "portal")
+
+
+def install_private_link_filter(names: Iterable[str] = LOGS_WITH_PATHS) -> None:
+    """Add the filter to the loggers that print request paths (once each)."""
+    for name in names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, PrivateLinkFilter) for f in logger.filters):
+            logger.addFilter(PrivateLinkFilter())
 
 
 class SecurityHeaders:

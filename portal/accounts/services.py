@@ -6,23 +6,28 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 
-from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.strategies import RateLimiter
 from pwdlib import PasswordHash
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from portal.accounts.models import Role, StaffSession, StaffUser
+from portal.accounts.passwords import password_problem
+from portal.clock import SCHOOL_TIME
+from portal.complaints.models import About, Complaint
 from portal.config import Settings
 from portal.db import now_of
 from portal.history import Actor, record_event
+from portal.mail import queue_mail
+from portal.throttle import Limit, Throttle
 
 password_hash = PasswordHash.recommended()
 _UNKNOWN_USER_HASH = password_hash.hash(secrets.token_urlsafe(16))
 MIN_PASSWORD_LENGTH = 12
-ADDRESS_FAILURE_MULTIPLIER = 4
+MAX_PASSWORD_LENGTH = 256
+EMAIL_MAX_CHARS = 320
 
 
 class SignInRefused(Exception):
@@ -52,11 +57,22 @@ def find_user_by_email(session: Session, email: str) -> StaffUser | None:
     ).first()
 
 
-def validate_password(password: str) -> None:
+def validate_password(password: str, *, personal: Iterable[str] = ()) -> None:
+    """Long enough, not too long, and not on (or close to) the shipped list of common passwords.
+
+    `personal`: the person's name and email and the school's name, which it must not be built on.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(
             "password", f"Enter a password that is at least {MIN_PASSWORD_LENGTH} characters long"
         )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError(
+            "password", f"Enter a password that is {MAX_PASSWORD_LENGTH} characters or fewer"
+        )
+    problem = password_problem(password, personal=personal)
+    if problem:
+        raise AccountError("password", problem)
 
 
 def create_user(
@@ -67,7 +83,13 @@ def create_user(
     password: str,
     roles: Iterable[Role],
     actor: Actor | None = None,
+    avoid: Iterable[str] = (),
 ) -> StaffUser:
+    """A new staff account. `avoid`: words the password must not be built on (the school's name).
+
+    Giving someone a role that reads cases tells the head and the chair (`tell_overseers`), unless
+    the portal itself (`Actor.system()`: demo data, set-up) makes the account.
+    """
     email = normalise_email(email)
     if not name.strip():
         raise AccountError("name", "Enter the person's full name")
@@ -77,7 +99,7 @@ def create_user(
         )
     if find_user_by_email(session, email):
         raise AccountError("email", "A staff account with this email address already exists")
-    validate_password(password)
+    validate_password(password, personal=[name, email, *avoid])
     role_set = _checked_roles(roles)
     user = StaffUser(
         email=email,
@@ -95,6 +117,7 @@ def create_user(
         actor=actor or Actor.system(),
         to_value=user.role_names,
     )
+    tell_overseers(session, user, role_set, actor=actor or Actor.system())
     return user
 
 
@@ -124,9 +147,12 @@ def change_details(
             from_value=user.role_names,
             to_value=new_roles,
         )
+    added = role_set - user.roles
     user.name = name.strip()
     user.role_names = new_roles
     session.add(user)
+    if user.is_active:
+        tell_overseers(session, user, added, actor=actor)
 
 
 def set_active(session: Session, user: StaffUser, *, active: bool, actor: Actor) -> None:
@@ -148,15 +174,110 @@ def set_active(session: Session, user: StaffUser, *, active: bool, actor: Actor)
         tag="account:enable" if active else "account:disable",
         actor=actor,
     )
+    if active:
+        tell_overseers(session, user, user.roles, actor=actor)
 
 
-def set_password(session: Session, user: StaffUser, password: str, *, actor: Actor) -> None:
-    validate_password(password)
+def set_password(
+    session: Session, user: StaffUser, password: str, *, actor: Actor, avoid: Iterable[str] = ()
+) -> None:
+    validate_password(password, personal=[user.name, user.email, *avoid])
     user.password_hash = hash_password(password)
     session.add(user)
     session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
     record_event(
         session, subject_type="staff_user", subject_id=user.id, tag="account:password", actor=actor
+    )
+
+
+# ---------------------------------------------------------------- who is told about access to cases
+
+# Every role but admin reads cases (office triages, head and chair handle, clerk and governors sit
+# on panels), and so will any role added later unless it is listed here as one that does not.
+ROLES_WITHOUT_CASES = frozenset({Role.admin})
+
+
+def case_reading(roles: Iterable[Role]) -> set[Role]:
+    return {Role(role) for role in roles} - ROLES_WITHOUT_CASES
+
+
+def _subjects_of_cases(session: Session) -> tuple[set[int], bool]:
+    """Who a case is about: the staff named in cases, and whether any case is about the head."""
+    named = set(
+        session.scalars(
+            select(Complaint.about_user_id).where(Complaint.about_user_id.is_not(None)).distinct()
+        )
+    )
+    about_head = session.scalar(
+        select(func.count()).select_from(Complaint).where(Complaint.about == About.head)
+    )
+    return {int(user_id) for user_id in named}, bool(about_head)
+
+
+def overseers(session: Session, grantee: StaffUser) -> list[StaffUser]:
+    """Who is told that `grantee` can now read cases: the head teacher and the chair of governors.
+
+    Never the person a case is about (a head with a complaint about them is not told; the chair
+    is), and never the grantee themselves (the notice is a second pair of eyes, so a head or chair
+    who gives themselves another role is reported to the other). When neither can be told, the
+    other active administrators are, so that someone always is.
+    """
+    named, about_head = _subjects_of_cases(session)
+
+    def may_be_told(user: StaffUser) -> bool:
+        if user.id == grantee.id or user.id in named:
+            return False
+        return not (about_head and user.has_role(Role.head))
+
+    active = list(
+        session.scalars(
+            select(StaffUser).where(StaffUser.is_active.is_(True)).order_by(StaffUser.id)
+        )
+    )
+    chosen = [u for u in active if u.has_role(Role.head, Role.chair) and may_be_told(u)]
+    if not chosen:
+        chosen = [u for u in active if u.has_role(Role.admin) and may_be_told(u)]
+    return chosen
+
+
+def tell_overseers(
+    session: Session, user: StaffUser, roles: Iterable[Role], *, actor: Actor
+) -> None:
+    """Email the overseers (through the outbox, in the caller's transaction) when `user` is given
+    a role that reads cases. The portal's own set-up (demo data, the test factories) is silent."""
+    given = case_reading(roles)
+    if not given or actor.kind == "system":
+        return
+    told = overseers(session, user)
+    labels = ", ".join(role.label for role in Role if role in given)
+    when = now_of(session).replace(tzinfo=UTC).astimezone(SCHOOL_TIME)
+    by = "themselves" if actor.user_id == user.id else actor.label
+    for person in told:
+        queue_mail(
+            session,
+            to=person.email,
+            subject="Someone can now read complaints in the parent portal",
+            body_text=(
+                f"Dear {person.name},\n\n"
+                f"{user.name} ({user.email}) can now read complaints in the parent portal.\n\n"
+                f"Role given: {labels}\n"
+                f"Given by: {by}\n"
+                f"When: {when:%d %B %Y at %H:%M}\n\n"
+                "You are told because you are the head teacher or the chair of governors "
+                "(or, when neither can be told, a portal administrator). If you did not expect "
+                "this, speak to the portal administrator. The change is kept in the account's "
+                "history.\n"
+            ),
+            related=("staff_user", str(user.id)),
+        )
+    record_event(
+        session,
+        subject_type="staff_user",
+        subject_id=user.id,
+        tag="account:access-notice",
+        actor=Actor.system(),
+        to_value=f"{len(told)} told" if told else "no one could be told",
+        detail={"roles": sorted(given), "told": [person.id for person in told]},
     )
 
 
@@ -174,53 +295,72 @@ def list_users(session: Session) -> list[StaffUser]:
 
 @dataclass(frozen=True)
 class SignInThrottle:
-    """Failed sign-ins counted per account and per network address in a moving window."""
+    """Sign-in attempts, counted before the password is checked, in three moving windows.
 
-    limiter: RateLimiter
-    per_account: RateLimitItem
-    per_address: RateLimitItem
+    - per account *and* address: the lockout a person meets after a few wrong passwords. It only
+      locks that account from that address, so strangers elsewhere cannot lock a member of staff
+      out of the portal from the school's own network;
+    - per address, across all accounts: one address guessing many accounts;
+    - per account, across all addresses: a much higher ceiling against a guessing attack spread
+      over many addresses.
+    """
+
+    throttle: Throttle
+    per_pair: Limit
+    per_address: Limit
+    per_account: Limit
 
     @classmethod
     def from_settings(cls, limiter: RateLimiter, settings: Settings) -> SignInThrottle:
         minutes = settings.sign_in_lockout_minutes
-        allowed = settings.sign_in_failures_allowed
         return cls(
-            limiter=limiter,
-            per_account=RateLimitItemPerMinute(allowed, minutes),
-            per_address=RateLimitItemPerMinute(allowed * ADDRESS_FAILURE_MULTIPLIER, minutes),
+            throttle=Throttle(limiter),
+            per_pair=Limit.per_minutes(
+                "sign-in-account-address", settings.sign_in_failures_allowed, minutes
+            ),
+            per_address=Limit.per_minutes(
+                "sign-in-address", settings.sign_in_attempts_per_address, minutes
+            ),
+            per_account=Limit.per_minutes(
+                "sign-in-account", settings.sign_in_attempts_per_account, minutes
+            ),
         )
 
-    def is_locked(self, email: str, address: str) -> bool:
-        return not (
-            self.limiter.test(self.per_account, "sign-in-account", email)
-            and self.limiter.test(self.per_address, "sign-in-address", address)
+    def attempt(self, email: str, address: str) -> bool:
+        """Count this attempt; False when any of the three limits is used up (then refuse)."""
+        refused = self.throttle.attempt_all(
+            (self.per_pair, (email, address)),
+            (self.per_address, (address,)),
+            (self.per_account, (email,)),
         )
+        return refused is None
 
-    def record_failure(self, email: str, address: str) -> None:
-        self.limiter.hit(self.per_account, "sign-in-account", email)
-        self.limiter.hit(self.per_address, "sign-in-address", address)
-
-    def clear_account(self, email: str) -> None:
-        self.limiter.clear(self.per_account, "sign-in-account", email)
+    def succeeded(self, email: str, address: str) -> None:
+        """The right password: that person's earlier typos from that address are forgiven."""
+        self.throttle.reset(self.per_pair, email, address)
 
 
 def authenticate(
     session: Session, throttle: SignInThrottle, *, email: str, password: str, address: str
 ) -> StaffUser:
-    """Check a sign-in. An unknown email and a wrong password cost the same and read the same."""
-    email = normalise_email(email)
-    if throttle.is_locked(email, address):
+    """Check a sign-in. An unknown email and a wrong password cost the same and read the same.
+
+    The attempt is counted before the password is checked, so a burst of parallel guesses gets
+    no more checks than the limit allows, and the right password sent during the burst is refused
+    like any other attempt once the limit is used up.
+    """
+    email = normalise_email(email)[:EMAIL_MAX_CHARS]
+    if not throttle.attempt(email, address):
         raise SignInRefused(
-            "There have been too many attempts to sign in. Wait 15 minutes, then try again."
+            f"There have been too many attempts to sign in. "
+            f"Wait {throttle.per_pair.item.multiples} minutes, then try again."
         )
     user = find_user_by_email(session, email)
     if user is None:
         password_hash.verify(password, _UNKNOWN_USER_HASH)
-        throttle.record_failure(email, address)
         raise SignInRefused("Enter a correct email address and password")
     valid, new_hash = password_hash.verify_and_update(password, user.password_hash)
     if not valid:
-        throttle.record_failure(email, address)
         record_event(
             session,
             subject_type="staff_user",
@@ -236,7 +376,7 @@ def authenticate(
         )
     if new_hash:
         user.password_hash = new_hash
-    throttle.clear_account(email)
+    throttle.succeeded(email, address)
     return user
 
 

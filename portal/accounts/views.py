@@ -100,7 +100,7 @@ def logout(request: Request, session: SessionDep) -> Response:
         session.commit()
     rotate_csrf(request)
     response = RedirectResponse("/staff/login?signed_out=1", status_code=303)
-    clear_session_cookie(response)
+    clear_session_cookie(request, response)
     set_browser_cookies(request, response)
     return response
 
@@ -149,6 +149,7 @@ def user_create(
             password=password,
             roles=chosen,
             actor=Actor.staff(admin),
+            avoid=[request.app.state.settings.school_name],
         )
     except services.AccountError as error:
         session.rollback()
@@ -259,7 +260,13 @@ def user_set_password(
 ) -> Response:
     user = _user_or_404(session, user_id)
     try:
-        services.set_password(session, user, new_password, actor=Actor.staff(admin))
+        services.set_password(
+            session,
+            user,
+            new_password,
+            actor=Actor.staff(admin),
+            avoid=[request.app.state.settings.school_name],
+        )
     except services.AccountError as error:
         session.rollback()
         return _render_user(

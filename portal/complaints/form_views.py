@@ -20,7 +20,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
-from limits import RateLimitItemPerHour
 from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
@@ -31,8 +30,9 @@ from portal.complaints.models import About, Attachment, ComplaintDraft
 from portal.complaints.services import ComplaintError, NewComplaint
 from portal.config import Settings
 from portal.db import SessionDep, now_of
-from portal.security import client_address
+from portal.security import client_address, same_secret
 from portal.templating import render
+from portal.throttle import Limit, attempt
 
 router = APIRouter()
 
@@ -433,7 +433,7 @@ def _set_done_cookie(request: Request, response: Response, payload: dict[str, An
 
 def _read_done_cookie(request: Request) -> dict[str, Any] | None:
     body, _, signature = request.cookies.get(DONE_COOKIE, "").partition(".")
-    if not body or not hmac.compare_digest(_sign(request, body), signature):
+    if not body or not same_secret(_sign(request, body), signature):
         return None
     try:
         payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
@@ -447,9 +447,10 @@ def _read_done_cookie(request: Request) -> dict[str, Any] | None:
     return payload
 
 
-def _submit_limit(request: Request) -> tuple[Any, RateLimitItemPerHour, str]:
-    limit = RateLimitItemPerHour(_settings(request).submissions_per_hour_per_address)
-    return request.app.state.limiter, limit, client_address(request)
+def _submit_allowed(request: Request) -> bool:
+    """Counts this submission before any work, so a burst cannot get past the limit."""
+    limit = Limit.per_hour(SUBMIT_LIMIT_SCOPE, _settings(request).submissions_per_hour_per_address)
+    return attempt(request, limit, client_address(request))
 
 
 # ---------------------------------------------------------------- routes
@@ -495,8 +496,7 @@ def complaint_submit(request: Request, session: SessionDep, form: FormDep) -> Re
     answers = drafts.answers_of(draft)
     if skipped := _skipped_ahead(session, "check", answers, settings):
         return skipped
-    limiter, limit, address = _submit_limit(request)
-    if not limiter.test(limit, SUBMIT_LIMIT_SCOPE, address):
+    if not _submit_allowed(request):
         return render(
             request,
             "complaints/form/too-many.html",
@@ -526,7 +526,6 @@ def complaint_submit(request: Request, session: SessionDep, form: FormDep) -> Re
         )
     drafts.discard(session, draft)
     session.commit()
-    limiter.hit(limit, SUBMIT_LIMIT_SCOPE, address)
     response = RedirectResponse(DONE_PATH, status_code=303)
     _set_done_cookie(
         request,

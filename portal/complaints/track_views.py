@@ -17,7 +17,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
-from limits import RateLimitItemPerHour
 from sqlmodel import Session
 
 from portal.clock import unix_seconds
@@ -33,8 +32,9 @@ from portal.complaints.models import (
 from portal.complaints.services import ComplaintError
 from portal.config import Settings
 from portal.db import SessionDep, now_of
-from portal.security import client_address
+from portal.security import client_address, same_secret
 from portal.templating import render
+from portal.throttle import Limit, attempt
 
 router = APIRouter()
 
@@ -77,10 +77,15 @@ def _cookie_value(settings: Settings, case: Complaint, now: datetime) -> str:
     return f"{payload}.{_signature(settings, payload, case)}"
 
 
+def _small_number(text: str) -> bool:
+    """ASCII digits that fit a 64-bit column ("²" is a digit to Python, but not to int())."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def _case_from_cookie(request: Request, session: Session) -> Complaint | None:
     case_id, _, rest = request.cookies.get(TRACK_COOKIE, "").partition(".")
     expires, _, signature = rest.partition(".")
-    if not (case_id.isdigit() and expires.isdigit() and signature):
+    if not (_small_number(case_id) and _small_number(expires) and signature):
         return None
     if int(expires) < unix_seconds(now_of(session)):
         return None
@@ -88,7 +93,7 @@ def _case_from_cookie(request: Request, session: Session) -> Complaint | None:
     if case is None:
         return None
     expected = _signature(request.app.state.settings, f"{case_id}.{expires}", case)
-    return case if hmac.compare_digest(expected, signature) else None
+    return case if same_secret(expected, signature) else None
 
 
 def parent_access(request: Request, session: SessionDep) -> ParentAccess | None:
@@ -153,10 +158,8 @@ def track_find_submit(
             status_code=422,
         )
     settings: Settings = request.app.state.settings
-    limiter = request.app.state.limiter
-    limit = RateLimitItemPerHour(settings.track_attempts_per_hour_per_address)
-    address = client_address(request)
-    if not limiter.test(limit, "track-address", address):
+    limit = Limit.per_hour("track-address", settings.track_attempts_per_hour_per_address)
+    if not attempt(request, limit, client_address(request)):  # counted before the look-up
         response = render(
             request,
             "complaints/track/find.html",
@@ -167,7 +170,6 @@ def track_find_submit(
         return response
     case = services.find_for_parent(session, reference, email)
     if case is None:
-        limiter.hit(limit, "track-address", address)
         return render(
             request,
             "complaints/track/find.html",

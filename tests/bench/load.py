@@ -54,7 +54,8 @@ def free_port() -> int:
 
 @contextmanager
 def uvicorn_server(env: dict[str, str]) -> Iterator[Server]:
-    """`uvicorn portal.main:app`, 1 worker, trusting X-Forwarded-For from 127.0.0.1 (a proxy)."""
+    """`uvicorn portal.main:app`, 1 worker, run as `portal serve` runs it: uvicorn's own proxy
+    headers off, and the portal trusting X-Forwarded-For from 127.0.0.1 (PORTAL_TRUSTED_PROXIES)."""
     port = free_port()
     command = [
         sys.executable,
@@ -66,9 +67,9 @@ def uvicorn_server(env: dict[str, str]) -> Iterator[Server]:
         "--workers=1",
         "--no-access-log",
         "--log-level=warning",
-        "--proxy-headers",
-        "--forwarded-allow-ips=127.0.0.1",
+        "--no-proxy-headers",
     ]
+    env = {"PORTAL_TRUSTED_PROXIES": "127.0.0.1", **env}
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**os.environ, **env})
     server = Server(f"http://127.0.0.1:{port}", process)
     try:
