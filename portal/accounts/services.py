@@ -18,6 +18,7 @@ from portal.accounts.models import Role, StaffSession, StaffUser
 from portal.config import Settings
 from portal.db import now_of
 from portal.history import Actor, record_event
+from portal.mail import InvalidAddress, normalised_address
 
 password_hash = PasswordHash.recommended()
 _UNKNOWN_USER_HASH = password_hash.hash(secrets.token_urlsafe(16))
@@ -68,13 +69,12 @@ def create_user(
     roles: Iterable[Role],
     actor: Actor | None = None,
 ) -> StaffUser:
-    email = normalise_email(email)
     if not name.strip():
         raise AccountError("name", "Enter the person's full name")
-    if "@" not in email or "." not in email.rsplit("@", 1)[-1]:
-        raise AccountError(
-            "email", "Enter an email address in the correct format, like name@school.org"
-        )
+    try:
+        email = normalise_email(normalised_address(email))
+    except InvalidAddress as error:
+        raise AccountError("email", error.message) from None
     if find_user_by_email(session, email):
         raise AccountError("email", "A staff account with this email address already exists")
     validate_password(password)
