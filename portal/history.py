@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -156,11 +156,9 @@ def _permit(bind: Session | Connection, kind: str) -> Iterator[None]:
     try:
         yield
     finally:
-        try:
+        # If the transaction failed inside the block, its rollback ends the permit anyway.
+        with suppress(DBAPIError):
             connection.execute(revoke)
-        except DBAPIError:
-            # The transaction failed inside the block; its rollback ends the permit anyway.
-            pass
 
 
 def purge_case_history(session: Session, complaint_id: int, actor: Actor, reason: str) -> int:

@@ -283,8 +283,9 @@ def test_portal_purge_asks_first_and_refuses_open_cases_and_non_admins(
 
 
 def test_migration_0004h_downgrades_and_upgrades_again(tmp_path):
-    from alembic import command
     from sqlalchemy import create_engine
+
+    from alembic import command
 
     with migrated_database("portal_guard_migration", tmp_path) as url:
         config = alembic_config(url)
@@ -308,7 +309,9 @@ def test_migration_0004h_downgrades_and_upgrades_again(tmp_path):
                 )
                 _insert_event(connection, "2026-11-25 10:00:00")
                 _insert_event(connection, "2025-01-01 10:00:00")  # no guard at 0003
-                connection.execute(text("DELETE FROM history_event WHERE occurred_at < '2026-01-01'"))
+                connection.execute(
+                    text("DELETE FROM history_event WHERE occurred_at < '2026-01-01'")
+                )
 
             command.upgrade(config, "head")
 
