@@ -5,8 +5,8 @@ keeps the log append-only (triggers from migrations 0001 and 0004h, on SQLite an
 
 - an UPDATE is always refused;
 - a DELETE is refused unless the transaction holds the purge permit (`history_purge_permitted`),
-  which only `purge_case_history` takes, after recording a "history:purged" event that says what
-  went, who did it and why; TRUNCATE (PostgreSQL) is always refused;
+  which only `purge_case_history` takes, adding in the same transaction a "history:purged" event
+  that says what went, who did it and why; TRUNCATE (PostgreSQL) is always refused;
 - an INSERT dated more than `BACKDATE_TOLERANCE` before the newest event is refused, unless the
   transaction holds the import permit (`history_import_permitted`), which only loading made-up or
   imported records (`portal seed`) takes.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, inspect, select, text
@@ -18,6 +19,7 @@ from portal.accounts.models import Role
 from portal.cli import app as cli
 from portal.config import get_settings
 from portal.history import (
+    BACKDATE_TOLERANCE,
     PURGED_TAG,
     Actor,
     HistoryEvent,
@@ -328,6 +330,17 @@ def test_migration_0004h_downgrades_and_upgrades_again(tmp_path):
                 connection.execute(text("DELETE FROM history_event"))
         finally:
             engine.dispose()
+
+
+def test_the_migration_and_the_code_agree_on_the_tolerance():
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "alembic/versions/0004_history_guard.py"
+    spec = importlib.util.spec_from_file_location("migration_0004h", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    assert timedelta(minutes=migration.TOLERANCE_MINUTES) == BACKDATE_TOLERANCE
 
 
 def _insert_event(connection, at: str) -> None:
