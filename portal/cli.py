@@ -1,4 +1,4 @@
-"""The `portal` command: serve, migrate, load demo data, add staff, send mail, check settings."""
+"""The `portal` command: serve, migrate, load demo data, add staff, send mail, purge, check."""
 
 from __future__ import annotations
 
@@ -207,6 +207,60 @@ def seed(
     with _session(settings) as session:
         added = seed_cases(session, settings, cases, rng_seed=rng_seed, progress=typer.echo)
     typer.echo(f"Added {added:,} cases in {CLOCK.monotonic() - started:,.1f} s.")
+
+
+@app.command()
+def purge(
+    case: str = typer.Option(..., "--case", help="The case's reference, like C-7K4P-2QX."),
+    reason: str = typer.Option(..., help="Why, e.g. its retention period has ended. Recorded."),
+    by: str = typer.Option(..., "--by", help="Email of the admin who decided it. Recorded."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask before deleting."),
+) -> None:
+    """Delete a finished case's history at the end of its retention period.
+
+    The purge is itself recorded in the case's history (how many events, who, why) and is never
+    purged. On PostgreSQL run it as the database owner (the account `portal migrate` uses): the
+    portal's own least-privilege account cannot delete history.
+    """
+    from portal.accounts.models import Role
+    from portal.accounts.services import find_user_by_email
+    from portal.complaints.services import find_by_reference
+    from portal.history import Actor, purge_case_history
+
+    settings = _settings()
+    with _session(settings) as session:
+        complaint = find_by_reference(session, case)
+        if complaint is None:
+            typer.secho(f"No case has the reference {case!r}.", fg=typer.colors.RED, err=True)
+            raise typer.Exit(1)
+        if complaint.is_active:
+            typer.secho(
+                f"{complaint.reference} is still open: only a finished case's history is purged.",
+                fg=typer.colors.RED,
+                err=True,
+            )
+            raise typer.Exit(1)
+        user = find_user_by_email(session, by)
+        if user is None or not user.is_active or not user.has_role(Role.admin):
+            typer.secho(
+                f"{by!r} is not an active admin account; an admin must decide a purge.",
+                fg=typer.colors.RED,
+                err=True,
+            )
+            raise typer.Exit(1)
+        if not yes:
+            typer.confirm(
+                f"Delete the history of {complaint.reference}? The purge itself is recorded.",
+                abort=True,
+            )
+        assert complaint.id is not None
+        try:
+            removed = purge_case_history(session, complaint.id, Actor.staff(user), reason)
+        except ValueError as error:
+            typer.secho(str(error), fg=typer.colors.RED, err=True)
+            raise typer.Exit(1) from error
+        session.commit()
+    typer.echo(f"Purged {removed} history events of {complaint.reference}; the purge is recorded.")
 
 
 @app.command()

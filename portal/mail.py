@@ -13,11 +13,13 @@ from __future__ import annotations
 import enum
 import smtplib
 import ssl
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Column, DateTime, Index, Integer, String, Text
 from sqlmodel import Field, Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -35,6 +37,48 @@ LAST_ERROR_MAX_CHARS = 500
 TO_ADDRESS_MAX_CHARS = 320
 SUBJECT_MAX_CHARS = 300
 RELATED_MAX_CHARS = 40
+MAX_ROW_ID = 2**31 - 1  # an Integer column is 32 bits on PostgreSQL
+ONE_ADDRESS_HINT = "Enter one email address, like name@example.com"
+# Characters that end a line somewhere (str.splitlines, email header parsing) besides CR and LF.
+_LINE_BREAKS = frozenset("\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+class InvalidAddress(ValueError):
+    """Not exactly one valid email address.
+
+    `message` (also `str(error)`) is written for a parent and can be shown next to the form field;
+    `reason` is the validator's technical explanation, for logs.
+    """
+
+    def __init__(self, reason: str = "", message: str = ONE_ADDRESS_HINT) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason = reason
+
+
+def normalised_address(text: str) -> str:
+    """The single email address in `text`, normalised; raises InvalidAddress for anything else.
+
+    For form validation and the outbox alike, so what a form accepts can always be sent. Surrounding
+    spaces are ignored; lists ("a@x.com, b@y.com" or with ";"), display names ("Name <a@x.com>"),
+    quoted local parts, line breaks and control characters are refused. The syntax is checked
+    by `email-validator` without a DNS look-up (the portal makes no network requests while handling
+    a form); its normalised form keeps the local part's case and lower-cases the domain.
+    """
+    if not isinstance(text, str):
+        raise InvalidAddress("not text")
+    candidate = text.strip()
+    if not candidate:
+        raise InvalidAddress("empty")
+    if any(char in _LINE_BREAKS or unicodedata.category(char) == "Cc" for char in candidate):
+        raise InvalidAddress("line break or control character")
+    if len(candidate) > TO_ADDRESS_MAX_CHARS:
+        raise InvalidAddress(f"longer than {TO_ADDRESS_MAX_CHARS} characters")
+    try:
+        result = validate_email(candidate, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise InvalidAddress(str(error)) from None
+    return result.normalized
 
 
 class OutboxStatus(enum.StrEnum):
@@ -66,6 +110,7 @@ class OutboxMessage(SQLModel, table=True):
         Index("ix_outbox_message_next_attempt_at", "next_attempt_at"),
         # The sender's query: "queued and due, oldest first".
         Index("ix_outbox_message_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_outbox_message_complaint_id", "complaint_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -92,6 +137,10 @@ class OutboxMessage(SQLModel, table=True):
     related_id: str | None = Field(
         default=None, sa_column=Column(String(RELATED_MAX_CHARS), nullable=True)
     )
+    # The case the message is about, if any: an admin reading it is a view of that case.
+    # No foreign key: the outbox is shared machinery below the complaints, and its record of what
+    # was sent outlives a case's retention.
+    complaint_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
 
 
 @dataclass
@@ -113,23 +162,29 @@ def queue_mail(
     related: tuple[str, str] | None = None,
     sealed_secret: str | None = None,
     held: bool = False,
+    complaint_id: int | None = None,
 ) -> OutboxMessage:
     """Add a message to the caller's transaction; the caller commits it with its own change.
 
     Flushing (not committing) gives the row an id and surfaces database errors here, while the
-    email still disappears if the caller rolls back. Obviously bad header values are refused now,
-    because they could never be sent and would only fail later, out of sight.
+    email still disappears if the caller rolls back. Bad header values are refused now (ValueError;
+    InvalidAddress for `to`), because they could never be sent, or would be sent somewhere else,
+    and would only fail later, out of sight: `to` must be exactly one address
+    (`normalised_address`), and no header value may hold a line break or control character.
+
+    `complaint_id` names the case the message is about (an admin reading it is then recorded as
+    a view of that case). When it is not given and `related` is ("complaint", "<id>"), it is
+    taken from there.
     """
-    _check_header_value("to", to, TO_ADDRESS_MAX_CHARS)
+    address = normalised_address(to)
     _check_header_value("subject", subject, SUBJECT_MAX_CHARS)
-    if "@" not in to:
-        raise ValueError(f"not an email address: {to!r}")
     related_type, related_id = related if related is not None else (None, None)
     if related is not None:
         _check_header_value("related type", related[0], RELATED_MAX_CHARS)
         _check_header_value("related id", related[1], RELATED_MAX_CHARS)
+    complaint_id = _complaint_of(complaint_id, related)
     message = OutboxMessage(
-        to_address=to,
+        to_address=address,
         subject=subject,
         body_text=body_text,
         body_html=body_html,
@@ -137,12 +192,32 @@ def queue_mail(
         related_id=related_id,
         sealed_secret=sealed_secret,
         status=OutboxStatus.held.value if held else OutboxStatus.queued.value,
+        complaint_id=complaint_id,
     )
     if sealed_secret is not None and SECRET_PLACEHOLDER not in body_text:
         raise ValueError("a message with a sealed secret needs SECRET_PLACEHOLDER in its body")
     session.add(message)
     session.flush()
     return message
+
+
+def _complaint_of(complaint_id: int | None, related: tuple[str, str] | None) -> int | None:
+    from_related = None
+    if related is not None and related[0] == "complaint":
+        digits = related[1]
+        if digits.isascii() and digits.isdigit() and 0 < int(digits) <= MAX_ROW_ID:
+            from_related = int(digits)
+    if complaint_id is None:
+        return from_related
+    if (
+        isinstance(complaint_id, bool)
+        or not isinstance(complaint_id, int)
+        or not 0 < complaint_id <= MAX_ROW_ID
+    ):
+        raise ValueError(f"complaint_id must be a positive whole number, not {complaint_id!r}")
+    if from_related is not None and from_related != complaint_id:
+        raise ValueError(f"complaint_id {complaint_id} does not match related {related!r}")
+    return complaint_id
 
 
 def backoff_delay(attempts: int) -> timedelta:
@@ -350,7 +425,9 @@ def _describe(exc: BaseException) -> str:
 
 def _check_header_value(name: str, value: str, max_chars: int) -> None:
     """Refuse values that would break the email headers or not fit the column."""
-    if not value or "\r" in value or "\n" in value:
+    if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{name} must be a non-empty single line")
+    if any(char in _LINE_BREAKS or unicodedata.category(char) == "Cc" for char in value):
+        raise ValueError(f"{name} must be a single line without control characters")
     if len(value) > max_chars:
         raise ValueError(f"{name} is longer than {max_chars} characters")

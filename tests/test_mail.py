@@ -22,12 +22,15 @@ from sqlmodel import Session, select
 from portal.config import Settings
 from portal.db import now_of
 from portal.mail import (
+    ONE_ADDRESS_HINT,
     DeliveryReport,
+    InvalidAddress,
     OutboxMessage,
     OutboxStatus,
     _due_query,
     backoff_delay,
     deliver_due,
+    normalised_address,
     outbox_page,
     queue_mail,
     retry_now,
@@ -163,6 +166,133 @@ def test_queue_mail_refuses_values_that_could_never_be_sent(
 ):
     with pytest.raises(ValueError):
         queue_mail(db_session, to=to, subject=subject, body_text="Hi")
+
+
+NOT_ONE_ADDRESS = [
+    "parent@example.com, other@example.com",
+    "parent@example.com,other@example.com",
+    "parent@example.com; other@example.com",
+    "parent@example.com other@example.com",
+    "Parent <parent@example.com>",
+    "Parent <parent@example.com>, Other <other@example.com>",
+    '"parent,other"@example.com',
+    "parent@example.com\r\nBcc: everyone@example.com",
+    "parent@example.com\nBcc: everyone@example.com",
+    "parent@example.com\rBcc: everyone@example.com",
+    "parent@example.com\u2028Bcc: everyone@example.com",
+    "parent@example.com\x00",
+    "parent@@example.com",
+    "parent@localhost",
+    "@example.com",
+    "parent@",
+    "",
+    "   ",
+    "not-an-address",
+    "a" * 310 + "@example.com",
+]
+
+
+@pytest.mark.parametrize("text", NOT_ONE_ADDRESS)
+def test_normalised_address_refuses_anything_but_one_address(text: str):
+    with pytest.raises(InvalidAddress) as refused:
+        normalised_address(text)
+    assert isinstance(refused.value, ValueError)
+    assert str(refused.value) == refused.value.message == ONE_ADDRESS_HINT
+    assert ONE_ADDRESS_HINT == "Enter one email address, like name@example.com"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("parent@example.com", "parent@example.com"),
+        ("  parent@example.com\t", "parent@example.com"),
+        ("Alex.Parent+school@Example.COM", "Alex.Parent+school@example.com"),
+        ("head@brookfield-primary.example", "head@brookfield-primary.example"),
+        ("zoë@example.com", "zoë@example.com"),
+    ],
+)
+def test_normalised_address_accepts_one_address_and_normalises_it(text: str, expected: str):
+    assert normalised_address(text) == expected
+
+
+@pytest.mark.parametrize("to", NOT_ONE_ADDRESS)
+def test_the_outbox_refuses_anything_but_one_address(db_session: Session, to: str):
+    with pytest.raises(InvalidAddress):
+        queue_mail(db_session, to=to, subject="Hello", body_text="Hi")
+    assert db_session.exec(select(OutboxMessage)).all() == []
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Hello\r\nBcc: everyone@example.com",
+        "Hello\rBcc: everyone@example.com",
+        "Hello\u2028Bcc: everyone@example.com",
+        "Hello\x0bthere",
+        "Hello\x00",
+        "   ",
+    ],
+)
+def test_the_outbox_refuses_line_breaks_and_controls_in_the_subject(
+    db_session: Session, subject: str
+):
+    with pytest.raises(ValueError):
+        queue_mail(db_session, to="parent@example.com", subject=subject, body_text="Hi")
+
+
+def test_a_list_of_addresses_never_reaches_a_second_mailbox(db_session: Session, running_smtp):
+    """The old outbox stored "a, b" and the SMTP library sent it to both."""
+    with pytest.raises(InvalidAddress):
+        queue_and_commit(db_session, to="parent@example.com, stranger@example.com")
+    db_session.rollback()
+    queue_and_commit(db_session, to=" Parent@Example.com ")
+    deliver_due(db_session, make_settings(running_smtp.port))
+    [envelope] = running_smtp.handler.envelopes
+    assert envelope.rcpt_tos == ["Parent@example.com"]
+
+
+def test_queue_mail_records_the_case_a_message_is_about(db_session: Session):
+    given = queue_mail(
+        db_session, to="parent@example.com", subject="s", body_text="b", complaint_id=7
+    )
+    from_related = queue_mail(
+        db_session, to="parent@example.com", subject="s", body_text="b", related=("complaint", "8")
+    )
+    both = queue_mail(
+        db_session,
+        to="parent@example.com",
+        subject="s",
+        body_text="b",
+        related=("complaint", "9"),
+        complaint_id=9,
+    )
+    other = queue_mail(
+        db_session, to="parent@example.com", subject="s", body_text="b", related=("policy", "3")
+    )
+    plain = queue_mail(db_session, to="parent@example.com", subject="s", body_text="b")
+    assert [m.complaint_id for m in (given, from_related, both, other, plain)] == [
+        7,
+        8,
+        9,
+        None,
+        None,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("complaint_id", "related"),
+    [(0, None), (-1, None), (True, None), ("7", None), (2**31, None), (7, ("complaint", "8"))],
+)
+def test_queue_mail_refuses_a_case_that_cannot_be_right(db_session: Session, complaint_id, related):
+    with pytest.raises(ValueError):
+        queue_mail(
+            db_session,
+            to="parent@example.com",
+            subject="s",
+            body_text="b",
+            complaint_id=complaint_id,
+            related=related,
+        )
 
 
 def test_queued_message_is_delivered_and_marked_sent(db_session: Session, running_smtp):

@@ -20,7 +20,7 @@ from portal.complaints.models import About, Complaint
 from portal.config import Settings
 from portal.db import now_of
 from portal.history import Actor, record_event
-from portal.mail import queue_mail
+from portal.mail import InvalidAddress, normalised_address, queue_mail
 from portal.throttle import Limit, Throttle
 
 password_hash = PasswordHash.recommended()
@@ -90,13 +90,12 @@ def create_user(
     Giving someone a role that reads cases tells the head and the chair (`tell_overseers`), unless
     the portal itself (`Actor.system()`: demo data, set-up) makes the account.
     """
-    email = normalise_email(email)
     if not name.strip():
         raise AccountError("name", "Enter the person's full name")
-    if "@" not in email or "." not in email.rsplit("@", 1)[-1]:
-        raise AccountError(
-            "email", "Enter an email address in the correct format, like name@school.org"
-        )
+    try:
+        email = normalise_email(normalised_address(email))
+    except InvalidAddress as error:
+        raise AccountError("email", error.message) from None
     if find_user_by_email(session, email):
         raise AccountError("email", "A staff account with this email address already exists")
     validate_password(password, personal=[name, email, *avoid])

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from portal import mail
 from portal.accounts.models import Role, StaffUser
 from portal.db import SessionDep
+from portal.history import Actor, record_event
 from portal.security import require_role
 from portal.templating import render
 
@@ -47,6 +48,18 @@ def outbox_message(
     message = session.get(mail.OutboxMessage, message_id)
     if message is None:
         raise HTTPException(status_code=404)
+    if message.complaint_id is not None:
+        # Reading what was sent about a case is a view of the case: it goes in its history,
+        # committed before the page is shown.
+        record_event(
+            session,
+            subject_type="complaint",
+            subject_id=message.complaint_id,
+            tag="complaint:view:outbox",
+            actor=Actor.staff(admin),
+            detail={"outbox_message_id": message.id},
+        )
+        session.commit()
     return render(request, "admin/outbox-message.html", {"message": message})
 
 
