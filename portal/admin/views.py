@@ -16,7 +16,7 @@ from portal.templating import render
 
 router = APIRouter()
 AdminUser = Annotated[StaffUser, Depends(require_role(Role.admin))]
-OUTBOX_STATUSES = ("queued", "sent", "failed")
+OUTBOX_STATUSES = ("queued", "held", "sent", "failed")
 
 
 @router.get("/staff/outbox")
@@ -60,7 +60,23 @@ def outbox_message(
             detail={"outbox_message_id": message.id},
         )
         session.commit()
-    return render(request, "admin/outbox-message.html", {"message": message})
+    return render(
+        request,
+        "admin/outbox-message.html",
+        {"message": message, "body_hidden": not _may_read(session, admin, message)},
+    )
+
+
+def _may_read(session: SessionDep, admin: StaffUser, message: mail.OutboxMessage) -> bool:
+    """An email about a case shows its words only to an admin who may see that case: running
+    the outbox is not a way round who sees what. Its private link is never shown to anyone."""
+    if message.complaint_id is None:
+        return True
+    from portal.complaints.models import Complaint
+    from portal.complaints.services import can_see
+
+    case = session.get(Complaint, message.complaint_id)
+    return case is not None and can_see(session, admin, case)
 
 
 @router.post("/staff/outbox/{message_id}/retry")

@@ -57,7 +57,14 @@ from portal.complaints.naming import match_named_staff
 from portal.config import Settings
 from portal.db import now_of
 from portal.history import Actor, record_event
-from portal.mail import SECRET_PLACEHOLDER, OutboxMessage, OutboxStatus, queue_mail
+from portal.mail import (
+    SECRET_PLACEHOLDER,
+    InvalidAddress,
+    OutboxMessage,
+    OutboxStatus,
+    normalised_address,
+    queue_mail,
+)
 from portal.sealing import seal
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -660,9 +667,14 @@ def validate_new(new: NewComplaint, settings: Settings, today: date) -> dict[str
     if not new.anonymous:
         if not new.parent_name.strip():
             errors["parent_name"] = "Enter your full name"
-        if "@" not in new.parent_email or "." not in new.parent_email.rsplit("@", 1)[-1]:
+        try:
+            normalised_address(new.parent_email)
+        except InvalidAddress as error:
+            several = any(mark in new.parent_email.strip() for mark in ",; ")
             errors["parent_email"] = (
-                "Enter an email address in the correct format, like name@example.com"
+                error.message
+                if several
+                else "Enter an email address in the correct format, like name@example.com"
             )
     return errors
 

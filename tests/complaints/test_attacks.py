@@ -413,3 +413,34 @@ def test_six_weeks_ahead_there_is_no_warning(db_session, settings, clock):
     clock.set(datetime(2028, 6, 1, 10, 0))
     assert running_out(db_session, settings) is None
     assert db_session.scalar(select(func.count()).select_from(CaseExclusion)) == 0
+
+
+# ---------------------------------------------------------------- 1. the outbox
+
+
+def test_the_admin_outbox_shows_no_private_link_and_no_case_it_may_not_see(
+    client, db_session, settings, cast
+):
+    received = services.submit(db_session, settings, answers(about=About.head))
+    db_session.commit()
+    admin = make_user(db_session, Role.admin, name="Ada Admin")
+    sign_in(client, admin)
+    listing = client.get("/staff/outbox")
+    assert received.access_token not in listing.text
+    [message] = db_session.scalars(select(OutboxMessage)).all()
+    opened = client.get(f"/staff/outbox/{message.id}")
+    assert opened.status_code == 200
+    assert received.access_token not in opened.text
+    assert "/track/" not in opened.text
+    assert "its words are not shown here" in text_of(opened)
+    assert received.complaint.what_happened not in opened.text
+
+
+# ---------------------------------------------------------------- 8. one address
+
+
+def test_a_list_of_addresses_is_refused_with_a_clear_message(db_session, settings):
+    for typed in ["a@example.com, b@example.org", "a@example.com;b@example.org", "a@x.com b@y.com"]:
+        with pytest.raises(ComplaintError, match="Enter one email address"):
+            services.submit(db_session, settings, answers(parent_email=typed))
+    assert db_session.scalar(select(func.count()).select_from(Complaint)) == 0
