@@ -19,10 +19,13 @@ from portal.complaints.models import About, Attachment, ComplaintMessage, Messag
 from tests.complaints.factories import add_file, make_case, make_cast
 from tests.complaints.test_staff_pages import queue_references
 from tests.conftest import csrf_of
+from tests.routes import api_routes
 from tests.factories import make_user, sign_in
 
 ACTIONS = (
     "triage",
+    "release",
+    "clear-exclusion",
     "redirect",
     "link",
     "close-same-matter",
@@ -59,6 +62,8 @@ SEES = {
 # for the school, the chair for the head, the clerk for a governor); stage 2: the clerk or chair.
 STAGE2 = {
     "triage": TRIAGERS,
+    "release": TRIAGERS,
+    "clear-exclusion": TRIAGERS,
     "redirect": TRIAGERS,
     "link": TRIAGERS,
     "close-same-matter": {*TRIAGERS, *HEADS},
@@ -72,6 +77,8 @@ STAGE2 = {
 MAY = {
     "school": {
         "triage": TRIAGERS,
+        "release": TRIAGERS,
+        "clear-exclusion": TRIAGERS,
         "redirect": TRIAGERS,
         "link": {*TRIAGERS, "head"},
         "close-same-matter": {*TRIAGERS, *HEADS},
@@ -84,6 +91,8 @@ MAY = {
     },
     "head": {
         "triage": {"chair", "clerk"},
+        "release": {"chair", "clerk"},
+        "clear-exclusion": {"chair", "clerk"},
         "redirect": {"chair", "clerk"},
         "link": {"chair", "clerk"},
         "close-same-matter": {"chair", "clerk"},
@@ -96,6 +105,8 @@ MAY = {
     },
     "governor": {
         "triage": {"chair", "clerk"},
+        "release": {"chair", "clerk"},
+        "clear-exclusion": {"chair", "clerk"},
         "redirect": {"chair", "clerk"},
         "link": {"chair", "clerk"},
         "close-same-matter": {"chair", "clerk", *HEADS},
@@ -270,3 +281,16 @@ def test_only_the_handler_can_send_the_response(client, db_session, settings):
             f"/staff/complaints/{case.reference}/respond", data=form, follow_redirects=False
         )
         assert response.status_code == expected, person.name
+
+
+def test_the_matrix_tries_every_action_route_the_router_has(app):
+    """A new action on the case page is refused here until the matrix says who may use it."""
+    prefix = "/staff/complaints/{reference}/"
+    routed = {
+        route.path.removeprefix(prefix)
+        for route in api_routes(app)
+        if route.path.startswith(prefix) and "POST" in route.methods
+    }
+    assert routed == set(ACTIONS)
+    for table in MAY.values():
+        assert set(table) == set(ACTIONS) - {"note"}
