@@ -19,8 +19,8 @@ from portal.complaints.models import About, Attachment, ComplaintMessage, Messag
 from tests.complaints.factories import add_file, make_case, make_cast
 from tests.complaints.test_staff_pages import queue_references
 from tests.conftest import csrf_of
-from tests.routes import api_routes
 from tests.factories import make_user, sign_in
+from tests.routes import api_routes
 
 ACTIONS = (
     "triage",
