@@ -335,6 +335,35 @@ def load_demo_cases(session: Session, settings: Settings) -> None:
         "Nine messages on the same class placement after a full answer; procedure exhausted.",
     )
 
+    # The parent names the office manager in their own words: she is kept out of it from the
+    # moment it arrives (the head and chair see it; Janet Okafor's queue does not list it).
+    _case(
+        session,
+        settings,
+        days_ago=1,
+        parent=("Kwame Mensah", "kwame.mensah@example.com"),
+        about=About.staff,
+        about_name="Mrs Okafor in the office",
+        category="Communication with the school",
+        what="I was spoken to rudely at the office window when I collected my son early.",
+    )
+
+    # A hidden field a robot fills was filled: held for office, with its emails held too.
+    held = NewComplaint(
+        formal=True,
+        about=About.school,
+        about_name="",
+        category="Something else",
+        what_happened="Best prices for school uniforms!!! Visit our website for 90% off today.",
+        happened_on=None,
+        done_so_far="",
+        put_right="",
+        anonymous=False,
+        parent_name="Uniform Deals",
+        parent_email="deals@example.com",
+    )
+    services.submit(session, settings, held, held=True)
+
     concern_answered = _case(
         session,
         settings,
