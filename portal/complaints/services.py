@@ -728,7 +728,10 @@ def submit(
             new.happened_on and new.happened_on < months_before(today, settings.late_after_months)
         ),
     )
-    _set_deadline(complaint, settings, DeadlineKind.acknowledge, complaint.received_on)
+    # A held case has no deadline until office releases it into the queue.
+    _set_deadline(
+        complaint, settings, None if held else DeadlineKind.acknowledge, complaint.received_on
+    )
     persistent = _persistent_record(session, complaint.parent_email_normalised)
     if persistent is not None:
         complaint.persistent_matter = True

@@ -47,3 +47,16 @@ def test_screenshot_staff_users(new_page: PageMaker, admin_storage_state: object
     assert response is not None and response.ok
     assert "/staff/login" not in page.url
     _shoot(page, "staff-users")
+
+
+def test_screenshot_held_case(new_page: PageMaker) -> None:
+    """Office finds a submission held as possible junk and can release it (axe-clean too)."""
+    from tests.browser.conftest import assert_accessible, sign_in
+
+    page = new_page(js=True, viewport=DESKTOP)
+    sign_in(page, "office@brookfield-primary.example")
+    page.goto("/staff/complaints?status=held")
+    page.locator("main a[href^='/staff/complaints/C-']").first.click()
+    page.wait_for_selector("#release")
+    assert_accessible(page)
+    _shoot(page, "complaint-held")
