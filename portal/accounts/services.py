@@ -16,7 +16,7 @@ from sqlmodel import Session
 from portal.accounts.models import Role, StaffSession, StaffUser
 from portal.accounts.passwords import password_problem
 from portal.clock import SCHOOL_TIME
-from portal.complaints.models import About, Complaint
+from portal.complaints.models import About, CaseExclusion, Complaint
 from portal.config import Settings
 from portal.db import now_of
 from portal.history import Actor, record_event
@@ -207,6 +207,8 @@ def _subjects_of_cases(session: Session) -> tuple[set[int], bool]:
             select(Complaint.about_user_id).where(Complaint.about_user_id.is_not(None)).distinct()
         )
     )
+    # Everyone kept out of a case, by the parent's own words or at triage, counts as named.
+    named |= set(session.scalars(select(CaseExclusion.user_id).distinct()))
     about_head = session.scalar(
         select(func.count()).select_from(Complaint).where(Complaint.about == About.head)
     )

@@ -280,3 +280,29 @@ def test_the_command_line_is_no_way_round_the_notice(db_session, school):
     )
     db_session.commit()
     assert _told(db_session) == {school["head"].email, school["chair"].email}
+
+
+def test_someone_named_only_in_the_parents_words_is_not_told(client, db_session, settings, school):
+    received = complaint_services.submit(
+        db_session,
+        settings,
+        NewComplaint(
+            formal=True,
+            about="staff",
+            about_name="Charles Chair",
+            category="Behaviour and bullying",
+            what_happened="Something happened at the governors' meeting and nobody told me.",
+            happened_on=date(2026, 11, 20),
+            done_so_far="",
+            put_right="",
+            anonymous=False,
+            parent_name="Pat Parent",
+            parent_email="pat.parent@example.com",
+        ),
+    )
+    db_session.commit()
+    assert received.complaint.about_user_id is None  # not sorted yet: the words alone name him
+    sign_in(client, school["admin"])
+    before = _told(db_session)
+    assert _add_user(client, ["office"]).status_code == 303
+    assert _told(db_session) - before == {school["head"].email}
