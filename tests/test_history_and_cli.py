@@ -7,9 +7,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
+from portal import cli as cli_module
 from portal.cli import app as cli
 from portal.config import get_settings
 from portal.history import Actor, history_of, record_event
+from tests.clocks import TERM_DATES, fixed_test_clock
 
 
 def test_history_events_cannot_be_changed(db_session):
@@ -30,6 +32,9 @@ def test_history_events_cannot_be_changed(db_session):
 
 @pytest.fixture
 def cli_env(monkeypatch, database_url, tmp_path):
+    # The command line is handed the test clock and term dates, like the app.
+    monkeypatch.setattr(cli_module, "CLOCK", fixed_test_clock())
+    monkeypatch.setenv("PORTAL_TERM_DATES_FILE", str(TERM_DATES))
     monkeypatch.setenv("PORTAL_DATABASE_URL", database_url)
     monkeypatch.setenv("PORTAL_ATTACHMENTS_DIR", str(tmp_path))
     monkeypatch.setenv("PORTAL_SECRET_KEY", "cli-test-secret-" + "y" * 40)

@@ -809,6 +809,11 @@ def release_held(
     )
 
 
+def _due(day: date | None) -> str:
+    """A deadline for an email; when the term dates have run out there is none yet to give."""
+    return format_date(day) if day is not None else "a date we will confirm soon"
+
+
 def _by_when(complaint: Complaint, settings: Settings) -> str:
     """ "by Monday 7 December 2026", or the timescale when the term dates have run out."""
     if complaint.next_deadline is not None:
@@ -1051,7 +1056,7 @@ def triage(
                 f"Dear {complaint.parent_name},\n\n"
                 f"We have looked at your {_kind_word(complaint)} and handled it as a "
                 f"{complaint.stage_enum.label.lower()}. {handler.name} will look into it "
-                f"and reply by {format_date(complaint.next_deadline)}.\n"
+                f"and reply by {_due(complaint.next_deadline)}.\n"
             ),
         )
     elif old_stage != complaint.stage:
@@ -1066,7 +1071,7 @@ def triage(
             subject=f"Case {complaint.reference} has been given to you",
             body=(
                 f"A {complaint.stage_enum.label.lower()} has been given to you. "
-                f"The reply is due by {format_date(complaint.next_deadline)}."
+                f"The reply is due by {_due(complaint.next_deadline)}."
             ),
         )
 
@@ -1255,7 +1260,7 @@ def respond(
                 f"Dear {case.parent_name},\n\nOur response to your {_kind_word(case)} is ready. "
                 "Read it or download it as a PDF on the portal.\n\n"
                 f"If you are not satisfied, you can ask for the governors' panel to review it "
-                f"until {format_date(case.next_deadline)}.\n"
+                f"until {_due(case.next_deadline)}.\n"
             ),
         )
         session.add(case)
@@ -1280,17 +1285,21 @@ def can_message(session: Session, user: StaffUser, complaint: Complaint) -> bool
 def stage1_letter_text(
     settings: Settings, complaint: Complaint, letter: Letter, user: StaffUser, today: date
 ) -> str:
-    window = compute_deadline(school_calendar(settings), today, settings.escalation_window_days)
+    try:
+        window = compute_deadline(school_calendar(settings), today, settings.escalation_window_days)
+        by_when = f"by {format_date(window)}"
+    except CalendarExhaustedError:
+        by_when = f"within {settings.escalation_window_days} school days of this letter"
     next_step = (
         "If you are not satisfied with this response, you can ask for your complaint to be "
         "considered by a panel of governors (stage 2). Use the button on the portal, or write "
-        f"to the clerk to the governors, by {format_date(window)}. Please say why you are not "
+        f"to the clerk to the governors, {by_when}. Please say why you are not "
         "satisfied and what you would like to happen."
     )
     if complaint.stage == Stage.concern:
         next_step = (
             "If you are not satisfied, you can make this a formal complaint (stage 1) on the "
-            f"portal by {format_date(window)}."
+            f"portal {by_when}."
         )
     greeting = "Dear parent or carer" if complaint.anonymous else f"Dear {complaint.parent_name}"
     return "\n\n".join(
@@ -1493,8 +1502,8 @@ def escalation_open(complaint: Complaint, today: date) -> bool:
     return (
         complaint.status == Status.responded
         and complaint.deadline_kind == DeadlineKind.escalate
-        and complaint.next_deadline is not None
-        and today <= complaint.next_deadline
+        # No date yet (the term dates ran out): the window stays open until one is set.
+        and (complaint.next_deadline is None or today <= complaint.next_deadline)
         and not complaint.persistent_matter
     )
 
@@ -1524,13 +1533,13 @@ def escalate(
     calendar = school_calendar(settings)
     if complaint.stage == Stage.concern:
         complaint.stage = Stage.stage1
-        complaint.received_on = calendar.next_school_day(today)
+        complaint.received_on = _received_on(calendar, today)
         _change_status(session, complaint, Status.open, actor)
         _set_deadline(complaint, settings, DeadlineKind.respond, complaint.received_on)
         handler = handler_of(session, complaint)
     else:
         complaint.stage = Stage.stage2
-        complaint.escalated_on = calendar.next_school_day(today)
+        complaint.escalated_on = _received_on(calendar, today)
         clerks = [
             u
             for u in session.scalars(
@@ -1560,7 +1569,7 @@ def escalate(
         body=(
             f"Dear {complaint.parent_name},\n\nWe have your request. Your case is now a "
             f"{complaint.stage_enum.label.lower()}. You will hear from us by "
-            f"{format_date(complaint.next_deadline)}.\n"
+            f"{_due(complaint.next_deadline)}.\n"
         ),
     )
     _email_staff(
@@ -1570,8 +1579,7 @@ def escalate(
         complaint,
         subject=f"Case {complaint.reference} is now a {complaint.stage_enum.label.lower()}",
         body=(
-            "The parent asked for the next stage. "
-            f"It is due by {format_date(complaint.next_deadline)}."
+            f"The parent asked for the next stage. It is due by {_due(complaint.next_deadline)}."
         ),
     )
 
@@ -1968,11 +1976,15 @@ def remind(session: Session, settings: Settings, *, today: date | None = None) -
     today = today or school_today(now_of(session))
     calendar = school_calendar(settings)
     report = ReminderReport()
-    horizon = calendar.add_school_days(
-        calendar.next_school_day(today), settings.reminder_days_before
-    )
+    try:
+        horizon = calendar.add_school_days(
+            calendar.next_school_day(today), settings.reminder_days_before
+        )
+    except CalendarExhaustedError:
+        # Beyond the known term dates: remind by calendar days rather than not at all.
+        horizon = today + timedelta(days=settings.reminder_days_before)
     active = session.scalars(
-        select(Complaint).where(Complaint.is_active.is_(True), Complaint.next_deadline.is_not(None))
+        select(Complaint).where(Complaint.is_active.is_(True), Complaint.deadline_kind.is_not(None))
     )
     for complaint in list(active):
         if refresh_deadline(session, complaint, settings):
