@@ -104,3 +104,18 @@ def test_remind_runs_and_reports(cli_env, app):
     result = CliRunner().invoke(cli, ["remind"])
     assert result.exit_code == 0, result.output
     assert "reminded 0, closed 0" in result.output
+
+
+def test_past_the_last_term_dates_the_demo_loads_and_remind_warns_the_admin(
+    cli_env, app, monkeypatch
+):
+    from datetime import datetime
+
+    from portal.clock import FixedClock
+
+    monkeypatch.setattr(cli_module, "CLOCK", FixedClock(datetime(2028, 12, 4, 10, 0)))
+    demo = CliRunner().invoke(cli, ["demo"])
+    assert demo.exit_code == 0, demo.output
+    remind = CliRunner().invoke(cli, ["remind"])
+    assert remind.exit_code == 0, remind.output
+    assert "admins warned about term dates 1" in remind.output
