@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -113,6 +114,14 @@ def _add_error_pages(app: FastAPI) -> None:
     @app.exception_handler(StaleDataError)
     async def already_done(request: Request, _exc: StaleDataError) -> Response:
         """Two requests acted on one case at once: the other won, and this one changed nothing."""
+        back = request.url.path.rsplit("/", 1)[0] if request.method == "POST" else None
+        return render(request, "errors/already-done.html", {"back": back}, status_code=409)
+
+    @app.exception_handler(IntegrityError)
+    async def already_there(request: Request, exc: IntegrityError) -> Response:
+        """A row another request has just written (a panel recorded twice at once): the
+        transaction was rolled back whole, so this is the same calm answer, logged to check."""
+        log.warning("integrity error on %s %s: %s", request.method, request.url.path, exc.orig)
         back = request.url.path.rsplit("/", 1)[0] if request.method == "POST" else None
         return render(request, "errors/already-done.html", {"back": back}, status_code=409)
 

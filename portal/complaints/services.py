@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
@@ -244,6 +245,14 @@ def _adjust_count(session: Session, status: str, about: str, delta: int) -> None
             index_elements=[StatusCount.status], set_={"count": StatusCount.count + delta}
         )
     )
+
+
+def claim(session: Session, complaint: Complaint) -> None:
+    """Take the case for this change now: bump its version with a conditional UPDATE, so a second
+    request that read the same version fails here (StaleDataError) before it writes anything."""
+    flag_modified(complaint, "status")
+    session.add(complaint)
+    session.flush()
 
 
 def _change_status(
@@ -1631,7 +1640,7 @@ def record_panel(
 ) -> Panel:
     if complaint.stage != Stage.stage2 or complaint.status != Status.open:
         raise ComplaintError("hearing_on", "A panel can only be recorded for an open stage 2 case")
-    if not user.has_role(Role.clerk, Role.chair) or complaint.about_user_id == user.id:
+    if not user.has_role(Role.clerk, Role.chair) or is_excluded(session, user, complaint):
         raise ComplaintError("hearing_on", "Only the clerk or the chair can record the panel")
     if hearing_on is None:
         raise ComplaintError("hearing_on", "Enter the date of the panel hearing")
@@ -1643,6 +1652,7 @@ def record_panel(
         raise ComplaintError(
             "members", "Panel members must be governors who were not involved, and not the head"
         )
+    claim(session, complaint)
     panel = panel_for(session, complaint) or Panel(complaint_id=complaint.id)
     panel.hearing_on = hearing_on
     panel.member_1_id, panel.member_2_id, panel.member_3_id = chosen

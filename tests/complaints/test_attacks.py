@@ -444,3 +444,25 @@ def test_a_list_of_addresses_is_refused_with_a_clear_message(db_session, setting
         with pytest.raises(ComplaintError, match="Enter one email address"):
             services.submit(db_session, settings, answers(parent_email=typed))
     assert db_session.scalar(select(func.count()).select_from(Complaint)) == 0
+
+
+def test_a_panel_recorded_twice_at_once_is_recorded_once(app, db_session, settings, cast):
+    case = make_case(db_session, settings, cast, "stage2")
+    members = [g.id for g in cast.governors]
+
+    def record(session, complaint):
+        services.record_panel(
+            session,
+            complaint,
+            session.get(type(cast.clerk), cast.clerk.id),
+            hearing_on=datetime(2027, 1, 12).date(),
+            member_ids=members,
+            papers="The complaint and the stage 1 letter.",
+            hearing_notes="",
+        )
+
+    outcomes = _at_once(app, 8, record, case.id)
+    assert outcomes.count("won") == 1
+    from portal.complaints.models import Panel
+
+    assert db_session.scalar(select(func.count()).select_from(Panel)) == 1
