@@ -13,6 +13,7 @@ from portal.accounts.models import Role, StaffUser
 from portal.complaints import services as complaint_services
 from portal.db import SessionDep
 from portal.history import Actor, history_of
+from portal.inputs import CleanInputRoute, RowId
 from portal.security import (
     SESSION_COOKIE,
     CurrentUser,
@@ -25,8 +26,9 @@ from portal.security import (
     set_session_cookie,
 )
 from portal.templating import render
+from portal.text import ONE_ADDRESS_MESSAGE, is_one_address
 
-router = APIRouter()
+router = APIRouter(route_class=CleanInputRoute)
 AdminUser = Annotated[StaffUser, Depends(require_role(Role.admin))]
 
 
@@ -139,6 +141,8 @@ def user_create(
 ) -> Response:
     chosen = [role for role in roles or [] if role in Role.__members__]
     try:
+        if email.strip() and not is_one_address(email.strip()):
+            raise services.AccountError("email", ONE_ADDRESS_MESSAGE)
         user = services.create_user(
             session,
             email=email,
@@ -195,7 +199,7 @@ def _render_user(
 
 
 @router.get("/staff/users/{user_id}")
-def user_page(request: Request, session: SessionDep, admin: AdminUser, user_id: int) -> Response:
+def user_page(request: Request, session: SessionDep, admin: AdminUser, user_id: RowId) -> Response:
     return _render_user(request, session, _user_or_404(session, user_id))
 
 
@@ -204,7 +208,7 @@ def user_update(
     request: Request,
     session: SessionDep,
     admin: AdminUser,
-    user_id: int,
+    user_id: RowId,
     name: Annotated[str, Form()] = "",
     roles: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
@@ -231,7 +235,7 @@ def user_set_active(
     request: Request,
     session: SessionDep,
     admin: AdminUser,
-    user_id: int,
+    user_id: RowId,
     active: Annotated[str, Form()] = "",
 ) -> Response:
     user = _user_or_404(session, user_id)
@@ -251,7 +255,7 @@ def user_set_password(
     request: Request,
     session: SessionDep,
     admin: AdminUser,
-    user_id: int,
+    user_id: RowId,
     new_password: Annotated[str, Form()] = "",
 ) -> Response:
     user = _user_or_404(session, user_id)

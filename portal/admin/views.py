@@ -10,10 +10,11 @@ from fastapi.responses import RedirectResponse, Response
 from portal import mail
 from portal.accounts.models import Role, StaffUser
 from portal.db import SessionDep
+from portal.inputs import CleanInputRoute, OptionalRowId, RowId
 from portal.security import require_role
 from portal.templating import render
 
-router = APIRouter()
+router = APIRouter(route_class=CleanInputRoute)
 AdminUser = Annotated[StaffUser, Depends(require_role(Role.admin))]
 OUTBOX_STATUSES = ("queued", "sent", "failed")
 
@@ -24,7 +25,7 @@ def outbox(
     session: SessionDep,
     admin: AdminUser,
     status: str | None = None,
-    before: int | None = None,
+    before: OptionalRowId = None,
 ) -> Response:
     status = status if status in OUTBOX_STATUSES else None
     messages = mail.outbox_page(session, status=status, limit=50, before_id=before)
@@ -42,7 +43,7 @@ def outbox(
 
 @router.get("/staff/outbox/{message_id}")
 def outbox_message(
-    request: Request, session: SessionDep, admin: AdminUser, message_id: int
+    request: Request, session: SessionDep, admin: AdminUser, message_id: RowId
 ) -> Response:
     message = session.get(mail.OutboxMessage, message_id)
     if message is None:
@@ -52,7 +53,7 @@ def outbox_message(
 
 @router.post("/staff/outbox/{message_id}/retry")
 def outbox_retry(
-    request: Request, session: SessionDep, admin: AdminUser, message_id: int
+    request: Request, session: SessionDep, admin: AdminUser, message_id: RowId
 ) -> Response:
     if session.get(mail.OutboxMessage, message_id) is None:
         raise HTTPException(status_code=404)

@@ -33,10 +33,11 @@ from portal.complaints.models import (
 from portal.complaints.services import ComplaintError
 from portal.config import Settings
 from portal.db import SessionDep, now_of
+from portal.inputs import CleanInputRoute, RowId
 from portal.security import client_address
 from portal.templating import render
 
-router = APIRouter()
+router = APIRouter(route_class=CleanInputRoute)
 
 TRACK_COOKIE = "portal_track"
 TRACK_COOKIE_PATH = "/track"
@@ -249,7 +250,7 @@ def track_case(request: Request, session: SessionDep, access: Access) -> Respons
 
 @_parent_route("GET", "/attachments/{attachment_id:int}")
 def track_attachment(
-    request: Request, session: SessionDep, access: Access, attachment_id: int
+    request: Request, session: SessionDep, access: Access, attachment_id: RowId
 ) -> Response:
     if access is None:
         return _find_again()
@@ -265,7 +266,7 @@ def track_attachment(
 
 @_parent_route("GET", "/letters/{message_id:int}.pdf")
 def track_letter_pdf(
-    request: Request, session: SessionDep, access: Access, message_id: int
+    request: Request, session: SessionDep, access: Access, message_id: RowId
 ) -> Response:
     if access is None:
         return _find_again()
@@ -282,7 +283,7 @@ def track_letter_pdf(
         content,
         media_type="application/pdf",
         headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Disposition": attachments.content_disposition(filename),
             "Cache-Control": "private, no-store",
             "X-Content-Type-Options": "nosniff",
         },
@@ -329,9 +330,7 @@ def track_reply(
             status_code=422,
         )
     except ComplaintError as error:
-        if stored is not None:
-            attachments.remove(session, settings, stored)
-        session.rollback()
+        session.rollback()  # the file just stored goes with its row (see attachments.py)
         return _case_page(
             request,
             session,
