@@ -82,9 +82,12 @@ _CLOCK_READS = {
 def _clock_reads(tree: ast.AST) -> list[tuple[int, str]]:
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            if (node.value.id, node.attr) in _CLOCK_READS:
-                found.append((node.lineno, f"{node.value.id}.{node.attr}"))
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and (node.value.id, node.attr) in _CLOCK_READS
+        ):
+            found.append((node.lineno, f"{node.value.id}.{node.attr}"))
         if isinstance(node, ast.ImportFrom) and node.module in {"time", "datetime"}:
             for alias in node.names:
                 if (node.module, alias.name) in _CLOCK_READS:
