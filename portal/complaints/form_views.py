@@ -179,7 +179,7 @@ def _read_date(day: str, month: str, year: str) -> tuple[date | None, list[str],
         return None, ["year"], "The year must have 4 numbers, like 2026"
     try:
         found = date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a day like 99999999999999999999
         return None, list(DATE_PARTS), "Enter a real date, like 20 11 2026"
     if found.year < 1900:
         return None, ["year"], "Enter a real date, like 20 11 2026"

@@ -175,7 +175,7 @@ def _parse_date(field_id: str, day: str, month: str, year: str) -> date | None:
         return None
     try:
         parsed = date(int(parts[2]), int(parts[1]), int(parts[0]))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise services.ComplaintError(field_id, "Enter a real date") from None
     if parsed.year < 1900:
         raise services.ComplaintError(field_id, "Enter a real date")

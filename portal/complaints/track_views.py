@@ -33,7 +33,7 @@ from portal.complaints.models import (
 from portal.complaints.services import ComplaintError
 from portal.config import Settings
 from portal.db import SessionDep, now_of
-from portal.inputs import CleanInputRoute, RowId
+from portal.inputs import CleanInputRoute, RowId, row_id_or_none
 from portal.security import client_address
 from portal.templating import render
 
@@ -81,11 +81,12 @@ def _cookie_value(settings: Settings, case: Complaint, now: datetime) -> str:
 def _case_from_cookie(request: Request, session: Session) -> Complaint | None:
     case_id, _, rest = request.cookies.get(TRACK_COOKIE, "").partition(".")
     expires, _, signature = rest.partition(".")
-    if not (case_id.isdigit() and expires.isdigit() and signature):
+    row_id = row_id_or_none(case_id)
+    if row_id is None or not (expires.isascii() and expires.isdigit() and signature):
         return None
     if int(expires) < unix_seconds(now_of(session)):
         return None
-    case = session.get(Complaint, int(case_id))
+    case = session.get(Complaint, row_id)
     if case is None:
         return None
     expected = _signature(request.app.state.settings, f"{case_id}.{expires}", case)
