@@ -24,7 +24,7 @@ import random
 import secrets
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
@@ -69,6 +69,9 @@ HUGE_NUMBERS = [
     "\u0663",  # ARABIC-INDIC DIGIT THREE: isdigit() is true
     "\u00b2",  # SUPERSCRIPT TWO: isdigit() is true, int() refuses it
     "\uff11",  # FULLWIDTH DIGIT ONE
+    "\u0662\u0660\u0662\u0666",  # 2026 in Arabic-Indic digits
+    "0000",
+    "9999",
 ]
 HOSTILE_TEXT = [
     *HUGE_NUMBERS,
@@ -137,7 +140,7 @@ FORM_VIEW_FIELDS = (
 )
 FILE_FIELDS = ("attachment", "file")
 
-ROLES = ("nobody", "admin", "office", "chair")
+ROLES = ("nobody", "admin", "office", "head", "chair")
 
 
 class Draw(Protocol):
@@ -222,6 +225,21 @@ def portal_routes(app: FastAPI) -> list[RouteShape]:
                     list_fields=tuple(lists),
                 )
             )
+    # One route per page of the complaint form as well: each page reads different fields.
+    for shape in [shape for shape in shapes if "step" in shape.path_params]:
+        for step in form_views.STEPS:
+            shapes.append(
+                RouteShape(
+                    method=shape.method,
+                    path=shape.path.replace("{step}", step),
+                    url_format=shape.url_format.replace("{step}", step),
+                    path_params=tuple(name for name in shape.path_params if name != "step"),
+                    query=shape.query,
+                    form=shape.form,
+                    files=shape.files,
+                    list_fields=shape.list_fields,
+                )
+            )
     # Starlette's static files are a route too.
     shapes.append(RouteShape("GET", "/static/{name}", "/static/{name}", ("name",), (), (), (), ()))
     return shapes
@@ -230,17 +248,33 @@ def portal_routes(app: FastAPI) -> list[RouteShape]:
 # ---------------------------------------------------------------- the school
 
 
-@dataclass
 class World:
-    app: FastAPI
-    settings: Settings
-    users: dict[str, StaffUser]
-    clients: dict[str, TestClient]
-    csrf: dict[str, str]
-    references: list[str]
-    tokens: list[str]
-    ids: dict[str, list[str]] = field(default_factory=dict)
-    requests: int = 0
+    """The school the fuzz runs against (a plain class: hypothesis prints dataclasses in full)."""
+
+    def __init__(
+        self,
+        *,
+        app: FastAPI,
+        settings: Settings,
+        users: dict[str, StaffUser],
+        clients: dict[str, TestClient],
+        csrf: dict[str, str],
+        references: list[str],
+        tokens: list[str],
+        ids: dict[str, list[str]],
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.users = users
+        self.clients = clients
+        self.csrf = csrf
+        self.references = references
+        self.tokens = tokens
+        self.ids = ids
+        self.requests = 0
+
+    def __repr__(self) -> str:
+        return f"<World: {len(self.references)} cases, {self.requests} requests so far>"
 
     def pool(self, name: str) -> list[str]:
         """Real values for a path parameter or field, so some requests get past the first check."""
@@ -266,6 +300,41 @@ class World:
             sign_in(client, self.users[role])
         self.csrf[role] = _csrf_from(client)
 
+    def fill_in_the_form(self, role: str) -> None:
+        """Give this browser a complete complaint draft, so every page of the form (not just the
+        first) takes the fuzzer's answers, and submit has something to send."""
+        client = self.clients[role]
+        for step, answer in COMPLETE_FORM:
+            client.post(
+                f"/complaints/new/{step}",
+                data={**answer, "csrf_token": self.csrf[role]},
+                follow_redirects=False,
+            )
+
+    def open_a_case(self, role: str) -> None:
+        """Sign this browser in to a case with its reference and email (the /track/case pages)."""
+        self.app.state.limiter.storage.reset()
+        self.clients[role].post(
+            "/track",
+            data={
+                "reference": self.references[2],
+                "email": CASE_EMAIL,
+                "csrf_token": self.csrf[role],
+            },
+            follow_redirects=False,
+        )
+
+
+CASE_EMAIL = "alex.parent@example.com"  # the factories' parent
+COMPLETE_FORM = (
+    ("kind", {"kind": "complaint"}),
+    ("about", {"about": "school"}),
+    ("category", {"category": "Behaviour and bullying"}),
+    ("what-happened", {"what_happened": "My son was pushed over in the playground."}),
+    ("done-so-far", {"done_so_far": "I spoke to his teacher."}),
+    ("put-right", {"put_right": "Tell me what happened."}),
+    ("contact", {"parent_name": "Alex Parent", "parent_email": "alex.parent@example.com"}),
+)
 
 FIELD_VALUES: dict[str, list[str]] = {
     "kind": ["concern", "complaint"],
@@ -341,7 +410,7 @@ def build_world(app: FastAPI, session: Session, settings: Settings) -> World:
     )
     session.commit()
 
-    users = {"admin": admin, "office": cast.office, "chair": cast.chair}
+    users = {"admin": admin, "office": cast.office, "head": cast.head, "chair": cast.chair}
     clients = {role: TestClient(app, raise_server_exceptions=False) for role in ROLES}
     for role, client in clients.items():
         client.__enter__()
@@ -365,6 +434,9 @@ def build_world(app: FastAPI, session: Session, settings: Settings) -> World:
         tokens=tokens,
         ids=ids,
     )
+    for role in ROLES:
+        world.fill_in_the_form(role)
+        world.open_a_case(role)
     return world
 
 
@@ -400,6 +472,8 @@ def hostile_value(draw: Draw, name: str, world: World) -> str:
     real = world.pool(name)
     if real and draw.chance(0.35):
         return draw.choice(real)
+    if real and all(value.isdigit() for value in real) and draw.chance(0.5):
+        return draw.choice(HUGE_NUMBERS)  # a number field: mostly numbers that do not fit
     roll = draw.choice(("list", "list", "free", "mixed"))
     if roll == "list":
         return draw.choice(HOSTILE_TEXT)
@@ -452,6 +526,10 @@ def send(world: World, plan: Plan):  # type: ignore[no-untyped-def]
         response = client.post(plan.url, data=plan.data, files=plan.files, follow_redirects=False)
     if plan.method == "POST" and plan.url.startswith("/staff/logout"):
         world.sign_in_again(plan.role)
+    if plan.method == "POST" and plan.url.startswith("/complaints/new/submit"):
+        world.fill_in_the_form(plan.role)
+    if plan.method == "POST" and plan.url.startswith("/track/case/leave"):
+        world.open_a_case(plan.role)
     return response
 
 

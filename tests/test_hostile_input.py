@@ -14,6 +14,7 @@ from typing import TypeVar
 import pytest
 from bs4 import BeautifulSoup
 from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -23,16 +24,19 @@ from sqlmodel import Session
 from portal.accounts.models import Role
 from portal.app import create_app
 from portal.complaints import attachments, services
-from portal.complaints.models import About, Attachment, ComplaintMessage
+from portal.complaints.models import About, Attachment, Complaint, ComplaintMessage
 from portal.config import Settings
 from portal.inputs import MAX_ROW_ID, CleanInputRoute, row_id_or_none
 from portal.text import clean_text, is_clean, one_line
 from tests.clocks import TERM_DATES, fixed_test_clock
 from tests.complaints.factories import PDF_BYTES, add_file, answers, make_case, make_cast
-from tests.conftest import TEST_SECRET, _empty_tables, csrf_of, page, post_form
+from tests.conftest import TEST_SECRET, csrf_of, page, post_form
+from tests.databases import migrated_database
 from tests.factories import make_user, sign_in
 from tests.hostile import (
     CONTROL_ALPHABET,
+    HOSTILE_FILENAMES,
+    HOSTILE_TEXT,
     ROLES,
     RouteShape,
     World,
@@ -80,11 +84,19 @@ class HypothesisDraw:
 
 
 @pytest.fixture(scope="module")
-def world(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """A school of its own (own database and files), kept for the whole module: the tests that
+    use the usual `app` fixture empty the shared database after each test."""
+    folder = tmp_path_factory.mktemp("hostile")
+    with migrated_database("portal_hostile", folder) as url:
+        yield from _world(url, folder)
+
+
+def _world(database_url: str, folder: Path) -> Iterator[World]:
     settings = Settings(
         environment="test",
         database_url=database_url,
-        attachments_dir=tmp_path_factory.mktemp("hostile") / "attachments",
+        attachments_dir=folder / "attachments",
         secret_key=TEST_SECRET,
         smtp_host="",
         rate_limit_storage="memory://",
@@ -96,7 +108,6 @@ def world(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         built = build_world(app, session, settings)
     yield built
     close_world(built)
-    _empty_tables(app)
     app.state.engine.dispose()
 
 
@@ -141,7 +152,7 @@ def test_no_route_fails_or_half_writes_on_hostile_input(world: World, shape: Rou
 
 def test_the_fuzzed_staff_are_still_signed_in(world: World):
     """Runs after the property test: its requests went in as the staff they claimed to be."""
-    assert signed_in_roles(world) == ["admin", "office", "chair"]
+    assert signed_in_roles(world) == ["admin", "office", "head", "chair"]
 
 
 def test_every_route_reads_its_input_through_the_cleaning_route():
@@ -476,3 +487,141 @@ def test_an_override_typed_by_a_parent_never_reaches_the_page(client):
     shown = client.get("/complaints/new/what-happened")
     assert "Paid 05 pounds for the trip." in shown.text
     assert "\u202e" not in shown.text and "\x00" not in shown.text
+
+
+# ---------------------------------------------------------------- the whole form, sent
+
+
+JOURNEY = (
+    ("kind", {"kind": "complaint"}),
+    ("about", {"about": "staff", "about_name": "Mr Jones"}),
+    ("category", {"category": "Behaviour and bullying"}),
+    (
+        "what-happened",
+        {
+            "what_happened": "My son was pushed over in the playground.",
+            "happened_on-day": "",
+            "happened_on-month": "",
+            "happened_on-year": "",
+        },
+    ),
+    ("done-so-far", {"done_so_far": "I spoke to his teacher."}),
+    ("put-right", {"put_right": "Tell me what happened."}),
+    (
+        "contact",
+        {
+            "parent_name": "Alex Parent",
+            "parent_email": "alex.parent@example.com",
+            "parent_phone": "",
+            "child_name": "Sam",
+        },
+    ),
+)
+JOURNEY_FIELDS = sorted(name for _, fields in JOURNEY for name in fields if name != "kind")
+HOSTILE = st.one_of(
+    st.sampled_from(HOSTILE_TEXT),
+    st.text(st.sampled_from(CONTROL_ALPHABET) | st.characters(), max_size=60),
+)
+
+
+@hypothesis_settings(
+    max_examples=max(EXAMPLES * 3, 6),
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+@given(
+    st.dictionaries(st.sampled_from(JOURNEY_FIELDS), HOSTILE, min_size=1, max_size=4),
+    st.sampled_from(HOSTILE_FILENAMES),
+)
+def test_a_parent_sending_anything_never_sees_a_server_error(world: World, hostile, filename):
+    """The form from start to finish with hostile answers (fixed when refused, as a parent
+    would), a file with a hostile name, then the confirmation, the tracking page and the queue."""
+    world.app.state.limiter.storage.reset()
+    with TestClient(world.app, raise_server_exceptions=False) as parent:
+        csrf = csrf_of(parent.get("/complaints/new/kind"))
+        for step, fields in JOURNEY:
+            answer = {**fields, **{k: v for k, v in hostile.items() if k in fields}}
+            response = parent.post(f"/complaints/new/{step}", data={**answer, "csrf_token": csrf})
+            assert response.status_code < 500, (step, answer)
+            if response.status_code == 422:
+                fixed = parent.post(
+                    f"/complaints/new/{step}",
+                    data={**fields, "csrf_token": csrf},
+                    follow_redirects=False,
+                )
+                assert fixed.status_code == 303, (step, fixed.text[:300])
+        uploaded = parent.post(
+            "/complaints/new/attachments",
+            data={"csrf_token": csrf, "action": "add"},
+            files={"file": (filename, PDF_BYTES, "application/pdf")},
+        )
+        assert uploaded.status_code < 500
+        assert parent.get("/complaints/new/check").status_code == 200
+        sent = parent.post("/complaints/new/submit", data={"csrf_token": csrf})
+        assert sent.status_code == 200, sent.text[:300]
+        link = page(sent).select_one("a[href*='/track/']")
+        if link is not None:
+            tracking = parent.get(str(link["href"]).replace(world.settings.base_url, ""))
+            assert tracking.status_code == 200
+            for file_link in page(tracking).select("a[href*='/attachments/']"):
+                assert parent.get(str(file_link["href"])).status_code == 200
+    for role in ("office", "chair"):
+        staff = world.clients[role]
+        assert staff.get("/staff/complaints").status_code == 200
+        assert staff.get("/staff/complaints?closed=1&q=" + "Alex").status_code == 200
+    newest = _newest_reference(world)
+    assert world.clients["chair"].get(f"/staff/complaints/{newest}").status_code in (200, 404)
+    assert problems(world) == []
+
+
+def _newest_reference(world: World) -> str:
+    with Session(world.app.state.engine) as session:
+        return session.scalars(select(Complaint.reference).order_by(Complaint.id.desc())).first()
+
+
+def test_a_date_too_big_for_the_calendar_is_an_error_message(client, db_session, settings):
+    for step, data in (
+        ("kind", {"kind": "complaint"}),
+        ("about", {"about": "school"}),
+        ("category", {"category": "Behaviour and bullying"}),
+    ):
+        assert post_form(client, f"/complaints/new/{step}", data).status_code == 303
+    response = post_form(
+        client,
+        "/complaints/new/what-happened",
+        {
+            "what_happened": "He was pushed over in the playground.",
+            "happened_on-day": "9" * 40,
+            "happened_on-month": "1",
+            "happened_on-year": "2026",
+        },
+    )
+    assert response.status_code == 422
+    assert "Enter a real date" in response.text
+    cast = make_cast(db_session)
+    case = make_case(db_session, settings, cast, "open")
+    sign_in(client, cast.head)
+    update = post_form(
+        client,
+        f"/staff/complaints/{case.reference}/update",
+        {
+            "new_date_day": "1",
+            "new_date_month": str(2**64),
+            "new_date_year": "2027",
+            "update_reason": "We need more time.",
+        },
+        from_page=f"/staff/complaints/{case.reference}",
+    )
+    assert update.status_code == 422
+    assert "Enter a real date" in update.text
+
+
+def test_a_track_cookie_with_a_huge_or_odd_case_number_is_ignored(client, db_session, settings):
+    make_case(db_session, settings, make_cast(db_session), "open")
+    for value in (f"{HUGE}.9999999999.abc", "\u00b2.9999999999.abc", "1.\u00b2.abc"):
+        cookie = f"portal_track={value}".encode("latin-1")
+        response = client.get("/track/case", headers={"cookie": cookie}, follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"] == "/track"
