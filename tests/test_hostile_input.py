@@ -625,3 +625,25 @@ def test_a_track_cookie_with_a_huge_or_odd_case_number_is_ignored(client, db_ses
         response = client.get("/track/case", headers={"cookie": cookie}, follow_redirects=False)
         assert response.status_code == 303
         assert response.headers["location"] == "/track"
+
+
+def test_staff_names_and_addresses_longer_than_their_columns_are_refused(client, db_session):
+    admin = make_user(db_session, Role.admin)
+    other = make_user(db_session, Role.office)
+    sign_in(client, admin)
+    for data in (
+        {"name": "N" * 201, "email": "new@school.example"},
+        {"name": "New Person", "email": "n" * 320 + "@school.example"},
+    ):
+        response = post_form(
+            client,
+            "/staff/users/new",
+            {**data, "password": "a long enough password 123", "roles": ["office"]},
+        )
+        assert response.status_code == 422
+        assert "characters or fewer" in response.text
+    renamed = post_form(
+        client, f"/staff/users/{other.id}", {"name": "N" * 201, "roles": ["office"]}
+    )
+    assert renamed.status_code == 422
+    assert "characters or fewer" in renamed.text

@@ -30,6 +30,8 @@ from portal.text import ONE_ADDRESS_MESSAGE, is_one_address
 
 router = APIRouter(route_class=CleanInputRoute)
 AdminUser = Annotated[StaffUser, Depends(require_role(Role.admin))]
+NAME_LIMIT = 200  # staff_user.name
+EMAIL_LIMIT = 320  # staff_user.email
 
 
 def _safe_next(target: str | None) -> str:
@@ -141,6 +143,7 @@ def user_create(
 ) -> Response:
     chosen = [role for role in roles or [] if role in Role.__members__]
     try:
+        _check_fits(name=name, email=email)
         if email.strip() and not is_one_address(email.strip()):
             raise services.AccountError("email", ONE_ADDRESS_MESSAGE)
         user = services.create_user(
@@ -165,6 +168,16 @@ def user_create(
         )
     session.commit()
     return RedirectResponse(f"/staff/users/{user.id}?created=1", status_code=303)
+
+
+def _check_fits(*, name: str, email: str = "") -> None:
+    """Lengths the database columns hold (PostgreSQL refuses longer text with an error)."""
+    if len(name.strip()) > NAME_LIMIT:
+        raise services.AccountError("name", f"The name must be {NAME_LIMIT} characters or fewer")
+    if len(email.strip()) > EMAIL_LIMIT:
+        raise services.AccountError(
+            "email", f"The email address must be {EMAIL_LIMIT} characters or fewer"
+        )
 
 
 def _user_or_404(session: SessionDep, user_id: int) -> StaffUser:
@@ -215,6 +228,7 @@ def user_update(
     user = _user_or_404(session, user_id)
     chosen = [role for role in roles or [] if role in Role.__members__]
     try:
+        _check_fits(name=name)
         services.change_details(session, user, name=name, roles=chosen, actor=Actor.staff(admin))
     except services.AccountError as error:
         session.rollback()
