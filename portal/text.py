@@ -14,6 +14,9 @@ sees it (see `portal.inputs.CleanInputRoute`), so nothing else has to remember t
   page around it.
 
 Everything else, including every script and emoji, is kept as typed.
+
+`is_one_address` is the check every email field shares before the text is kept: one address, no
+list ("a@x.com, b@y.com"), no display name, nothing that could become a second email header.
 """
 
 from __future__ import annotations
@@ -41,11 +44,6 @@ def clean_text(value: str) -> str:
 def is_clean(value: str) -> bool:
     """True when `clean_text` would leave `value` as it is."""
     return clean_text(value) == value
-
-
-def one_line(value: str) -> str:
-    """Text for a single-line field: `clean_text`, with any line breaks and tabs made spaces."""
-    return re.sub(r"[\t\n]", " ", clean_text(value))
 
 
 # One address: something@domain.tld, with nothing that separates addresses or breaks a header.
