@@ -382,7 +382,7 @@ def build_world(app: FastAPI, session: Session, settings: Settings) -> World:
         ("new", {"anonymous": True, "parent_name": "", "parent_email": "", "parent_phone": ""}),
         ("open", {}),
         ("open", {"about": About.head}),
-        ("open", {"about": About.staff, "about_name": "Janet Okafor"}),
+        ("open", {"about": About.staff, "about_name": "Mr Jones"}),
         ("responded", {}),
         ("stage2", {}),
         ("panel", {}),
