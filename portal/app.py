@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from limits.storage import storage_from_string
@@ -23,6 +24,7 @@ from portal.complaints.track_views import router as complaint_track_router
 from portal.config import PROJECT_ROOT, Settings, get_settings
 from portal.db import make_engine
 from portal.guidance.views import router as guidance_router
+from portal.inputs import CleanInputRoute
 from portal.security import (
     CONTENT_SECURITY_POLICY,
     CsrfError,
@@ -49,6 +51,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         openapi_url=None,
         dependencies=[Depends(verify_csrf)],
     )
+    app.router.route_class = CleanInputRoute
     app.state.settings = settings
     app.state.clock = clock
     app.state.engine = make_engine(settings.database_url, clock)
@@ -128,6 +131,14 @@ def _add_error_pages(app: FastAPI) -> None:
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, _exc: Forbidden) -> Response:
         return render(request, "errors/403.html", status_code=403)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_input(request: Request, exc: RequestValidationError) -> Response:
+        """A path that cannot name anything (an id out of range) is not found; anything else
+        a browser could not have sent is a plain 422 page, never a 500 or a JSON dump."""
+        if any(error.get("loc", ("",))[0] == "path" for error in exc.errors()):
+            return render(request, "errors/404.html", status_code=404)
+        return render(request, "errors/bad-request.html", status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -17,6 +17,7 @@ from jinja2 import (
     PrefixLoader,
     select_autoescape,
 )
+from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
 from portal.accounts.models import Role, StaffUser
@@ -41,6 +42,8 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     )
     env.filters["long_date"] = _long_date
     env.filters["date_time"] = _date_time
+    env.filters["bdi"] = bdi
+    env.filters["pre_text"] = pre_text
     env.globals["school"] = settings
     env.globals["staff_navigation"] = staff_navigation
     return Jinja2Templates(env=env)
@@ -67,6 +70,19 @@ def staff_navigation(user: StaffUser) -> list[dict[str, str]]:
         for href, text, roles in STAFF_NAVIGATION
         if roles is None or user.has_role(*roles)
     ]
+
+
+def bdi(value: object) -> Markup:
+    """Someone's own words inside a line of the page, isolated (`<bdi>`): a name or a right-to-left
+    phrase keeps its own direction and cannot reorder the text around it. Escaped as usual."""
+    return Markup("<bdi>{}</bdi>").format("" if value is None else value)
+
+
+def pre_text(value: object) -> Markup:
+    """Someone's own paragraphs, line breaks kept, direction worked out from the text itself."""
+    return Markup('<span class="school-pre" dir="auto">{}</span>').format(
+        "" if value is None else value
+    )
 
 
 def _long_date(value: date | datetime | None) -> str:

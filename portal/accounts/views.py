@@ -14,6 +14,7 @@ from portal.accounts.models import Role, StaffUser
 from portal.complaints import services as complaint_services
 from portal.db import SessionDep
 from portal.history import Actor, history_of
+from portal.inputs import CleanInputRoute, RowId
 from portal.security import (
     SESSION_COOKIE,
     CurrentUser,
@@ -26,9 +27,12 @@ from portal.security import (
     set_session_cookie,
 )
 from portal.templating import render
+from portal.text import ONE_ADDRESS_MESSAGE, is_one_address
 
-router = APIRouter()
+router = APIRouter(route_class=CleanInputRoute)
 AdminUser = Annotated[StaffUser, Depends(require_role(Role.admin))]
+NAME_LIMIT = 200  # staff_user.name
+EMAIL_LIMIT = 320  # staff_user.email
 
 
 def _safe_next(target: str | None) -> str:
@@ -142,6 +146,9 @@ def user_create(
 ) -> Response:
     chosen = [role for role in roles or [] if role in Role.__members__]
     try:
+        _check_fits(name=name, email=email)
+        if email.strip() and not is_one_address(email.strip()):
+            raise services.AccountError("email", ONE_ADDRESS_MESSAGE)
         user = services.create_user(
             session,
             email=email,
@@ -165,6 +172,16 @@ def user_create(
         )
     session.commit()
     return RedirectResponse(f"/staff/users/{user.id}?created=1", status_code=303)
+
+
+def _check_fits(*, name: str, email: str = "") -> None:
+    """Lengths the database columns hold (PostgreSQL refuses longer text with an error)."""
+    if len(name.strip()) > NAME_LIMIT:
+        raise services.AccountError("name", f"The name must be {NAME_LIMIT} characters or fewer")
+    if len(email.strip()) > EMAIL_LIMIT:
+        raise services.AccountError(
+            "email", f"The email address must be {EMAIL_LIMIT} characters or fewer"
+        )
 
 
 def _user_or_404(session: SessionDep, user_id: int) -> StaffUser:
@@ -199,7 +216,7 @@ def _render_user(
 
 
 @router.get("/staff/users/{user_id}")
-def user_page(request: Request, session: SessionDep, admin: AdminUser, user_id: int) -> Response:
+def user_page(request: Request, session: SessionDep, admin: AdminUser, user_id: RowId) -> Response:
     return _render_user(request, session, _user_or_404(session, user_id))
 
 
@@ -208,13 +225,14 @@ def user_update(
     request: Request,
     session: SessionDep,
     admin: AdminUser,
-    user_id: int,
+    user_id: RowId,
     name: Annotated[str, Form()] = "",
     roles: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     user = _user_or_404(session, user_id)
     chosen = [role for role in roles or [] if role in Role.__members__]
     try:
+        _check_fits(name=name)
         services.change_details(session, user, name=name, roles=chosen, actor=Actor.staff(admin))
     except services.AccountError as error:
         session.rollback()
@@ -235,7 +253,7 @@ def user_set_active(
     request: Request,
     session: SessionDep,
     admin: AdminUser,
-    user_id: int,
+    user_id: RowId,
     active: Annotated[str, Form()] = "",
 ) -> Response:
     user = _user_or_404(session, user_id)
@@ -255,7 +273,7 @@ def user_set_password(
     request: Request,
     session: SessionDep,
     admin: AdminUser,
-    user_id: int,
+    user_id: RowId,
     new_password: Annotated[str, Form()] = "",
 ) -> Response:
     user = _user_or_404(session, user_id)

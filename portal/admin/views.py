@@ -11,10 +11,11 @@ from portal import mail
 from portal.accounts.models import Role, StaffUser
 from portal.db import SessionDep
 from portal.history import Actor, record_event
+from portal.inputs import CleanInputRoute, OptionalRowId, RowId
 from portal.security import require_role
 from portal.templating import render
 
-router = APIRouter()
+router = APIRouter(route_class=CleanInputRoute)
 AdminUser = Annotated[StaffUser, Depends(require_role(Role.admin))]
 OUTBOX_STATUSES = ("queued", "held", "sent", "failed")
 
@@ -25,7 +26,7 @@ def outbox(
     session: SessionDep,
     admin: AdminUser,
     status: str | None = None,
-    before: int | None = None,
+    before: OptionalRowId = None,
 ) -> Response:
     status = status if status in OUTBOX_STATUSES else None
     messages = mail.outbox_page(session, status=status, limit=50, before_id=before)
@@ -43,7 +44,7 @@ def outbox(
 
 @router.get("/staff/outbox/{message_id}")
 def outbox_message(
-    request: Request, session: SessionDep, admin: AdminUser, message_id: int
+    request: Request, session: SessionDep, admin: AdminUser, message_id: RowId
 ) -> Response:
     message = session.get(mail.OutboxMessage, message_id)
     if message is None:
@@ -81,7 +82,7 @@ def _may_read(session: SessionDep, admin: StaffUser, message: mail.OutboxMessage
 
 @router.post("/staff/outbox/{message_id}/retry")
 def outbox_retry(
-    request: Request, session: SessionDep, admin: AdminUser, message_id: int
+    request: Request, session: SessionDep, admin: AdminUser, message_id: RowId
 ) -> Response:
     if session.get(mail.OutboxMessage, message_id) is None:
         raise HTTPException(status_code=404)

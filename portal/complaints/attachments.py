@@ -1,6 +1,12 @@
 """Files parents send with a complaint: checked by content, cleaned, stored outside static/.
 
 Files are only ever served through routes that check who is asking, as downloads.
+
+A file on disk follows its row's transaction: a file `store` writes is deleted again unless the
+transaction commits (a refused reply, a crash, a rollback leave nothing behind), and a file whose
+row `remove` deletes stays on disk until that delete is committed. So there is never a file
+without a row, nor a row without its file. (The portal does not use savepoints; this tracks the
+session's outermost transaction.)
 """
 
 from __future__ import annotations
@@ -9,13 +15,17 @@ import hashlib
 import io
 import re
 import secrets
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi.responses import Response
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
 
 from portal.complaints.models import Attachment
@@ -113,6 +123,7 @@ def store(
     key = f"{secrets.token_hex(16)}.{checked.extension}"
     folder = Path(settings.attachments_dir)
     folder.mkdir(parents=True, exist_ok=True)
+    session.info.setdefault(_WRITTEN, []).append(folder / key)
     (folder / key).write_bytes(checked.content)
     stem = Path(safe_filename(filename)).stem or "file"
     attachment = Attachment(
@@ -138,9 +149,46 @@ def draft_attachments(session: Session, draft_id: str) -> list[Attachment]:
 
 
 def remove(session: Session, settings: Settings, attachment: Attachment) -> None:
-    path = Path(settings.attachments_dir) / attachment.storage_key
+    """Delete the row now and the file when the caller commits."""
     session.delete(attachment)
-    path.unlink(missing_ok=True)
+    session.info.setdefault(_DELETED, []).append(
+        Path(settings.attachments_dir) / attachment.storage_key
+    )
+
+
+_WRITTEN = "portal.attachments.written"
+_DELETED = "portal.attachments.deleted"
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _commit_files(session: OrmSession) -> None:
+    session.info.pop(_WRITTEN, None)
+    for path in session.info.pop(_DELETED, []):
+        path.unlink(missing_ok=True)
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _forget_uncommitted_files(session: OrmSession, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None:
+        return
+    session.info.pop(_DELETED, None)
+    for path in session.info.pop(_WRITTEN, []):
+        path.unlink(missing_ok=True)
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment` with the name twice: `filename*` (RFC 5987, UTF-8) for every browser made
+    this century, and a plain ASCII `filename` for the rest. A header is Latin-1, so a name in
+    another script written straight into it would fail the whole download."""
+    name = Path(filename)
+    suffix = name.suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,8}", name.suffix) else ""
+    stem = unicodedata.normalize("NFKD", name.stem if suffix else name.name)
+    stem = re.sub(r"[^A-Za-z0-9.\- _]+", "_", stem.encode("ascii", "ignore").decode())
+    stem = stem.strip(" ._") or "file"
+    fallback = stem + suffix
+    if fallback == filename:
+        return f'attachment; filename="{fallback}"'
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def download_response(settings: Settings, attachment: Attachment) -> Response:
@@ -151,7 +199,7 @@ def download_response(settings: Settings, attachment: Attachment) -> Response:
         content,
         media_type=attachment.content_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{attachment.filename}"',
+            "Content-Disposition": content_disposition(attachment.filename),
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "private, no-store",
             "Content-Security-Policy": "default-src 'none'; sandbox",

@@ -30,11 +30,13 @@ from portal.complaints.models import About, Attachment, ComplaintDraft
 from portal.complaints.services import ComplaintError, NewComplaint
 from portal.config import Settings
 from portal.db import SessionDep, now_of
+from portal.inputs import CleanInputRoute, RowId
 from portal.security import client_address, same_secret
 from portal.templating import render
+from portal.text import ONE_ADDRESS_MESSAGE, is_one_address
 from portal.throttle import Limit, attempt
 
-router = APIRouter()
+router = APIRouter(route_class=CleanInputRoute)
 
 STEPS = (
     "kind",
@@ -177,7 +179,7 @@ def _read_date(day: str, month: str, year: str) -> tuple[date | None, list[str],
         return None, ["year"], "The year must have 4 numbers, like 2026"
     try:
         found = date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a day like 99999999999999999999
         return None, list(DATE_PARTS), "Enter a real date, like 20 11 2026"
     if found.year < 1900:
         return None, ["year"], "Enter a real date, like 20 11 2026"
@@ -301,6 +303,8 @@ def _read_contact(
             errors["parent_email"] = problem
         elif "parent_email" in checked:
             errors["parent_email"] = checked["parent_email"]
+        elif not is_one_address(typed["parent_email"]):
+            errors["parent_email"] = ONE_ADDRESS_MESSAGE
         if typed["parent_phone"] and not PHONE_PATTERN.match(typed["parent_phone"]):
             errors["parent_phone"] = (
                 "Enter a phone number using numbers only, like 01632 960 001 or 07700 900 982"
@@ -595,7 +599,7 @@ def complaint_attachments_save(request: Request, session: SessionDep, form: Form
 
 @router.post("/complaints/new/attachments/{attachment_id}/remove")
 def complaint_attachment_remove(
-    attachment_id: int, request: Request, session: SessionDep, form: FormDep
+    attachment_id: RowId, request: Request, session: SessionDep, form: FormDep
 ) -> Response:
     draft = _draft(request, session, now_of(session))
     attachment = session.get(Attachment, attachment_id)

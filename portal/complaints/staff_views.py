@@ -36,10 +36,11 @@ from portal.complaints.models import (
 from portal.config import Settings
 from portal.db import SessionDep
 from portal.history import HistoryEvent, history_of
+from portal.inputs import CleanInputRoute, RowId, row_id_or_none
 from portal.security import Forbidden, require_role
 from portal.templating import render
 
-router = APIRouter()
+router = APIRouter(route_class=CleanInputRoute)
 
 QUEUE_ROLES = (Role.office, Role.head, Role.chair, Role.clerk, Role.governor)
 ComplaintsUser = Annotated[StaffUser, Depends(require_role(*QUEUE_ROLES))]
@@ -156,10 +157,18 @@ def _case_or_404(session: Session, user: StaffUser, reference: str) -> Complaint
 
 
 def _int_or_none(value: str | None) -> int | None:
+    """A staff member's id from a form or filter; None when empty or not a possible row id."""
+    return row_id_or_none(value)
+
+
+def _queue_cursor(after: str) -> str | None:
+    """The queue's `after=` cursor ("2026-11-25_42") if well formed; otherwise the first page."""
+    day, _, row = after.partition("_")
     try:
-        return int(value) if value else None
+        date.fromisoformat(day)
     except ValueError:
         return None
+    return after if row_id_or_none(row) is not None else None
 
 
 def _parse_date(field_id: str, day: str, month: str, year: str) -> date | None:
@@ -169,7 +178,7 @@ def _parse_date(field_id: str, day: str, month: str, year: str) -> date | None:
         return None
     try:
         parsed = date(int(parts[2]), int(parts[1]), int(parts[0]))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise services.ComplaintError(field_id, "Enter a real date") from None
     if parsed.year < 1900:
         raise services.ComplaintError(field_id, "Enter a real date")
@@ -263,7 +272,8 @@ def complaint_queue(
         include_closed=bool(closed),
     )
     today = services.school_date(session)
-    page = services.queue_page(session, user, filters, after=after or None, today=today)
+    cursor = _queue_cursor(after)
+    page = services.queue_page(session, user, filters, after=cursor, today=today)
     names = services.users_by_id(session, [case.handler_user_id for case in page.cases])
     kept = {
         "status": filters.status or "",
@@ -288,7 +298,7 @@ def complaint_queue(
             "counts": [(s, counts.get(s, 0)) for s in Status],
             "values": {**kept},
             "filtered": bool(kept),
-            "paged": bool(after),
+            "paged": bool(cursor),
             "next_link": next_link,
             "statuses": list(Status),
             "stages": list(Stage),
@@ -959,7 +969,7 @@ def complaint_attachment(
     session: SessionDep,
     user: ComplaintsUser,
     reference: str,
-    attachment_id: int,
+    attachment_id: RowId,
 ) -> Response:
     case = _case_or_404(session, user, reference)
     attachment = session.get(Attachment, attachment_id)
@@ -976,7 +986,7 @@ def complaint_letter_pdf(
     session: SessionDep,
     user: ComplaintsUser,
     reference: str,
-    message_id: int,
+    message_id: RowId,
 ) -> Response:
     case = _case_or_404(session, user, reference)
     message = session.get(ComplaintMessage, message_id)
@@ -992,7 +1002,7 @@ def complaint_letter_pdf(
         content,
         media_type="application/pdf",
         headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Disposition": attachments.content_disposition(filename),
             "Cache-Control": "private, no-store",
             "X-Content-Type-Options": "nosniff",
         },

@@ -32,11 +32,12 @@ from portal.complaints.models import (
 from portal.complaints.services import ComplaintError
 from portal.config import Settings
 from portal.db import SessionDep, now_of
+from portal.inputs import CleanInputRoute, RowId, row_id_or_none
 from portal.security import client_address, same_secret
 from portal.templating import render
 from portal.throttle import Limit, attempt
 
-router = APIRouter()
+router = APIRouter(route_class=CleanInputRoute)
 
 TRACK_COOKIE = "portal_track"
 TRACK_COOKIE_PATH = "/track"
@@ -85,11 +86,12 @@ def _small_number(text: str) -> bool:
 def _case_from_cookie(request: Request, session: Session) -> Complaint | None:
     case_id, _, rest = request.cookies.get(TRACK_COOKIE, "").partition(".")
     expires, _, signature = rest.partition(".")
-    if not (_small_number(case_id) and _small_number(expires) and signature):
+    row_id = row_id_or_none(case_id)
+    if row_id is None or not (_small_number(expires) and signature):
         return None
     if int(expires) < unix_seconds(now_of(session)):
         return None
-    case = session.get(Complaint, int(case_id))
+    case = session.get(Complaint, row_id)
     if case is None:
         return None
     expected = _signature(request.app.state.settings, f"{case_id}.{expires}", case)
@@ -251,7 +253,7 @@ def track_case(request: Request, session: SessionDep, access: Access) -> Respons
 
 @_parent_route("GET", "/attachments/{attachment_id:int}")
 def track_attachment(
-    request: Request, session: SessionDep, access: Access, attachment_id: int
+    request: Request, session: SessionDep, access: Access, attachment_id: RowId
 ) -> Response:
     if access is None:
         return _find_again()
@@ -267,7 +269,7 @@ def track_attachment(
 
 @_parent_route("GET", "/letters/{message_id:int}.pdf")
 def track_letter_pdf(
-    request: Request, session: SessionDep, access: Access, message_id: int
+    request: Request, session: SessionDep, access: Access, message_id: RowId
 ) -> Response:
     if access is None:
         return _find_again()
@@ -284,7 +286,7 @@ def track_letter_pdf(
         content,
         media_type="application/pdf",
         headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Disposition": attachments.content_disposition(filename),
             "Cache-Control": "private, no-store",
             "X-Content-Type-Options": "nosniff",
         },
@@ -333,9 +335,7 @@ def track_reply(
             status_code=422,
         )
     except ComplaintError as error:
-        if stored is not None:
-            attachments.remove(session, settings, stored)
-        session.rollback()
+        session.rollback()  # the file just stored goes with its row (see attachments.py)
         return _case_page(
             request,
             session,

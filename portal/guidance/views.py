@@ -12,10 +12,11 @@ from portal.accounts.models import Role, StaffUser
 from portal.clock import school_today
 from portal.db import SessionDep, now_of
 from portal.guidance import services
+from portal.inputs import CleanInputRoute
 from portal.security import require_role
 from portal.templating import render
 
-router = APIRouter()
+router = APIRouter(route_class=CleanInputRoute)
 AdminUser = Annotated[StaffUser, Depends(require_role(Role.admin))]
 
 COMING_NEXT = {
