@@ -14,9 +14,6 @@ sees it (see `portal.inputs.CleanInputRoute`), so nothing else has to remember t
   page around it.
 
 Everything else, including every script and emoji, is kept as typed.
-
-`is_one_address` is the check every email field shares before the text is kept: one address, no
-list ("a@x.com, b@y.com"), no display name, nothing that could become a second email header.
 """
 
 from __future__ import annotations
@@ -44,15 +41,3 @@ def clean_text(value: str) -> str:
 def is_clean(value: str) -> bool:
     """True when `clean_text` would leave `value` as it is."""
     return clean_text(value) == value
-
-
-# One address: something@domain.tld, with nothing that separates addresses or breaks a header.
-_LOCAL = r"[^@\s,;<>()\[\]\\\"]+"
-_LABELS = r"[^@\s,;<>()\[\]\\\"']+"
-_ONE_ADDRESS = re.compile(_LOCAL + "@" + _LABELS + r"\.[^@\s,;<>()\[\]\\\"'.]+")
-ONE_ADDRESS_MESSAGE = "Enter one email address, like name@example.com"
-
-
-def is_one_address(value: str) -> bool:
-    """True for a single email address: no list, no name in angle brackets, no line breaks."""
-    return bool(_ONE_ADDRESS.fullmatch(value))

@@ -27,7 +27,6 @@ from portal.security import (
     set_session_cookie,
 )
 from portal.templating import render
-from portal.text import ONE_ADDRESS_MESSAGE, is_one_address
 
 router = APIRouter(route_class=CleanInputRoute)
 AdminUser = Annotated[StaffUser, Depends(require_role(Role.admin))]
@@ -147,8 +146,6 @@ def user_create(
     chosen = [role for role in roles or [] if role in Role.__members__]
     try:
         _check_fits(name=name, email=email)
-        if email.strip() and not is_one_address(email.strip()):
-            raise services.AccountError("email", ONE_ADDRESS_MESSAGE)
         user = services.create_user(
             session,
             email=email,

@@ -33,7 +33,6 @@ from portal.db import SessionDep, now_of
 from portal.inputs import CleanInputRoute, RowId
 from portal.security import client_address, same_secret
 from portal.templating import render
-from portal.text import ONE_ADDRESS_MESSAGE, is_one_address
 from portal.throttle import Limit, attempt
 
 router = APIRouter(route_class=CleanInputRoute)
@@ -303,8 +302,6 @@ def _read_contact(
             errors["parent_email"] = problem
         elif "parent_email" in checked:
             errors["parent_email"] = checked["parent_email"]
-        elif not is_one_address(typed["parent_email"]):
-            errors["parent_email"] = ONE_ADDRESS_MESSAGE
         if typed["parent_phone"] and not PHONE_PATTERN.match(typed["parent_phone"]):
             errors["parent_phone"] = (
                 "Enter a phone number using numbers only, like 01632 960 001 or 07700 900 982"
