@@ -25,6 +25,8 @@ from portal.config import PROJECT_ROOT, Settings, get_settings
 from portal.db import make_engine
 from portal.guidance.views import router as guidance_router
 from portal.inputs import CleanInputRoute
+from portal.school.services import NOT_SET_UP, School
+from portal.school.web import SchoolDep, school_for_request
 from portal.security import (
     CONTENT_SECURITY_POLICY,
     CsrfError,
@@ -45,7 +47,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     settings = settings or get_settings()
     clock = clock or SystemClock()
     app = FastAPI(
-        title=settings.school_name,
+        title="School parent portal",
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
@@ -56,6 +58,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.clock = clock
     app.state.engine = make_engine(settings.database_url, clock)
     app.state.templates = make_templates(settings)
+    app.state.school_for = school_for_request  # where a request's school profile comes from
     app.state.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
 
     app.add_middleware(SecurityHeaders, hsts=settings.uses_https)
@@ -83,8 +86,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         return JSONResponse({"status": "ok"})
 
     @app.get("/brand.css", include_in_schema=False)
-    def brand_css() -> Response:
-        colour = settings.brand_colour
+    def brand_css(school: SchoolDep) -> Response:
+        colour = school.brand_colour
         css = f":root{{--govuk-brand-colour:{colour};--school-brand-colour:{colour}}}\n"
         return PlainTextResponse(
             css, media_type="text/css", headers={"Cache-Control": "public, max-age=300"}
@@ -93,7 +96,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     @app.get("/crest.svg", include_in_schema=False)
     def crest() -> Response:
         return Response(
-            settings.logo_path.read_bytes(),
+            (PROJECT_ROOT / "static" / "images" / "crest.svg").read_bytes(),
             media_type="image/svg+xml",
             headers={"Cache-Control": "public, max-age=3600"},
         )
@@ -156,7 +159,10 @@ def _add_error_pages(app: FastAPI) -> None:
     async def server_error(request: Request, exc: Exception) -> Response:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         response = request.app.state.templates.TemplateResponse(
-            request, "errors/500.html", {"request": request, "errors": {}}, status_code=500
+            request,
+            "errors/500.html",
+            {"request": request, "errors": {}, "school": _school_or_plain(request)},
+            status_code=500,
         )
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -164,3 +170,8 @@ def _add_error_pages(app: FastAPI) -> None:
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def _school_or_plain(request: Request) -> School:
+    """The 500 page touches no database: the trouble may be the database itself."""
+    return getattr(request.state, "school", None) or NOT_SET_UP

@@ -16,6 +16,7 @@ from portal.complaints.models import (
 from portal.guidance.models import PolicyVersion
 from portal.history import HistoryEvent
 from portal.mail import OutboxMessage
+from portal.school.models import SchoolClosure, SchoolProfile, SchoolTerm
 
 metadata = SQLModel.metadata
 
@@ -30,6 +31,9 @@ __all__ = [
     "Panel",
     "PersistentComplainant",
     "PolicyVersion",
+    "SchoolClosure",
+    "SchoolProfile",
+    "SchoolTerm",
     "StaffSession",
     "StaffUser",
     "StatusCount",

@@ -44,7 +44,6 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env.filters["date_time"] = _date_time
     env.filters["bdi"] = bdi
     env.filters["pre_text"] = pre_text
-    env.globals["school"] = settings
     env.globals["staff_navigation"] = staff_navigation
     return Jinja2Templates(env=env)
 
@@ -113,6 +112,7 @@ def render(
         "request": request,
         "csrf_token": csrf_token(request),
         "current_user": getattr(request.state, "user", None),
+        "school": request.app.state.school_for(request),
         "errors": {},
         "values": {},
     }

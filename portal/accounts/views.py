@@ -15,6 +15,7 @@ from portal.complaints import services as complaint_services
 from portal.db import SessionDep
 from portal.history import Actor, history_of
 from portal.inputs import CleanInputRoute, RowId
+from portal.school.services import school_of
 from portal.security import (
     SESSION_COOKIE,
     CurrentUser,
@@ -153,7 +154,7 @@ def user_create(
             password=password,
             roles=chosen,
             actor=Actor.staff(admin),
-            avoid=[request.app.state.settings.school_name],
+            avoid=[school_of(session).name],
         )
     except services.AccountError as error:
         session.rollback()
@@ -280,7 +281,7 @@ def user_set_password(
             user,
             new_password,
             actor=Actor.staff(admin),
-            avoid=[request.app.state.settings.school_name],
+            avoid=[school_of(session).name],
         )
     except services.AccountError as error:
         session.rollback()

@@ -37,6 +37,7 @@ def outbox(
             "messages": messages,
             "status": status,
             "statuses": OUTBOX_STATUSES,
+            "smtp_configured": request.app.state.settings.smtp_configured,
             "next_before": messages[-1].id if len(messages) == 50 else None,
         },
     )

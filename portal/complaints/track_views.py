@@ -33,6 +33,7 @@ from portal.complaints.services import ComplaintError
 from portal.config import Settings
 from portal.db import SessionDep, now_of
 from portal.inputs import CleanInputRoute, RowId, row_id_or_none
+from portal.school.services import school_of
 from portal.security import client_address, same_secret
 from portal.templating import render
 from portal.throttle import Limit, attempt
@@ -54,7 +55,6 @@ TOO_MANY_TRIES = (
 PROCEDURE_COMPLETE = (
     "The school has completed its complaints procedure on this matter, so you cannot reply here."
 )
-WHERE_TO_GO = dict(services.OUT_OF_SCOPE.values())
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,6 @@ def _case_page(
     status_code: int = 200,
 ) -> Response:
     case = access.case
-    settings: Settings = request.app.state.settings
     today = services.school_date(session)
     messages = services.messages_for(session, case, for_parent=True)
     files = _parent_files(session, case)
@@ -234,9 +233,9 @@ def _case_page(
             "messages": messages,
             "case_files": [a for a in files if a.message_id is None],
             "files_by_message": files_by_message,
-            "deadline": services.deadline_view(case, settings, today),
+            "deadline": services.deadline_view(session, case, today),
             "escalation_open": services.escalation_open(case, today),
-            "redirect_where": WHERE_TO_GO.get(case.redirect_to, ""),
+            "redirect_where": _where_to_go(session, case.redirect_to),
             "errors": errors or {},
             "values": values or {},
         },
@@ -280,7 +279,7 @@ def track_letter_pdf(
         or not MessageKind(message.kind).is_letter
     ):
         raise HTTPException(status_code=404)
-    content = letters.letter_pdf(request.app.state.settings, access.case, message)
+    content = letters.letter_pdf(school_of(session), access.case, message)
     filename = letters.letter_filename(access.case, message)
     return Response(
         content,
@@ -427,3 +426,11 @@ def track_escalate(
         )
     session.commit()
     return RedirectResponse(f"{access.base}?escalated=1", status_code=303)
+
+
+def _where_to_go(session: Session, procedure_name: str | None) -> str:
+    """Where the school said a redirected matter goes (its words, and a link if it gave one)."""
+    for entry in school_of(session).out_of_scope:
+        if entry.name == procedure_name:
+            return f"{entry.where} {entry.url}".strip()
+    return ""
