@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from portal.config import Settings
 from portal.db import now_of
 from portal.history import Actor, record_event
 from portal.mail import InvalidAddress, normalised_address, queue_mail
+from portal.signing import token_digest
 from portal.throttle import Limit, Throttle
 
 password_hash = PasswordHash.recommended()
@@ -379,10 +379,6 @@ def authenticate(
         user.password_hash = new_hash
     throttle.succeeded(email, address)
     return user
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def start_session(session: Session, user: StaffUser, *, replacing: str | None = None) -> str:

@@ -6,7 +6,6 @@ parent must know, queues an email in the same transaction.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -67,6 +66,7 @@ from portal.mail import (
     queue_mail,
 )
 from portal.sealing import seal
+from portal.signing import token_digest
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 OUT_OF_SCOPE = {
@@ -630,10 +630,6 @@ class Received:
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_reference() -> str:
