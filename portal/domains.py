@@ -75,6 +75,9 @@ class Domain:
     menu: Sequence[MenuEntry] = ()
     home_panels: Sequence[HomePanel] = ()
     models: ModuleType | None = None  # the module holding its tables
+    # Told when a member of staff is given roles (session, user, roles, actor), in the same
+    # transaction: how the staff accounts reach a domain without importing it.
+    on_roles_given: Callable[[Session, Any, frozenset[str], Any], None] | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from portal.accounts.models import Role, StaffUser
 from portal.complaints import models, services
+from portal.complaints.access_notices import roles_given
 from portal.complaints.form_views import router as form_router
 from portal.complaints.staff_views import router as staff_router
 from portal.complaints.track_views import router as track_router
@@ -41,4 +42,5 @@ DOMAIN = Domain(
     menu=[MenuEntry("/staff/complaints", "Complaints", COMPLAINT_ROLES, order=10)],
     home_panels=[HomePanel("complaints/staff-home-your-cases.html", your_cases_panel, order=20)],
     models=models,
+    on_roles_given=roles_given,
 )
