@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,15 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from portal.accounts.views import router as accounts_router
-from portal.admin.views import router as admin_router
 from portal.clock import Clock, SystemClock
-from portal.complaints.form_views import router as complaint_form_router
-from portal.complaints.staff_views import router as complaint_staff_router
-from portal.complaints.track_views import router as complaint_track_router
 from portal.config import PROJECT_ROOT, Settings, get_settings
 from portal.db import make_engine
-from portal.guidance.views import router as guidance_router
+from portal.domains import INSTALLED_DOMAINS, installed
 from portal.inputs import CleanInputRoute
 from portal.school.services import NOT_SET_UP, School
 from portal.school.web import SchoolDep, school_for_request
@@ -42,10 +38,16 @@ from portal.templating import make_templates, render
 log = logging.getLogger("portal")
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    """The portal. `clock` tells it the time (the real one unless a test gives its own)."""
+def create_app(
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    domains: Iterable[str] = INSTALLED_DOMAINS,
+) -> FastAPI:
+    """The portal. `clock` tells it the time (the real one unless a test gives its own);
+    `domains` are the packages whose pages, menu entries and home panels it has."""
     settings = settings or get_settings()
     clock = clock or SystemClock()
+    assembled = installed(domains)
     app = FastAPI(
         title="School parent portal",
         docs_url=None,
@@ -57,7 +59,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.settings = settings
     app.state.clock = clock
     app.state.engine = make_engine(settings.database_url, clock)
-    app.state.templates = make_templates(settings)
+    app.state.domains = assembled
+    app.state.templates = make_templates(settings, staff_navigation=assembled.staff_navigation)
     app.state.school_for = school_for_request  # where a request's school profile comes from
     app.state.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
 
@@ -68,12 +71,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         "/static", StaticFiles(directory=PROJECT_ROOT / "static", check_dir=False), name="static"
     )
 
-    app.include_router(guidance_router)
-    app.include_router(accounts_router)
-    app.include_router(admin_router)
-    app.include_router(complaint_form_router)
-    app.include_router(complaint_track_router)
-    app.include_router(complaint_staff_router)
+    for router in assembled.routers:
+        app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:

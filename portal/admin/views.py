@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from portal import mail
+from portal.accounts.access import require_role
 from portal.accounts.models import Role, StaffUser
 from portal.db import SessionDep
 from portal.history import Actor, record_event
 from portal.inputs import CleanInputRoute, OptionalRowId, RowId
-from portal.security import require_role
 from portal.templating import render
 
 router = APIRouter(route_class=CleanInputRoute)

@@ -8,9 +8,6 @@ collects, so the views never restate them.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import re
 from collections.abc import Callable
@@ -33,7 +30,8 @@ from portal.db import SessionDep, now_of
 from portal.inputs import CleanInputRoute, RowId
 from portal.school.services import School, school_of
 from portal.school.web import SchoolDep
-from portal.security import client_address, same_secret
+from portal.security import client_address, cookie_options
+from portal.signing import Signer
 from portal.templating import render
 from portal.throttle import Limit, attempt
 
@@ -334,11 +332,11 @@ def _set_draft_cookie(request: Request, response: Response, token: str) -> None:
     response.set_cookie(
         drafts.DRAFT_COOKIE,
         token,
-        max_age=int(drafts.KEEP_FOR.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=_settings(request).uses_https,
-        path=drafts.DRAFT_COOKIE_PATH,
+        **cookie_options(
+            _settings(request),
+            path=drafts.DRAFT_COOKIE_PATH,
+            max_age=int(drafts.KEEP_FOR.total_seconds()),
+        ),
     )
 
 
@@ -406,40 +404,35 @@ def _render_step(
     return render(request, f"complaints/form/{step}.html", context, status_code=status_code)
 
 
-def _sign(request: Request, body: str) -> str:
-    key = _settings(request).secret_key.encode()
-    return hmac.new(key, f"complaint-done:{body}".encode(), hashlib.sha256).hexdigest()
+DONE_PURPOSE = "complaint-done"
 
 
 def _set_done_cookie(request: Request, response: Response, payload: dict[str, Any]) -> None:
     """The private link for the confirmation page: signed, HttpOnly, short-lived, never a URL."""
-    payload = {**payload, "issued": unix_seconds(request.app.state.clock.now())}
-    body = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    now = unix_seconds(request.app.state.clock.now())
+    value = Signer(_settings(request).secret_key).sign(
+        DONE_PURPOSE, json.dumps({**payload, "issued": now}), expires_at=now + DONE_SECONDS
+    )
     response.set_cookie(
         DONE_COOKIE,
-        f"{body}.{_sign(request, body)}",
-        max_age=DONE_SECONDS,
-        httponly=True,
-        samesite="lax",
-        secure=_settings(request).uses_https,
-        path=DONE_PATH,
+        value,
+        **cookie_options(_settings(request), path=DONE_PATH, max_age=DONE_SECONDS),
     )
 
 
 def _read_done_cookie(request: Request) -> dict[str, Any] | None:
-    body, _, signature = request.cookies.get(DONE_COOKIE, "").partition(".")
-    if not body or not same_secret(_sign(request, body), signature):
+    body = Signer(_settings(request).secret_key).unsign(
+        DONE_PURPOSE,
+        request.cookies.get(DONE_COOKIE, ""),
+        now=unix_seconds(request.app.state.clock.now()),
+    )
+    if body is None:
         return None
     try:
-        payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        payload = json.loads(body)
     except ValueError:
         return None
-    if (
-        not isinstance(payload, dict)
-        or unix_seconds(request.app.state.clock.now()) - payload.get("issued", 0) > DONE_SECONDS
-    ):
-        return None
-    return payload
+    return payload if isinstance(payload, dict) else None
 
 
 def _submit_allowed(request: Request) -> bool:
@@ -523,7 +516,9 @@ def complaint_submit(request: Request, session: SessionDep, form: FormDep) -> Re
         response,
         {"token": received.access_token},
     )
-    response.delete_cookie(drafts.DRAFT_COOKIE, path=drafts.DRAFT_COOKIE_PATH)
+    response.delete_cookie(
+        drafts.DRAFT_COOKIE, **cookie_options(_settings(request), path=drafts.DRAFT_COOKIE_PATH)
+    )
     return response
 
 

@@ -6,7 +6,6 @@ parent must know, queues an email in the same transaction.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -67,6 +66,7 @@ from portal.mail import (
 )
 from portal.school.services import School, calendar_of, school_of
 from portal.sealing import seal
+from portal.signing import token_digest
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 REPLY_TEXT_LIMIT = 10_000
@@ -604,10 +604,6 @@ class Received:
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_reference() -> str:

@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlmodel import Session
 
+from portal.accounts.access import require_role
 from portal.accounts.models import Role, StaffUser
 from portal.calendar import format_date
 from portal.complaints import attachments, services
@@ -38,7 +39,7 @@ from portal.db import SessionDep
 from portal.history import HistoryEvent, history_of
 from portal.inputs import CleanInputRoute, RowId, row_id_or_none
 from portal.school.services import school_of
-from portal.security import Forbidden, require_role
+from portal.security import Forbidden
 from portal.templating import render
 
 router = APIRouter(route_class=CleanInputRoute)

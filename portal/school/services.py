@@ -9,6 +9,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -215,9 +216,16 @@ def calendar_of(session: Session) -> SchoolCalendar:
         closures = list(
             session.exec(select(SchoolClosure.day).where(SchoolClosure.school_id == school.id))
         )
-    calendar = SchoolCalendar(terms, closures, allow_empty=True)
+    calendar = _calendar_for(tuple(sorted(terms, key=lambda t: t.start)), frozenset(closures))
     session.info[_CALENDAR_KEY] = calendar
     return calendar
+
+
+@lru_cache(maxsize=16)
+def _calendar_for(terms: tuple[Term, ...], closures: frozenset[date]) -> SchoolCalendar:
+    """Built once per set of dates: the rows are read every time (a change shows at once), the
+    school-day arithmetic and bank holidays are worked out only when the dates change."""
+    return SchoolCalendar(terms, closures, allow_empty=True)
 
 
 def forget_calendar(session: Session) -> None:
