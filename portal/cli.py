@@ -167,7 +167,7 @@ def remind() -> None:
     """
     from portal.complaints.drafts import purge_expired
     from portal.complaints.services import remind as send_reminders
-    from portal.term_dates import warn_admins
+    from portal.school.term_dates import warn_admins
 
     settings = _settings()
     with _session(settings) as session:

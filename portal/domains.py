@@ -26,6 +26,7 @@ INSTALLED_DOMAINS: tuple[str, ...] = (
     "portal.accounts",
     "portal.admin",
     "portal.complaints",
+    "portal.school.term_dates_domain",
 )
 
 
@@ -121,8 +122,10 @@ class Installed:
 
 
 def load_domain(package: str) -> Domain:
-    """The `DOMAIN` a package's `domain.py` exports."""
-    domain = importlib.import_module(f"{package}.domain").DOMAIN
+    """The `DOMAIN` a package's `domain.py` exports (or a module's own `DOMAIN`, for a module
+    named `..._domain`: `portal.school.term_dates_domain`)."""
+    module = package if package.endswith("_domain") else f"{package}.domain"
+    domain = importlib.import_module(module).DOMAIN
     if not isinstance(domain, Domain):
         raise TypeError(f"{package}.domain.DOMAIN is not a Domain")
     return domain

@@ -9,10 +9,10 @@ from typing import Any
 from fastapi import Request
 from sqlmodel import Session
 
-from portal import term_dates
 from portal.accounts.models import Role, StaffUser
 from portal.admin.views import router
 from portal.domains import Domain, HomePanel, MenuEntry
+from portal.school import term_dates
 
 
 def term_dates_panel(
@@ -21,7 +21,7 @@ def term_dates_panel(
     """Admins are told on their home page when the known term dates are about to run out."""
     if not user.has_role(Role.admin):
         return None
-    warning = term_dates.running_out(session, request.app.state.settings)
+    warning = term_dates.running_out(session)
     return {"warning": warning} if warning else None
 
 

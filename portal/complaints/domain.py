@@ -14,8 +14,10 @@ from portal.complaints import models, services
 from portal.complaints.access_notices import roles_given
 from portal.complaints.form_views import router as form_router
 from portal.complaints.staff_views import router as staff_router
+from portal.complaints.term_changes import recompute_open_cases
 from portal.complaints.track_views import router as track_router
 from portal.domains import Domain, HomePanel, MenuEntry
+from portal.school.term_dates import on_term_dates_changed
 
 # Everyone with a part in the procedure: office triages, head and chair handle, clerk and
 # governors sit on panels.
@@ -35,6 +37,9 @@ def your_cases_panel(
         "today": services.school_date(session),
     }
 
+
+# A change to the term dates moves every open case's deadline at once, in the same transaction.
+on_term_dates_changed(recompute_open_cases)
 
 DOMAIN = Domain(
     name="complaints",

@@ -33,7 +33,7 @@ from portal.complaints.models import (
 from portal.complaints.services import ComplaintError, Triage
 from portal.history import HistoryEvent
 from portal.mail import OutboxMessage
-from portal.term_dates import running_out, warn_admins
+from portal.school.term_dates import running_out, warn_admins
 from tests.complaints.factories import PDF_BYTES, answers, letter, make_case, make_cast
 from tests.conftest import csrf_of, text_of
 from tests.factories import make_user, sign_in
