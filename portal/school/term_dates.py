@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select as sa_select
+from sqlalchemy import update as sa_update
 from sqlmodel import Session, select
 
 from portal.accounts.models import Role, StaffUser
@@ -63,7 +64,9 @@ class TermDatesConflict(RuntimeError):
         super().__init__(self.MESSAGE)
 
 
-def read_date(prefix: str, label: str, parts: dict[str, str], errors: dict[str, str]) -> date | None:
+def read_date(
+    prefix: str, label: str, parts: dict[str, str], errors: dict[str, str]
+) -> date | None:
     """A GOV.UK date input (`<prefix>_day`, `_month`, `_year`): the date, or None with the
     problem, naming the field, added to `errors` under the id of its first part to fix."""
     given = {name: (parts.get(name) or "").strip() for name in DATE_PARTS}
@@ -238,9 +241,7 @@ def dates_fingerprint(terms: Iterable[Term], closures: Iterable[tuple[date, str]
 def stored_dates(session: Session, school_id: int) -> StoredDates:
     terms = list(
         session.exec(
-            select(SchoolTerm)
-            .where(SchoolTerm.school_id == school_id)
-            .order_by(SchoolTerm.start)  # type: ignore[arg-type]
+            select(SchoolTerm).where(SchoolTerm.school_id == school_id).order_by(SchoolTerm.start)  # type: ignore[arg-type]
         )
     )
     closures = list(
@@ -256,6 +257,14 @@ def stored_dates(session: Session, school_id: int) -> StoredDates:
 def lock_dates(session: Session, school_id: int) -> StoredDates:
     """Take the school profile's row lock (PostgreSQL honours it; SQLite has one writer at a
     time anyway), then read the dates as they are now, never as a cached copy."""
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite ignores FOR UPDATE and reads outside a transaction: a write takes its one
+        # writer's lock now, so a second change waits here and then reads the first one's dates.
+        session.execute(
+            sa_update(SchoolProfile)
+            .where(SchoolProfile.id == school_id)  # type: ignore[arg-type]
+            .values(id=SchoolProfile.id)
+        )
     session.execute(
         sa_select(SchoolProfile.id)  # type: ignore[call-overload]
         .where(SchoolProfile.id == school_id)
@@ -332,14 +341,10 @@ def add_term(session: Session, user: StaffUser, term: TermInput) -> ChangeResult
         "term-dates:term:added",
         to_value=_describe_term(new.name, new.start, new.end),
     )
-    return ChangeResult(
-        f"{new.name} added", tell_listeners(session, user)
-    )
+    return ChangeResult(f"{new.name} added", tell_listeners(session, user))
 
 
-def change_term(
-    session: Session, user: StaffUser, term_id: int, term: TermInput
-) -> ChangeResult:
+def change_term(session: Session, user: StaffUser, term_id: int, term: TermInput) -> ChangeResult:
     school_id = _school_id(session)
     stored = lock_dates(session, school_id)
     row = next((t for t in stored.terms if t.id == term_id), None)
@@ -399,8 +404,10 @@ def add_closure(session: Session, user: StaffUser, closure: ClosureInput) -> Cha
     bank_holiday = calendar_of(session).bank_holiday_name(day)
     if bank_holiday:
         raise TermDatesInputError(
-            {"day_day": f"{format_date(day)} is a bank holiday ({bank_holiday}): it is not "
-             "counted as a school day anyway"}
+            {
+                "day_day": f"{format_date(day)} is a bank holiday ({bank_holiday}): it is not "
+                "counted as a school day anyway"
+            }
         )
     if any(c.day == day for c in stored.closures):
         raise TermDatesInputError({"day_day": f"{format_date(day)} is already a closure day"})
@@ -417,9 +424,7 @@ def add_closure(session: Session, user: StaffUser, closure: ClosureInput) -> Cha
         "term-dates:closure:added",
         to_value=f"{format_date(day)}: {closure.reason}",
     )
-    return ChangeResult(
-        f"{format_date(day)} added as a closure day", tell_listeners(session, user)
-    )
+    return ChangeResult(f"{format_date(day)} added as a closure day", tell_listeners(session, user))
 
 
 def remove_closure(session: Session, user: StaffUser, closure_id: int) -> ChangeResult:
@@ -469,7 +474,9 @@ class ImportPlan:
         return max(t.end for t in self.terms)
 
 
-def replaced_by(stored: StoredDates, plan: ImportPlan) -> tuple[list[SchoolTerm], list[SchoolClosure]]:
+def replaced_by(
+    stored: StoredDates, plan: ImportPlan
+) -> tuple[list[SchoolTerm], list[SchoolClosure]]:
     """The stored terms and closures an import takes the place of: every one that overlaps its
     range, from its first term's first day to its last term's last day."""
     terms = [t for t in stored.terms if t.start <= plan.end and t.end >= plan.start]
@@ -487,9 +494,7 @@ def import_dates(
     if stored.fingerprint != seen_fingerprint:
         raise TermDatesConflict()
     old_terms, old_closures = replaced_by(stored, plan)
-    kept_terms = [
-        Term(t.name, t.start, t.end) for t in stored.terms if t not in old_terms
-    ]
+    kept_terms = [Term(t.name, t.start, t.end) for t in stored.terms if t not in old_terms]
     kept_closures = [c for c in stored.closures if c not in old_closures]
     # Closures kept from outside the range must still be in a term, and the new terms must not
     # overlap the kept ones: the calendar's checks say so.

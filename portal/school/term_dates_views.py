@@ -387,9 +387,7 @@ def _unsign_plan(
     request: Request, admin: StaffUser, value: str
 ) -> tuple[rules.ImportPlan, str] | None:
     now = unix_seconds(request.app.state.clock.now())
-    payload = signer(request).unsign(
-        IMPORT_PURPOSE, value, now=now, bound_to=f"staff:{admin.id}"
-    )
+    payload = signer(request).unsign(IMPORT_PURPOSE, value, now=now, bound_to=f"staff:{admin.id}")
     if payload is None:
         return None
     try:
@@ -398,9 +396,7 @@ def _unsign_plan(
             Term(str(name), date.fromisoformat(start), date.fromisoformat(end))
             for name, start, end in data["terms"]
         )
-        closures = tuple(
-            (date.fromisoformat(day), str(reason)) for day, reason in data["closures"]
-        )
+        closures = tuple((date.fromisoformat(day), str(reason)) for day, reason in data["closures"])
         seen = str(data["seen"])
     except (ValueError, KeyError, TypeError):
         return None
