@@ -478,9 +478,14 @@ def replaced_by(
     stored: StoredDates, plan: ImportPlan
 ) -> tuple[list[SchoolTerm], list[SchoolClosure]]:
     """The stored terms and closures an import takes the place of: every one that overlaps its
-    range, from its first term's first day to its last term's last day."""
+    range, from its first term's first day to its last term's last day (and the closures of a
+    term it replaces, which would otherwise be left in no term)."""
     terms = [t for t in stored.terms if t.start <= plan.end and t.end >= plan.start]
-    closures = [c for c in stored.closures if plan.start <= c.day <= plan.end]
+    closures = [
+        c
+        for c in stored.closures
+        if plan.start <= c.day <= plan.end or any(t.start <= c.day <= t.end for t in terms)
+    ]
     return terms, closures
 
 
