@@ -113,9 +113,9 @@ def _events(calendars: Iterable[Calendar]) -> tuple[list[_Event], list[str]]:
             events.append(_Event(summary=summary, first=start, last=end))
     notes = []
     if broken:
-        notes.append(f"Not used: {_count(broken, 'event')} with dates we could not read.")
+        notes.append(f"{_count(broken, 'event')} with dates we could not read.")
     if timed:
-        notes.append(f"Not used: {_count(timed, 'event')} at a time of day (not all day).")
+        notes.append(f"{_count(timed, 'event')} at a time of day, not all day.")
     return events, notes
 
 
@@ -167,14 +167,12 @@ def plan_from_events(events: list[_Event], notes: list[str] | None = None) -> Im
         )
     chosen = _closures(closures, terms, notes)
     if bank:
-        notes.append(
-            f"Not used: {_count(bank, 'bank holiday')} (the portal knows the bank holidays)."
-        )
+        notes.append(f"{_count(bank, 'bank holiday')}: the portal knows the bank holidays already.")
     if unused:
         names = sorted(unused)
         shown = ", ".join(f'"{name}"' for name in names[:NOTES_SHOWN])
         more = f" and {len(names) - NOTES_SHOWN} more" if len(names) > NOTES_SHOWN else ""
-        notes.append(f"Not used, as they are not term dates: {shown}{more}.")
+        notes.append(f"Events that are not term dates: {shown}{more}.")
     try:
         SchoolCalendar(terms, [day for day, _ in chosen])
     except TermDatesError as error:
@@ -191,7 +189,9 @@ def _paired(starts: list[_Event], ends: list[_Event], notes: list[str]) -> list[
         following = starts[index + 1].first if index + 1 < len(starts) else date.max
         end = next((e for e in ends if start.first <= e.first < following), None)
         if end is None:
-            notes.append(f'Not used: "{start.summary}" on {format_date(start.first)} has no end.')
+            notes.append(
+                f'"{start.summary}" on {format_date(start.first)}: no end of term after it.'
+            )
             continue
         name = _START.sub("", start.summary)
         paired.append(_Event(summary=" ".join(name.split()), first=start.first, last=end.last))
@@ -211,7 +211,7 @@ def _innermost(spans: list[_Event], notes: list[str]) -> list[_Event]:
             and (other.first, other.last) != (span.first, span.last)
         ]
         if inner:
-            notes.append(f'Not used: "{span.summary}", as its parts are in the file too.')
+            notes.append(f'"{span.summary}" as a whole: its parts are in the file too.')
             continue
         if any((other.first, other.last) == (span.first, span.last) for other in kept):
             continue  # the same term twice
@@ -271,9 +271,7 @@ def _closures(events: list[_Event], terms: list[Term], notes: list[str]) -> list
             day += timedelta(days=1)
     if outside:
         shown = ", ".join(format_date(day) for day in sorted(set(outside))[:NOTES_SHOWN])
-        notes.append(
-            f"Not used: closure days outside every term (they are not school days anyway): {shown}."
-        )
+        notes.append(f"Closure days outside every term (they are not school days anyway): {shown}.")
     return sorted(found.items())
 
 

@@ -60,3 +60,26 @@ def test_screenshot_held_case(new_page: PageMaker) -> None:
     page.wait_for_selector("#release")
     assert_accessible(page)
     _shoot(page, "complaint-held")
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["1280", "375"])
+def test_screenshot_term_dates(
+    new_page: PageMaker, admin_storage_state: object, viewport: dict[str, int]
+) -> None:
+    page = new_page(js=True, viewport=viewport, storage_state=admin_storage_state)
+    response = page.goto("/staff/settings/term-dates")
+    assert response is not None and response.ok
+    _shoot(page, "term-dates")
+
+
+def test_screenshot_term_dates_import_preview(
+    new_page: PageMaker, admin_storage_state: object
+) -> None:
+    page = new_page(js=True, viewport=DESKTOP, storage_state=admin_storage_state)
+    page.goto("/staff/settings/term-dates/import")
+    page.locator("#file").set_input_files(
+        str(PROJECT_ROOT / "tests" / "data" / "council-term-dates-2028-29.ics")
+    )
+    page.locator("#check").click()
+    page.wait_for_selector("#replace-question")
+    _shoot(page, "term-dates-import-preview")

@@ -53,7 +53,7 @@ def test_a_council_file_gives_half_terms_and_inset_days():
     )
     notes = " ".join(plan.notes)
     assert "3 bank holidays" in notes  # Good Friday, Easter Monday, Early May
-    assert "1 event at a time of day" in notes  # parents' evening
+    assert "1 event at a time of day, not all day" in notes  # parents' evening
     assert '"Sports Day"' in notes
     assert "2029-06-22" not in notes  # the cancelled INSET day is simply not there
     assert (plan.start, plan.end) == (date(2028, 9, 4), date(2029, 7, 20))
