@@ -146,6 +146,7 @@ def test_the_installed_domains_give_the_staff_menu_of_every_role(client, db_sess
         "Staff accounts",
         "Policy",
         "Outbox",
+        "Term dates",
     ]
 
 
@@ -156,6 +157,7 @@ def test_every_installed_domain_is_a_package_with_its_description():
         "accounts",
         "admin",
         "complaints",
+        "term-dates",
     ]
     assert [entry.order for entry in assembled.menu] == sorted(e.order for e in assembled.menu)
 

@@ -134,11 +134,11 @@ def change_term(
     end_year: Annotated[str, Form()] = "",
 ) -> Response:
     values = _values(locals(), "name", "start", "end")
-    term = session.get(SchoolTerm, term_id)
     try:
         result = rules.change_term(session, admin, term_id, rules.read_term(values))
     except rules.TermDatesInputError as error:
         session.rollback()
+        term = session.get(SchoolTerm, term_id)
         if term is None:
             return _conflict(request, session)
         return _term_form(request, term, values=values, errors=error.errors)

@@ -547,3 +547,18 @@ def test_a_change_to_a_term_someone_else_just_removed_says_so(client, db_session
     )
     assert response.status_code == 409
     assert "Someone else changed the term dates while you were looking" in text_of(response)
+
+
+def test_a_bad_change_to_a_term_someone_else_just_removed_says_so_too(client, db_session):
+    admin = make_user(db_session, Role.admin)
+    sign_in(client, admin)
+    term_id = _term_id(db_session, "Summer term 2 2027-28")
+    form = client.get(f"{BASE}/terms/{term_id}")
+    with Session(client.app.state.engine) as session:
+        rules.remove_term(session, session.merge(admin), term_id)
+        session.commit()
+    response = client.post(
+        f"{BASE}/terms/{term_id}", data={"csrf_token": csrf_of(form), "name": ""}
+    )
+    assert response.status_code == 409
+    assert "Someone else changed the term dates" in text_of(response)
