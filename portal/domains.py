@@ -122,10 +122,12 @@ class Installed:
 
 
 def load_domain(package: str) -> Domain:
-    """The `DOMAIN` a package's `domain.py` exports (or a module's own `DOMAIN`, for a module
-    named `..._domain`: `portal.school.term_dates_domain`)."""
-    module = package if package.endswith("_domain") else f"{package}.domain"
-    domain = importlib.import_module(module).DOMAIN
+    """The `DOMAIN` a package's `domain.py` exports (or, for a plain module such as
+    `portal.school.term_dates_domain`, the module's own `DOMAIN`)."""
+    module = importlib.import_module(package)
+    if hasattr(module, "__path__"):  # a package: its description is in its domain.py
+        module = importlib.import_module(f"{package}.domain")
+    domain = module.DOMAIN
     if not isinstance(domain, Domain):
         raise TypeError(f"{package}.domain.DOMAIN is not a Domain")
     return domain
