@@ -363,6 +363,16 @@ FIELD_VALUES: dict[str, list[str]] = {
     "hearing_on_day": ["12"],
     "hearing_on_month": ["1"],
     "hearing_on_year": ["2027"],
+    "start_day": ["7"],
+    "start_month": ["9"],
+    "start_year": ["2028"],
+    "end_day": ["20"],
+    "end_month": ["10"],
+    "end_year": ["2028"],
+    "day_day": ["27"],
+    "day_month": ["11"],
+    "day_year": ["2026"],
+    "reason": ["INSET"],
 }
 
 
