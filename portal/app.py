@@ -22,7 +22,7 @@ from portal.db import make_engine
 from portal.domains import INSTALLED_DOMAINS, installed
 from portal.inputs import CleanInputRoute
 from portal.school.services import NOT_SET_UP, School
-from portal.school.web import SchoolDep, school_for_request
+from portal.school.web import SchoolDep, add_first_run_pages, portal_gate, school_for_request
 from portal.security import (
     CONTENT_SECURITY_POLICY,
     CsrfError,
@@ -53,7 +53,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
-        dependencies=[Depends(verify_csrf)],
+        dependencies=[Depends(verify_csrf), Depends(portal_gate)],
     )
     app.router.route_class = CleanInputRoute
     app.state.settings = settings
@@ -101,6 +101,7 @@ def create_app(
         )
 
     _add_error_pages(app)
+    add_first_run_pages(app)
     return app
 
 
