@@ -145,6 +145,7 @@ def test_the_installed_domains_give_the_staff_menu_of_every_role(client, db_sess
         "Complaints",
         "Staff accounts",
         "Policy",
+        "School settings",
         "Outbox",
     ]
 
@@ -156,6 +157,7 @@ def test_every_installed_domain_is_a_package_with_its_description():
         "accounts",
         "admin",
         "complaints",
+        "school",
     ]
     assert [entry.order for entry in assembled.menu] == sorted(e.order for e in assembled.menu)
 
