@@ -17,12 +17,18 @@ from portal.accounts.services import create_user
 from portal.app import create_app
 from portal.config import Settings
 from portal.db import make_engine
-from tests.browser.conftest import CHROMIUM_ARGS, DESKTOP, LIVE_SECRET, LiveServer, _wait_until_healthy
+from tests.browser.conftest import (
+    CHROMIUM_ARGS,
+    DESKTOP,
+    LIVE_SECRET,
+    LiveServer,
+    _wait_until_healthy,
+)
 from tests.clocks import TERM_DATES, fixed_test_clock
 from tests.databases import migrated_database
 
 EMPTY_ADMIN = "first.admin@oakfield.example"
-EMPTY_PASSWORD = "oakfield-first-run-2026"  # noqa: S105 - a test account's password
+EMPTY_PASSWORD = "oakfield-first-run-2026"
 
 __all__ = ["CHROMIUM_ARGS", "EMPTY_ADMIN", "EMPTY_PASSWORD", "empty_context", "empty_live_server"]
 
@@ -77,9 +83,7 @@ def empty_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live
 
 @pytest.fixture
 def empty_context(browser: Browser, empty_live_server: LiveServer) -> Iterator[BrowserContext]:
-    context = browser.new_context(
-        base_url=empty_live_server.url, viewport=DESKTOP, locale="en-GB"
-    )
+    context = browser.new_context(base_url=empty_live_server.url, viewport=DESKTOP, locale="en-GB")
     context.set_default_timeout(5_000)
     try:
         yield context

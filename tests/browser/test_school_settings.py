@@ -44,7 +44,9 @@ def crest_png() -> bytes:
     draw.polygon([(0, 0), (400, 0), (400, 270), (200, 480), (0, 270)], fill="#f0c000")
     draw.polygon([(20, 20), (380, 20), (380, 260), (200, 460), (20, 260)], fill="#ffffff")
     draw.polygon([(40, 40), (360, 40), (360, 250), (200, 430), (40, 250)], fill="#5b2a86")
-    draw.polygon([(40, 300), (200, 140), (360, 300), (360, 240), (200, 80), (40, 240)], fill="#f0c000")
+    draw.polygon(
+        [(40, 300), (200, 140), (360, 300), (360, 240), (200, 80), (40, 240)], fill="#f0c000"
+    )
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()

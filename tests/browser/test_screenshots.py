@@ -78,9 +78,7 @@ def test_screenshot_school_settings(
     _shoot(page, "school-settings")
 
 
-def test_screenshot_school_colour_refused(
-    new_page: PageMaker, admin_storage_state: object
-) -> None:
+def test_screenshot_school_colour_refused(new_page: PageMaker, admin_storage_state: object) -> None:
     page = new_page(js=True, viewport=DESKTOP, storage_state=admin_storage_state)
     page.goto("/staff/settings/colour")
     page.get_by_label("Colour").fill("#f0c000")

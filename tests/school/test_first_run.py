@@ -56,7 +56,9 @@ def test_the_first_run_from_an_empty_portal_to_open(app, client, db_session, clo
     sign_in(client, admin)
 
     assert client.get("/staff", follow_redirects=False).headers["location"] == "/staff/setup"
-    assert client.get("/staff/settings", follow_redirects=False).headers["location"] == "/staff/setup"
+    assert (
+        client.get("/staff/settings", follow_redirects=False).headers["location"] == "/staff/setup"
+    )
     steps = client.get("/staff/setup")
     assert steps.status_code == 200
     assert "Open the portal to parents" not in text_of(steps)
@@ -103,7 +105,10 @@ def test_the_first_run_from_an_empty_portal_to_open(app, client, db_session, clo
         row = profile_row(session)
         today = clock.now().date()
         replace_term_dates(
-            session, row.id, [Term("Autumn 2", today.replace(month=11, day=2), today.replace(month=12, day=18))], []
+            session,
+            row.id,
+            [Term("Autumn 2", today.replace(month=11, day=2), today.replace(month=12, day=18))],
+            [],
         )
         session.commit()
     steps = client.get("/staff/setup")

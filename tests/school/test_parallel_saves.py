@@ -71,7 +71,15 @@ def test_parallel_saves_of_different_settings_all_keep(app, db_session):
     for client, path, data in plans:
         form = client.get(path)
         prepared.append(
-            (client, path, {**data, "csrf_token": csrf_of(form), "seen": page(form).select_one("input[name=seen]")["value"]})
+            (
+                client,
+                path,
+                {
+                    **data,
+                    "csrf_token": csrf_of(form),
+                    "seen": page(form).select_one("input[name=seen]")["value"],
+                },
+            )
         )
     codes = [0] * len(prepared)
 

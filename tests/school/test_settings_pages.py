@@ -1,5 +1,6 @@
-"""The school settings pages: each renders for an admin, each form refuses bad input with a clear
-message and keeps what was typed, each change is one history event, and the next request shows it."""
+"""The school settings pages: each renders for an admin, each form refuses bad input with a
+clear message and keeps what was typed, each change is one history event, and the next request
+shows it."""
 
 from __future__ import annotations
 
@@ -354,7 +355,10 @@ def test_letter_paragraphs_add_change_remove(client, db_session):
     )
     assert response.status_code == 303
     response = send(
-        client, "/staff/settings/letter-paragraphs/2/remove", {}, from_page="/staff/settings/letter-paragraphs/2"
+        client,
+        "/staff/settings/letter-paragraphs/2/remove",
+        {},
+        from_page="/staff/settings/letter-paragraphs/2",
     )
     assert response.status_code == 303
     paragraphs = school_now(db_session.get_bind()).letter_paragraphs
@@ -377,7 +381,11 @@ def test_a_form_from_before_someone_elses_save_is_refused_not_lost(client, db_se
     assert send(client, "/staff/settings/name", {"name": "First Name School"}).status_code == 303
     response = client.post(
         "/staff/settings/name",
-        data={"name": "Second Name School", "seen": stale_seen, "csrf_token": page(stale).select_one("input[name=csrf_token]")["value"]},
+        data={
+            "name": "Second Name School",
+            "seen": stale_seen,
+            "csrf_token": page(stale).select_one("input[name=csrf_token]")["value"],
+        },
         follow_redirects=False,
     )
     assert response.status_code == 409
