@@ -38,6 +38,9 @@ def test_an_empty_portal_is_not_open_to_parents(app, client):
     assert client.get("/healthz").status_code == 200
     assert client.get("/brand.css").status_code == 200
     assert client.get("/staff/login").status_code == 200
+    signed_out = client.get("/staff", follow_redirects=False)
+    assert signed_out.status_code == 303
+    assert signed_out.headers["location"].startswith("/staff/login")
 
 
 def test_staff_who_are_not_admins_are_told_an_administrator_must_finish(app, client, db_session):
