@@ -11,13 +11,14 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import (
     ChoiceLoader,
-    Environment,
     FileSystemLoader,
     PackageLoader,
     PrefixLoader,
     select_autoescape,
 )
+from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
+from starlette.requests import HTTPConnection
 from starlette.responses import HTMLResponse
 
 from portal.calendar import format_date
@@ -44,7 +45,7 @@ def make_templates(
             PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
         ]
     )
-    env = Environment(
+    env = PageEnvironment(
         loader=loader, autoescape=select_autoescape(), trim_blocks=True, lstrip_blocks=True
     )
     env.filters["long_date"] = _long_date
@@ -56,6 +57,39 @@ def make_templates(
 
 
 SCHOOL_TIME = ZoneInfo("Europe/London")
+# What a page template may not reach through `request`: the app (its state holds the deployment
+# Settings), the raw ASGI scope and the receive channel.
+_REQUEST_REFUSED = frozenset({"app", "state", "scope", "receive", "_receive", "_send"})
+_ALWAYS_REFUSED = frozenset({"app", "scope", "receive"})
+
+
+class PageEnvironment(SandboxedEnvironment):
+    """The page templates' environment: sandboxed, because a school's own templates folder
+    (`templates_override_dir`) is searched first and every page gets `request`.
+
+    Besides the sandbox's own rules (no `__class__`, no `__globals__`...), a template may not
+    read `app`, `scope` or `receive` on anything, `state` on a request, nor any deployment
+    `Settings` (an instance, or an attribute whose value is one): a school's template can never
+    print the secret key or the SMTP password.
+    """
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if isinstance(obj, Settings) or isinstance(value, Settings):
+            return False
+        if attr in _ALWAYS_REFUSED:
+            return False
+        if isinstance(obj, HTTPConnection) and attr in _REQUEST_REFUSED:
+            return False
+        return super().is_safe_attribute(obj, attr, value)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        # `request["app"]` reads the ASGI scope: refused like `request.scope`.
+        if isinstance(obj, (Settings, HTTPConnection)):
+            return self.unsafe_undefined(obj, str(argument))
+        value = super().getitem(obj, argument)
+        if isinstance(value, Settings):
+            return self.unsafe_undefined(obj, str(argument))
+        return value
 
 
 def _no_staff_navigation(_user: object) -> list[dict[str, str]]:
