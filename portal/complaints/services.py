@@ -67,6 +67,8 @@ from portal.mail import (
 from portal.school.services import School, calendar_of, school_of
 from portal.sealing import seal
 from portal.signing import token_digest
+from portal.wording.catalogue import CaseView
+from portal.wording.services import render as render_wording
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 REPLY_TEXT_LIMIT = 10_000
@@ -746,17 +748,7 @@ def submit(
             session,
             settings,
             complaint,
-            subject=f"We have received your {_kind_word(complaint)} ({complaint.reference})",
-            body=(
-                f"Dear {complaint.parent_name},\n\n"
-                f"Thank you for contacting {school.name}. We have received your "
-                f"{_kind_word(complaint)} and its reference is {complaint.reference}.\n\n"
-                f"We will contact you {_by_when(complaint, school)} to say who is "
-                "looking into it and when you will hear from them.\n\n"
-                f"You can check on it, reply to us or withdraw it at any time here:\n"
-                f"{SECRET_PLACEHOLDER}\n\n"
-                "Keep this link private: anyone with it can see your case.\n"
-            ),
+            "complaint-received",
             private_link=f"{settings.base_url}/track/{token}",
         )
     if persistent is not None:
@@ -805,18 +797,12 @@ def _tell_procedure_complete(
     session: Session, settings: Settings, complaint: Complaint, persistent: PersistentComplainant
 ) -> None:
     lead = session.get(Complaint, persistent.complaint_id)
-    earlier = f" ({lead.reference})" if lead is not None else ""
     _email_parent(
         session,
         settings,
         complaint,
-        subject=f"About your earlier matter{earlier}",
-        body=(
-            f"Dear {complaint.parent_name},\n\n"
-            f"The school's complaints procedure on your earlier matter{earlier} is complete, "
-            "and the school will not reopen it. If what you have sent now is about something "
-            "new, we will look at it.\n"
-        ),
+        "earlier-matter-complete",
+        earlier_reference=lead.reference if lead is not None else "",
     )
 
 
@@ -849,24 +835,50 @@ def _kind_word(complaint: Complaint) -> str:
     return "concern" if complaint.stage == Stage.concern else "complaint"
 
 
+def case_view(complaint: Complaint, school: School) -> CaseView:
+    """The case as an email or letter template reads it: words, not the row."""
+    return CaseView(
+        reference=complaint.reference,
+        kind=_kind_word(complaint),
+        stage=complaint.stage_enum.label.lower(),
+        is_concern=complaint.stage == Stage.concern,
+        anonymous=complaint.anonymous,
+        parent_name=complaint.parent_name,
+        child_name=complaint.child_name,
+        category=complaint.category,
+        received_on=format_date(complaint.received_on) if complaint.received_on else "",
+        deadline=_due(complaint.next_deadline),
+        acknowledge_by=_by_when(complaint, school),
+    )
+
+
 def _email_parent(
     session: Session,
     settings: Settings,
     complaint: Complaint,
+    key: str,
     *,
-    subject: str,
-    body: str,
     private_link: str | None = None,
+    **values: str,
 ) -> None:
-    """Queue an email to the parent. A private link goes sealed, never into the stored body."""
+    """Queue the email `key` (portal.wording) to the parent, in the school's wording. A private
+    link goes sealed, never into the stored body: the template only ever sees its placeholder."""
     if complaint.anonymous or not complaint.parent_email:
         return
     school = school_of(session)
+    if private_link:
+        values["private_link"] = SECRET_PLACEHOLDER
+    message = render_wording(
+        session,
+        key,
+        {"case": case_view(complaint, school), "recipient_name": complaint.parent_name, **values},
+        school=school,
+    )
     queue_mail(
         session,
         to=complaint.parent_email,
-        subject=subject,
-        body_text=body + f"\n{school.name}\n{school.contact_phone}\n",
+        subject=message.subject,
+        body_text=message.body + f"\n\n{school.name}\n{school.contact_phone}\n",
         related=("complaint", str(complaint.id)),
         sealed_secret=seal(settings.secret_key, private_link) if private_link else None,
         held=complaint.status == Status.held,
@@ -878,18 +890,26 @@ def _email_staff(
     settings: Settings,
     user: StaffUser | None,
     complaint: Complaint,
-    *,
-    subject: str,
-    body: str,
+    key: str,
+    **values: str,
 ) -> None:
+    """Queue the email `key` to a member of staff: what happened and the link, no case details."""
     if user is None or not user.is_active:
         return
+    school = school_of(session)
+    message = render_wording(
+        session,
+        key,
+        {"case": case_view(complaint, school), "recipient_name": user.name, **values},
+        school=school,
+    )
     queue_mail(
         session,
         to=user.email,
-        subject=subject,
+        subject=message.subject,
         body_text=(
-            f"{body}\n\nOpen the case: {settings.base_url}/staff/complaints/{complaint.reference}\n"
+            f"{message.body}\n\n"
+            f"Open the case: {settings.base_url}/staff/complaints/{complaint.reference}\n"
             "(The case details are only on the portal, not in this email.)\n"
         ),
         related=("complaint", str(complaint.id)),
@@ -1033,13 +1053,8 @@ def triage(
             session,
             settings,
             complaint,
-            subject=f"Your {_kind_word(complaint)} {complaint.reference} is being looked into",
-            body=(
-                f"Dear {complaint.parent_name},\n\n"
-                f"We have looked at your {_kind_word(complaint)} and handled it as a "
-                f"{complaint.stage_enum.label.lower()}. {handler.name} will look into it "
-                f"and reply by {_due(complaint.next_deadline)}.\n"
-            ),
+            "case-being-looked-into",
+            handler_name=handler.name,
         )
     elif old_stage != complaint.stage:
         _set_deadline(session, complaint, DeadlineKind.respond, complaint.received_on)
@@ -1050,11 +1065,7 @@ def triage(
             settings,
             handler,
             complaint,
-            subject=f"Case {complaint.reference} has been given to you",
-            body=(
-                f"A {complaint.stage_enum.label.lower()} has been given to you. "
-                f"The reply is due by {_due(complaint.next_deadline)}."
-            ),
+            "staff-case-given",
         )
 
 
@@ -1074,11 +1085,8 @@ def _close_declined(
         session,
         settings,
         complaint,
-        subject=f"Your {_kind_word(complaint)} {complaint.reference}",
-        body=(
-            f"Dear {complaint.parent_name},\n\nWe have decided not to look into your "
-            f"{_kind_word(complaint)}.\n\n{reason}\n\nYou can read this on the portal at any time."
-        ),
+        "case-declined",
+        reason=reason,
     )
 
 
@@ -1117,11 +1125,10 @@ def redirect_out_of_scope(
         session,
         settings,
         complaint,
-        subject=f"Your {_kind_word(complaint)} {complaint.reference}: a different procedure",
-        body=(
-            f"Dear {complaint.parent_name},\n\nWhat you have told us is about {name.lower()}, "
-            f"which has its own procedure. {where}\n\n{reason.strip()}\n"
-        ),
+        "case-redirected",
+        procedure_name=name.lower(),
+        where=where,
+        reason=reason.strip(),
     )
 
 
@@ -1239,13 +1246,7 @@ def respond(
             session,
             settings,
             case,
-            subject=f"Our response to your {_kind_word(case)} {case.reference}",
-            body=(
-                f"Dear {case.parent_name},\n\nOur response to your {_kind_word(case)} is ready. "
-                "Read it or download it as a PDF on the portal.\n\n"
-                f"If you are not satisfied, you can ask for the governors' panel to review it "
-                f"until {_due(case.next_deadline)}.\n"
-            ),
+            "response-ready",
         )
         session.add(case)
     return answered
@@ -1275,31 +1276,29 @@ def stage1_letter_text(
         by_when = f"by {format_date(window)}"
     except CalendarExhaustedError:
         by_when = f"within {school.escalation_window_days} school days of this letter"
-    next_step = (
-        "If you are not satisfied with this response, you can ask for your complaint to be "
-        "considered by a panel of governors (stage 2). Use the button on the portal, or write "
-        f"to the clerk to the governors, {by_when}. Please say why you are not "
-        "satisfied and what you would like to happen."
-    )
-    if complaint.stage == Stage.concern:
-        next_step = (
-            "If you are not satisfied, you can make this a formal complaint (stage 1) on the "
-            f"portal {by_when}."
-        )
-    greeting = "Dear parent or carer" if complaint.anonymous else f"Dear {complaint.parent_name}"
-    return "\n\n".join(
-        [
-            f"{greeting},",
-            f"Your {_kind_word(complaint)} {complaint.reference}, received "
-            f"{format_date(complaint.received_on)}.",
-            f"Outcome: {letter.outcome.label}.",
-            f"What we looked into\n{letter.investigated.strip()}",
-            f"Our decision and the reasons for it\n{letter.decision.strip()}",
-            f"What we will do\n{letter.actions.strip() or 'No further action is needed.'}",
-            f"What you can do next\n{next_step}",
-            f"Yours sincerely,\n{user.name}\n{_signed_as(session, user)}",
-        ]
-    )
+    return render_wording(
+        session,
+        "stage1-letter",
+        {**_letter_values(session, complaint, letter, user), "escalate_by": by_when},
+        school=school,
+    ).body
+
+
+def _letter_values(
+    session: Session, complaint: Complaint, letter: Letter, user: StaffUser
+) -> dict[str, object]:
+    """What both letters' templates read (portal.wording: stage1-letter, panel-outcome-letter)."""
+    school = school_of(session)
+    return {
+        "case": case_view(complaint, school),
+        "recipient_name": "parent or carer" if complaint.anonymous else complaint.parent_name,
+        "outcome": letter.outcome.label,
+        "investigated": letter.investigated.strip(),
+        "decision": letter.decision.strip(),
+        "actions": letter.actions.strip(),
+        "signer_name": user.name,
+        "signer_role": _signed_as(session, user),
+    }
 
 
 def send_deadline_update(
@@ -1341,11 +1340,9 @@ def send_deadline_update(
         session,
         settings,
         complaint,
-        subject=f"A new date for your {_kind_word(complaint)} {complaint.reference}",
-        body=(
-            f"Dear {complaint.parent_name},\n\nWe are sorry, we need more time. We will now "
-            f"reply by {format_date(new_date)}.\n\n{reason.strip()}\n"
-        ),
+        "new-date",
+        new_date=format_date(new_date),
+        reason=reason.strip(),
     )
 
 
@@ -1361,11 +1358,7 @@ def send_message(
         session,
         settings,
         complaint,
-        subject=f"A message about your {_kind_word(complaint)} {complaint.reference}",
-        body=(
-            f"Dear {complaint.parent_name},\n\n"
-            "The school has sent you a message. Read it on the portal.\n"
-        ),
+        "school-message",
     )
     return message
 
@@ -1440,8 +1433,7 @@ def parent_reply(
         settings,
         handler,
         complaint,
-        subject=f"The parent has replied on case {complaint.reference}",
-        body="The parent has sent a reply.",
+        "staff-parent-replied",
     )
     return message
 
@@ -1463,14 +1455,8 @@ def withdraw(session: Session, settings: Settings, complaint: Complaint, reason:
         session,
         settings,
         complaint,
-        subject=f"You have withdrawn your {_kind_word(complaint)} {complaint.reference}",
-        body=(
-            f"Dear {complaint.parent_name},\n\nThis confirms that you withdrew your "
-            f"{_kind_word(complaint)} {complaint.reference} on "
-            f"{format_date(school_date(session))}. "
-            "We will take no further action on it.\n\nIf you change your mind, you can raise it "
-            "again on the portal.\n"
-        ),
+        "case-withdrawn",
+        withdrawn_on=format_date(school_date(session)),
     )
     handler = handler_of(session, complaint)
     _email_staff(
@@ -1478,8 +1464,7 @@ def withdraw(session: Session, settings: Settings, complaint: Complaint, reason:
         settings,
         handler,
         complaint,
-        subject=f"Case {complaint.reference} has been withdrawn",
-        body="The parent has withdrawn this case.",
+        "staff-case-withdrawn",
     )
 
 
@@ -1550,22 +1535,14 @@ def escalate(
         session,
         settings,
         complaint,
-        subject=f"Your request for the next stage: {complaint.reference}",
-        body=(
-            f"Dear {complaint.parent_name},\n\nWe have your request. Your case is now a "
-            f"{complaint.stage_enum.label.lower()}. You will hear from us by "
-            f"{_due(complaint.next_deadline)}.\n"
-        ),
+        "next-stage-requested",
     )
     _email_staff(
         session,
         settings,
         handler,
         complaint,
-        subject=f"Case {complaint.reference} is now a {complaint.stage_enum.label.lower()}",
-        body=(
-            f"The parent asked for the next stage. It is due by {_due(complaint.next_deadline)}."
-        ),
+        "staff-next-stage",
     )
 
 
@@ -1662,26 +1639,15 @@ def send_panel_outcome(
         raise ComplaintError("outcome", "Record the panel (date and three members) first")
     _check_letter(letter)
     members = [session.get(StaffUser, m) for m in panel.member_ids]
-    greeting = "Dear parent or carer" if complaint.anonymous else f"Dear {complaint.parent_name}"
-    body = "\n\n".join(
-        [
-            f"{greeting},",
-            f"Your complaint {complaint.reference}: the governors' panel met on "
-            f"{format_date(panel.hearing_on)}. The panel was "
-            f"{', '.join(m.name for m in members if m)}.",
-            f"Outcome: {letter.outcome.label}.",
-            f"What the panel considered\n{letter.investigated.strip()}",
-            f"The panel's decision and reasons\n{letter.decision.strip()}",
-            f"What will happen now\n{letter.actions.strip() or 'No further action is needed.'}",
-            "This is the end of the school's complaints procedure\n"
-            "The governing board's decision is final. If you believe the school did not follow "
-            "its complaints procedure properly, or acted unlawfully or unreasonably, you can "
-            "contact the Department for Education: www.gov.uk/complain-about-school. The "
-            "Department will look at whether the procedure was followed, not at the complaint "
-            "itself again.",
-            f"Yours sincerely,\n{user.name}\n{_signed_as(session, user)}",
-        ]
-    )
+    body = render_wording(
+        session,
+        "panel-outcome-letter",
+        {
+            **_letter_values(session, complaint, letter, user),
+            "hearing_on": format_date(panel.hearing_on),
+            "panel_members": ", ".join(m.name for m in members if m),
+        },
+    ).body
     _add_message(
         session,
         complaint,
@@ -1696,12 +1662,7 @@ def send_panel_outcome(
         session,
         settings,
         complaint,
-        subject=f"The governors' panel outcome for {complaint.reference}",
-        body=(
-            f"Dear {complaint.parent_name},\n\nThe panel's letter is ready on the portal, "
-            "where you can read it and download it as a PDF. This completes the school's "
-            "complaints procedure.\n"
-        ),
+        "panel-outcome-ready",
     )
 
 
@@ -1747,8 +1708,7 @@ def mark_persistent(
         session,
         settings,
         complaint,
-        subject=f"Your complaint {complaint.reference}: the procedure is complete",
-        body=f"Dear {complaint.parent_name},\n\n{text}\n",
+        "procedure-complete",
     )
 
 
@@ -1775,8 +1735,8 @@ def close_as_same_matter(
         session,
         settings,
         complaint,
-        subject=f"Your message {complaint.reference}",
-        body=f"Dear {complaint.parent_name},\n\n{text}\n",
+        "same-matter",
+        earlier_reference=lead.reference if lead else "",
     )
 
 
@@ -1994,8 +1954,9 @@ def remind(session: Session, settings: Settings, *, today: date | None = None) -
                     settings,
                     person,
                     complaint,
-                    subject=f"Reminder: case {complaint.reference} is due {format_date(due)}",
-                    body=f"{DeadlineKind(complaint.deadline_kind).label} {format_date(due)}.",
+                    "staff-reminder",
+                    due_what=DeadlineKind(complaint.deadline_kind).label,
+                    due_on=format_date(due),
                 )
             complaint.reminded_for = due
             session.add(complaint)

@@ -65,7 +65,9 @@ def test_an_override_page_template_cannot_print_the_deployment_secrets(override_
 def test_the_override_folder_is_still_searched_first(override_app):
     folder: Path = override_app.state.attempt_folder
     (folder / "guidance").mkdir(exist_ok=True)
-    (folder / "guidance" / "home.html").write_text("<html><body><h1>Our own home</h1></body></html>")
+    (folder / "guidance" / "home.html").write_text(
+        "<html><body><h1>Our own home</h1></body></html>"
+    )
     with TestClient(override_app, raise_server_exceptions=False) as browser:
         response = browser.get("/")
     assert response.status_code == 200
