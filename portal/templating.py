@@ -24,9 +24,10 @@ from portal.accounts.models import Role, StaffUser
 from portal.calendar import format_date
 from portal.config import PROJECT_ROOT, Settings
 from portal.security import csrf_token, set_browser_cookies
+from portal.static_files import StaticAssets
 
 
-def make_templates(settings: Settings) -> Jinja2Templates:
+def make_templates(settings: Settings, assets: StaticAssets | None = None) -> Jinja2Templates:
     """A school's own templates folder, when set, is searched first (like FixMyStreet cobrands)."""
     folders = [str(PROJECT_ROOT / "templates")]
     if settings.templates_override_dir:
@@ -46,6 +47,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env.filters["pre_text"] = pre_text
     env.globals["school"] = settings
     env.globals["staff_navigation"] = staff_navigation
+    env.globals["static_url"] = (assets or StaticAssets(PROJECT_ROOT / "static")).url
     return Jinja2Templates(env=env)
 
 
