@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from portal.clock import SystemClock, school_today
 from portal.complaints import services
 from portal.complaints.models import Complaint, ComplaintMessage
 from portal.complaints.seed import seed_cases
@@ -33,6 +34,7 @@ from tests.bench.load import run_load, uvicorn_server
 from tests.bench.report import LOAD_HEADER, TIMING_HEADER, load_average, machine
 
 BENCH_SECRET = secrets.token_urlsafe(48)
+CLOCK = SystemClock()
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -75,7 +77,7 @@ def bench_settings(db: BenchDatabase) -> Settings:
 
 
 def row_counts(settings: Settings) -> dict[str, int]:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, CLOCK)
     with Session(engine) as session:
         counts = {
             "complaint": session.scalar(select(func.count()).select_from(Complaint)) or 0,
@@ -100,7 +102,7 @@ def bench_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         settings = bench_settings(db)
 
         print(f"seeding {args.cases:,} cases ...", flush=True)
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, CLOCK)
         started = time.perf_counter()
         with Session(engine, expire_on_commit=False) as session:
             seed_cases(session, settings, args.cases, progress=lambda line: print(line, flush=True))
@@ -129,8 +131,8 @@ def bench_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_concurrency(db: BenchDatabase, settings: Settings, args: argparse.Namespace) -> Any:
-    today = services.school_today()
-    engine = make_engine(settings.database_url)
+    today = school_today(CLOCK.now())
+    engine = make_engine(settings.database_url, CLOCK)
     needed = int(600 * (args.seconds + args.warmup_seconds)) + 1000
     drafts = journey.insert_drafts(engine, needed, settings.complaint_categories, today, 10**7)
     engine.dispose()
