@@ -18,7 +18,10 @@ import socket
 import time
 from typing import Any
 
+from portal.clock import SystemClock
+
 log = logging.getLogger("portal.serve")
+CLOCK = SystemClock()
 
 APP = "portal.main:app"
 RESTART_PAUSE = 1.0  # seconds: a worker that dies at once is not restarted in a tight loop
@@ -118,9 +121,9 @@ class Supervisor:
         for process in self.processes:
             if process.is_alive():
                 process.terminate()
-        deadline = time.monotonic() + STOP_WAIT
+        deadline = CLOCK.monotonic() + STOP_WAIT
         for process in self.processes:
-            process.join(max(0.0, deadline - time.monotonic()))
+            process.join(max(0.0, deadline - CLOCK.monotonic()))
             if process.is_alive():
                 process.kill()
                 process.join()
