@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,16 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from portal.accounts.views import router as accounts_router
-from portal.admin.views import router as admin_router
 from portal.clock import Clock, SystemClock
-from portal.complaints.form_views import router as complaint_form_router
-from portal.complaints.staff_views import router as complaint_staff_router
-from portal.complaints.track_views import router as complaint_track_router
 from portal.config import PROJECT_ROOT, Settings, get_settings
 from portal.db import make_engine
-from portal.guidance.views import router as guidance_router
+from portal.domains import INSTALLED_DOMAINS, installed
 from portal.inputs import CleanInputRoute
+from portal.school.services import NOT_SET_UP, School
+from portal.school.web import SchoolDep, school_for_request
 from portal.security import (
     CONTENT_SECURITY_POLICY,
     CsrfError,
@@ -40,12 +38,18 @@ from portal.templating import make_templates, render
 log = logging.getLogger("portal")
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    """The portal. `clock` tells it the time (the real one unless a test gives its own)."""
+def create_app(
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    domains: Iterable[str] = INSTALLED_DOMAINS,
+) -> FastAPI:
+    """The portal. `clock` tells it the time (the real one unless a test gives its own);
+    `domains` are the packages whose pages, menu entries and home panels it has."""
     settings = settings or get_settings()
     clock = clock or SystemClock()
+    assembled = installed(domains)
     app = FastAPI(
-        title=settings.school_name,
+        title="School parent portal",
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
@@ -56,7 +60,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.clock = clock
     app.state.engine = make_engine(settings.database_url, clock)
     app.state.static_assets = StaticAssets(PROJECT_ROOT / "static")
-    app.state.templates = make_templates(settings, app.state.static_assets)
+    app.state.domains = assembled
+    app.state.templates = make_templates(
+        settings, app.state.static_assets, staff_navigation=assembled.staff_navigation
+    )
+    app.state.school_for = school_for_request  # where a request's school profile comes from
     app.state.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
 
     app.add_middleware(Compression)
@@ -65,12 +73,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     install_private_link_filter()
     app.mount("/static", HashedStaticFiles(app.state.static_assets), name="static")
 
-    app.include_router(guidance_router)
-    app.include_router(accounts_router)
-    app.include_router(admin_router)
-    app.include_router(complaint_form_router)
-    app.include_router(complaint_track_router)
-    app.include_router(complaint_staff_router)
+    for router in assembled.routers:
+        app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:
@@ -83,8 +87,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         return JSONResponse({"status": "ok"})
 
     @app.get("/brand.css", include_in_schema=False)
-    def brand_css() -> Response:
-        colour = settings.brand_colour
+    def brand_css(school: SchoolDep) -> Response:
+        colour = school.brand_colour
         css = f":root{{--govuk-brand-colour:{colour};--school-brand-colour:{colour}}}\n"
         return PlainTextResponse(
             css, media_type="text/css", headers={"Cache-Control": "public, max-age=300"}
@@ -93,7 +97,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     @app.get("/crest.svg", include_in_schema=False)
     def crest() -> Response:
         return Response(
-            settings.logo_path.read_bytes(),
+            (PROJECT_ROOT / "static" / "images" / "crest.svg").read_bytes(),
             media_type="image/svg+xml",
             headers={"Cache-Control": "public, max-age=3600"},
         )
@@ -156,7 +160,10 @@ def _add_error_pages(app: FastAPI) -> None:
     async def server_error(request: Request, exc: Exception) -> Response:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         response = request.app.state.templates.TemplateResponse(
-            request, "errors/500.html", {"request": request, "errors": {}}, status_code=500
+            request,
+            "errors/500.html",
+            {"request": request, "errors": {}, "school": _school_or_plain(request)},
+            status_code=500,
         )
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -164,3 +171,8 @@ def _add_error_pages(app: FastAPI) -> None:
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def _school_or_plain(request: Request) -> School:
+    """The 500 page touches no database: the trouble may be the database itself."""
+    return getattr(request.state, "school", None) or NOT_SET_UP

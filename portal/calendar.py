@@ -30,6 +30,7 @@ __all__ = [
     "TermDatesError",
     "format_date",
     "load_calendar",
+    "parse_term_dates",
 ]
 
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -143,10 +144,15 @@ class SchoolCalendar:
         extra_holidays: Mapping[date, str] = _NO_HOLIDAYS,
         *,
         source: Path | None = None,
+        allow_empty: bool = False,
     ) -> None:
-        """Validate the terms up front so a bad term dates file fails loudly at load time."""
+        """Validate the terms up front so a bad term dates file fails loudly at load time.
+
+        `allow_empty`: a school that has not given its term dates yet gets a calendar that
+        knows no day at all (every deadline question is "not set yet"), never an error page.
+        """
         self._source = source
-        self._terms = _validated_terms(terms)
+        self._terms = () if allow_empty and not terms else _validated_terms(terms)
         self._closures = _validated_closures(closures, self._terms)
         self._extra_holidays = dict(extra_holidays)
         self._holidays_by_year: dict[int, dict[date, str]] = {}
@@ -159,13 +165,18 @@ class SchoolCalendar:
                 data = tomllib.load(fh)
         except tomllib.TOMLDecodeError as exc:
             raise TermDatesError(f"{path} is not valid TOML (check the dates): {exc}") from exc
-        terms, closures = _parse_term_dates(data, path)
+        terms, closures = parse_term_dates(data, path)
         return cls(terms, closures, source=path)
 
     @property
     def terms(self) -> tuple[Term, ...]:
         """The terms in date order."""
         return self._terms
+
+    @property
+    def is_empty(self) -> bool:
+        """No term dates at all yet (a new school)."""
+        return not self._terms
 
     @property
     def closures(self) -> frozenset[date]:
@@ -175,12 +186,12 @@ class SchoolCalendar:
     @property
     def first_known_day(self) -> date:
         """The earliest date the calendar can answer questions about."""
-        return self._terms[0].start
+        return self._terms[0].start if self._terms else date.max
 
     @property
     def last_known_day(self) -> date:
         """The latest date the calendar can answer questions about."""
-        return self._terms[-1].end
+        return self._terms[-1].end if self._terms else date.min
 
     def covers(self, d: date) -> bool:
         """Whether questions about ``d`` can be answered without more term dates."""
@@ -309,6 +320,11 @@ class SchoolCalendar:
 
     def _check_covered(self, d: date) -> None:
         """Refuse dates outside the known terms rather than guess what the school does then."""
+        if not self._terms:
+            raise CalendarExhaustedError(
+                f"No term dates have been added yet, so {format_date(d)} cannot be checked. "
+                f"An administrator needs to add them to {self._source_name()}."
+            )
         if d > self.last_known_day:
             raise self._exhausted(d)
         if d < self.first_known_day:
@@ -329,7 +345,7 @@ class SchoolCalendar:
 
     def _source_name(self) -> str:
         """Where the administrator should add term dates."""
-        return str(self._source) if self._source is not None else "the term dates file"
+        return str(self._source) if self._source is not None else "the portal's term dates page"
 
 
 def load_calendar(path: Path) -> SchoolCalendar:
@@ -384,7 +400,7 @@ def _validated_closures(closures: Iterable[date], terms: Sequence[Term]) -> froz
     return frozenset(result)
 
 
-def _parse_term_dates(data: Mapping[str, Any], path: Path) -> tuple[list[Term], list[date]]:
+def parse_term_dates(data: Mapping[str, Any], path: Path) -> tuple[list[Term], list[date]]:
     """Turn the TOML document into terms and closures, naming the entry at fault on error."""
     unknown = set(data) - _TOP_LEVEL_KEYS
     if unknown:

@@ -120,6 +120,7 @@ def create_user(
     from portal.accounts.services import AccountError
     from portal.accounts.services import create_user as add_user
     from portal.history import Actor
+    from portal.school.services import school_of
 
     settings = _settings()
     unknown = [name for name in role if name not in Role.__members__]
@@ -136,7 +137,7 @@ def create_user(
                 password=password,
                 roles=role,
                 actor=Actor("cli", "The portal create-user command"),
-                avoid=[settings.school_name],
+                avoid=[school_of(session).name],
             )
         except AccountError as error:
             typer.secho(error.message, fg=typer.colors.RED, err=True)
@@ -273,9 +274,9 @@ def purge(
 
 @app.command()
 def check() -> None:
-    """Check the configuration: secret key, database, SMTP and term dates."""
-    from portal.calendar import load_calendar
+    """Check the configuration: secret key, database, SMTP, the school profile and term dates."""
     from portal.db import make_engine
+    from portal.school.services import calendar_of, school_of
 
     problems: list[str] = []
     settings = _settings()
@@ -297,10 +298,19 @@ def check() -> None:
     else:
         typer.echo("SMTP: not configured; emails stay in the outbox")
     try:
-        calendar = load_calendar(settings.term_dates_file)
-        typer.echo(f"Term dates: known until {calendar.last_known_day:%d %B %Y}")
+        with _session(settings) as session:
+            school = school_of(session)
+            calendar = calendar_of(session)
+        if not school.is_set_up:
+            problems.append("School profile: not set up yet (sign in as an admin to set it up)")
+        else:
+            typer.echo(f"School: {school.name}")
+        if calendar.is_empty:
+            problems.append("Term dates: none yet (add them on the admin pages)")
+        else:
+            typer.echo(f"Term dates: known until {calendar.last_known_day:%d %B %Y}")
     except Exception as error:
-        problems.append(f"Term dates: {error}")
+        problems.append(f"School profile and term dates: {error}")
     if settings.is_production and not settings.uses_https:
         problems.append("PORTAL_BASE_URL must start with https:// in production")
     for problem in problems:

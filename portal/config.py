@@ -1,7 +1,9 @@
 """Settings for one school's portal, read from the environment or a `.env` file.
 
-Every variable is prefixed `PORTAL_` (for example `PORTAL_SCHOOL_NAME`). School-specific wording and
-values live here or in an override templates folder, never in Python conditionals.
+Every variable is prefixed `PORTAL_` (for example `PORTAL_SCHOOL_NAME`). Only deployment values live
+here (database, SMTP, secret key, base URL, proxies, limits). What a school says about itself (its
+name, colours, contacts, timescales, categories, term dates, wording) is its profile, stored in
+the database and edited on the admin pages: see portal/school/.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -28,15 +30,10 @@ class Settings(BaseSettings):
     secret_key: str = ""
     base_url: str = "http://127.0.0.1:8000"
 
-    school_name: str = "Brookfield Primary School"
-    brand_colour: str = Field(default="#5b2a86", pattern=r"^#[0-9a-fA-F]{6}$")
-    logo_path: Path = PROJECT_ROOT / "static" / "images" / "crest.svg"
-    contact_email: str = "office@brookfield-primary.example"
-    contact_phone: str = "01234 567890"
-    contact_address: str = "Brookfield Primary School, Mill Lane, Bedford MK40 1AA"
-    website_url: str = "https://brookfield-primary.example"
     templates_override_dir: Path | None = None
 
+    # The term dates `portal demo` gives the demo school. A school's own term dates live in the
+    # database and are edited (or imported from an iCalendar file) on the admin pages.
     term_dates_file: Path = PROJECT_ROOT / "config" / "term-dates.toml"
 
     smtp_host: str = ""
@@ -49,25 +46,6 @@ class Settings(BaseSettings):
     mail_max_attempts: int = 8
 
     attachments_dir: Path = Path("var/attachments")
-    acknowledge_within_days: int = 5
-    concern_response_days: int = 10
-    stage1_response_days: int = 10
-    escalation_window_days: int = 10
-    stage2_outcome_days: int = 20
-    late_after_months: int = 3
-    reminder_days_before: int = 2
-    complaint_categories: list[str] = [
-        "Teaching and learning",
-        "Behaviour and bullying",
-        "Special educational needs support",
-        "Communication with the school",
-        "School trips and activities",
-        "Uniform and equipment",
-        "Food and lunchtimes",
-        "Premises and safety",
-        "Charges and payments",
-        "Something else",
-    ]
     submissions_per_hour_per_address: int = 10
     track_attempts_per_hour_per_address: int = 20
     replies_per_case_per_day: int = 10

@@ -67,6 +67,7 @@ def now_of(session: Session):  # type: ignore[no-untyped-def]
 
 def get_session(request: Request) -> Iterator[Session]:
     with Session(request.app.state.engine, expire_on_commit=False) as session:
+        request.state.db_session = session  # the page renderer reads the school through it
         yield session
 
 

@@ -15,6 +15,7 @@ from portal.complaints.demo import load_demo_cases
 from portal.config import Settings
 from portal.guidance.services import publish_policy
 from portal.mail import queue_mail
+from portal.school.demo import create_demo_school
 
 DEMO_PASSWORD = "brookfield-demo-2026"  # noqa: S105 - printed for the demo on purpose
 
@@ -73,6 +74,7 @@ def load_demo(session: Session, settings: Settings, *, only_if_empty: bool = Fal
     has_staff = session.scalar(select(func.count()).select_from(StaffUser)) or 0
     if has_staff and only_if_empty:
         return False
+    create_demo_school(session, settings.term_dates_file)
     for name, email, roles in DEMO_STAFF:
         if session.scalar(select(StaffUser).where(StaffUser.email == email)) is None:
             create_user(session, email=email, name=name, password=DEMO_PASSWORD, roles=roles)

@@ -1,37 +1,26 @@
-"""Every table, imported in one place so Alembic and the tests see the whole schema."""
+"""Every table, in one metadata, so Alembic and the tests see the whole schema.
+
+The shared and core tables (history, outbox, school profile, term dates) are imported here; each
+installed domain's tables come from its `Domain.models` (`portal.domains.INSTALLED_DOMAINS`), so
+a new domain adds no line here.
+"""
 
 from sqlmodel import SQLModel
 
-from portal.accounts.models import StaffSession, StaffUser
-from portal.complaints.models import (
-    Attachment,
-    CaseExclusion,
-    Complaint,
-    ComplaintDraft,
-    ComplaintMessage,
-    Panel,
-    PersistentComplainant,
-    StatusCount,
-)
-from portal.guidance.models import PolicyVersion
+from portal.domains import models_modules
 from portal.history import HistoryEvent
 from portal.mail import OutboxMessage
+from portal.school.models import SchoolClosure, SchoolProfile, SchoolTerm
 
+DOMAIN_MODELS = models_modules()
 metadata = SQLModel.metadata
 
 __all__ = [
-    "Attachment",
-    "CaseExclusion",
-    "Complaint",
-    "ComplaintDraft",
-    "ComplaintMessage",
+    "DOMAIN_MODELS",
     "HistoryEvent",
     "OutboxMessage",
-    "Panel",
-    "PersistentComplainant",
-    "PolicyVersion",
-    "StaffSession",
-    "StaffUser",
-    "StatusCount",
+    "SchoolClosure",
+    "SchoolProfile",
+    "SchoolTerm",
     "metadata",
 ]

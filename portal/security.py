@@ -1,4 +1,7 @@
-"""Sessions, CSRF protection, role checks, the visitor's address and the security headers.
+"""Session and CSRF cookies, CSRF protection, the visitor's address and the security headers.
+
+Who is signed in and what their roles let them open live with the staff accounts
+(`portal.accounts.access`): this module knows no domain.
 
 CSRF uses a signed double-submit token: a random value in an HttpOnly cookie, and in every form an
 HMAC under the secret key of that value *and* of the staff session the browser holds (the SHA-256
@@ -10,25 +13,21 @@ check runs as an application-wide dependency, so no POST route can forget it.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 import logging
 import re
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Annotated
+from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from portal.accounts.models import Role, StaffUser
-from portal.accounts.services import token_digest, user_for_token
 from portal.config import Settings
-from portal.db import SessionDep
+from portal.signing import Signer, same_secret, token_digest
 
 SESSION_COOKIE = "portal_session"
 CSRF_COOKIE = "portal_csrf"
@@ -63,15 +62,25 @@ class Forbidden(Exception):
     """Signed in, but this role may not see or do this."""
 
 
-def same_secret(expected: str, given: str) -> bool:
-    """Constant-time comparison of a computed secret with one a browser sent.
+def signer(request: Request) -> Signer:
+    """The signer for this deployment's secret key."""
+    return Signer(request.app.state.settings.secret_key)
 
-    Compares bytes: `hmac.compare_digest` on two strings raises TypeError when either holds a
-    character outside ASCII, and a cookie or form field can hold anything.
-    """
-    return hmac.compare_digest(
-        expected.encode("utf-8", "surrogatepass"), given.encode("utf-8", "surrogatepass")
-    )
+
+def cookie_options(
+    settings: Settings, *, path: str = "/", max_age: int | None = None
+) -> dict[str, Any]:
+    """The options every cookie of ours is set with: HttpOnly, SameSite=Lax, Secure over https,
+    and its path. A cookie is deleted with the same options (less max_age) that set it."""
+    options: dict[str, Any] = {
+        "httponly": True,
+        "samesite": "lax",
+        "secure": settings.uses_https,
+        "path": path,
+    }
+    if max_age is not None:
+        options["max_age"] = max_age
+    return options
 
 
 def _session_binding(request: Request) -> str:
@@ -83,9 +92,7 @@ def _session_binding(request: Request) -> str:
 
 
 def _sign(request: Request, value: str) -> str:
-    key = request.app.state.settings.secret_key.encode()
-    message = f"csrf:{_session_binding(request)}:{value}"
-    return hmac.new(key, message.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+    return signer(request).signature("csrf", value, bound_to=_session_binding(request))
 
 
 def csrf_token(request: Request) -> str:
@@ -122,69 +129,18 @@ def set_browser_cookies(request: Request, response: Response) -> None:
     if value and (
         value != request.cookies.get(CSRF_COOKIE) or getattr(request.state, "csrf_rotated", False)
     ):
-        response.set_cookie(
-            CSRF_COOKIE,
-            value,
-            httponly=True,
-            samesite="lax",
-            secure=request.app.state.settings.uses_https,
-            path="/",
-        )
+        response.set_cookie(CSRF_COOKIE, value, **cookie_options(request.app.state.settings))
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
     """Also binds the CSRF token of any page rendered for this response to the new session."""
     request.state.session_token = token
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="lax",
-        secure=request.app.state.settings.uses_https,
-        path="/",
-    )
+    response.set_cookie(SESSION_COOKIE, token, **cookie_options(request.app.state.settings))
 
 
 def clear_session_cookie(request: Request, response: Response) -> None:
     request.state.session_token = ""
-    response.delete_cookie(
-        SESSION_COOKIE,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=request.app.state.settings.uses_https,
-    )
-
-
-def optional_user(request: Request, session: SessionDep) -> StaffUser | None:
-    if hasattr(request.state, "user"):
-        return request.state.user
-    token = request.cookies.get(SESSION_COOKIE)
-    user = user_for_token(session, token, request.app.state.settings) if token else None
-    request.state.user = user
-    return user
-
-
-def current_user(user: Annotated[StaffUser | None, Depends(optional_user)]) -> StaffUser:
-    if user is None:
-        raise NotSignedIn()
-    return user
-
-
-CurrentUser = Annotated[StaffUser, Depends(current_user)]
-OptionalUser = Annotated[StaffUser | None, Depends(optional_user)]
-
-
-def require_role(*roles: Role) -> Callable[..., StaffUser]:
-    """A dependency that lets through only staff holding one of `roles`."""
-
-    def check(user: CurrentUser) -> StaffUser:
-        if not user.has_role(*roles):
-            raise Forbidden()
-        return user
-
-    check.required_roles = roles  # type: ignore[attr-defined]
-    return check
+    response.delete_cookie(SESSION_COOKIE, **cookie_options(request.app.state.settings))
 
 
 def client_address(request: Request) -> str:

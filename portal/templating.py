@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,15 +20,25 @@ from jinja2 import (
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
-from portal.accounts.models import Role, StaffUser
 from portal.calendar import format_date
 from portal.config import PROJECT_ROOT, Settings
 from portal.security import csrf_token, set_browser_cookies
 from portal.static_files import StaticAssets
 
+StaffNavigation = Callable[[Any], list[dict[str, str]]]
 
-def make_templates(settings: Settings, assets: StaticAssets | None = None) -> Jinja2Templates:
-    """A school's own templates folder, when set, is searched first (like FixMyStreet cobrands)."""
+
+def make_templates(
+    settings: Settings,
+    assets: StaticAssets | None = None,
+    *,
+    staff_navigation: StaffNavigation | None = None,
+) -> Jinja2Templates:
+    """A school's own templates folder, when set, is searched first (like FixMyStreet cobrands).
+
+    `staff_navigation(user)` gives the staff menu for a signed-in person: the app builds it from
+    the installed domains (`portal.domains`), so templating knows no domain.
+    """
     folders = [str(PROJECT_ROOT / "templates")]
     if settings.templates_override_dir:
         folders.insert(0, str(settings.templates_override_dir))
@@ -45,33 +55,16 @@ def make_templates(settings: Settings, assets: StaticAssets | None = None) -> Ji
     env.filters["date_time"] = _date_time
     env.filters["bdi"] = bdi
     env.filters["pre_text"] = pre_text
-    env.globals["school"] = settings
-    env.globals["staff_navigation"] = staff_navigation
+    env.globals["staff_navigation"] = staff_navigation or _no_staff_navigation
     env.globals["static_url"] = (assets or StaticAssets(PROJECT_ROOT / "static")).url
     return Jinja2Templates(env=env)
 
 
 SCHOOL_TIME = ZoneInfo("Europe/London")
-STAFF_NAVIGATION: list[tuple[str, str, frozenset[Role] | None]] = [
-    ("/staff", "Home", None),
-    (
-        "/staff/complaints",
-        "Complaints",
-        frozenset({Role.office, Role.head, Role.chair, Role.clerk, Role.governor}),
-    ),
-    ("/staff/users", "Staff accounts", frozenset({Role.admin})),
-    ("/staff/policy", "Policy", frozenset({Role.admin})),
-    ("/staff/outbox", "Outbox", frozenset({Role.admin})),
-]
 
 
-def staff_navigation(user: StaffUser) -> list[dict[str, str]]:
-    """The staff menu, showing only what this person's roles may open."""
-    return [
-        {"href": href, "text": text}
-        for href, text, roles in STAFF_NAVIGATION
-        if roles is None or user.has_role(*roles)
-    ]
+def _no_staff_navigation(_user: object) -> list[dict[str, str]]:
+    return []
 
 
 def bdi(value: object) -> Markup:
@@ -115,6 +108,7 @@ def render(
         "request": request,
         "csrf_token": csrf_token(request),
         "current_user": getattr(request.state, "user", None),
+        "school": request.app.state.school_for(request),
         "errors": {},
         "values": {},
     }

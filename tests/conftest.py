@@ -18,8 +18,11 @@ from portal.clock import FixedClock
 from portal.config import Settings
 from portal.history import history_purge_permitted
 from portal.models import metadata
+from portal.school.demo import create_demo_school
+from portal.school.services import School
 from tests.clocks import TERM_DATES, fixed_test_clock
 from tests.databases import migrated_database
+from tests.schools import school_now
 
 TEST_SECRET = "test-secret-key-" + "x" * 40
 
@@ -70,6 +73,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 def app(settings: Settings, clock: FixedClock) -> Iterator[FastAPI]:
     application = create_app(settings, clock)
+    with Session(application.state.engine) as session:
+        create_demo_school(session, TERM_DATES)
+        session.commit()
     yield application
     _empty_tables(application)
     application.state.engine.dispose()
@@ -80,6 +86,12 @@ def _empty_tables(application: FastAPI) -> None:
     with application.state.engine.begin() as connection, history_purge_permitted(connection):
         for table in reversed(metadata.sorted_tables):
             connection.execute(table.delete())
+
+
+@pytest.fixture
+def school(app: FastAPI) -> School:
+    """The demo school's profile as the app reads it."""
+    return school_now(app.state.engine)
 
 
 @pytest.fixture

@@ -48,6 +48,7 @@ from portal.complaints.models import (
 )
 from portal.config import Settings
 from portal.history import HistoryEvent
+from portal.school.services import DEFAULT_OUT_OF_SCOPE
 from tests.complaints.factories import PDF_BYTES, make_case, make_cast
 from tests.factories import PASSWORD, make_user, sign_in
 
@@ -345,7 +346,7 @@ FIELD_VALUES: dict[str, list[str]] = {
     "action": ["add", "continue"],
     "from": ["check"],
     "outcome": [outcome.value for outcome in Outcome],
-    "procedure": list(services.OUT_OF_SCOPE),
+    "procedure": [entry["key"] for entry in DEFAULT_OUT_OF_SCOPE],
     "late_decision": ["investigate", "decline"],
     "anonymous_decision": ["investigate", "decline"],
     "active": ["yes", "no"],

@@ -23,11 +23,11 @@ import pytest
 from fastapi.routing import APIRoute
 from sqlalchemy import select
 
+from portal.accounts.access import current_user
 from portal.accounts.models import Role
 from portal.complaints import services
 from portal.complaints.models import About, Complaint, ComplaintMessage, MessageKind
 from portal.mail import OutboxMessage
-from portal.security import current_user
 from tests.complaints.factories import add_file, answers, make_case, make_cast
 from tests.conftest import csrf_of
 from tests.factories import make_user, sign_in

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi.routing import APIRoute
 
-from portal.security import current_user, optional_user
+from portal.accounts.access import current_user, optional_user
 from tests.routes import api_routes
 
 PORTAL = Path(__file__).resolve().parent.parent / "portal"

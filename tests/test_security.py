@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from portal.accounts.models import Role
 from tests.conftest import csrf_of, page, text_of
 from tests.factories import PASSWORD, make_user, sign_in
+from tests.schools import change_school
 
 
 def test_every_response_carries_the_security_headers(client):
@@ -84,9 +85,10 @@ def test_healthz_reports_the_database(client):
     assert response.json() == {"status": "ok"}
 
 
-def test_brand_colour_comes_from_settings(client, settings):
+def test_brand_colour_comes_from_the_school_profile(client, app):
+    change_school(app.state.engine, brand_colour="#0b0c0c")
     css = client.get("/brand.css").text
-    assert settings.brand_colour in css
+    assert "#0b0c0c" in css
     assert "--govuk-brand-colour" in css
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 from limits.strategies import RateLimiter
 from pwdlib import PasswordHash
@@ -15,12 +14,12 @@ from sqlmodel import Session
 
 from portal.accounts.models import Role, StaffSession, StaffUser
 from portal.accounts.passwords import password_problem
-from portal.clock import SCHOOL_TIME
-from portal.complaints.models import About, CaseExclusion, Complaint
 from portal.config import Settings
 from portal.db import now_of
+from portal.domains import installed
 from portal.history import Actor, record_event
-from portal.mail import InvalidAddress, normalised_address, queue_mail
+from portal.mail import InvalidAddress, normalised_address
+from portal.signing import token_digest
 from portal.throttle import Limit, Throttle
 
 password_hash = PasswordHash.recommended()
@@ -87,8 +86,9 @@ def create_user(
 ) -> StaffUser:
     """A new staff account. `avoid`: words the password must not be built on (the school's name).
 
-    Giving someone a role that reads cases tells the head and the chair (`tell_overseers`), unless
-    the portal itself (`Actor.system()`: demo data, set-up) makes the account.
+    The domains hear of the roles given (`roles_given`): giving someone a role that reads cases
+    tells the head and the chair, unless the portal itself (`Actor.system()`: demo data, set-up)
+    makes the account.
     """
     if not name.strip():
         raise AccountError("name", "Enter the person's full name")
@@ -116,7 +116,7 @@ def create_user(
         actor=actor or Actor.system(),
         to_value=user.role_names,
     )
-    tell_overseers(session, user, role_set, actor=actor or Actor.system())
+    roles_given(session, user, role_set, actor=actor or Actor.system())
     return user
 
 
@@ -151,7 +151,7 @@ def change_details(
     user.role_names = new_roles
     session.add(user)
     if user.is_active:
-        tell_overseers(session, user, added, actor=actor)
+        roles_given(session, user, added, actor=actor)
 
 
 def set_active(session: Session, user: StaffUser, *, active: bool, actor: Actor) -> None:
@@ -174,7 +174,7 @@ def set_active(session: Session, user: StaffUser, *, active: bool, actor: Actor)
         actor=actor,
     )
     if active:
-        tell_overseers(session, user, user.roles, actor=actor)
+        roles_given(session, user, user.roles, actor=actor)
 
 
 def set_password(
@@ -189,97 +189,17 @@ def set_password(
     )
 
 
-# ---------------------------------------------------------------- who is told about access to cases
-
-# Every role but admin reads cases (office triages, head and chair handle, clerk and governors sit
-# on panels), and so will any role added later unless it is listed here as one that does not.
-ROLES_WITHOUT_CASES = frozenset({Role.admin})
+# ---------------------------------------------------------------- telling the domains of new roles
 
 
-def case_reading(roles: Iterable[Role]) -> set[Role]:
-    return {Role(role) for role in roles} - ROLES_WITHOUT_CASES
-
-
-def _subjects_of_cases(session: Session) -> tuple[set[int], bool]:
-    """Who a case is about: the staff named in cases, and whether any case is about the head."""
-    named = set(
-        session.scalars(
-            select(Complaint.about_user_id).where(Complaint.about_user_id.is_not(None)).distinct()
-        )
-    )
-    # Everyone kept out of a case, by the parent's own words or at triage, counts as named.
-    named |= set(session.scalars(select(CaseExclusion.user_id).distinct()))
-    about_head = session.scalar(
-        select(func.count()).select_from(Complaint).where(Complaint.about == About.head)
-    )
-    return {int(user_id) for user_id in named}, bool(about_head)
-
-
-def overseers(session: Session, grantee: StaffUser) -> list[StaffUser]:
-    """Who is told that `grantee` can now read cases: the head teacher and the chair of governors.
-
-    Never the person a case is about (a head with a complaint about them is not told; the chair
-    is), and never the grantee themselves (the notice is a second pair of eyes, so a head or chair
-    who gives themselves another role is reported to the other). When neither can be told, the
-    other active administrators are, so that someone always is.
-    """
-    named, about_head = _subjects_of_cases(session)
-
-    def may_be_told(user: StaffUser) -> bool:
-        if user.id == grantee.id or user.id in named:
-            return False
-        return not (about_head and user.has_role(Role.head))
-
-    active = list(
-        session.scalars(
-            select(StaffUser).where(StaffUser.is_active.is_(True)).order_by(StaffUser.id)
-        )
-    )
-    chosen = [u for u in active if u.has_role(Role.head, Role.chair) and may_be_told(u)]
-    if not chosen:
-        chosen = [u for u in active if u.has_role(Role.admin) and may_be_told(u)]
-    return chosen
-
-
-def tell_overseers(
-    session: Session, user: StaffUser, roles: Iterable[Role], *, actor: Actor
-) -> None:
-    """Email the overseers (through the outbox, in the caller's transaction) when `user` is given
-    a role that reads cases. The portal's own set-up (demo data, the test factories) is silent."""
-    given = case_reading(roles)
-    if not given or actor.kind == "system":
-        return
-    told = overseers(session, user)
-    labels = ", ".join(role.label for role in Role if role in given)
-    when = now_of(session).replace(tzinfo=UTC).astimezone(SCHOOL_TIME)
-    by = "themselves" if actor.user_id == user.id else actor.label
-    for person in told:
-        queue_mail(
-            session,
-            to=person.email,
-            subject="Someone can now read complaints in the parent portal",
-            body_text=(
-                f"Dear {person.name},\n\n"
-                f"{user.name} ({user.email}) can now read complaints in the parent portal.\n\n"
-                f"Role given: {labels}\n"
-                f"Given by: {by}\n"
-                f"When: {when:%d %B %Y at %H:%M}\n\n"
-                "You are told because you are the head teacher or the chair of governors "
-                "(or, when neither can be told, a portal administrator). If you did not expect "
-                "this, speak to the portal administrator. The change is kept in the account's "
-                "history.\n"
-            ),
-            related=("staff_user", str(user.id)),
-        )
-    record_event(
-        session,
-        subject_type="staff_user",
-        subject_id=user.id,
-        tag="account:access-notice",
-        actor=Actor.system(),
-        to_value=f"{len(told)} told" if told else "no one could be told",
-        detail={"roles": sorted(given), "told": [person.id for person in told]},
-    )
+def roles_given(session: Session, user: StaffUser, roles: Iterable[Role], *, actor: Actor) -> None:
+    """Tell every installed domain that `user` now holds `roles` (newly given, or given back by
+    enabling the account), in the caller's transaction: the complaints domain tells the head and
+    the chair when someone can now read cases (`Domain.on_roles_given`)."""
+    given = frozenset(Role(role) for role in roles)
+    for domain in installed().domains:
+        if domain.on_roles_given is not None:
+            domain.on_roles_given(session, user, given, actor)
 
 
 def _refuse_losing_last_admin(session: Session, user: StaffUser, field: str) -> None:
@@ -379,10 +299,6 @@ def authenticate(
         user.password_hash = new_hash
     throttle.succeeded(email, address)
     return user
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def start_session(session: Session, user: StaffUser, *, replacing: str | None = None) -> str:

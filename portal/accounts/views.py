@@ -8,20 +8,17 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from portal import term_dates
 from portal.accounts import services
+from portal.accounts.access import CurrentUser, OptionalUser, require_role
 from portal.accounts.models import Role, StaffUser
-from portal.complaints import services as complaint_services
 from portal.db import SessionDep
 from portal.history import Actor, history_of
 from portal.inputs import CleanInputRoute, RowId
+from portal.school.services import school_of
 from portal.security import (
     SESSION_COOKIE,
-    CurrentUser,
-    OptionalUser,
     clear_session_cookie,
     client_address,
-    require_role,
     rotate_csrf,
     set_browser_cookies,
     set_session_cookie,
@@ -110,17 +107,10 @@ def logout(request: Request, session: SessionDep) -> Response:
 
 @router.get("/staff")
 def staff_home(request: Request, session: SessionDep, user: CurrentUser) -> Response:
-    """What needs this person's attention: their own cases, soonest deadline first."""
-    complaints = user.has_role(Role.office, Role.head, Role.chair, Role.clerk, Role.governor)
-    context: dict[str, object] = {"user": user, "complaints": complaints}
-    if user.has_role(Role.admin):
-        context["term_dates_warning"] = term_dates.running_out(session, request.app.state.settings)
-    if complaints:
-        filters = complaint_services.QueueFilters(handler_id=user.id)
-        context["my_cases"] = complaint_services.queue_page(session, user, filters, limit=10).cases
-        context["counts"] = complaint_services.status_counts(session, user)
-        context["today"] = complaint_services.school_date(session)
-    return render(request, "accounts/staff-home.html", context)
+    """What needs this person's attention: each installed domain's panel for their roles (their
+    own cases, soonest deadline first; a warning that the term dates run out), then the menu."""
+    panels = request.app.state.domains.panels_for(request, session, user)
+    return render(request, "accounts/staff-home.html", {"user": user, "panels": panels})
 
 
 @router.get("/staff/users")
@@ -153,7 +143,7 @@ def user_create(
             password=password,
             roles=chosen,
             actor=Actor.staff(admin),
-            avoid=[request.app.state.settings.school_name],
+            avoid=[school_of(session).name],
         )
     except services.AccountError as error:
         session.rollback()
@@ -280,7 +270,7 @@ def user_set_password(
             user,
             new_password,
             actor=Actor.staff(admin),
-            avoid=[request.app.state.settings.school_name],
+            avoid=[school_of(session).name],
         )
     except services.AccountError as error:
         session.rollback()

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from portal import mail
+from portal.accounts.access import require_role
 from portal.accounts.models import Role, StaffUser
 from portal.db import SessionDep
 from portal.history import Actor, record_event
 from portal.inputs import CleanInputRoute, OptionalRowId, RowId
-from portal.security import require_role
 from portal.templating import render
 
 router = APIRouter(route_class=CleanInputRoute)
@@ -37,6 +37,7 @@ def outbox(
             "messages": messages,
             "status": status,
             "statuses": OUTBOX_STATUSES,
+            "smtp_configured": request.app.state.settings.smtp_configured,
             "next_before": messages[-1].id if len(messages) == 50 else None,
         },
     )

@@ -8,9 +8,6 @@ collects, so the views never restate them.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import re
 from collections.abc import Callable
@@ -31,7 +28,10 @@ from portal.complaints.services import ComplaintError, NewComplaint
 from portal.config import Settings
 from portal.db import SessionDep, now_of
 from portal.inputs import CleanInputRoute, RowId
-from portal.security import client_address, same_secret
+from portal.school.services import School, school_of
+from portal.school.web import SchoolDep
+from portal.security import client_address, cookie_options
+from portal.signing import Signer
 from portal.templating import render
 from portal.throttle import Limit, attempt
 
@@ -129,20 +129,20 @@ def new_complaint(answers: dict[str, Any], attachment_ids: list[int] | None = No
 
 
 def _rule_errors(
-    answers: dict[str, Any], settings: Settings, today: date, fields: tuple[str, ...]
+    answers: dict[str, Any], school: School, today: date, fields: tuple[str, ...]
 ) -> dict[str, str]:
     """The procedure's own checks, for the fields this page collects."""
-    errors = services.validate_new(new_complaint(answers), settings, today)
+    errors = services.validate_new(new_complaint(answers), school, today)
     return {name: message for name, message in errors.items() if name in fields}
 
 
-def first_unanswered(answers: dict[str, Any], settings: Settings, today: date) -> str | None:
+def first_unanswered(answers: dict[str, Any], school: School, today: date) -> str | None:
     """The first page whose required answer is missing, or None when the draft can be sent."""
     if answers.get("kind") not in KINDS:
         return "kind"
     if answers.get("about") not in About.__members__:
         return "about"
-    errors = services.validate_new(new_complaint(answers), settings, today)
+    errors = services.validate_new(new_complaint(answers), school, today)
     steps = {FIELD_STEPS.get(name, "check") for name in errors}
     return next((step for step in STEPS if step in steps), None)
 
@@ -191,9 +191,7 @@ def _too_long(text: str, limit: int, what: str) -> str | None:
     return None
 
 
-def _read_kind(
-    form: FormData, answers: dict[str, Any], settings: Settings, today: date
-) -> PageAnswer:
+def _read_kind(form: FormData, answers: dict[str, Any], school: School, today: date) -> PageAnswer:
     kind = _text(form, "kind")
     result = PageAnswer(changes={"kind": kind}, values={"kind": kind})
     if kind not in KINDS:
@@ -201,9 +199,7 @@ def _read_kind(
     return result
 
 
-def _read_about(
-    form: FormData, answers: dict[str, Any], settings: Settings, today: date
-) -> PageAnswer:
+def _read_about(form: FormData, answers: dict[str, Any], school: School, today: date) -> PageAnswer:
     about = _text(form, "about")
     typed = _text(form, "about_name")
     name = typed.strip() if about in NAMED_ABOUTS else ""
@@ -218,16 +214,16 @@ def _read_about(
 
 
 def _read_category(
-    form: FormData, answers: dict[str, Any], settings: Settings, today: date
+    form: FormData, answers: dict[str, Any], school: School, today: date
 ) -> PageAnswer:
     category = _text(form, "category")
     result = PageAnswer(changes={"category": category}, values={"category": category})
-    result.errors = _rule_errors({**answers, **result.changes}, settings, today, ("category",))
+    result.errors = _rule_errors({**answers, **result.changes}, school, today, ("category",))
     return result
 
 
 def _read_what_happened(
-    form: FormData, answers: dict[str, Any], settings: Settings, today: date
+    form: FormData, answers: dict[str, Any], school: School, today: date
 ) -> PageAnswer:
     text = _text(form, "what_happened")
     raw = {f"happened_on-{part}": _text(form, f"happened_on-{part}") for part in DATE_PARTS}
@@ -240,7 +236,7 @@ def _read_what_happened(
         values={"what_happened": text, **raw},
     )
     checked = _rule_errors(
-        {**answers, **result.changes}, settings, today, ("what_happened", "happened_on")
+        {**answers, **result.changes}, school, today, ("what_happened", "happened_on")
     )
     if problem := _too_long(text, LONG_TEXT_LIMIT, "What happened"):
         result.errors["what_happened"] = problem
@@ -256,9 +252,7 @@ def _read_what_happened(
 
 
 def _read_long_text(name: str, what: str) -> Callable[..., PageAnswer]:
-    def read(
-        form: FormData, answers: dict[str, Any], settings: Settings, today: date
-    ) -> PageAnswer:
+    def read(form: FormData, answers: dict[str, Any], school: School, today: date) -> PageAnswer:
         text = _text(form, name)
         result = PageAnswer(changes={name: text.strip()}, values={name: text})
         if problem := _too_long(text, LONG_TEXT_LIMIT, what):
@@ -269,7 +263,7 @@ def _read_long_text(name: str, what: str) -> Callable[..., PageAnswer]:
 
 
 def _read_contact(
-    form: FormData, answers: dict[str, Any], settings: Settings, today: date
+    form: FormData, answers: dict[str, Any], school: School, today: date
 ) -> PageAnswer:
     anonymous = _text(form, "anonymous") == "yes"
     typed = {
@@ -288,7 +282,7 @@ def _read_contact(
     else:
         result.changes = {"anonymous": False, **typed}
     checked = _rule_errors(
-        {**answers, **result.changes}, settings, today, ("parent_name", "parent_email")
+        {**answers, **result.changes}, school, today, ("parent_name", "parent_email")
     )
     errors: dict[str, str] = {}
     if not anonymous:
@@ -338,11 +332,11 @@ def _set_draft_cookie(request: Request, response: Response, token: str) -> None:
     response.set_cookie(
         drafts.DRAFT_COOKIE,
         token,
-        max_age=int(drafts.KEEP_FOR.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=_settings(request).uses_https,
-        path=drafts.DRAFT_COOKIE_PATH,
+        **cookie_options(
+            _settings(request),
+            path=drafts.DRAFT_COOKIE_PATH,
+            max_age=int(drafts.KEEP_FOR.total_seconds()),
+        ),
     )
 
 
@@ -363,11 +357,9 @@ def _back_url(step: str, from_check: bool) -> str:
     return "/complaints/new" if index == 0 else _step_url(STEPS[index - 1])
 
 
-def _skipped_ahead(
-    session: Session, step: str, answers: dict[str, Any], settings: Settings
-) -> Response | None:
+def _skipped_ahead(session: Session, step: str, answers: dict[str, Any]) -> Response | None:
     """Opening a page before the answers it depends on: go to the first one missing."""
-    first = first_unanswered(answers, settings, services.school_date(session))
+    first = first_unanswered(answers, school_of(session), services.school_date(session))
     if first is not None and STEPS.index(first) < STEPS.index(step):
         return RedirectResponse(_step_url(first), status_code=303)
     return None
@@ -385,7 +377,7 @@ def _render_step(
     date_parts_wrong: list[str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    settings = _settings(request)
+    _settings(request)
     answers = drafts.answers_of(draft)
     files = drafts.files_of(session, draft)
     errors = errors or {}
@@ -402,7 +394,7 @@ def _render_step(
         "date_parts_wrong": date_parts_wrong,
         "date_error": next((m for k, m in errors.items() if k.startswith("happened_on")), ""),
         "abouts": list(About),
-        "categories": settings.complaint_categories,
+        "categories": school_of(session).categories,
         "files": files,
         "max_files": MAX_FILES,
         "answers": answers,
@@ -412,40 +404,35 @@ def _render_step(
     return render(request, f"complaints/form/{step}.html", context, status_code=status_code)
 
 
-def _sign(request: Request, body: str) -> str:
-    key = _settings(request).secret_key.encode()
-    return hmac.new(key, f"complaint-done:{body}".encode(), hashlib.sha256).hexdigest()
+DONE_PURPOSE = "complaint-done"
 
 
 def _set_done_cookie(request: Request, response: Response, payload: dict[str, Any]) -> None:
     """The private link for the confirmation page: signed, HttpOnly, short-lived, never a URL."""
-    payload = {**payload, "issued": unix_seconds(request.app.state.clock.now())}
-    body = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    now = unix_seconds(request.app.state.clock.now())
+    value = Signer(_settings(request).secret_key).sign(
+        DONE_PURPOSE, json.dumps({**payload, "issued": now}), expires_at=now + DONE_SECONDS
+    )
     response.set_cookie(
         DONE_COOKIE,
-        f"{body}.{_sign(request, body)}",
-        max_age=DONE_SECONDS,
-        httponly=True,
-        samesite="lax",
-        secure=_settings(request).uses_https,
-        path=DONE_PATH,
+        value,
+        **cookie_options(_settings(request), path=DONE_PATH, max_age=DONE_SECONDS),
     )
 
 
 def _read_done_cookie(request: Request) -> dict[str, Any] | None:
-    body, _, signature = request.cookies.get(DONE_COOKIE, "").partition(".")
-    if not body or not same_secret(_sign(request, body), signature):
+    body = Signer(_settings(request).secret_key).unsign(
+        DONE_PURPOSE,
+        request.cookies.get(DONE_COOKIE, ""),
+        now=unix_seconds(request.app.state.clock.now()),
+    )
+    if body is None:
         return None
     try:
-        payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        payload = json.loads(body)
     except ValueError:
         return None
-    if (
-        not isinstance(payload, dict)
-        or unix_seconds(request.app.state.clock.now()) - payload.get("issued", 0) > DONE_SECONDS
-    ):
-        return None
-    return payload
+    return payload if isinstance(payload, dict) else None
 
 
 def _submit_allowed(request: Request) -> bool:
@@ -458,12 +445,8 @@ def _submit_allowed(request: Request) -> bool:
 
 
 @router.get("/complaints/new")
-def complaint_start(request: Request) -> Response:
-    return render(
-        request,
-        "complaints/form/start.html",
-        {"out_of_scope": list(services.OUT_OF_SCOPE.values())},
-    )
+def complaint_start(request: Request, school: SchoolDep) -> Response:
+    return render(request, "complaints/form/start.html", {"out_of_scope": school.out_of_scope})
 
 
 @router.get("/complaints/new/done")
@@ -483,7 +466,7 @@ def complaint_done(request: Request, session: SessionDep) -> Response:
             "kind": "complaint" if complaint.asked_for_formal else "concern",
             "track_url": f"{_settings(request).base_url}/track/{payload['token']}",
             "counted_later": complaint.received_on > school_today(complaint.received_at),
-            "acknowledge_days": _settings(request).acknowledge_within_days,
+            "acknowledge_days": school_of(session).acknowledge_within_days,
         },
     )
 
@@ -495,7 +478,7 @@ def complaint_submit(request: Request, session: SessionDep, form: FormDep) -> Re
     if draft is None:
         return RedirectResponse(_step_url("kind"), status_code=303)
     answers = drafts.answers_of(draft)
-    if skipped := _skipped_ahead(session, "check", answers, settings):
+    if skipped := _skipped_ahead(session, "check", answers):
         return skipped
     if not _submit_allowed(request):
         return render(
@@ -533,7 +516,9 @@ def complaint_submit(request: Request, session: SessionDep, form: FormDep) -> Re
         response,
         {"token": received.access_token},
     )
-    response.delete_cookie(drafts.DRAFT_COOKIE, path=drafts.DRAFT_COOKIE_PATH)
+    response.delete_cookie(
+        drafts.DRAFT_COOKIE, **cookie_options(_settings(request), path=drafts.DRAFT_COOKIE_PATH)
+    )
     return response
 
 
@@ -543,7 +528,7 @@ def complaint_attachments_save(request: Request, session: SessionDep, form: Form
     now = now_of(session)
     draft = _draft(request, session, now)
     answers = drafts.answers_of(draft)
-    if skipped := _skipped_ahead(session, "attachments", answers, settings):
+    if skipped := _skipped_ahead(session, "attachments", answers):
         return skipped
     from_check = _text(form, "from") == "check"
     adding = _text(form, "action") == "add"
@@ -615,7 +600,7 @@ def complaint_question(step: str, request: Request, session: SessionDep) -> Resp
         raise HTTPException(status_code=404)
     draft = _draft(request, session, now_of(session))
     answers = drafts.answers_of(draft)
-    if skipped := _skipped_ahead(session, step, answers, _settings(request)):
+    if skipped := _skipped_ahead(session, step, answers):
         return skipped
     return _render_step(
         request,
@@ -632,14 +617,14 @@ def complaint_answer(step: str, request: Request, session: SessionDep, form: For
     read = READERS.get(step)
     if read is None:
         raise HTTPException(status_code=404)
-    settings = _settings(request)
+    _settings(request)
     now = now_of(session)
     draft = _draft(request, session, now)
     answers = drafts.answers_of(draft)
-    if skipped := _skipped_ahead(session, step, answers, settings):
+    if skipped := _skipped_ahead(session, step, answers):
         return skipped
     from_check = _text(form, "from") == "check"
-    result = read(form, answers, settings, services.school_today(now))
+    result = read(form, answers, school_of(session), services.school_today(now))
     if result.errors:
         return _render_step(
             request,

@@ -18,7 +18,7 @@ from fpdf.enums import XPos, YPos
 from portal.calendar import format_date
 from portal.clock import school_today
 from portal.complaints.models import Complaint, ComplaintMessage, MessageKind
-from portal.config import Settings
+from portal.school.services import School
 
 LETTER_TITLES = {
     MessageKind.stage1_letter: "Response to your complaint",
@@ -97,7 +97,7 @@ class _LetterPDF(FPDF):
         self.cell(0, 10, f"Page {self.page_no()} of {{nb}}", align="C")
 
 
-def letter_pdf(settings: Settings, complaint: Complaint, message: ComplaintMessage) -> bytes:
+def letter_pdf(school: School, complaint: Complaint, message: ComplaintMessage) -> bytes:
     """An A4 letter: the school's name and address, date, reference, title, body, page numbers."""
     title = LETTER_TITLES.get(MessageKind(message.kind), "Letter from the school")
     sent_on = school_today(message.created_at)
@@ -107,9 +107,9 @@ def letter_pdf(settings: Settings, complaint: Complaint, message: ComplaintMessa
     pdf.set_margins(20, 20, 20)
     pdf.set_auto_page_break(auto=True, margin=20)
     pdf.set_title(latin1_text(f"{title} ({complaint.reference})"))
-    pdf.set_author(latin1_text(settings.school_name))
-    pdf.set_subject(latin1_text(f"{settings.school_name} complaint {complaint.reference}"))
-    pdf.set_creator(latin1_text(settings.school_name))
+    pdf.set_author(latin1_text(school.name))
+    pdf.set_subject(latin1_text(f"{school.name} complaint {complaint.reference}"))
+    pdf.set_creator(latin1_text(school.name))
     pdf.set_creation_date(message.created_at.replace(tzinfo=UTC))
     pdf.add_page()
 
@@ -117,9 +117,9 @@ def letter_pdf(settings: Settings, complaint: Complaint, message: ComplaintMessa
         pdf.set_font("Helvetica", style=style, size=size)
         pdf.multi_cell(0, height, latin1_text(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
-    line(settings.school_name, size=16, style="B", height=8)
-    line(settings.contact_address, size=10, height=5)
-    line(f"Phone {settings.contact_phone}   Email {settings.contact_email}", size=10, height=5)
+    line(school.name, size=16, style="B", height=8)
+    line(school.contact_address, size=10, height=5)
+    line(f"Phone {school.contact_phone}   Email {school.contact_email}", size=10, height=5)
     pdf.ln(8)
     line(format_date(sent_on))
     line(f"Reference: {complaint.reference}")

@@ -40,6 +40,7 @@ from portal.complaints.models import (
 )
 from portal.config import Settings
 from portal.history import HistoryEvent, history_import_permitted
+from portal.school.services import School, school_of
 
 # Share of all cases per status: most are long finished, about 8% are still active.
 STATUS_WEIGHTS = {
@@ -277,11 +278,11 @@ def seed_cases(
     started = clock_of(session).monotonic()
     rng = random.Random(rng_seed)
     staff = _find_staff(session, settings)
-    days = _Days(services.school_calendar(settings))
+    days = _Days(services.school_calendar(session))
     today = services.school_date(session)
     ids = _Ids(session)
     used = set(session.scalars(select(Complaint.reference)))
-    builder = _CaseBuilder(rng, settings, staff, days, today, used, ids)
+    builder = _CaseBuilder(rng, school_of(session), staff, days, today, used, ids)
     complaint_table = Complaint.__table__  # type: ignore[attr-defined]
     message_table = ComplaintMessage.__table__  # type: ignore[attr-defined]
     event_table = HistoryEvent.__table__  # type: ignore[attr-defined]
@@ -371,7 +372,7 @@ class _CaseBuilder:
     def __init__(
         self,
         rng: random.Random,
-        settings: Settings,
+        school: School,
         staff: _Staff,
         days: _Days,
         today: date,
@@ -379,7 +380,7 @@ class _CaseBuilder:
         ids: _Ids,
     ) -> None:
         self.rng = rng
-        self.settings = settings
+        self.school = school
         self.staff = staff
         self.days = days
         self.today = today
@@ -391,7 +392,7 @@ class _CaseBuilder:
         self.about_weights = list(ABOUT_WEIGHTS.values())
         self.outcomes = list(OUTCOME_WEIGHTS)
         self.outcome_weights = list(OUTCOME_WEIGHTS.values())
-        self.categories = list(settings.complaint_categories)
+        self.categories = list(school.categories)
         self.oldest = today - timedelta(days=365 * YEARS_BACK)
         self._role_labels: dict[int | None, str] = {}
 
@@ -491,7 +492,7 @@ class _CaseBuilder:
         rng = self.rng
         kind_word = "concern" if case["stage"] == Stage.concern else "complaint"
         greeting = "Dear parent or carer" if case["anonymous"] else f"Dear {case['parent_name']}"
-        window = self.days.deadline(on, self.settings.escalation_window_days)
+        window = self.days.deadline(on, self.school.escalation_window_days)
         next_step = (
             "If you are not satisfied with this response, you can ask for your complaint to be "
             "considered by a panel of governors (stage 2). Use the button on the portal, or write "
@@ -514,7 +515,7 @@ class _CaseBuilder:
                 f"Our decision and the reasons for it\n{rng.choice(DECISIONS)}",
                 f"What we will do\n{rng.choice(ACTIONS)}",
                 f"What you can do next\n{next_step}",
-                f"Yours sincerely,\n{name}\n{roles}, {self.settings.school_name}",
+                f"Yours sincerely,\n{name}\n{roles}, {self.school.name}",
             ]
         )
 
@@ -530,7 +531,7 @@ class _CaseBuilder:
                 f"The panel's decision and reasons\n{self.rng.choice(DECISIONS)}",
                 "This is the end of the school's complaints procedure\n"
                 "The governing board's decision is final.",
-                f"Yours sincerely,\n{name}\n{self.settings.school_name}",
+                f"Yours sincerely,\n{name}\n{self.school.name}",
             ]
         )
 
@@ -654,7 +655,7 @@ class _CaseBuilder:
         return case, messages, events
 
     def _deadline(self, case: dict[str, Any], kind: DeadlineKind, start: date) -> None:
-        count = services.timescale_days(self.settings, kind, Stage(case["stage"]))
+        count = services.timescale_days(self.school, kind, Stage(case["stage"]))
         due = self.days.deadline(start, count)
         case.update(
             deadline_kind=str(kind),
@@ -893,11 +894,12 @@ class _CaseBuilder:
 
     def _redirected(self, case: dict[str, Any], messages: list, events: list) -> None:
         procedure = self.rng.choice(list(REDIRECT_REASONS))
-        name, where = services.OUT_OF_SCOPE[procedure]
+        chosen = self.school.procedure(procedure)
+        name, where = (chosen.name, chosen.where) if chosen else (procedure, "")
         reason = REDIRECT_REASONS[procedure]
         at = case["received_at"] + timedelta(days=self.rng.randint(1, 4))
         office = self.staff_actor(self.staff.triager_for(case["about"]))
-        if "Something else" in self.settings.complaint_categories:
+        if "Something else" in self.school.categories:
             case["category"] = "Something else"
         case.update(redirect_to=name, redirect_reason=reason, closed_at=at)
         body = f"This is about {name.lower()}, which has its own procedure. {where}\n\n{reason}"

@@ -6,7 +6,6 @@ parent must know, queues an email in the same transaction.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +34,6 @@ from sqlmodel import Session
 
 from portal.accounts.models import Role, StaffUser
 from portal.calendar import CalendarExhaustedError, DeadlineExplanation, SchoolCalendar, format_date
-from portal.calendar import load_calendar as load_school_calendar
 from portal.clock import school_today
 from portal.complaints.models import (
     NO_DEADLINE,
@@ -66,37 +64,11 @@ from portal.mail import (
     normalised_address,
     queue_mail,
 )
+from portal.school.services import School, calendar_of, school_of
 from portal.sealing import seal
+from portal.signing import token_digest
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-OUT_OF_SCOPE = {
-    "admissions": (
-        "School admissions",
-        "Admissions appeals go to the admission authority (usually the local council).",
-    ),
-    "exclusions": (
-        "Suspensions and exclusions",
-        "Exclusions are reviewed by the governing board under the exclusions guidance.",
-    ),
-    "send": (
-        "SEND assessments and EHC plans",
-        "Decisions about EHC needs assessments are made by the local council's SEND team.",
-    ),
-    "safeguarding": (
-        "Safeguarding",
-        "Concerns about a child's safety go to the Designated Safeguarding Lead at once.",
-    ),
-    "whistleblowing": (
-        "Whistleblowing",
-        "Staff raise whistleblowing concerns under the school's whistleblowing policy.",
-    ),
-    "grievance": (
-        "Staff grievances",
-        "Staff grievances follow the school's grievance procedure.",
-    ),
-}
-
-
 REPLY_TEXT_LIMIT = 10_000
 
 
@@ -112,8 +84,9 @@ class ComplaintError(ValueError):
 # ---------------------------------------------------------------- calendar and deadlines
 
 
-def school_calendar(settings: Settings) -> SchoolCalendar:
-    return load_school_calendar(settings.term_dates_file)
+def school_calendar(session: Session) -> SchoolCalendar:
+    """The school's term dates as stored now (edited on the admin pages, no restart)."""
+    return calendar_of(session)
 
 
 def school_date(session: Session) -> date:
@@ -121,20 +94,21 @@ def school_date(session: Session) -> date:
     return school_today(now_of(session))
 
 
-def timescale_days(settings: Settings, kind: DeadlineKind, stage: Stage) -> int:
+def timescale_days(school: School, kind: DeadlineKind, stage: Stage) -> int:
+    """The school's own timescale for this deadline, in school days."""
     if kind is DeadlineKind.acknowledge:
-        return settings.acknowledge_within_days
+        return school.acknowledge_within_days
     if kind is DeadlineKind.escalate:
-        return settings.escalation_window_days
+        return school.escalation_window_days
     if kind is DeadlineKind.panel:
-        return settings.stage2_outcome_days
+        return school.stage2_outcome_days
     if stage is Stage.concern:
-        return settings.concern_response_days
-    return settings.stage1_response_days
+        return school.concern_response_days
+    return school.stage1_response_days
 
 
 def _set_deadline(
-    complaint: Complaint, settings: Settings, kind: DeadlineKind | None, start: date | None
+    session: Session, complaint: Complaint, kind: DeadlineKind | None, start: date | None
 ) -> None:
     complaint.deadline_extended_to = None
     complaint.reminded_for = None
@@ -145,12 +119,12 @@ def _set_deadline(
         complaint.next_deadline = None
         complaint.queue_date = NO_DEADLINE
         return
-    days = timescale_days(settings, kind, complaint.stage_enum)
+    days = timescale_days(school_of(session), kind, complaint.stage_enum)
     complaint.deadline_kind = kind
     complaint.deadline_from = start
     complaint.deadline_school_days = days
     try:
-        complaint.next_deadline = compute_deadline(school_calendar(settings), start, days)
+        complaint.next_deadline = compute_deadline(school_calendar(session), start, days)
     except CalendarExhaustedError:
         # The term dates run out before the deadline: keep its basis, so it is worked out the
         # moment the next dates are added, and show "not set yet" meanwhile. Never an error.
@@ -176,13 +150,13 @@ class DeadlineView:
     overdue: bool
 
 
-def deadline_view(complaint: Complaint, settings: Settings, today: date) -> DeadlineView | None:
+def deadline_view(session: Session, complaint: Complaint, today: date) -> DeadlineView | None:
     """Recompute from the stored basis, so a change to term dates or holidays shows at once."""
     if complaint.deadline_kind is None or complaint.deadline_from is None:
         return None
     explanation: DeadlineExplanation | None
     try:
-        explanation = school_calendar(settings).explain(
+        explanation = school_calendar(session).explain(
             complaint.deadline_from, complaint.deadline_school_days or 0
         )
         computed = explanation.deadline
@@ -204,9 +178,9 @@ def deadline_view(complaint: Complaint, settings: Settings, today: date) -> Dead
     )
 
 
-def refresh_deadline(session: Session, complaint: Complaint, settings: Settings) -> date | None:
+def refresh_deadline(session: Session, complaint: Complaint) -> date | None:
     """Store the recomputed deadline when term dates or holidays moved it; record the move."""
-    view = deadline_view(complaint, settings, school_date(session))
+    view = deadline_view(session, complaint, school_date(session))
     if view is None or view.due == complaint.next_deadline:
         return None
     old = complaint.next_deadline
@@ -632,10 +606,6 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def new_reference() -> str:
     """Like C-7K4P-2QX: random, no 0/O or 1/I/L to misread, 31^7 (27 billion) possibilities."""
     chars = [secrets.choice(REFERENCE_ALPHABET) for _ in range(7)]
@@ -665,9 +635,9 @@ def months_before(day: date, months: int) -> date:
     return date(year, month, 28)
 
 
-def validate_new(new: NewComplaint, settings: Settings, today: date) -> dict[str, str]:
+def validate_new(new: NewComplaint, school: School, today: date) -> dict[str, str]:
     errors: dict[str, str] = {}
-    if new.category not in settings.complaint_categories:
+    if new.category not in school.categories:
         errors["category"] = "Select what your concern or complaint is about"
     if len(new.what_happened.strip()) < 10:
         errors["what_happened"] = "Tell us what happened"
@@ -703,11 +673,12 @@ def submit(
     """
     now = now or now_of(session)
     today = school_today(now)
-    errors = validate_new(new, settings, today)
+    school = school_of(session)
+    errors = validate_new(new, school, today)
     if errors:
         field_name, message = next(iter(errors.items()))
         raise ComplaintError(field_name, message)
-    calendar = school_calendar(settings)
+    calendar = school_calendar(session)
     token = secrets.token_urlsafe(24)
     email = "" if new.anonymous else new.parent_email.strip()
     complaint = Complaint(
@@ -734,12 +705,12 @@ def submit(
         received_at=now,
         received_on=_received_on(calendar, today),
         is_late=bool(
-            new.happened_on and new.happened_on < months_before(today, settings.late_after_months)
+            new.happened_on and new.happened_on < months_before(today, school.late_after_months)
         ),
     )
     # A held case has no deadline until office releases it into the queue.
     _set_deadline(
-        complaint, settings, None if held else DeadlineKind.acknowledge, complaint.received_on
+        session, complaint, None if held else DeadlineKind.acknowledge, complaint.received_on
     )
     persistent = _persistent_record(session, complaint.parent_email_normalised)
     if persistent is not None:
@@ -778,9 +749,9 @@ def submit(
             subject=f"We have received your {_kind_word(complaint)} ({complaint.reference})",
             body=(
                 f"Dear {complaint.parent_name},\n\n"
-                f"Thank you for contacting {settings.school_name}. We have received your "
+                f"Thank you for contacting {school.name}. We have received your "
                 f"{_kind_word(complaint)} and its reference is {complaint.reference}.\n\n"
-                f"We will contact you {_by_when(complaint, settings)} to say who is "
+                f"We will contact you {_by_when(complaint, school)} to say who is "
                 "looking into it and when you will hear from them.\n\n"
                 f"You can check on it, reply to us or withdraw it at any time here:\n"
                 f"{SECRET_PLACEHOLDER}\n\n"
@@ -806,7 +777,7 @@ def release_held(
     if complaint.status != Status.held:
         raise ComplaintError("release", "This case is not held")
     _change_status(session, complaint, Status.new, Actor.staff(user), released=True)
-    _set_deadline(complaint, settings, DeadlineKind.acknowledge, complaint.received_on)
+    _set_deadline(session, complaint, DeadlineKind.acknowledge, complaint.received_on)
     session.execute(
         update(OutboxMessage)
         .where(
@@ -823,11 +794,11 @@ def _due(day: date | None) -> str:
     return format_date(day) if day is not None else "a date we will confirm soon"
 
 
-def _by_when(complaint: Complaint, settings: Settings) -> str:
+def _by_when(complaint: Complaint, school: School) -> str:
     """ "by Monday 7 December 2026", or the timescale when the term dates have run out."""
     if complaint.next_deadline is not None:
         return f"by {format_date(complaint.next_deadline)}"
-    return f"within {settings.acknowledge_within_days} school days"
+    return f"within {school.acknowledge_within_days} school days"
 
 
 def _tell_procedure_complete(
@@ -890,11 +861,12 @@ def _email_parent(
     """Queue an email to the parent. A private link goes sealed, never into the stored body."""
     if complaint.anonymous or not complaint.parent_email:
         return
+    school = school_of(session)
     queue_mail(
         session,
         to=complaint.parent_email,
         subject=subject,
-        body_text=body + f"\n{settings.school_name}\n{settings.contact_phone}\n",
+        body_text=body + f"\n{school.name}\n{school.contact_phone}\n",
         related=("complaint", str(complaint.id)),
         sealed_secret=seal(settings.secret_key, private_link) if private_link else None,
         held=complaint.status == Status.held,
@@ -981,12 +953,13 @@ def triage(
         raise ComplaintError("stage", "Only new or open concerns and stage 1 cases can be sorted")
     if decision.stage not in (Stage.concern, Stage.stage1):
         raise ComplaintError("stage", "Select concern or stage 1 complaint")
-    if decision.category not in settings.complaint_categories:
+    if decision.category not in school_of(session).categories:
         raise ComplaintError("category", "Select a category")
     if complaint.is_late and decision.late_decision not in ("investigate", "decline"):
         raise ComplaintError(
             "late_decision",
-            "This was raised more than 3 months after it happened: record a decision",
+            f"This was raised more than {school_of(session).late_after_words} after it "
+            "happened: record a decision",
         )
     if complaint.anonymous and decision.anonymous_decision not in ("investigate", "decline"):
         raise ComplaintError(
@@ -1055,7 +1028,7 @@ def triage(
         return
     if first_triage:
         _change_status(session, complaint, Status.open, actor)
-        _set_deadline(complaint, settings, DeadlineKind.respond, complaint.received_on)
+        _set_deadline(session, complaint, DeadlineKind.respond, complaint.received_on)
         _email_parent(
             session,
             settings,
@@ -1069,7 +1042,7 @@ def triage(
             ),
         )
     elif old_stage != complaint.stage:
-        _set_deadline(complaint, settings, DeadlineKind.respond, complaint.received_on)
+        _set_deadline(session, complaint, DeadlineKind.respond, complaint.received_on)
     session.add(complaint)
     if previous_handler != handler.id:
         _email_staff(
@@ -1121,13 +1094,15 @@ def redirect_out_of_scope(
     """Not for this procedure: tell the parent where to go instead, with the reason recorded."""
     if not can_triage(session, user, complaint):
         raise ComplaintError("procedure", "You cannot sort this case")
-    if procedure not in OUT_OF_SCOPE:
+    chosen = school_of(session).procedure(procedure)
+    if chosen is None:
         raise ComplaintError("procedure", "Select which procedure this belongs to")
     if len(reason.strip()) < 5:
         raise ComplaintError("reason", "Enter the reason, which the parent will read")
     if not complaint.is_active:
         raise ComplaintError("procedure", "This case is already closed")
-    name, where = OUT_OF_SCOPE[procedure]
+    name = chosen.name
+    where = f"{chosen.where} {chosen.url}".strip() if chosen.url else chosen.where
     complaint.redirect_to = name
     complaint.redirect_reason = reason.strip()
     _add_message(
@@ -1247,7 +1222,7 @@ def respond(
     ]
     today = school_today(now_of(session))
     for case in answered:
-        body = stage1_letter_text(settings, case, letter, user, today)
+        body = stage1_letter_text(session, case, letter, user, today)
         _add_message(
             session,
             case,
@@ -1259,7 +1234,7 @@ def respond(
         case.outcome = letter.outcome
         case.responded_on = today
         _change_status(session, case, Status.responded, Actor.staff(user))
-        _set_deadline(case, settings, DeadlineKind.escalate, today)
+        _set_deadline(session, case, DeadlineKind.escalate, today)
         _email_parent(
             session,
             settings,
@@ -1292,13 +1267,14 @@ def can_message(session: Session, user: StaffUser, complaint: Complaint) -> bool
 
 
 def stage1_letter_text(
-    settings: Settings, complaint: Complaint, letter: Letter, user: StaffUser, today: date
+    session: Session, complaint: Complaint, letter: Letter, user: StaffUser, today: date
 ) -> str:
+    school = school_of(session)
     try:
-        window = compute_deadline(school_calendar(settings), today, settings.escalation_window_days)
+        window = compute_deadline(school_calendar(session), today, school.escalation_window_days)
         by_when = f"by {format_date(window)}"
     except CalendarExhaustedError:
-        by_when = f"within {settings.escalation_window_days} school days of this letter"
+        by_when = f"within {school.escalation_window_days} school days of this letter"
     next_step = (
         "If you are not satisfied with this response, you can ask for your complaint to be "
         "considered by a panel of governors (stage 2). Use the button on the portal, or write "
@@ -1321,7 +1297,7 @@ def stage1_letter_text(
             f"Our decision and the reasons for it\n{letter.decision.strip()}",
             f"What we will do\n{letter.actions.strip() or 'No further action is needed.'}",
             f"What you can do next\n{next_step}",
-            f"Yours sincerely,\n{user.name}\n{', '.join(user.role_labels)}, {settings.school_name}",
+            f"Yours sincerely,\n{user.name}\n{_signed_as(session, user)}",
         ]
     )
 
@@ -1539,12 +1515,12 @@ def escalate(
     actor = Actor.parent(complaint.display_name)
     _add_message(session, complaint, MessageKind.escalation_request, reasons, actor)
     old_stage = complaint.stage
-    calendar = school_calendar(settings)
+    calendar = school_calendar(session)
     if complaint.stage == Stage.concern:
         complaint.stage = Stage.stage1
         complaint.received_on = _received_on(calendar, today)
         _change_status(session, complaint, Status.open, actor)
-        _set_deadline(complaint, settings, DeadlineKind.respond, complaint.received_on)
+        _set_deadline(session, complaint, DeadlineKind.respond, complaint.received_on)
         handler = handler_of(session, complaint)
     else:
         complaint.stage = Stage.stage2
@@ -1559,7 +1535,7 @@ def escalate(
         handler = clerks[0] if clerks else None
         complaint.handler_user_id = handler.id if handler else complaint.handler_user_id
         _change_status(session, complaint, Status.open, actor)
-        _set_deadline(complaint, settings, DeadlineKind.panel, complaint.escalated_on)
+        _set_deadline(session, complaint, DeadlineKind.panel, complaint.escalated_on)
     record_event(
         session,
         subject_type="complaint",
@@ -1703,7 +1679,7 @@ def send_panel_outcome(
             "contact the Department for Education: www.gov.uk/complain-about-school. The "
             "Department will look at whether the procedure was followed, not at the complaint "
             "itself again.",
-            f"Yours sincerely,\n{user.name}\n{', '.join(user.role_labels)}, {settings.school_name}",
+            f"Yours sincerely,\n{user.name}\n{_signed_as(session, user)}",
         ]
     )
     _add_message(
@@ -1984,20 +1960,20 @@ class ReminderReport:
 def remind(session: Session, settings: Settings, *, today: date | None = None) -> ReminderReport:
     """Safe to run every hour: each deadline is reminded once; lapsed windows are closed."""
     today = today or school_today(now_of(session))
-    calendar = school_calendar(settings)
+    calendar = school_calendar(session)
     report = ReminderReport()
     try:
         horizon = calendar.add_school_days(
-            calendar.next_school_day(today), settings.reminder_days_before
+            calendar.next_school_day(today), school_of(session).reminder_days_before
         )
     except CalendarExhaustedError:
         # Beyond the known term dates: remind by calendar days rather than not at all.
-        horizon = today + timedelta(days=settings.reminder_days_before)
+        horizon = today + timedelta(days=school_of(session).reminder_days_before)
     active = session.scalars(
         select(Complaint).where(Complaint.is_active.is_(True), Complaint.deadline_kind.is_not(None))
     )
     for complaint in list(active):
-        if refresh_deadline(session, complaint, settings):
+        if refresh_deadline(session, complaint):
             report.moved += 1
         due = complaint.next_deadline
         if due is None:
@@ -2046,3 +2022,8 @@ def overdue_marker(complaint: Complaint, today: date) -> bool:
         and complaint.next_deadline < today
         and complaint.deadline_kind != DeadlineKind.escalate
     )
+
+
+def _signed_as(session: Session, user: StaffUser) -> str:
+    """The line under a letter's signature: roles and the school."""
+    return f"{', '.join(user.role_labels)}, {school_of(session).name}"

@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlmodel import Session
 
+from portal.accounts.access import require_role
 from portal.accounts.models import Role, StaffUser
 from portal.calendar import format_date
 from portal.complaints import attachments, services
@@ -37,7 +38,8 @@ from portal.config import Settings
 from portal.db import SessionDep
 from portal.history import HistoryEvent, history_of
 from portal.inputs import CleanInputRoute, RowId, row_id_or_none
-from portal.security import Forbidden, require_role
+from portal.school.services import school_of
+from portal.security import Forbidden
 from portal.templating import render
 
 router = APIRouter(route_class=CleanInputRoute)
@@ -260,11 +262,11 @@ def complaint_queue(
     closed: str = "",
     after: str = "",
 ) -> Response:
-    settings = _settings(request)
+    _settings(request)
     filters = services.QueueFilters(
         status=status if status in Status.__members__ else None,
         stage=stage if stage in Stage.__members__ else None,
-        category=category if category in settings.complaint_categories else None,
+        category=category if category in school_of(session).categories else None,
         handler_id=_int_or_none(handler),
         overdue=bool(overdue),
         anonymous=bool(anonymous),
@@ -302,7 +304,7 @@ def complaint_queue(
             "next_link": next_link,
             "statuses": list(Status),
             "stages": list(Stage),
-            "categories": settings.complaint_categories,
+            "categories": school_of(session).categories,
             "handlers": _possible_handlers(session),
         },
     )
@@ -350,10 +352,9 @@ def complaint_case(
     template: str = "",
 ) -> Response:
     case = _case_or_404(session, user, reference)
-    settings = _settings(request)
-    deadline = services.deadline_view(case, settings, services.school_date(session))
+    deadline = services.deadline_view(session, case, services.school_date(session))
     if deadline is not None and deadline.due != case.next_deadline:
-        services.refresh_deadline(session, case, settings)
+        services.refresh_deadline(session, case)
     services.record_view(session, case, user)
     session.commit()
     values: dict[str, Any] = {}
@@ -374,8 +375,8 @@ def _render_case(
     status_code: int = 200,
     deadline: services.DeadlineView | None = None,
 ) -> Response:
-    settings = _settings(request)
-    deadline = deadline or services.deadline_view(case, settings, services.school_date(session))
+    _settings(request)
+    deadline = deadline or services.deadline_view(session, case, services.school_date(session))
     panel = services.panel_for(session, case)
     people = services.users_by_id(
         session,
@@ -426,12 +427,12 @@ def _render_case(
     if shown["triage"]:
         context["triage_handlers"] = services.eligible_handlers(session, case)
         context["routing_rule"] = _routing_rule(case)
-        context["categories"] = settings.complaint_categories
+        context["categories"] = school_of(session).categories
         if case.about in (About.staff, About.governor, About.head):
             context["nameable"] = services.staff_who_can_be_named(session, case.about_enum)
     if shown["redirect"]:
         context["procedures"] = [
-            (key, name, where) for key, (name, where) in services.OUT_OF_SCOPE.items()
+            (entry.key, entry.name, entry.where) for entry in school_of(session).out_of_scope
         ]
     if shown["respond"] or shown["outcome"]:
         fields = _template_fields(case)
@@ -543,7 +544,7 @@ def _event_view(event: HistoryEvent) -> dict[str, Any]:
     elif tag == "complaint:receive":
         what = "Received from the parent"
         if detail.get("late"):
-            what += " (more than 3 months after it happened)"
+            what += " (later than the time limit for raising it)"
     elif tag == "complaint:status":
         what = f"Status changed from {_readable(event.from_value)} to {_readable(event.to_value)}"
     elif tag == "complaint:triage":
@@ -994,7 +995,7 @@ def complaint_letter_pdf(
         raise HTTPException(status_code=404)
     from portal.complaints.letters import letter_pdf
 
-    content = letter_pdf(_settings(request), case, message)
+    content = letter_pdf(school_of(session), case, message)
     services.record_view(session, case, user, read=f"letter {message.id} (PDF)")
     session.commit()
     filename = f"{case.reference}-letter-{message.id}.pdf"

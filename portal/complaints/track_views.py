@@ -8,8 +8,6 @@ prefixes, so a parent never has to swap from one to the other.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,7 +31,9 @@ from portal.complaints.services import ComplaintError
 from portal.config import Settings
 from portal.db import SessionDep, now_of
 from portal.inputs import CleanInputRoute, RowId, row_id_or_none
-from portal.security import client_address, same_secret
+from portal.school.services import school_of
+from portal.security import client_address, cookie_options
+from portal.signing import Signer
 from portal.templating import render
 from portal.throttle import Limit, attempt
 
@@ -54,7 +54,6 @@ TOO_MANY_TRIES = (
 PROCEDURE_COMPLETE = (
     "The school has completed its complaints procedure on this matter, so you cannot reply here."
 )
-WHERE_TO_GO = dict(services.OUT_OF_SCOPE.values())
 
 
 @dataclass(frozen=True)
@@ -68,34 +67,29 @@ class ParentAccess:
 # ---------------------------------------------------------------- the signed cookie
 
 
-def _signature(settings: Settings, payload: str, case: Complaint) -> str:
-    message = f"track:{payload}:{case.access_token_hash}".encode()
-    return hmac.new(settings.secret_key.encode(), message, hashlib.sha256).hexdigest()
+# The case id, signed with the case's access token (so a new private link ends the cookie too).
+TRACK_PURPOSE = "track"
 
 
 def _cookie_value(settings: Settings, case: Complaint, now: datetime) -> str:
-    payload = f"{case.id}.{unix_seconds(now) + TRACK_COOKIE_SECONDS}"
-    return f"{payload}.{_signature(settings, payload, case)}"
-
-
-def _small_number(text: str) -> bool:
-    """ASCII digits that fit a 64-bit column ("²" is a digit to Python, but not to int())."""
-    return text.isascii() and text.isdigit() and len(text) <= 18
+    return Signer(settings.secret_key).sign(
+        TRACK_PURPOSE,
+        str(case.id),
+        expires_at=unix_seconds(now) + TRACK_COOKIE_SECONDS,
+        bound_to=case.access_token_hash,
+    )
 
 
 def _case_from_cookie(request: Request, session: Session) -> Complaint | None:
-    case_id, _, rest = request.cookies.get(TRACK_COOKIE, "").partition(".")
-    expires, _, signature = rest.partition(".")
-    row_id = row_id_or_none(case_id)
-    if row_id is None or not (_small_number(expires) and signature):
-        return None
-    if int(expires) < unix_seconds(now_of(session)):
-        return None
-    case = session.get(Complaint, row_id)
+    value = request.cookies.get(TRACK_COOKIE, "")
+    row_id = row_id_or_none(Signer.peek(value) or "")
+    case = session.get(Complaint, row_id) if row_id is not None else None
     if case is None:
         return None
-    expected = _signature(request.app.state.settings, f"{case_id}.{expires}", case)
-    return case if same_secret(expected, signature) else None
+    signer = Signer(request.app.state.settings.secret_key)
+    now = unix_seconds(now_of(session))
+    payload = signer.unsign(TRACK_PURPOSE, value, now=now, bound_to=case.access_token_hash)
+    return case if payload == str(case.id) else None
 
 
 def parent_access(request: Request, session: SessionDep) -> ParentAccess | None:
@@ -182,19 +176,17 @@ def track_find_submit(
     response.set_cookie(
         TRACK_COOKIE,
         _cookie_value(settings, case, now_of(session)),
-        httponly=True,
-        samesite="lax",
-        secure=settings.uses_https,
-        path=TRACK_COOKIE_PATH,
+        **cookie_options(settings, path=TRACK_COOKIE_PATH),
     )
     return response
 
 
 @router.post("/track/case/leave")
-def track_leave() -> Response:
+def track_leave(request: Request) -> Response:
     """For a shared computer: forget the case on this device."""
     response = RedirectResponse("/track?left=1", status_code=303)
-    response.delete_cookie(TRACK_COOKIE, path=TRACK_COOKIE_PATH)
+    options = cookie_options(request.app.state.settings, path=TRACK_COOKIE_PATH)
+    response.delete_cookie(TRACK_COOKIE, **options)
     return response
 
 
@@ -215,7 +207,6 @@ def _case_page(
     status_code: int = 200,
 ) -> Response:
     case = access.case
-    settings: Settings = request.app.state.settings
     today = services.school_date(session)
     messages = services.messages_for(session, case, for_parent=True)
     files = _parent_files(session, case)
@@ -234,9 +225,9 @@ def _case_page(
             "messages": messages,
             "case_files": [a for a in files if a.message_id is None],
             "files_by_message": files_by_message,
-            "deadline": services.deadline_view(case, settings, today),
+            "deadline": services.deadline_view(session, case, today),
             "escalation_open": services.escalation_open(case, today),
-            "redirect_where": WHERE_TO_GO.get(case.redirect_to, ""),
+            "redirect_where": _where_to_go(session, case.redirect_to),
             "errors": errors or {},
             "values": values or {},
         },
@@ -280,7 +271,7 @@ def track_letter_pdf(
         or not MessageKind(message.kind).is_letter
     ):
         raise HTTPException(status_code=404)
-    content = letters.letter_pdf(request.app.state.settings, access.case, message)
+    content = letters.letter_pdf(school_of(session), access.case, message)
     filename = letters.letter_filename(access.case, message)
     return Response(
         content,
@@ -427,3 +418,11 @@ def track_escalate(
         )
     session.commit()
     return RedirectResponse(f"{access.base}?escalated=1", status_code=303)
+
+
+def _where_to_go(session: Session, procedure_name: str | None) -> str:
+    """Where the school said a redirected matter goes (its words, and a link if it gave one)."""
+    for entry in school_of(session).out_of_scope:
+        if entry.name == procedure_name:
+            return f"{entry.where} {entry.url}".strip()
+    return ""

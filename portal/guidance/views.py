@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from portal.accounts.access import require_role
 from portal.accounts.models import Role, StaffUser
 from portal.clock import school_today
 from portal.db import SessionDep, now_of
 from portal.guidance import services
 from portal.inputs import CleanInputRoute
-from portal.security import require_role
 from portal.templating import render
 
 router = APIRouter(route_class=CleanInputRoute)

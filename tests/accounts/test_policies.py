@@ -99,11 +99,11 @@ def test_the_admin_page_refuses_a_common_password_and_keeps_what_was_typed(clien
     )
 
 
-def test_setting_a_new_password_refuses_the_schools_name(client, db_session, settings):
+def test_setting_a_new_password_refuses_the_schools_name(client, db_session, school):
     admin = make_user(db_session, Role.admin)
     user = make_user(db_session, Role.office)
     sign_in(client, admin)
-    first_word = settings.school_name.split()[0]
+    first_word = school.name.split()[0]
     response = post_form(
         client,
         f"/staff/users/{user.id}/password",
@@ -127,7 +127,7 @@ def _told(db_session) -> set[str]:
 
 
 @pytest.fixture
-def school(db_session):  # type: ignore[no-untyped-def]
+def staff_of_school(db_session):  # type: ignore[no-untyped-def]
     """A head, a chair and an admin, made by the portal's own set-up (which tells no one)."""
     people = {
         "head": make_user(db_session, Role.head, name="Helen Head"),
@@ -161,12 +161,15 @@ def _set_roles(client, user: StaffUser, roles: list[str]):  # type: ignore[no-un
 
 
 def test_a_new_account_that_reads_cases_is_reported_to_the_head_and_the_chair(
-    client, db_session, school
+    client, db_session, staff_of_school
 ):
-    sign_in(client, school["admin"])
+    sign_in(client, staff_of_school["admin"])
     assert _add_user(client, ["office"]).status_code == 303
     messages = _mail(db_session)
-    assert {m.to_address for m in messages} == {school["head"].email, school["chair"].email}
+    assert {m.to_address for m in messages} == {
+        staff_of_school["head"].email,
+        staff_of_school["chair"].email,
+    }
     body = messages[0].body_text
     assert "Janet Okafor (janet@school.example) can now read complaints" in body
     assert "Role given: Office staff" in body
@@ -176,34 +179,40 @@ def test_a_new_account_that_reads_cases_is_reported_to_the_head_and_the_chair(
     assert notice[0].to_value == "2 told"
 
 
-def test_an_admin_giving_themselves_a_case_role_is_reported(client, db_session, school):
-    admin = school["admin"]
+def test_an_admin_giving_themselves_a_case_role_is_reported(client, db_session, staff_of_school):
+    admin = staff_of_school["admin"]
     sign_in(client, admin)
     assert _set_roles(client, admin, ["admin", "office"]).status_code == 303
     messages = _mail(db_session)
-    assert {m.to_address for m in messages} == {school["head"].email, school["chair"].email}
+    assert {m.to_address for m in messages} == {
+        staff_of_school["head"].email,
+        staff_of_school["chair"].email,
+    }
     assert "Given by: themselves" in messages[0].body_text
 
 
 @pytest.mark.parametrize("role", [r.value for r in Role if r is not Role.admin])
-def test_every_role_that_reads_cases_is_reported(client, db_session, school, role):
-    sign_in(client, school["admin"])
+def test_every_role_that_reads_cases_is_reported(client, db_session, staff_of_school, role):
+    sign_in(client, staff_of_school["admin"])
     assert _add_user(client, [role]).status_code == 303
-    assert _told(db_session) == {school["head"].email, school["chair"].email}
+    assert _told(db_session) == {staff_of_school["head"].email, staff_of_school["chair"].email}
 
 
-def test_admin_only_and_name_changes_tell_no_one(client, db_session, school):
-    sign_in(client, school["admin"])
+def test_admin_only_and_name_changes_tell_no_one(client, db_session, staff_of_school):
+    sign_in(client, staff_of_school["admin"])
     assert _add_user(client, ["admin"]).status_code == 303
     office = make_user(db_session, Role.office, name="Olive Office")
     assert _set_roles(client, office, ["office"]).status_code == 303  # nothing new given
     assert _mail(db_session) == []
 
 
-def test_a_head_or_chair_given_a_role_is_not_the_one_told(client, db_session, school):
-    sign_in(client, school["admin"])
-    assert _set_roles(client, school["chair"], ["chair", "governor", "clerk"]).status_code == 303
-    assert _told(db_session) == {school["head"].email}
+def test_a_head_or_chair_given_a_role_is_not_the_one_told(client, db_session, staff_of_school):
+    sign_in(client, staff_of_school["admin"])
+    assert (
+        _set_roles(client, staff_of_school["chair"], ["chair", "governor", "clerk"]).status_code
+        == 303
+    )
+    assert _told(db_session) == {staff_of_school["head"].email}
 
 
 def _case_about(db_session, settings, about: str, user: StaffUser | None = None):  # type: ignore[no-untyped-def]
@@ -233,32 +242,32 @@ def _case_about(db_session, settings, about: str, user: StaffUser | None = None)
     return received.complaint
 
 
-def test_the_person_a_case_is_about_is_never_told(client, db_session, settings, school):
+def test_the_person_a_case_is_about_is_never_told(client, db_session, settings, staff_of_school):
     _case_about(db_session, settings, "head")
-    sign_in(client, school["admin"])
+    sign_in(client, staff_of_school["admin"])
     assert _add_user(client, ["office"]).status_code == 303
-    assert _told(db_session) == {school["chair"].email}
+    assert _told(db_session) == {staff_of_school["chair"].email}
     messages = _mail(db_session)
     assert all("playground" not in m.body_text for m in messages)
 
 
 def test_when_neither_head_nor_chair_can_be_told_the_other_admins_are(
-    client, db_session, settings, school
+    client, db_session, settings, staff_of_school
 ):
     _case_about(db_session, settings, "head")
-    _case_about(db_session, settings, "governor", school["chair"])
+    _case_about(db_session, settings, "governor", staff_of_school["chair"])
     other_admin = make_user(db_session, Role.admin, name="Second Admin")
-    sign_in(client, school["admin"])
+    sign_in(client, staff_of_school["admin"])
     assert _add_user(client, ["clerk"]).status_code == 303
-    assert _told(db_session) == {school["admin"].email, other_admin.email}
+    assert _told(db_session) == {staff_of_school["admin"].email, other_admin.email}
 
 
-def test_switching_an_account_back_on_is_reported(client, db_session, school):
+def test_switching_an_account_back_on_is_reported(client, db_session, staff_of_school):
     office = make_user(db_session, Role.office, name="Olive Office")
     office.is_active = False
     db_session.add(office)
     db_session.commit()
-    sign_in(client, school["admin"])
+    sign_in(client, staff_of_school["admin"])
     response = post_form(
         client,
         f"/staff/users/{office.id}/active",
@@ -266,10 +275,10 @@ def test_switching_an_account_back_on_is_reported(client, db_session, school):
         from_page=f"/staff/users/{office.id}",
     )
     assert response.status_code == 303
-    assert _told(db_session) == {school["head"].email, school["chair"].email}
+    assert _told(db_session) == {staff_of_school["head"].email, staff_of_school["chair"].email}
 
 
-def test_the_command_line_is_no_way_round_the_notice(db_session, school):
+def test_the_command_line_is_no_way_round_the_notice(db_session, staff_of_school):
     create_user(
         db_session,
         email="cli@school.example",
@@ -279,10 +288,12 @@ def test_the_command_line_is_no_way_round_the_notice(db_session, school):
         actor=Actor("cli", "The portal create-user command"),
     )
     db_session.commit()
-    assert _told(db_session) == {school["head"].email, school["chair"].email}
+    assert _told(db_session) == {staff_of_school["head"].email, staff_of_school["chair"].email}
 
 
-def test_someone_named_only_in_the_parents_words_is_not_told(client, db_session, settings, school):
+def test_someone_named_only_in_the_parents_words_is_not_told(
+    client, db_session, settings, staff_of_school
+):
     received = complaint_services.submit(
         db_session,
         settings,
@@ -302,7 +313,7 @@ def test_someone_named_only_in_the_parents_words_is_not_told(client, db_session,
     )
     db_session.commit()
     assert received.complaint.about_user_id is None  # not sorted yet: the words alone name him
-    sign_in(client, school["admin"])
+    sign_in(client, staff_of_school["admin"])
     before = _told(db_session)
     assert _add_user(client, ["office"]).status_code == 303
-    assert _told(db_session) - before == {school["head"].email}
+    assert _told(db_session) - before == {staff_of_school["head"].email}

@@ -110,7 +110,6 @@ def live_server(
         database_url=live_database_url,
         secret_key=LIVE_SECRET,
         base_url=base_url,
-        school_name=SCHOOL_NAME,
         templates_override_dir=None,
         smtp_host="",
         rate_limit_storage="memory://",

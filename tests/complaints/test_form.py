@@ -23,6 +23,7 @@ from portal.complaints.services import ComplaintError, NewComplaint
 from portal.mail import SECRET_PLACEHOLDER, OutboxMessage, OutboxStatus
 from tests.conftest import csrf_of, page, post_form, text_of
 from tests.factories import make_user, sign_in
+from tests.schools import change_school
 
 REFERENCE = re.compile(r"^C-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{3}$")
 WHAT_HAPPENED = "My son was pushed over in the playground and nobody told me about it."
@@ -153,21 +154,20 @@ def outbox(db_session) -> list[OutboxMessage]:
 # ---------------------------------------------------------------- the start page
 
 
-def test_start_page_explains_timescales_other_procedures_and_safeguarding(client, settings):
-    settings.acknowledge_within_days = 4
-    settings.escalation_window_days = 12
+def test_start_page_explains_timescales_other_procedures_and_safeguarding(client, app):
+    school = change_school(app.state.engine, acknowledge_within_days=4, escalation_window_days=12)
     response = client.get("/complaints/new")
     assert response.status_code == 200
     assert_title_is_h1(response)
     words = text_of(response)
     assert "within 4 school days" in words
-    assert f"within {settings.stage1_response_days} school days" in words
+    assert f"within {school.stage1_response_days} school days" in words
     assert "within 12 school days of the letter" in words
-    assert f"within {settings.stage2_outcome_days} school days" in words
-    for name, where in services.OUT_OF_SCOPE.values():
-        assert name in words
-        assert where in words
-    assert "999" in words and settings.contact_phone in words
+    assert f"within {school.stage2_outcome_days} school days" in words
+    for procedure in school.out_of_scope:
+        assert procedure.name in words
+        assert procedure.where in words
+    assert "999" in words and school.contact_phone in words
     start = page(response).select_one("a.govuk-button--start")
     assert start.get_text(strip=True).startswith("Start now")
     assert start["href"] == "/complaints/new/kind"

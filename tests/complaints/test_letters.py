@@ -39,16 +39,16 @@ def letter_of(db_session, kind: MessageKind) -> ComplaintMessage:  # type: ignor
 
 
 def test_a_stage_1_letter_is_an_a4_pdf_with_the_school_date_reference_and_body(
-    cases, db_session, settings
+    cases, db_session, settings, school
 ):
     case, _ = cases.responded()
     message = letter_of(db_session, MessageKind.stage1_letter)
-    content = letter_pdf(settings, case, message)
+    content = letter_pdf(school, case, message)
     assert content.startswith(b"%PDF-")
     assert b"/MediaBox [0 0 595.28 841.89]" in content
     text = pdf_text(content)
-    assert settings.school_name in text
-    assert settings.contact_address in text
+    assert school.name in text
+    assert school.contact_address in text
     assert f"Reference: {case.reference}" in text
     assert "Response to your complaint" in text
     assert "Wednesday 25 November 2026" in text
@@ -58,22 +58,22 @@ def test_a_stage_1_letter_is_an_a4_pdf_with_the_school_date_reference_and_body(
     assert f"/Title (Response to your complaint \\({case.reference}\\))".encode() in content
 
 
-def test_a_stage_2_letter_says_where_to_go_next(cases, db_session, settings):
+def test_a_stage_2_letter_says_where_to_go_next(cases, db_session, settings, school):
     case, _ = cases.closed_at_stage2()
     message = letter_of(db_session, MessageKind.stage2_letter)
-    text = pdf_text(letter_pdf(settings, case, message))
+    text = pdf_text(letter_pdf(school, case, message))
     assert "Outcome of the governors' panel" in text
     assert "Department for Education" in text
     assert "www.gov.uk/complain-about-school" in text
 
 
-def test_the_same_letter_gives_the_same_pdf(cases, db_session, settings):
+def test_the_same_letter_gives_the_same_pdf(cases, db_session, settings, school):
     case, _ = cases.responded()
     message = letter_of(db_session, MessageKind.stage1_letter)
-    assert letter_pdf(settings, case, message) == letter_pdf(settings, case, message)
+    assert letter_pdf(school, case, message) == letter_pdf(school, case, message)
 
 
-def test_unicode_is_printed_safely(cases, db_session, settings):
+def test_unicode_is_printed_safely(cases, db_session, settings, school):
     case, _ = cases.responded()
     message = ComplaintMessage(
         complaint_id=case.id,
@@ -83,12 +83,12 @@ def test_unicode_is_printed_safely(cases, db_session, settings):
         body="Dear Zoë,\n\n“Thank you” – we’re sorry… Łukasz said 5 € \U0001f600 done.\tEnd",
         created_at=datetime(2026, 11, 25, 10, 0),
     )
-    text = pdf_text(letter_pdf(settings, case, message))
+    text = pdf_text(letter_pdf(school, case, message))
     assert "Dear Zo\xeb," in text
     assert '"Thank you" - we\'re sorry... Lukasz said 5 EUR ? done. End' in text
 
 
-def test_long_letters_run_onto_numbered_pages(cases, db_session, settings):
+def test_long_letters_run_onto_numbered_pages(cases, db_session, settings, school):
     case, _ = cases.responded()
     message = ComplaintMessage(
         complaint_id=case.id,
@@ -98,7 +98,7 @@ def test_long_letters_run_onto_numbered_pages(cases, db_session, settings):
         body="\n\n".join(f"Paragraph {n}: the panel looked at this." for n in range(80)),
         created_at=datetime(2026, 11, 25, 10, 0),
     )
-    text = pdf_text(letter_pdf(settings, case, message))
+    text = pdf_text(letter_pdf(school, case, message))
     assert "Page 1 of 3" in text or "Page 1 of 2" in text
     assert "Paragraph 79: the panel looked at this." in text
 

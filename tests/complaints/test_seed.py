@@ -131,7 +131,7 @@ def test_search_finds_a_seeded_word(seeded):
     assert all(word in c.what_happened.lower() for c in found.cases if c.parent_name)
 
 
-def test_the_services_carry_on_after_seeding(seeded, settings):
+def test_the_services_carry_on_after_seeding(seeded, settings, school):
     received = services.submit(
         seeded,
         settings,
@@ -139,7 +139,7 @@ def test_the_services_carry_on_after_seeding(seeded, settings):
             formal=True,
             about=About.school,
             about_name="",
-            category=settings.complaint_categories[0],
+            category=school.categories[0],
             what_happened="The school gate was locked early and my son waited outside.",
             happened_on=date(2026, 11, 20),
             done_so_far="",

@@ -22,6 +22,7 @@ from portal.complaints.services import ComplaintError, Letter, NewComplaint, Tri
 from portal.history import history_of
 from portal.mail import OutboxMessage
 from tests.factories import make_user
+from tests.schools import add_closures
 
 # Wednesday 25 November 2026, 10:00 UK time (UTC in winter)
 NOW = datetime(2026, 11, 25, 10, 0)
@@ -133,7 +134,7 @@ def test_a_complaint_sent_at_the_weekend_counts_from_monday(db_session, settings
 def test_a_complaint_sent_in_the_christmas_holiday_counts_from_the_first_day_back(
     db_session, settings
 ):
-    calendar = services.school_calendar(settings)
+    calendar = services.school_calendar(db_session)
     christmas_eve = datetime(2026, 12, 24, 9, 0)
     case = receive(db_session, settings, now=christmas_eve, happened_on=date(2026, 12, 10))
     assert case.received_on == calendar.next_school_day(date(2026, 12, 24))
@@ -142,7 +143,7 @@ def test_a_complaint_sent_in_the_christmas_holiday_counts_from_the_first_day_bac
 
 
 def test_deadlines_skip_bank_holidays(db_session, settings):
-    calendar = services.school_calendar(settings)
+    calendar = services.school_calendar(db_session)
     explanation = calendar.explain(date(2027, 3, 25), 10)
     skipped = [name for _, name in explanation.bank_holidays_skipped]
     assert "Good Friday" in skipped and "Easter Monday" in skipped
@@ -337,7 +338,7 @@ def test_escalation_opens_stage_two_with_a_twenty_day_deadline(db_session, setti
     db_session.commit()
     services.escalate(db_session, settings, case, "The letter did not answer my question.")
     db_session.commit()
-    calendar = services.school_calendar(settings)
+    calendar = services.school_calendar(db_session)
     assert case.stage == Stage.stage2 and case.status == Status.open
     assert case.handler_user_id == staff["clerk"].id
     assert case.next_deadline == calendar.add_school_days(case.escalated_on, 20)
@@ -436,22 +437,18 @@ def test_deadline_update_moves_the_date_and_tells_the_parent(db_session, setting
     )
     db_session.commit()
     assert case.next_deadline == date(2027, 1, 15)
-    view = services.deadline_view(case, settings, today=date(2026, 12, 1))
+    view = services.deadline_view(db_session, case, today=date(2026, 12, 1))
     assert view.due == date(2027, 1, 15) and view.extended_from == date(2026, 12, 9)
 
 
 def test_deadlines_move_when_term_dates_change(db_session, settings, staff, tmp_path):
     case = triaged(db_session, settings, staff)
-    original = settings.term_dates_file.read_text()
-    changed = original.replace("closures = [", "closures = [2026-12-01, 2026-12-02, ", 1)
-    assert changed != original
-    moved = tmp_path / "term-dates.toml"
-    moved.write_text(changed)
-    settings.term_dates_file = moved
-    view = services.deadline_view(case, settings, today=date(2026, 11, 26))
+    add_closures(db_session.get_bind(), date(2026, 12, 1), date(2026, 12, 2))
+    db_session.info.clear()
+    view = services.deadline_view(db_session, case, today=date(2026, 11, 26))
     assert view.moved_from == date(2026, 12, 9)
     assert view.due == date(2026, 12, 11)
-    services.refresh_deadline(db_session, case, settings)
+    services.refresh_deadline(db_session, case)
     db_session.commit()
     assert case.next_deadline == date(2026, 12, 11)
     assert "complaint:deadline:moved" in [

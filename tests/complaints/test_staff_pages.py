@@ -24,6 +24,7 @@ from portal.mail import OutboxMessage
 from tests.complaints.factories import PDF_BYTES, add_file, make_case, make_cast
 from tests.conftest import csrf_of, page, text_of
 from tests.factories import sign_in
+from tests.schools import add_closures
 
 QUEUE = "/staff/complaints"
 
@@ -327,12 +328,7 @@ def test_deadline_moves_when_term_dates_change(client, db_session, settings, cas
     closure = before - timedelta(days=1)
     while closure.weekday() >= 5:
         closure -= timedelta(days=1)
-    original = settings.term_dates_file.read_text()
-    changed = tmp_path / "term-dates.toml"
-    changed.write_text(
-        original.replace("closures = [\n", f"closures = [\n  {closure.isoformat()},\n", 1)
-    )
-    settings.term_dates_file = changed
+    add_closures(db_session.get_bind(), closure)
     as_user(client, cast.office)
 
     html = page(client.get(case_url(case)))

@@ -48,20 +48,20 @@ def published(db_session):
 
 
 @pytest.mark.parametrize("path", PUBLIC_PAGES)
-def test_every_public_page_has_one_h1_and_a_title_that_starts_with_it(client, path, settings):
+def test_every_public_page_has_one_h1_and_a_title_that_starts_with_it(client, path, school):
     response = client.get(path)
     assert response.status_code == 200
     html = page(response)
     headings = html.select("h1")
     assert len(headings) == 1
-    assert html.title.text == f"{headings[0].text.strip()} – {settings.school_name}"
+    assert html.title.text == f"{headings[0].text.strip()} – {school.name}"
     assert html.html["lang"] == "en-GB"
     assert html.select_one("a.govuk-skip-link")["href"] == "#main-content"
     assert "GOV.UK" not in html.select_one("header").text
-    assert settings.school_name in html.select_one("header").text
+    assert school.name in html.select_one("header").text
     footer = html.select_one("footer").text
     assert "Accessibility statement" in footer and "Privacy notice" in footer
-    assert settings.contact_email in footer
+    assert school.contact_email in footer
 
 
 def test_home_offers_the_four_routes(client):

@@ -1,0 +1,137 @@
+"""The installed domains, and what each one brings to the portal.
+
+A domain is one package (`portal.complaints`, `portal.guidance`, ...) whose `domain.py` exports
+`DOMAIN`, a `Domain`: its routers, its entries in the staff menu, its panels on the staff home
+page and its tables. `create_app` includes the routers, the staff menu and home page are built
+from the entries and panels, and `portal.models` (so Alembic and the tests) imports the tables,
+all from `INSTALLED_DOMAINS`. Adding a domain is a new package and one line there.
+
+This module imports no domain by name (it loads them from the list), so every domain may import it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter, Request
+    from sqlmodel import Session
+
+INSTALLED_DOMAINS: tuple[str, ...] = (
+    "portal.guidance",
+    "portal.accounts",
+    "portal.admin",
+    "portal.complaints",
+)
+
+
+class HasRoles(Protocol):
+    """A signed-in member of staff, as far as the menu and panels need (`StaffUser`)."""
+
+    def has_role(self, *roles: Any) -> bool: ...
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    """A link in the staff menu (and a card on the staff home page, except Home itself).
+
+    `roles` are the `Role` values whose holders see it; None shows it to all staff. Entries are
+    shown by `order`, lowest first, whichever domain they come from.
+    """
+
+    href: str
+    text: str
+    roles: frozenset[str] | None
+    order: int
+
+    def shown_to(self, user: HasRoles) -> bool:
+        return self.roles is None or user.has_role(*self.roles)
+
+
+PanelContext = Callable[["Request", "Session", Any], Mapping[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class HomePanel:
+    """A part of the staff home page: `context(request, session, user)` says what it shows, or
+    None when it has nothing for this person (the panel is left out); `template` renders it and
+    reads what it was given as `panel`. Panels are shown by `order`, lowest first."""
+
+    template: str
+    context: PanelContext
+    order: int
+
+
+@dataclass(frozen=True)
+class Domain:
+    """What one domain package brings: see the module's docstring."""
+
+    name: str
+    routers: Sequence[APIRouter] = ()
+    menu: Sequence[MenuEntry] = ()
+    home_panels: Sequence[HomePanel] = ()
+    models: ModuleType | None = None  # the module holding its tables
+    # Told when a member of staff is given roles (session, user, roles, actor), in the same
+    # transaction: how the staff accounts reach a domain without importing it.
+    on_roles_given: Callable[[Session, Any, frozenset[str], Any], None] | None = None
+
+
+@dataclass(frozen=True)
+class ShownPanel:
+    template: str
+    panel: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Installed:
+    """The installed domains, assembled: what the app, the menu and the home page read."""
+
+    domains: tuple[Domain, ...]
+    menu: tuple[MenuEntry, ...] = field(init=False)
+    home_panels: tuple[HomePanel, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        entries = [entry for domain in self.domains for entry in domain.menu]
+        panels = [panel for domain in self.domains for panel in domain.home_panels]
+        object.__setattr__(self, "menu", tuple(sorted(entries, key=lambda entry: entry.order)))
+        object.__setattr__(self, "home_panels", tuple(sorted(panels, key=lambda p: p.order)))
+
+    @property
+    def routers(self) -> list[APIRouter]:
+        return [router for domain in self.domains for router in domain.routers]
+
+    def staff_navigation(self, user: HasRoles) -> list[dict[str, str]]:
+        """The staff menu, showing only what this person's roles may open."""
+        return [
+            {"href": entry.href, "text": entry.text} for entry in self.menu if entry.shown_to(user)
+        ]
+
+    def panels_for(self, request: Request, session: Session, user: HasRoles) -> list[ShownPanel]:
+        """The home page panels that have something for this person, in order."""
+        shown = []
+        for panel in self.home_panels:
+            context = panel.context(request, session, user)
+            if context is not None:
+                shown.append(ShownPanel(template=panel.template, panel=context))
+        return shown
+
+
+def load_domain(package: str) -> Domain:
+    """The `DOMAIN` a package's `domain.py` exports."""
+    domain = importlib.import_module(f"{package}.domain").DOMAIN
+    if not isinstance(domain, Domain):
+        raise TypeError(f"{package}.domain.DOMAIN is not a Domain")
+    return domain
+
+
+def installed(packages: Iterable[str] = INSTALLED_DOMAINS) -> Installed:
+    return Installed(tuple(load_domain(package) for package in packages))
+
+
+def models_modules(packages: Iterable[str] = INSTALLED_DOMAINS) -> list[ModuleType]:
+    """Every installed domain's tables module: importing them puts the tables in the metadata."""
+    return [domain.models for domain in installed(packages).domains if domain.models is not None]
