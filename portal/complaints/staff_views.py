@@ -36,6 +36,7 @@ from portal.complaints.models import (
     Stage,
     Status,
 )
+from portal.complaints.timeline import describe
 from portal.config import Settings
 from portal.db import SessionDep
 from portal.forms import read_date
@@ -122,18 +123,6 @@ FIELD_IDS: dict[str, dict[str, str]] = {
     "update": {"new_date": "new_date_day", "reason": "update_reason"},
     "message": {"body": "message_body"},
     "panel": {"hearing_on": "hearing_on_day", "members": "member_1"},
-}
-
-MESSAGE_EVENT_WORDS = {
-    MessageKind.parent_reply: "The parent replied",
-    MessageKind.school_message: "Message sent to the parent",
-    MessageKind.internal_note: "Internal note added",
-    MessageKind.deadline_update: "New date sent to the parent",
-    MessageKind.stage1_letter: "Response letter sent",
-    MessageKind.stage2_letter: "Panel outcome letter sent",
-    MessageKind.redirect_notice: "Sent to another procedure",
-    MessageKind.withdrawal: "The parent withdrew it",
-    MessageKind.escalation_request: "The parent asked for the next stage",
 }
 
 MESSAGE_HEADINGS = {
@@ -493,71 +482,8 @@ def _message_view(case: Complaint, message: ComplaintMessage) -> dict[str, Any]:
     }
 
 
-def _readable(value: str | None) -> str:
-    """A history value in words: dates written out, statuses and stages by their labels."""
-    if not value:
-        return ""
-    if value in Status.__members__:
-        return Status(value).label
-    if value in Stage.__members__:
-        return Stage(value).label
-    try:
-        return format_date(date.fromisoformat(value))
-    except ValueError:
-        return value
-
-
 def _event_view(event: HistoryEvent) -> dict[str, Any]:
-    tag = event.tag
-    detail = event.details
-    if tag == "complaint:view":
-        what = f"Opened {detail['read']}" if detail.get("read") else "Opened the case"
-    elif tag == "complaint:exclude":
-        what = "Kept someone out of this case (the person it is about)"
-    elif tag == "complaint:exclude:cleared":
-        what = "Cleared an unsure match: that person may see this case"
-    elif tag == "complaint:receive":
-        what = "Received from the parent"
-        if detail.get("late"):
-            what += " (later than the time limit for raising it)"
-    elif tag == "complaint:status":
-        what = f"Status changed from {_readable(event.from_value)} to {_readable(event.to_value)}"
-    elif tag == "complaint:triage":
-        parts = [f"Sorted as {_readable(event.to_value)}"]
-        if detail.get("category"):
-            parts.append(f"category: {detail['category']}")
-        if detail.get("handler"):
-            parts.append(f"handler: {detail['handler']}")
-        if detail.get("late_decision"):
-            parts.append(f"late case: {detail['late_decision']}")
-        if detail.get("anonymous_decision"):
-            parts.append(f"anonymous case: {detail['anonymous_decision']}")
-        if detail.get("notes"):
-            parts.append(f"notes: {detail['notes']}")
-        what = "; ".join(parts)
-    elif tag.startswith("complaint:message:"):
-        kind = tag.removeprefix("complaint:message:")
-        what = (
-            MESSAGE_EVENT_WORDS.get(MessageKind(kind), kind)
-            if kind in MessageKind.__members__
-            else kind
-        )
-    elif tag == "complaint:link":
-        what = f"Linked to lead case {event.to_value}"
-    elif tag == "complaint:deadline:moved":
-        what = (
-            f"Deadline moved from {_readable(event.from_value)} to {_readable(event.to_value)} "
-            "because term dates or bank holidays changed"
-        )
-    elif tag == "complaint:stage:escalate":
-        what = f"Moved from {_readable(event.from_value)} to {_readable(event.to_value)}"
-    elif tag == "complaint:panel:record":
-        what = f"Panel recorded: hearing on {_readable(event.to_value)}"
-    elif tag == "complaint:persistent":
-        what = f"Marked as unreasonably persistent: {detail.get('reason', '')}"
-    else:
-        what = tag
-    return {"when": event.occurred_at, "who": event.actor_label, "what": what}
+    return {"when": event.occurred_at, "who": event.actor_label, "what": describe(event)}
 
 
 def _failed(
