@@ -24,12 +24,16 @@ from starlette.responses import HTMLResponse
 from portal.calendar import format_date
 from portal.config import PROJECT_ROOT, Settings
 from portal.security import csrf_token, set_browser_cookies
+from portal.static_files import StaticAssets
 
 StaffNavigation = Callable[[Any], list[dict[str, str]]]
 
 
 def make_templates(
-    settings: Settings, *, staff_navigation: StaffNavigation | None = None
+    settings: Settings,
+    assets: StaticAssets | None = None,
+    *,
+    staff_navigation: StaffNavigation | None = None,
 ) -> Jinja2Templates:
     """A school's own templates folder, when set, is searched first (like FixMyStreet cobrands).
 
@@ -53,6 +57,7 @@ def make_templates(
     env.filters["bdi"] = bdi
     env.filters["pre_text"] = pre_text
     env.globals["staff_navigation"] = staff_navigation or _no_staff_navigation
+    env.globals["static_url"] = (assets or StaticAssets(PROJECT_ROOT / "static")).url
     return Jinja2Templates(env=env)
 
 

@@ -1961,7 +1961,6 @@ def remind(session: Session, settings: Settings, *, today: date | None = None) -
             complaint.reminded_for = due
             session.add(complaint)
             report.reminded += 1
-    session.commit()
     return report
 
 
