@@ -13,7 +13,7 @@ run: install
 	$(BIN)/portal serve
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 install: $(INSTALLED) $(ASSETS)
 

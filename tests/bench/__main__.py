@@ -220,8 +220,10 @@ def code_version() -> str:
     from portal.migrations import alembic_config
 
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
-    rules = Path(services.__file__).read_bytes()
-    return f"migration head {head}, services.py sha256 {hashlib.sha256(rules).hexdigest()[:12]}"
+    rules = b"".join(
+        path.read_bytes() for path in sorted(Path(services.__file__).parent.glob("*.py"))
+    )
+    return f"migration head {head}, services sha256 {hashlib.sha256(rules).hexdigest()[:12]}"
 
 
 def main(argv: list[str] | None = None) -> int:
