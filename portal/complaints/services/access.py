@@ -148,12 +148,15 @@ def clear_unsure_exclusion(
 
 def _exclude_named_at_receipt(session: Session, complaint: Complaint) -> None:
     """From the moment a case arrives, whoever the parent's words name is kept out of it."""
+    names_someone = complaint.about != About.school and complaint.about_name.strip()
+    if complaint.about != About.head and not names_someone:
+        return  # about the school, naming nobody: no staff list to read (most cases)
     staff = list(session.scalars(select(StaffUser).where(StaffUser.is_active.is_(True))))
     if complaint.about == About.head:
         for user in staff:
             if user.has_role(Role.head):
                 exclude(session, complaint, user.id, ExclusionReason.head_teacher)
-    if complaint.about == About.school or not complaint.about_name.strip():
+    if not names_someone:
         return
     for match in match_named_staff(complaint.about_name, staff):
         reason = (
