@@ -27,6 +27,7 @@ INSTALLED_DOMAINS: tuple[str, ...] = (
     "portal.admin",
     "portal.complaints",
     "portal.school",
+    "portal.wording",
 )
 
 

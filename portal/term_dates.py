@@ -21,6 +21,7 @@ from portal.config import Settings
 from portal.db import now_of
 from portal.history import Actor, HistoryEvent, record_event
 from portal.mail import queue_mail
+from portal.wording.services import render as render_wording
 
 WARN_BEFORE = timedelta(weeks=6)
 WARNED_TAG = "term-dates:running-out"
@@ -74,16 +75,16 @@ def warn_admins(session: Session, settings: Settings) -> int:
         if user.has_role(Role.admin)
     ]
     for admin in admins:
-        queue_mail(
+        message = render_wording(
             session,
-            to=admin.email,
-            subject="Add the next term dates to the parent portal",
-            body_text=(
-                f"Dear {admin.name},\n\n{warning.text}\n\nUntil then, parents can still send "
-                "concerns and complaints, and the portal shows their deadlines as not set yet.\n\n"
-                f"{settings.base_url}/staff\n"
-            ),
+            "term-dates-running-out",
+            {
+                "recipient_name": admin.name,
+                "warning": warning.text,
+                "staff_link": f"{settings.base_url}/staff",
+            },
         )
+        queue_mail(session, to=admin.email, subject=message.subject, body_text=message.body + "\n")
     record_event(
         session,
         subject_type="term_dates",

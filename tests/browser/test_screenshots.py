@@ -124,3 +124,15 @@ def test_screenshot_school_setup(empty_context, viewport: dict[str, int]) -> Non
     page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url("**/staff/setup")
     _shoot(page, "school-setup")
+
+
+def test_screenshot_wording(new_page: PageMaker, admin_storage_state: object) -> None:
+    """The list of emails and letters, and one email's edit page showing its preview."""
+    page = new_page(js=True, viewport=DESKTOP, storage_state=admin_storage_state)
+    response = page.goto("/staff/settings/wording")
+    assert response is not None and response.ok
+    _shoot(page, "wording-list")
+    page.goto("/staff/settings/wording/complaint-received")
+    page.locator("#preview-button").click()
+    page.wait_for_selector("#preview-body")
+    _shoot(page, "wording-edit-preview")
