@@ -93,6 +93,20 @@ RESPONSE_TEMPLATES: dict[str, ResponseTemplate] = {
     ),
 }
 
+
+def _response_templates(session: Session) -> dict[str, ResponseTemplate]:
+    """Our stock paragraphs, then the school's own (School settings, suggested letter
+    paragraphs), which suit "What we will do". Theirs are used as written: no placeholders."""
+    school_paragraphs = {
+        f"school-{number}": ResponseTemplate(
+            paragraph.title, "actions", paragraph.text.replace("{", "{{").replace("}", "}}")
+        )
+        for number, paragraph in enumerate(school_of(session).letter_paragraphs, start=1)
+        if paragraph.title.strip() and paragraph.text.strip()
+    }
+    return {**RESPONSE_TEMPLATES, **school_paragraphs}
+
+
 LETTER_FIELD_LABELS = {
     "investigated": "What we looked into",
     "decision": "Our decision and the reasons for it",
@@ -322,7 +336,7 @@ def complaint_case(
     services.record_view(session, case, user)
     session.commit()
     values: dict[str, Any] = {}
-    chosen = RESPONSE_TEMPLATES.get(template)
+    chosen = _response_templates(session).get(template)
     if chosen is not None:
         values[chosen.field] = chosen.text.format_map(_template_fields(case))
     return _render_case(request, session, user, case, values=values, deadline=deadline)
@@ -404,7 +418,7 @@ def _render_case(
         context["letter_labels"] = LETTER_FIELD_LABELS
         context["templates"] = [
             (key, item.title, item.field, item.text.format_map(fields))
-            for key, item in RESPONSE_TEMPLATES.items()
+            for key, item in _response_templates(session).items()
         ]
     if shown["panel"]:
         context["panel_candidates"] = services.eligible_panel_members(session, case)
