@@ -13,7 +13,7 @@ run: install
 	$(BIN)/portal serve
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 install: $(INSTALLED) $(ASSETS)
 
@@ -38,8 +38,17 @@ static/build/govuk-frontend.min.js: node_modules/.package-lock.json
 	mkdir -p static/build
 	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js $@
 
-bench: install
+LIGHTHOUSE := tools/lighthouse/node_modules/.package-lock.json
+
+# Page weight and Lighthouse first (a minute), then the database and load benchmarks.
+bench: install $(LIGHTHOUSE)
+	$(BIN)/python -m tests.bench.pages
 	$(BIN)/python -m tests.bench
+
+# Lighthouse has its own package.json, so the app's `npm ci` stays small.
+$(LIGHTHOUSE): tools/lighthouse/package.json tools/lighthouse/package-lock.json
+	cd tools/lighthouse && npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
 
 lint: install
 	$(BIN)/ruff check .

@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import text
@@ -22,7 +21,7 @@ from portal.db import make_engine
 from portal.domains import INSTALLED_DOMAINS, installed
 from portal.inputs import CleanInputRoute
 from portal.school.services import NOT_SET_UP, School
-from portal.school.web import SchoolDep, school_for_request
+from portal.school.web import SchoolDep, add_first_run_pages, portal_gate, school_for_request
 from portal.security import (
     CONTENT_SECURITY_POLICY,
     CsrfError,
@@ -33,6 +32,7 @@ from portal.security import (
     install_private_link_filter,
     verify_csrf,
 )
+from portal.static_files import Compression, HashedStaticFiles, StaticAssets
 from portal.templating import make_templates, render
 
 log = logging.getLogger("portal")
@@ -53,23 +53,25 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
-        dependencies=[Depends(verify_csrf)],
+        dependencies=[Depends(verify_csrf), Depends(portal_gate)],
     )
     app.router.route_class = CleanInputRoute
     app.state.settings = settings
     app.state.clock = clock
     app.state.engine = make_engine(settings.database_url, clock)
+    app.state.static_assets = StaticAssets(PROJECT_ROOT / "static")
     app.state.domains = assembled
-    app.state.templates = make_templates(settings, staff_navigation=assembled.staff_navigation)
+    app.state.templates = make_templates(
+        settings, app.state.static_assets, staff_navigation=assembled.staff_navigation
+    )
     app.state.school_for = school_for_request  # where a request's school profile comes from
     app.state.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
 
+    app.add_middleware(Compression)
     app.add_middleware(SecurityHeaders, hsts=settings.uses_https)
     app.add_middleware(TrustedProxyHeaders, settings=settings)  # outermost: first to see a request
     install_private_link_filter()
-    app.mount(
-        "/static", StaticFiles(directory=PROJECT_ROOT / "static", check_dir=False), name="static"
-    )
+    app.mount("/static", HashedStaticFiles(app.state.static_assets), name="static")
 
     for router in assembled.routers:
         app.include_router(router)
@@ -101,6 +103,7 @@ def create_app(
         )
 
     _add_error_pages(app)
+    add_first_run_pages(app)
     return app
 
 

@@ -38,26 +38,34 @@ def _session(settings: Settings) -> Session:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
-    workers: int = typer.Option(1, help="Worker processes (use more in production)."),
+    workers: int = typer.Option(1, help="Worker processes (one per CPU in production)."),
     reload: bool = typer.Option(False, help="Restart when code changes (development)."),
+    access_log: bool | None = typer.Option(
+        None,
+        "--access-log/--no-access-log",
+        help="Log every request (default: on in development, off in production, where the "
+        "reverse proxy logs requests).",
+    ),
 ) -> None:
     """Serve the portal with uvicorn.
 
-    uvicorn's own proxy-header handling is off: the portal believes X-Forwarded-For only from the
-    proxies named in PORTAL_TRUSTED_PROXIES (see docs/operations.md), and access logs never show a
-    parent's private tracking link.
+    With several workers each has its own listening socket (SO_REUSEPORT), so the kernel spreads
+    connections evenly over them (see portal/serving.py). uvicorn's own proxy-header handling is
+    off: the portal believes X-Forwarded-For only from the proxies named in
+    PORTAL_TRUSTED_PROXIES (see docs/operations.md), and logs never show a parent's private
+    tracking link.
     """
-    import uvicorn
+    from portal.serving import serve as run_server
 
-    _settings()
-    uvicorn.run(
-        "portal.main:app",
+    settings = _settings()
+    if access_log is None:
+        access_log = settings.environment != "production"
+    run_server(
         host=host,
         port=port,
         workers=workers,
         reload=reload,
-        proxy_headers=False,
-        server_header=False,
+        access_log=access_log,
         log_config=serve_log_config(),
     )
 

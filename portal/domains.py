@@ -26,7 +26,9 @@ INSTALLED_DOMAINS: tuple[str, ...] = (
     "portal.accounts",
     "portal.admin",
     "portal.complaints",
+    "portal.school",
     "portal.school.term_dates_domain",
+    "portal.wording",
 )
 
 

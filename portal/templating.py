@@ -11,24 +11,29 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import (
     ChoiceLoader,
-    Environment,
     FileSystemLoader,
     PackageLoader,
     PrefixLoader,
     select_autoescape,
 )
+from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
+from starlette.requests import HTTPConnection
 from starlette.responses import HTMLResponse
 
 from portal.calendar import format_date
 from portal.config import PROJECT_ROOT, Settings
 from portal.security import csrf_token, set_browser_cookies
+from portal.static_files import StaticAssets
 
 StaffNavigation = Callable[[Any], list[dict[str, str]]]
 
 
 def make_templates(
-    settings: Settings, *, staff_navigation: StaffNavigation | None = None
+    settings: Settings,
+    assets: StaticAssets | None = None,
+    *,
+    staff_navigation: StaffNavigation | None = None,
 ) -> Jinja2Templates:
     """A school's own templates folder, when set, is searched first (like FixMyStreet cobrands).
 
@@ -44,7 +49,7 @@ def make_templates(
             PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
         ]
     )
-    env = Environment(
+    env = PageEnvironment(
         loader=loader, autoescape=select_autoescape(), trim_blocks=True, lstrip_blocks=True
     )
     env.filters["long_date"] = _long_date
@@ -52,10 +57,44 @@ def make_templates(
     env.filters["bdi"] = bdi
     env.filters["pre_text"] = pre_text
     env.globals["staff_navigation"] = staff_navigation or _no_staff_navigation
+    env.globals["static_url"] = (assets or StaticAssets(PROJECT_ROOT / "static")).url
     return Jinja2Templates(env=env)
 
 
 SCHOOL_TIME = ZoneInfo("Europe/London")
+# What a page template may not reach through `request`: the app (its state holds the deployment
+# Settings), the raw ASGI scope and the receive channel.
+_REQUEST_REFUSED = frozenset({"app", "state", "scope", "receive", "_receive", "_send"})
+_ALWAYS_REFUSED = frozenset({"app", "scope", "receive"})
+
+
+class PageEnvironment(SandboxedEnvironment):
+    """The page templates' environment: sandboxed, because a school's own templates folder
+    (`templates_override_dir`) is searched first and every page gets `request`.
+
+    Besides the sandbox's own rules (no `__class__`, no `__globals__`...), a template may not
+    read `app`, `scope` or `receive` on anything, `state` on a request, nor any deployment
+    `Settings` (an instance, or an attribute whose value is one): a school's template can never
+    print the secret key or the SMTP password.
+    """
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if isinstance(obj, Settings) or isinstance(value, Settings):
+            return False
+        if attr in _ALWAYS_REFUSED:
+            return False
+        if isinstance(obj, HTTPConnection) and attr in _REQUEST_REFUSED:
+            return False
+        return super().is_safe_attribute(obj, attr, value)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        # `request["app"]` reads the ASGI scope: refused like `request.scope`.
+        if isinstance(obj, (Settings, HTTPConnection)):
+            return self.unsafe_undefined(obj, str(argument))
+        value = super().getitem(obj, argument)
+        if isinstance(value, Settings):
+            return self.unsafe_undefined(obj, str(argument))
+        return value
 
 
 def _no_staff_navigation(_user: object) -> list[dict[str, str]]:

@@ -48,6 +48,7 @@ from portal.complaints.models import (
 )
 from portal.config import Settings
 from portal.history import HistoryEvent
+from portal.school.demo import create_demo_school
 from portal.school.services import DEFAULT_OUT_OF_SCOPE
 from tests.complaints.factories import PDF_BYTES, make_case, make_cast
 from tests.factories import PASSWORD, make_user, sign_in
@@ -383,7 +384,10 @@ def _csrf_from(client: TestClient) -> str:
 
 
 def build_world(app: FastAPI, session: Session, settings: Settings) -> World:
-    """Staff in every role, cases in every state (some with files), private links, and clients."""
+    """The demo school, staff in every role, cases in every state (some with files), private
+    links, and clients."""
+    create_demo_school(session, settings.term_dates_file)
+    session.commit()
     cast = make_cast(session)
     admin = make_user(session, Role.admin, name="Ann Admin")
     spare = [make_user(session, Role.office, name=f"Spare Person {n}") for n in range(2)]

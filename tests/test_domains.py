@@ -145,6 +145,7 @@ def test_the_installed_domains_give_the_staff_menu_of_every_role(client, db_sess
         "Complaints",
         "Staff accounts",
         "Policy",
+        "School settings",
         "Outbox",
         "Term dates",
     ]
@@ -157,7 +158,9 @@ def test_every_installed_domain_is_a_package_with_its_description():
         "accounts",
         "admin",
         "complaints",
+        "school",
         "term-dates",
+        "wording",
     ]
     assert [entry.order for entry in assembled.menu] == sorted(e.order for e in assembled.menu)
 
@@ -166,8 +169,13 @@ def test_the_schema_has_every_installed_domains_tables():
     from portal.models import DOMAIN_MODELS, metadata
 
     names = {module.__name__ for module in DOMAIN_MODELS}
-    assert names == {"portal.guidance.models", "portal.accounts.models", "portal.complaints.models"}
-    assert {"complaint", "staff_user", "policy_version"} <= set(metadata.tables)
+    assert names == {
+        "portal.guidance.models",
+        "portal.accounts.models",
+        "portal.complaints.models",
+        "portal.wording.models",
+    }
+    assert {"complaint", "staff_user", "policy_version", "wording_override"} <= set(metadata.tables)
 
 
 def test_a_package_without_a_domain_description_is_refused(tmp_path, monkeypatch):

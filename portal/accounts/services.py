@@ -289,7 +289,7 @@ def authenticate(
             tag="account:sign-in-failed",
             actor=Actor("visitor", address),
         )
-        session.commit()
+        session.commit()  # recorded though the attempt is refused (see "One transaction rule")
         raise SignInRefused("Enter a correct email address and password")
     if not user.is_active:
         raise SignInRefused(
@@ -336,7 +336,7 @@ def user_for_token(session: Session, token: str, settings: Settings) -> StaffUse
     user = session.get(StaffUser, row.user_id)
     if too_idle or too_old or user is None or not user.is_active:
         session.delete(row)
-        session.commit()
+        session.commit()  # housekeeping before any route code (see "One transaction rule")
         return None
     if now - row.last_seen_at > timedelta(minutes=1):
         row.last_seen_at = now

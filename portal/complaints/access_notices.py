@@ -18,6 +18,7 @@ from portal.complaints.models import About, CaseExclusion, Complaint
 from portal.db import now_of
 from portal.history import Actor, record_event
 from portal.mail import queue_mail
+from portal.wording.services import render as render_wording
 
 # Every role but admin reads cases (office triages, head and chair handle, clerk and governors sit
 # on panels), and so will any role added later unless it is listed here as one that does not.
@@ -82,21 +83,23 @@ def tell_overseers(
     when = now_of(session).replace(tzinfo=UTC).astimezone(SCHOOL_TIME)
     by = "themselves" if actor.user_id == user.id else actor.label
     for person in told:
+        message = render_wording(
+            session,
+            "access-notice",
+            {
+                "recipient_name": person.name,
+                "person_name": user.name,
+                "person_email": user.email,
+                "roles": labels,
+                "given_by": by,
+                "given_at": f"{when:%d %B %Y at %H:%M}",
+            },
+        )
         queue_mail(
             session,
             to=person.email,
-            subject="Someone can now read complaints in the parent portal",
-            body_text=(
-                f"Dear {person.name},\n\n"
-                f"{user.name} ({user.email}) can now read complaints in the parent portal.\n\n"
-                f"Role given: {labels}\n"
-                f"Given by: {by}\n"
-                f"When: {when:%d %B %Y at %H:%M}\n\n"
-                "You are told because you are the head teacher or the chair of governors "
-                "(or, when neither can be told, a portal administrator). If you did not expect "
-                "this, speak to the portal administrator. The change is kept in the account's "
-                "history.\n"
-            ),
+            subject=message.subject,
+            body_text=message.body + "\n",
             related=("staff_user", str(user.id)),
         )
     record_event(

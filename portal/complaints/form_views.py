@@ -27,6 +27,7 @@ from portal.complaints.models import About, Attachment, ComplaintDraft
 from portal.complaints.services import ComplaintError, NewComplaint
 from portal.config import Settings
 from portal.db import SessionDep, now_of
+from portal.forms import DATE_PARTS, read_date
 from portal.inputs import CleanInputRoute, RowId
 from portal.school.services import School, school_of
 from portal.school.web import SchoolDep
@@ -72,7 +73,6 @@ LONG_TEXT_LIMIT = 10_000
 NAME_LIMIT = 200
 EMAIL_LIMIT = 320
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ()\-]{6,30}$")
-DATE_PARTS = ("day", "month", "year")
 SUBMIT_LIMIT_SCOPE = "complaint-submit"
 DONE_COOKIE = "portal_done"
 DONE_PATH = "/complaints/new/done"
@@ -165,24 +165,8 @@ def _values_from(answers: dict[str, Any]) -> dict[str, Any]:
 
 def _read_date(day: str, month: str, year: str) -> tuple[date | None, list[str], str]:
     """A GOV.UK date input: (the date or None, the parts to fix, what to do)."""
-    parts = {"day": day.strip(), "month": month.strip(), "year": year.strip()}
-    if not any(parts.values()):
-        return None, [], ""
-    missing = [name for name in DATE_PARTS if not parts[name]]
-    if missing:
-        return None, missing, "The date must include a " + " and a ".join(missing)
-    not_numbers = [name for name in DATE_PARTS if not parts[name].isdigit()]
-    if not_numbers:
-        return None, not_numbers, "Enter a real date, using numbers, like 20 11 2026"
-    if len(parts["year"]) != 4:
-        return None, ["year"], "The year must have 4 numbers, like 2026"
-    try:
-        found = date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
-    except (ValueError, OverflowError):  # OverflowError: a day like 99999999999999999999
-        return None, list(DATE_PARTS), "Enter a real date, like 20 11 2026"
-    if found.year < 1900:
-        return None, ["year"], "Enter a real date, like 20 11 2026"
-    return found, [], ""
+    answer = read_date(day, month, year)
+    return answer.value, list(answer.wrong_parts), answer.problem
 
 
 def _too_long(text: str, limit: int, what: str) -> str | None:
@@ -306,7 +290,7 @@ def _read_contact(
     return result
 
 
-READERS: dict[str, Callable[[FormData, dict[str, Any], Settings, date], PageAnswer]] = {
+READERS: dict[str, Callable[[FormData, dict[str, Any], School, date], PageAnswer]] = {
     "kind": _read_kind,
     "about": _read_about,
     "category": _read_category,

@@ -22,6 +22,8 @@ from portal.accounts.access import require_role
 from portal.accounts.models import Role, StaffUser
 from portal.calendar import format_date
 from portal.complaints import attachments, services
+from portal.complaints.actions import may_take
+from portal.complaints.actions import shown as shown_actions
 from portal.complaints.models import (
     About,
     Attachment,
@@ -34,8 +36,10 @@ from portal.complaints.models import (
     Stage,
     Status,
 )
+from portal.complaints.timeline import describe
 from portal.config import Settings
 from portal.db import SessionDep
+from portal.forms import read_date
 from portal.history import HistoryEvent, history_of
 from portal.inputs import CleanInputRoute, RowId, row_id_or_none
 from portal.school.services import school_of
@@ -89,6 +93,20 @@ RESPONSE_TEMPLATES: dict[str, ResponseTemplate] = {
     ),
 }
 
+
+def _response_templates(session: Session) -> dict[str, ResponseTemplate]:
+    """Our stock paragraphs, then the school's own (School settings, suggested letter
+    paragraphs), which suit "What we will do". Theirs are used as written: no placeholders."""
+    school_paragraphs = {
+        f"school-{number}": ResponseTemplate(
+            paragraph.title, "actions", paragraph.text.replace("{", "{{").replace("}", "}}")
+        )
+        for number, paragraph in enumerate(school_of(session).letter_paragraphs, start=1)
+        if paragraph.title.strip() and paragraph.text.strip()
+    }
+    return {**RESPONSE_TEMPLATES, **school_paragraphs}
+
+
 LETTER_FIELD_LABELS = {
     "investigated": "What we looked into",
     "decision": "Our decision and the reasons for it",
@@ -119,18 +137,6 @@ FIELD_IDS: dict[str, dict[str, str]] = {
     "update": {"new_date": "new_date_day", "reason": "update_reason"},
     "message": {"body": "message_body"},
     "panel": {"hearing_on": "hearing_on_day", "members": "member_1"},
-}
-
-MESSAGE_EVENT_WORDS = {
-    MessageKind.parent_reply: "The parent replied",
-    MessageKind.school_message: "Message sent to the parent",
-    MessageKind.internal_note: "Internal note added",
-    MessageKind.deadline_update: "New date sent to the parent",
-    MessageKind.stage1_letter: "Response letter sent",
-    MessageKind.stage2_letter: "Panel outcome letter sent",
-    MessageKind.redirect_notice: "Sent to another procedure",
-    MessageKind.withdrawal: "The parent withdrew it",
-    MessageKind.escalation_request: "The parent asked for the next stage",
 }
 
 MESSAGE_HEADINGS = {
@@ -175,73 +181,45 @@ def _queue_cursor(after: str) -> str | None:
 
 def _parse_date(field_id: str, day: str, month: str, year: str) -> date | None:
     """A date from a GOV.UK date input; None when left empty, an error when not a real date."""
-    parts = [day.strip(), month.strip(), year.strip()]
-    if not any(parts):
-        return None
-    try:
-        parsed = date(int(parts[2]), int(parts[1]), int(parts[0]))
-    except (ValueError, OverflowError):
-        raise services.ComplaintError(field_id, "Enter a real date") from None
-    if parsed.year < 1900:
-        raise services.ComplaintError(field_id, "Enter a real date")
-    return parsed
+    answer = read_date(day, month, year)
+    if answer.problem:
+        raise services.ComplaintError(field_id, answer.problem)
+    return answer.value
 
 
 # ---------------------------------------------------------------- who may do what on a case
 
 
-def permitted_actions(session: Session, user: StaffUser, case: Complaint) -> dict[str, bool]:
-    """Who may use each action on this case, from the services' rules."""
-    triage = services.can_triage(session, user, case)
-    handle = services.can_handle(session, user, case)
-    persistent = services.can_mark_persistent(session, user, case)
-    return {
-        "triage": triage,
-        "release": triage,
-        "clear-exclusion": triage,
-        "redirect": triage,
-        "link": triage or handle,
-        "close-same-matter": triage or persistent,
-        "respond": handle,
-        "update": handle,
-        "message": services.can_message(session, user, case),
-        "note": True,
-        "panel": handle,
-        "outcome": handle,
-        "persistent": persistent,
-    }
+def case_for(action: str) -> Any:
+    """The case this person may take `action` on: 404 if they may not see it (as if it did not
+    exist), 403 if they see it but may not act. One dependency for every action route."""
+
+    def acting_on(session: SessionDep, user: ComplaintsUser, reference: str) -> Complaint:
+        case = _case_or_404(session, user, reference)
+        if not may_take(session, user, case, action):
+            raise Forbidden()
+        return case
+
+    return Depends(acting_on)
 
 
-def shown_actions(session: Session, user: StaffUser, case: Complaint) -> dict[str, bool]:
-    """The forms worth showing now: permitted, and the case is in a state where they apply."""
-    may = permitted_actions(session, user, case)
-    sortable = case.status in (Status.new, Status.open) and case.stage != Stage.stage2
-    stage2_open = case.stage == Stage.stage2 and case.status == Status.open
-    return {
-        "triage": may["triage"] and sortable,
-        "release": may["release"] and case.status == Status.held,
-        "clear-exclusion": may["clear-exclusion"] and case.is_active,
-        "redirect": may["redirect"] and sortable,
-        "link": may["link"] and case.is_active and case.lead_complaint_id is None,
-        "close-same-matter": may["close-same-matter"]
-        and case.is_active
-        and case.persistent_matter
-        and case.lead_complaint_id is not None,
-        "respond": may["respond"] and case.status == Status.open and case.stage != Stage.stage2,
-        "update": may["update"]
-        and case.is_active
-        and case.deadline_kind in (DeadlineKind.respond, DeadlineKind.panel),
-        "message": may["message"],
-        "note": True,
-        "panel": may["panel"] and stage2_open,
-        "outcome": may["outcome"] and stage2_open,
-        "persistent": may["persistent"] and not case.anonymous and not case.persistent_matter,
-    }
-
-
-def _require(session: Session, user: StaffUser, case: Complaint, action: str) -> None:
-    if not permitted_actions(session, user, case)[action]:
-        raise Forbidden()
+def _act(
+    request: Request,
+    session: Session,
+    user: StaffUser,
+    case: Complaint,
+    action: str,
+    values: dict[str, Any],
+    work: Callable[[], object],
+) -> Response:
+    """Run the service; on a rule's refusal show the case again with the message and what was
+    typed, else commit and say it is done."""
+    try:
+        work()
+    except services.ComplaintError as error:
+        return _failed(request, session, user, case, action, error, values)
+    session.commit()
+    return _done(case, action)
 
 
 # ---------------------------------------------------------------- the queue
@@ -358,7 +336,7 @@ def complaint_case(
     services.record_view(session, case, user)
     session.commit()
     values: dict[str, Any] = {}
-    chosen = RESPONSE_TEMPLATES.get(template)
+    chosen = _response_templates(session).get(template)
     if chosen is not None:
         values[chosen.field] = chosen.text.format_map(_template_fields(case))
     return _render_case(request, session, user, case, values=values, deadline=deadline)
@@ -440,7 +418,7 @@ def _render_case(
         context["letter_labels"] = LETTER_FIELD_LABELS
         context["templates"] = [
             (key, item.title, item.field, item.text.format_map(fields))
-            for key, item in RESPONSE_TEMPLATES.items()
+            for key, item in _response_templates(session).items()
         ]
     if shown["panel"]:
         context["panel_candidates"] = services.eligible_panel_members(session, case)
@@ -518,71 +496,8 @@ def _message_view(case: Complaint, message: ComplaintMessage) -> dict[str, Any]:
     }
 
 
-def _readable(value: str | None) -> str:
-    """A history value in words: dates written out, statuses and stages by their labels."""
-    if not value:
-        return ""
-    if value in Status.__members__:
-        return Status(value).label
-    if value in Stage.__members__:
-        return Stage(value).label
-    try:
-        return format_date(date.fromisoformat(value))
-    except ValueError:
-        return value
-
-
 def _event_view(event: HistoryEvent) -> dict[str, Any]:
-    tag = event.tag
-    detail = event.details
-    if tag == "complaint:view":
-        what = f"Opened {detail['read']}" if detail.get("read") else "Opened the case"
-    elif tag == "complaint:exclude":
-        what = "Kept someone out of this case (the person it is about)"
-    elif tag == "complaint:exclude:cleared":
-        what = "Cleared an unsure match: that person may see this case"
-    elif tag == "complaint:receive":
-        what = "Received from the parent"
-        if detail.get("late"):
-            what += " (later than the time limit for raising it)"
-    elif tag == "complaint:status":
-        what = f"Status changed from {_readable(event.from_value)} to {_readable(event.to_value)}"
-    elif tag == "complaint:triage":
-        parts = [f"Sorted as {_readable(event.to_value)}"]
-        if detail.get("category"):
-            parts.append(f"category: {detail['category']}")
-        if detail.get("handler"):
-            parts.append(f"handler: {detail['handler']}")
-        if detail.get("late_decision"):
-            parts.append(f"late case: {detail['late_decision']}")
-        if detail.get("anonymous_decision"):
-            parts.append(f"anonymous case: {detail['anonymous_decision']}")
-        if detail.get("notes"):
-            parts.append(f"notes: {detail['notes']}")
-        what = "; ".join(parts)
-    elif tag.startswith("complaint:message:"):
-        kind = tag.removeprefix("complaint:message:")
-        what = (
-            MESSAGE_EVENT_WORDS.get(MessageKind(kind), kind)
-            if kind in MessageKind.__members__
-            else kind
-        )
-    elif tag == "complaint:link":
-        what = f"Linked to lead case {event.to_value}"
-    elif tag == "complaint:deadline:moved":
-        what = (
-            f"Deadline moved from {_readable(event.from_value)} to {_readable(event.to_value)} "
-            "because term dates or bank holidays changed"
-        )
-    elif tag == "complaint:stage:escalate":
-        what = f"Moved from {_readable(event.from_value)} to {_readable(event.to_value)}"
-    elif tag == "complaint:panel:record":
-        what = f"Panel recorded: hearing on {_readable(event.to_value)}"
-    elif tag == "complaint:persistent":
-        what = f"Marked as unreasonably persistent: {detail.get('reason', '')}"
-    else:
-        what = tag
-    return {"when": event.occurred_at, "who": event.actor_label, "what": what}
+    return {"when": event.occurred_at, "who": event.actor_label, "what": describe(event)}
 
 
 def _failed(
@@ -621,7 +536,7 @@ def complaint_triage(
     request: Request,
     session: SessionDep,
     user: ComplaintsUser,
-    reference: str,
+    case: Annotated[Complaint, case_for("triage")],
     stage: Annotated[str, Form()] = "",
     category: Annotated[str, Form()] = "",
     handler_id: Annotated[str, Form()] = "",
@@ -630,8 +545,6 @@ def complaint_triage(
     anonymous_decision: Annotated[str, Form()] = "",
     triage_notes: Annotated[str, Form()] = "",
 ) -> Response:
-    case = _case_or_404(session, user, reference)
-    _require(session, user, case, "triage")
     values = {
         "stage": stage,
         "category": category,
@@ -650,12 +563,15 @@ def complaint_triage(
         anonymous_decision=anonymous_decision or None,
         notes=triage_notes,
     )
-    try:
-        services.triage(session, _settings(request), case, user, decision)
-    except services.ComplaintError as error:
-        return _failed(request, session, user, case, "triage", error, values)
-    session.commit()
-    return _done(case, "triage")
+    return _act(
+        request,
+        session,
+        user,
+        case,
+        "triage",
+        values,
+        lambda: services.triage(session, _settings(request), case, user, decision),
+    )
 
 
 @router.post("/staff/complaints/{reference}/redirect")
@@ -663,35 +579,40 @@ def complaint_redirect(
     request: Request,
     session: SessionDep,
     user: ComplaintsUser,
-    reference: str,
+    case: Annotated[Complaint, case_for("redirect")],
     procedure: Annotated[str, Form()] = "",
     redirect_reason: Annotated[str, Form()] = "",
 ) -> Response:
-    case = _case_or_404(session, user, reference)
-    _require(session, user, case, "redirect")
     values = {"procedure": procedure, "redirect_reason": redirect_reason}
-    try:
-        services.redirect_out_of_scope(
+    return _act(
+        request,
+        session,
+        user,
+        case,
+        "redirect",
+        values,
+        lambda: services.redirect_out_of_scope(
             session, _settings(request), case, user, procedure=procedure, reason=redirect_reason
-        )
-    except services.ComplaintError as error:
-        return _failed(request, session, user, case, "redirect", error, values)
-    session.commit()
-    return _done(case, "redirect")
+        ),
+    )
 
 
 @router.post("/staff/complaints/{reference}/release")
 def complaint_release(
-    request: Request, session: SessionDep, user: ComplaintsUser, reference: str
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    case: Annotated[Complaint, case_for("release")],
 ) -> Response:
-    case = _case_or_404(session, user, reference)
-    _require(session, user, case, "release")
-    try:
-        services.release_held(session, _settings(request), case, user)
-    except services.ComplaintError as error:
-        return _failed(request, session, user, case, "release", error, {})
-    session.commit()
-    return _done(case, "release")
+    return _act(
+        request,
+        session,
+        user,
+        case,
+        "release",
+        {},
+        lambda: services.release_held(session, _settings(request), case, user),
+    )
 
 
 @router.post("/staff/complaints/{reference}/clear-exclusion")
@@ -699,20 +620,16 @@ def complaint_clear_exclusion(
     request: Request,
     session: SessionDep,
     user: ComplaintsUser,
-    reference: str,
+    case: Annotated[Complaint, case_for("clear-exclusion")],
     user_id: Annotated[str, Form()] = "",
 ) -> Response:
-    case = _case_or_404(session, user, reference)
-    _require(session, user, case, "clear-exclusion")
-    try:
+    def clear() -> None:
         excluded_id = _int_or_none(user_id)
         if excluded_id is None:
             raise services.ComplaintError("exclusion", "Choose who to clear")
         services.clear_unsure_exclusion(session, case, user, excluded_id)
-    except services.ComplaintError as error:
-        return _failed(request, session, user, case, "clear-exclusion", error, {})
-    session.commit()
-    return _done(case, "clear-exclusion")
+
+    return _act(request, session, user, case, "clear-exclusion", {}, clear)
 
 
 @router.post("/staff/complaints/{reference}/link")
@@ -720,32 +637,36 @@ def complaint_link(
     request: Request,
     session: SessionDep,
     user: ComplaintsUser,
-    reference: str,
+    case: Annotated[Complaint, case_for("link")],
     lead_reference: Annotated[str, Form()] = "",
 ) -> Response:
-    case = _case_or_404(session, user, reference)
-    _require(session, user, case, "link")
-    values = {"lead_reference": lead_reference}
-    try:
-        services.link_to_lead_by_reference(session, case, lead_reference, user)
-    except services.ComplaintError as error:
-        return _failed(request, session, user, case, "link", error, values)
-    session.commit()
-    return _done(case, "link")
+    return _act(
+        request,
+        session,
+        user,
+        case,
+        "link",
+        {"lead_reference": lead_reference},
+        lambda: services.link_to_lead_by_reference(session, case, lead_reference, user),
+    )
 
 
 @router.post("/staff/complaints/{reference}/close-same-matter")
 def complaint_close_same_matter(
-    request: Request, session: SessionDep, user: ComplaintsUser, reference: str
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    case: Annotated[Complaint, case_for("close-same-matter")],
 ) -> Response:
-    case = _case_or_404(session, user, reference)
-    _require(session, user, case, "close-same-matter")
-    try:
-        services.close_as_same_matter(session, _settings(request), case, user)
-    except services.ComplaintError as error:
-        return _failed(request, session, user, case, "close-same-matter", error, {})
-    session.commit()
-    return _done(case, "close-same-matter")
+    return _act(
+        request,
+        session,
+        user,
+        case,
+        "close-same-matter",
+        {},
+        lambda: services.close_as_same_matter(session, _settings(request), case, user),
+    )
 
 
 def _letter(outcome: str, investigated: str, decision: str, actions: str) -> services.Letter:
@@ -761,23 +682,20 @@ def _send_letter(
     request: Request,
     session: Session,
     user: StaffUser,
-    reference: str,
+    case: Complaint,
     action: str,
     send: Callable[..., object],
     values: dict[str, str],
 ) -> Response:
     """The stage 1 response and the panel outcome: the same letter form, a different service."""
-    case = _case_or_404(session, user, reference)
-    _require(session, user, case, action)
-    try:
+
+    def send_letter() -> None:
         letter = _letter(
             values["outcome"], values["investigated"], values["decision"], values["actions"]
         )
         send(session, _settings(request), case, user, letter)
-    except services.ComplaintError as error:
-        return _failed(request, session, user, case, action, error, values)
-    session.commit()
-    return _done(case, action)
+
+    return _act(request, session, user, case, action, values, send_letter)
 
 
 @router.post("/staff/complaints/{reference}/respond")
@@ -785,7 +703,7 @@ def complaint_respond(
     request: Request,
     session: SessionDep,
     user: ComplaintsUser,
-    reference: str,
+    case: Annotated[Complaint, case_for("respond")],
     outcome: Annotated[str, Form()] = "",
     investigated: Annotated[str, Form()] = "",
     decision: Annotated[str, Form()] = "",
@@ -797,7 +715,7 @@ def complaint_respond(
         "decision": decision,
         "actions": actions,
     }
-    return _send_letter(request, session, user, reference, "respond", services.respond, values)
+    return _send_letter(request, session, user, case, "respond", services.respond, values)
 
 
 @router.post("/staff/complaints/{reference}/update")
@@ -805,29 +723,26 @@ def complaint_update(
     request: Request,
     session: SessionDep,
     user: ComplaintsUser,
-    reference: str,
+    case: Annotated[Complaint, case_for("update")],
     new_date_day: Annotated[str, Form()] = "",
     new_date_month: Annotated[str, Form()] = "",
     new_date_year: Annotated[str, Form()] = "",
     update_reason: Annotated[str, Form()] = "",
 ) -> Response:
-    case = _case_or_404(session, user, reference)
-    _require(session, user, case, "update")
     values = {
         "new_date_day": new_date_day,
         "new_date_month": new_date_month,
         "new_date_year": new_date_year,
         "update_reason": update_reason,
     }
-    try:
+
+    def update() -> None:
         new_date = _parse_date("new_date", new_date_day, new_date_month, new_date_year)
         services.send_deadline_update(
             session, _settings(request), case, user, new_date=new_date, reason=update_reason
         )
-    except services.ComplaintError as error:
-        return _failed(request, session, user, case, "update", error, values)
-    session.commit()
-    return _done(case, "update")
+
+    return _act(request, session, user, case, "update", values, update)
 
 
 @router.post("/staff/complaints/{reference}/message")
@@ -835,19 +750,18 @@ def complaint_message(
     request: Request,
     session: SessionDep,
     user: ComplaintsUser,
-    reference: str,
+    case: Annotated[Complaint, case_for("message")],
     message_body: Annotated[str, Form()] = "",
 ) -> Response:
-    case = _case_or_404(session, user, reference)
-    _require(session, user, case, "message")
-    try:
-        services.send_message(session, _settings(request), case, user, message_body)
-    except services.ComplaintError as error:
-        return _failed(
-            request, session, user, case, "message", error, {"message_body": message_body}
-        )
-    session.commit()
-    return _done(case, "message")
+    return _act(
+        request,
+        session,
+        user,
+        case,
+        "message",
+        {"message_body": message_body},
+        lambda: services.send_message(session, _settings(request), case, user, message_body),
+    )
 
 
 @router.post("/staff/complaints/{reference}/note")
@@ -855,17 +769,18 @@ def complaint_note(
     request: Request,
     session: SessionDep,
     user: ComplaintsUser,
-    reference: str,
+    case: Annotated[Complaint, case_for("note")],
     note: Annotated[str, Form()] = "",
 ) -> Response:
-    case = _case_or_404(session, user, reference)
-    _require(session, user, case, "note")
-    try:
-        services.add_note(session, case, user, note)
-    except services.ComplaintError as error:
-        return _failed(request, session, user, case, "note", error, {"note": note})
-    session.commit()
-    return _done(case, "note")
+    return _act(
+        request,
+        session,
+        user,
+        case,
+        "note",
+        {"note": note},
+        lambda: services.add_note(session, case, user, note),
+    )
 
 
 @router.post("/staff/complaints/{reference}/panel")
@@ -873,7 +788,7 @@ def complaint_panel(
     request: Request,
     session: SessionDep,
     user: ComplaintsUser,
-    reference: str,
+    case: Annotated[Complaint, case_for("panel")],
     hearing_on_day: Annotated[str, Form()] = "",
     hearing_on_month: Annotated[str, Form()] = "",
     hearing_on_year: Annotated[str, Form()] = "",
@@ -883,8 +798,6 @@ def complaint_panel(
     papers: Annotated[str, Form()] = "",
     hearing_notes: Annotated[str, Form()] = "",
 ) -> Response:
-    case = _case_or_404(session, user, reference)
-    _require(session, user, case, "panel")
     values = {
         "hearing_on_day": hearing_on_day,
         "hearing_on_month": hearing_on_month,
@@ -896,7 +809,8 @@ def complaint_panel(
         "hearing_notes": hearing_notes,
     }
     members = [_int_or_none(m) for m in (member_1, member_2, member_3)]
-    try:
+
+    def record() -> None:
         hearing_on = _parse_date("hearing_on", hearing_on_day, hearing_on_month, hearing_on_year)
         services.record_panel(
             session,
@@ -907,10 +821,8 @@ def complaint_panel(
             papers=papers,
             hearing_notes=hearing_notes,
         )
-    except services.ComplaintError as error:
-        return _failed(request, session, user, case, "panel", error, values)
-    session.commit()
-    return _done(case, "panel")
+
+    return _act(request, session, user, case, "panel", values, record)
 
 
 @router.post("/staff/complaints/{reference}/outcome")
@@ -918,7 +830,7 @@ def complaint_outcome(
     request: Request,
     session: SessionDep,
     user: ComplaintsUser,
-    reference: str,
+    case: Annotated[Complaint, case_for("outcome")],
     outcome: Annotated[str, Form()] = "",
     investigated: Annotated[str, Form()] = "",
     decision: Annotated[str, Form()] = "",
@@ -931,7 +843,7 @@ def complaint_outcome(
         "actions": actions,
     }
     return _send_letter(
-        request, session, user, reference, "outcome", services.send_panel_outcome, values
+        request, session, user, case, "outcome", services.send_panel_outcome, values
     )
 
 
@@ -940,25 +852,20 @@ def complaint_persistent(
     request: Request,
     session: SessionDep,
     user: ComplaintsUser,
-    reference: str,
+    case: Annotated[Complaint, case_for("persistent")],
     persistent_reason: Annotated[str, Form()] = "",
 ) -> Response:
-    case = _case_or_404(session, user, reference)
-    _require(session, user, case, "persistent")
-    try:
-        services.mark_persistent(session, _settings(request), case, user, persistent_reason)
-    except services.ComplaintError as error:
-        return _failed(
-            request,
-            session,
-            user,
-            case,
-            "persistent",
-            error,
-            {"persistent_reason": persistent_reason},
-        )
-    session.commit()
-    return _done(case, "persistent")
+    return _act(
+        request,
+        session,
+        user,
+        case,
+        "persistent",
+        {"persistent_reason": persistent_reason},
+        lambda: services.mark_persistent(
+            session, _settings(request), case, user, persistent_reason
+        ),
+    )
 
 
 # ---------------------------------------------------------------- files

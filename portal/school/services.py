@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete
+from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from portal.calendar import SchoolCalendar, Term, TermDatesError, parse_term_dates
@@ -138,7 +139,7 @@ def snapshot(profile: SchoolProfile) -> School:
         id=profile.id,
         name=profile.name,
         brand_colour=profile.brand_colour,
-        crest_version=profile.crest_version if profile.crest_image else 0,
+        crest_version=profile.crest_version if profile.crest_media_type else 0,
         contact_email=profile.contact_email,
         contact_phone=profile.contact_phone,
         contact_address=profile.contact_address,
@@ -175,7 +176,9 @@ _CACHE_KEY = "portal.school"
 
 def profile_row(session: Session) -> SchoolProfile | None:
     """The one school this portal serves (the lowest id, should a second row ever exist)."""
-    return session.exec(select(SchoolProfile).order_by(SchoolProfile.id).limit(1)).first()
+    statement = select(SchoolProfile).order_by(SchoolProfile.id).limit(1)
+    # The crest's bytes are read only by the page that serves it, not on every request.
+    return session.exec(statement.options(defer(SchoolProfile.crest_image))).first()
 
 
 def school_of(session: Session) -> School:

@@ -34,6 +34,7 @@ from portal.history import Actor, HistoryEvent, record_event
 from portal.mail import queue_mail
 from portal.school.models import SchoolClosure, SchoolProfile, SchoolTerm
 from portal.school.services import calendar_of, forget_calendar, school_of
+from portal.wording.services import render as render_wording
 
 TERM_NAME_LIMIT = 80  # school_term.name
 REASON_LIMIT = 120  # school_closure.reason
@@ -686,16 +687,16 @@ def warn_admins(session: Session, settings: Settings) -> int:
         if user.has_role(Role.admin)
     ]
     for admin in admins:
-        queue_mail(
+        message = render_wording(
             session,
-            to=admin.email,
-            subject="Add the next term dates to the parent portal",
-            body_text=(
-                f"Dear {admin.name},\n\n{warning.text}\n\nUntil then, parents can still send "
-                "concerns and complaints, and the portal shows their deadlines as not set yet.\n\n"
-                f"{settings.base_url}/staff/settings/term-dates\n"
-            ),
+            "term-dates-running-out",
+            {
+                "recipient_name": admin.name,
+                "warning": warning.text,
+                "staff_link": f"{settings.base_url}/staff/settings/term-dates",
+            },
         )
+        queue_mail(session, to=admin.email, subject=message.subject, body_text=message.body + "\n")
     record_event(
         session,
         subject_type=HISTORY_SUBJECT,

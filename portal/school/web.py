@@ -8,11 +8,15 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
+from portal.accounts.access import optional_user
+from portal.accounts.models import Role
 from portal.db import SessionDep
 from portal.school.services import NOT_SET_UP, School, school_of
+from portal.templating import render
 
 log = logging.getLogger("portal")
 
@@ -45,3 +49,62 @@ def school_for_request(request: Request) -> School:
         return NOT_SET_UP
     request.state.school = school
     return school
+
+
+# ---------------------------------------------------------------- the first run
+
+# Paths that work whether or not the school has finished setting up: the files every page needs,
+# the health check, and staff sign-in.
+ALWAYS_OPEN = ("/healthz", "/brand.css", "/crest.svg", "/favicon.ico", "/robots.txt")
+ALWAYS_OPEN_PREFIXES = ("/static/", "/assets/", "/crest/")
+STAFF_ALWAYS_OPEN = ("/staff/login", "/staff/logout")
+# What an admin may open before the portal is open: the setup steps and what they link to.
+SETUP_PREFIXES = ("/staff/setup", "/staff/settings", "/staff/users")
+
+
+class NotOpenYet(Exception):
+    """The school has not finished setting up: parents (and staff who are not admins) wait."""
+
+    def __init__(self, staff: bool) -> None:
+        super().__init__("not open yet")
+        self.staff = staff
+
+
+class SetUpFirst(Exception):
+    """An admin of a portal that is not open yet: the setup steps come first."""
+
+
+def portal_gate(request: Request, session: SessionDep) -> None:
+    """Until an admin opens the portal (`set_up_at`), parents see a calm "not open yet" page,
+    staff other than admins are told an administrator must finish, and admins are sent to the
+    setup steps. Once open, this costs nothing: the profile it reads is the one the page uses."""
+    path = request.url.path
+    if path in ALWAYS_OPEN or path.startswith(ALWAYS_OPEN_PREFIXES):
+        return
+    if current_school(request, session).is_set_up:
+        return
+    if path != "/staff" and not path.startswith("/staff/"):
+        raise NotOpenYet(staff=False)
+    if path in STAFF_ALWAYS_OPEN:
+        return
+    user = optional_user(request, session)
+    if user is None:
+        return  # the page's own sign-in check sends them to sign in first
+    if not user.has_role(Role.admin):
+        raise NotOpenYet(staff=True)
+    if not path.startswith(SETUP_PREFIXES):
+        raise SetUpFirst()
+
+
+def add_first_run_pages(app: FastAPI) -> None:
+    @app.exception_handler(NotOpenYet)
+    async def not_open_yet(request: Request, exc: NotOpenYet) -> Response:
+        template = "school/not-set-up-staff.html" if exc.staff else "school/not-open-yet.html"
+        response = render(request, template, status_code=503)
+        response.headers["Retry-After"] = "3600"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.exception_handler(SetUpFirst)
+    async def set_up_first(request: Request, _exc: SetUpFirst) -> Response:
+        return RedirectResponse("/staff/setup", status_code=303)

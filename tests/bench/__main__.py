@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from portal.clock import SystemClock, school_today
 from portal.complaints import services
 from portal.complaints.models import Complaint, ComplaintMessage
 from portal.complaints.seed import seed_cases
@@ -33,6 +34,8 @@ from tests.bench.load import run_load, uvicorn_server
 from tests.bench.report import LOAD_HEADER, TIMING_HEADER, load_average, machine
 
 BENCH_SECRET = secrets.token_urlsafe(48)
+CLOCK = SystemClock()
+REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -48,6 +51,25 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, help="length of each load run (default 30)")
     parser.add_argument("--health-seconds", type=float, help="length of the /healthz run (10)")
     parser.add_argument("--no-load", action="store_true", help="skip the uvicorn load runs")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes (2)")
+    parser.add_argument(
+        "--server",
+        choices=("portal", "uvicorn"),
+        default="portal",
+        help="portal serve (a socket per worker, the default) or plain uvicorn --workers",
+    )
+    parser.add_argument(
+        "--access-log", action="store_true", help="serve with the access log on (off by default)"
+    )
+    parser.add_argument(
+        "--rate-limit-storage",
+        default=REDIS_URL,
+        help=f"the server's rate-limit store (default {REDIS_URL}, emptied first; several "
+        "workers need a shared one); memory:// for one worker",
+    )
+    parser.add_argument(
+        "--only-load", action="store_true", help="skip the in-process timings of the pages"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     args.cases = args.cases or (20_000 if args.quick else 250_000)
@@ -75,7 +97,7 @@ def bench_settings(db: BenchDatabase) -> Settings:
 
 
 def row_counts(settings: Settings) -> dict[str, int]:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, CLOCK)
     with Session(engine) as session:
         counts = {
             "complaint": session.scalar(select(func.count()).select_from(Complaint)) or 0,
@@ -100,7 +122,7 @@ def bench_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         settings = bench_settings(db)
 
         print(f"seeding {args.cases:,} cases ...", flush=True)
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, CLOCK)
         started = time.perf_counter()
         with Session(engine, expire_on_commit=False) as session:
             seed_cases(session, settings, args.cases, progress=lambda line: print(line, flush=True))
@@ -113,13 +135,14 @@ def bench_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             flush=True,
         )
 
-        print(f"\ntiming pages in-process ({args.requests} requests each) ...", flush=True)
-        timings = measure_in_process(
-            settings, args.requests, args.warmup_requests, random.Random(7)
-        )
-        result["in_process"] = [t.as_dict() for t in timings]
-        table = "\n".join([TIMING_HEADER, *(t.row() for t in timings)])
-        print(table, flush=True)
+        if not args.only_load:
+            print(f"\ntiming pages in-process ({args.requests} requests each) ...", flush=True)
+            timings = measure_in_process(
+                settings, args.requests, args.warmup_requests, random.Random(7)
+            )
+            result["in_process"] = [t.as_dict() for t in timings]
+            table = "\n".join([TIMING_HEADER, *(t.row() for t in timings)])
+            print(table, flush=True)
 
         if not args.no_load:
             result["load"] = run_concurrency(db, settings, args)
@@ -129,8 +152,8 @@ def bench_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_concurrency(db: BenchDatabase, settings: Settings, args: argparse.Namespace) -> Any:
-    today = services.school_today()
-    engine = make_engine(settings.database_url)
+    today = school_today(CLOCK.now())
+    engine = make_engine(settings.database_url, CLOCK)
     needed = int(600 * (args.seconds + args.warmup_seconds)) + 1000
     drafts = journey.insert_drafts(engine, needed, settings.complaint_categories, today, 10**7)
     engine.dispose()
@@ -139,15 +162,19 @@ def run_concurrency(db: BenchDatabase, settings: Settings, args: argparse.Namesp
         "PORTAL_DATABASE_URL": db.url,
         "PORTAL_SECRET_KEY": BENCH_SECRET,
         "PORTAL_ATTACHMENTS_DIR": str(BENCH_DIR / "attachments"),
-        "PORTAL_RATE_LIMIT_STORAGE": "memory://",
+        "PORTAL_RATE_LIMIT_STORAGE": args.rate_limit_storage,
         "PORTAL_SMTP_HOST": "",
     }
+    empty_rate_limits(args.rate_limit_storage)
+    how = "portal serve" if args.server == "portal" else "uvicorn portal.main:app"
     print(
-        f"\nload: uvicorn portal.main:app, 1 worker, {args.concurrency} simultaneous clients, "
+        f"\nload: {how}, {args.workers} workers, rate limits in {args.rate_limit_storage}, "
+        "access log "
+        f"{'on' if args.access_log else 'off'}, {args.concurrency} simultaneous clients, "
         f"{args.seconds:.0f} s per run ({args.health_seconds:.0f} s for /healthz) ...",
         flush=True,
     )
-    with uvicorn_server(env) as server:
+    with uvicorn_server(env, args.workers, args.server, args.access_log) as server:
         results = asyncio.run(
             run_load(
                 server,
@@ -178,6 +205,14 @@ def run_concurrency(db: BenchDatabase, settings: Settings, args: argparse.Namesp
     }
 
 
+def empty_rate_limits(url: str) -> None:
+    """Every run starts with no attempts counted (its parents' addresses repeat between runs)."""
+    if url.startswith("redis://"):
+        import redis
+
+        redis.Redis.from_url(url).flushdb()
+
+
 def code_version() -> str:
     """Which code was measured: the migration head and a digest of the procedure's rules."""
     from alembic.script import ScriptDirectory
@@ -185,8 +220,10 @@ def code_version() -> str:
     from portal.migrations import alembic_config
 
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
-    rules = Path(services.__file__).read_bytes()
-    return f"migration head {head}, services.py sha256 {hashlib.sha256(rules).hexdigest()[:12]}"
+    rules = b"".join(
+        path.read_bytes() for path in sorted(Path(services.__file__).parent.glob("*.py"))
+    )
+    return f"migration head {head}, services sha256 {hashlib.sha256(rules).hexdigest()[:12]}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlmodel import Session
 
 from portal.app import create_app
+from portal.clock import SystemClock, school_today
 from portal.complaints import services
 from portal.complaints.models import NO_DEADLINE, About, Complaint
 from portal.config import Settings
@@ -105,7 +106,7 @@ def measure_in_process(
     engine = app.state.engine
     total = requests + warmup
     measure = Measure(requests, warmup)
-    today = services.school_today()
+    today = school_today(SystemClock().now())
     timings: list[Timing] = []
     with Session(engine, expire_on_commit=False) as session:
         plan = _plan(session, total, rng)

@@ -37,13 +37,26 @@ class Server:
     process: subprocess.Popen[bytes]
 
     def cpu_seconds(self) -> float:
-        """User plus system CPU time of the server process so far."""
-        try:
-            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
-            fields = stat.rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User plus system CPU time so far of the server process and its worker processes."""
+        return sum(_cpu_ticks(pid) for pid in _process_tree(self.process.pid)) / os.sysconf(
+            "SC_CLK_TCK"
+        )
+
+
+def _process_tree(pid: int) -> list[int]:
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return [pid, *(grandchild for child in children for grandchild in _process_tree(int(child)))]
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
 
 
 def free_port() -> int:
@@ -53,22 +66,40 @@ def free_port() -> int:
 
 
 @contextmanager
-def uvicorn_server(env: dict[str, str]) -> Iterator[Server]:
-    """`uvicorn portal.main:app`, 1 worker, run as `portal serve` runs it: uvicorn's own proxy
-    headers off, and the portal trusting X-Forwarded-For from 127.0.0.1 (PORTAL_TRUSTED_PROXIES)."""
+def uvicorn_server(
+    env: dict[str, str], workers: int = 1, server: str = "portal", access_log: bool = False
+) -> Iterator[Server]:
+    """The portal as production runs it, trusting X-Forwarded-For from 127.0.0.1
+    (PORTAL_TRUSTED_PROXIES), uvicorn's own proxy headers off.
+
+    `server`: "portal" is `portal serve` (one listening socket per worker, SO_REUSEPORT);
+    "uvicorn" is plain `uvicorn --workers N` (one socket shared by the workers), for comparison.
+    """
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "portal.main:app",
-        "--host=127.0.0.1",
-        f"--port={port}",
-        "--workers=1",
-        "--no-access-log",
-        "--log-level=warning",
-        "--no-proxy-headers",
-    ]
+    if server == "portal":
+        command = [
+            sys.executable,
+            "-m",
+            "portal.cli",
+            "serve",
+            "--host=127.0.0.1",
+            f"--port={port}",
+            f"--workers={workers}",
+            "--access-log" if access_log else "--no-access-log",
+        ]
+    else:
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "portal.main:app",
+            "--host=127.0.0.1",
+            f"--port={port}",
+            f"--workers={workers}",
+            "--access-log" if access_log else "--no-access-log",
+            "--log-level=warning",
+            "--no-proxy-headers",
+        ]
     env = {"PORTAL_TRUSTED_PROXIES": "127.0.0.1", **env}
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**os.environ, **env})
     server = Server(f"http://127.0.0.1:{port}", process)

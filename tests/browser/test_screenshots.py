@@ -12,11 +12,14 @@ import pytest
 
 from portal.config import PROJECT_ROOT
 from tests.browser.conftest import DESKTOP, MOBILE, PageMaker
+from tests.browser.empty_portal import empty_context, empty_live_server
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("PORTAL_SCREENSHOTS") != "1",
     reason="screenshots are taken only with PORTAL_SCREENSHOTS=1 (make screenshots)",
 )
+
+__all__ = ["empty_context", "empty_live_server"]  # fixtures for the first-run screenshots
 
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 
@@ -83,3 +86,76 @@ def test_screenshot_term_dates_import_preview(
     page.locator("#check").click()
     page.wait_for_selector("#replace-question")
     _shoot(page, "term-dates-import-preview")
+
+
+# --- the school settings ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["1280", "375"])
+def test_screenshot_school_settings(
+    new_page: PageMaker, admin_storage_state: object, viewport: dict[str, int]
+) -> None:
+    page = new_page(js=True, viewport=viewport, storage_state=admin_storage_state)
+    response = page.goto("/staff/settings")
+    assert response is not None and response.ok
+    _shoot(page, "school-settings")
+
+
+def test_screenshot_school_colour_refused(new_page: PageMaker, admin_storage_state: object) -> None:
+    page = new_page(js=True, viewport=DESKTOP, storage_state=admin_storage_state)
+    page.goto("/staff/settings/colour")
+    page.get_by_label("Colour").fill("#f0c000")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_selector(".govuk-error-summary")
+    _shoot(page, "school-colour-refused")
+
+
+def test_screenshot_school_crest(
+    new_page: PageMaker, admin_storage_state: object, tmp_path
+) -> None:
+    """The crest page with an uploaded crest, also in the header; the crest is removed after."""
+    from tests.browser.test_school_settings import crest_png
+
+    page = new_page(js=True, viewport=DESKTOP, storage_state=admin_storage_state)
+    crest = tmp_path / "crest.png"
+    crest.write_bytes(crest_png())
+    page.goto("/staff/settings/crest")
+    page.set_input_files("#crest", str(crest))
+    page.get_by_role("button", name="Upload crest").click()
+    page.wait_for_url("**/staff/settings")
+    page.goto("/staff/settings/crest")
+    page.wait_for_function("document.querySelector('.school-header__crest').complete")
+    try:
+        _shoot(page, "school-crest")
+    finally:
+        page.get_by_role("button", name="Remove the crest").click()
+        page.wait_for_url("**/staff/settings")
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["1280", "375"])
+def test_screenshot_school_setup(empty_context, viewport: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+    """The first run of an empty portal: what parents see, and the admin's setup steps."""
+    from tests.browser.empty_portal import EMPTY_ADMIN, EMPTY_PASSWORD
+
+    page = empty_context.new_page()
+    page.set_viewport_size(viewport)
+    page.goto("/")
+    _shoot(page, "not-open-yet")
+    page.goto("/staff/login")
+    page.get_by_label("Email address").fill(EMPTY_ADMIN)
+    page.locator("#password").fill(EMPTY_PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url("**/staff/setup")
+    _shoot(page, "school-setup")
+
+
+def test_screenshot_wording(new_page: PageMaker, admin_storage_state: object) -> None:
+    """The list of emails and letters, and one email's edit page showing its preview."""
+    page = new_page(js=True, viewport=DESKTOP, storage_state=admin_storage_state)
+    response = page.goto("/staff/settings/wording")
+    assert response is not None and response.ok
+    _shoot(page, "wording-list")
+    page.goto("/staff/settings/wording/complaint-received")
+    page.locator("#preview-button").click()
+    page.wait_for_selector("#preview-body")
+    _shoot(page, "wording-edit-preview")

@@ -823,3 +823,16 @@ def test_stage_2_case_is_handled_by_the_clerk_not_the_head(client, db_session, s
     response = act(client, case, "outcome", {"outcome": "upheld"})
 
     assert response.status_code == 403
+
+
+def test_the_schools_own_letter_paragraphs_are_offered_and_used(client, db_session, settings, cast):
+    case = make_case(db_session, settings, cast, "open")
+    as_user(client, cast.head)
+
+    html = page(client.get(case_url(case)))
+    offered = html.select_one("[data-template=school-1]").text
+    filled = page(client.get(case_url(case), params={"template": "school-1"}))
+
+    assert offered.startswith("If it would help to talk this through")
+    assert "Meeting offered" in html.select_one("#suggested-paragraphs").text
+    assert filled.select_one("#actions").text == offered

@@ -1,0 +1,108 @@
+"""Emails to the parent and to staff, rendered from the school's wording."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from portal.accounts.models import StaffUser
+from portal.calendar import format_date
+from portal.complaints.models import (
+    Complaint,
+    Stage,
+    Status,
+)
+from portal.complaints.services.deadlines import _by_when, _due
+from portal.config import Settings
+from portal.mail import (
+    SECRET_PLACEHOLDER,
+    queue_mail,
+)
+from portal.school.services import School, school_of
+from portal.sealing import seal
+from portal.wording.catalogue import CaseView
+from portal.wording.services import render as render_wording
+
+
+def _kind_word(complaint: Complaint) -> str:
+    return "concern" if complaint.stage == Stage.concern else "complaint"
+
+
+def case_view(complaint: Complaint, school: School) -> CaseView:
+    """The case as an email or letter template reads it: words, not the row."""
+    return CaseView(
+        reference=complaint.reference,
+        kind=_kind_word(complaint),
+        stage=complaint.stage_enum.label.lower(),
+        is_concern=complaint.stage == Stage.concern,
+        anonymous=complaint.anonymous,
+        parent_name=complaint.parent_name,
+        child_name=complaint.child_name,
+        category=complaint.category,
+        received_on=format_date(complaint.received_on) if complaint.received_on else "",
+        deadline=_due(complaint.next_deadline),
+        acknowledge_by=_by_when(complaint, school),
+    )
+
+
+def _email_parent(
+    session: Session,
+    settings: Settings,
+    complaint: Complaint,
+    key: str,
+    *,
+    private_link: str | None = None,
+    **values: str,
+) -> None:
+    """Queue the email `key` (portal.wording) to the parent, in the school's wording. A private
+    link goes sealed, never into the stored body: the template only ever sees its placeholder."""
+    if complaint.anonymous or not complaint.parent_email:
+        return
+    school = school_of(session)
+    if private_link:
+        values["private_link"] = SECRET_PLACEHOLDER
+    message = render_wording(
+        session,
+        key,
+        {"case": case_view(complaint, school), "recipient_name": complaint.parent_name, **values},
+        school=school,
+    )
+    queue_mail(
+        session,
+        to=complaint.parent_email,
+        subject=message.subject,
+        body_text=message.body + f"\n\n{school.name}\n{school.contact_phone}\n",
+        related=("complaint", str(complaint.id)),
+        sealed_secret=seal(settings.secret_key, private_link) if private_link else None,
+        held=complaint.status == Status.held,
+    )
+
+
+def _email_staff(
+    session: Session,
+    settings: Settings,
+    user: StaffUser | None,
+    complaint: Complaint,
+    key: str,
+    **values: str,
+) -> None:
+    """Queue the email `key` to a member of staff: what happened and the link, no case details."""
+    if user is None or not user.is_active:
+        return
+    school = school_of(session)
+    message = render_wording(
+        session,
+        key,
+        {"case": case_view(complaint, school), "recipient_name": user.name, **values},
+        school=school,
+    )
+    queue_mail(
+        session,
+        to=user.email,
+        subject=message.subject,
+        body_text=(
+            f"{message.body}\n\n"
+            f"Open the case: {settings.base_url}/staff/complaints/{complaint.reference}\n"
+            "(The case details are only on the portal, not in this email.)\n"
+        ),
+        related=("complaint", str(complaint.id)),
+    )

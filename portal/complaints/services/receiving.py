@@ -1,0 +1,271 @@
+"""Receiving a concern or complaint from a parent."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import (
+    select,
+    update,
+)
+from sqlmodel import Session
+
+from portal.accounts.models import StaffUser
+from portal.calendar import CalendarExhaustedError, SchoolCalendar
+from portal.clock import school_today
+from portal.complaints.models import (
+    About,
+    Attachment,
+    Complaint,
+    DeadlineKind,
+    PersistentComplainant,
+    Stage,
+    Status,
+)
+from portal.complaints.services.access import _exclude_named_at_receipt, can_triage
+from portal.complaints.services.deadlines import _set_deadline, school_calendar
+from portal.complaints.services.errors import ComplaintError
+from portal.complaints.services.notices import _email_parent
+from portal.complaints.services.queue import REFERENCE_ALPHABET, normalise_email
+from portal.complaints.services.state import _adjust_count, _change_status
+from portal.config import Settings
+from portal.db import now_of
+from portal.history import Actor, record_event
+from portal.mail import (
+    InvalidAddress,
+    OutboxMessage,
+    OutboxStatus,
+    normalised_address,
+)
+from portal.school.services import School, school_of
+from portal.signing import token_digest
+
+
+@dataclass
+class NewComplaint:
+    """A parent's answers, as collected by the form."""
+
+    formal: bool
+    about: About
+    about_name: str
+    category: str
+    what_happened: str
+    happened_on: date | None
+    done_so_far: str
+    put_right: str
+    anonymous: bool
+    parent_name: str = ""
+    parent_email: str = ""
+    parent_phone: str = ""
+    child_name: str = ""
+    attachment_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Received:
+    complaint: Complaint
+    access_token: str
+
+
+def new_reference() -> str:
+    """Like C-7K4P-2QX: random, no 0/O or 1/I/L to misread, 31^7 (27 billion) possibilities."""
+    chars = [secrets.choice(REFERENCE_ALPHABET) for _ in range(7)]
+    return "C-" + "".join(chars[:4]) + "-" + "".join(chars[4:])
+
+
+def months_before(day: date, months: int) -> date:
+    month = day.month - months
+    year = day.year
+    while month <= 0:
+        month += 12
+        year -= 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, candidate))
+        except ValueError:
+            continue
+    return date(year, month, 28)
+
+
+def validate_new(new: NewComplaint, school: School, today: date) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if new.category not in school.categories:
+        errors["category"] = "Select what your concern or complaint is about"
+    if len(new.what_happened.strip()) < 10:
+        errors["what_happened"] = "Tell us what happened"
+    if new.happened_on and new.happened_on > today:
+        errors["happened_on"] = "The date it happened must be today or in the past"
+    if not new.anonymous:
+        if not new.parent_name.strip():
+            errors["parent_name"] = "Enter your full name"
+        try:
+            normalised_address(new.parent_email)
+        except InvalidAddress as error:
+            several = any(mark in new.parent_email.strip() for mark in ",; ")
+            errors["parent_email"] = (
+                error.message
+                if several
+                else "Enter an email address in the correct format, like name@example.com"
+            )
+    return errors
+
+
+def submit(
+    session: Session,
+    settings: Settings,
+    new: NewComplaint,
+    *,
+    now: datetime | None = None,
+    held: bool = False,
+) -> Received:
+    """Record a new concern or complaint and queue its acknowledgement. The caller commits.
+
+    `held`: it looks like junk (a form robot filled the hidden field). It is kept all the same,
+    out of the queue, with its emails held, until office releases it: nothing sent vanishes.
+    """
+    now = now or now_of(session)
+    today = school_today(now)
+    school = school_of(session)
+    errors = validate_new(new, school, today)
+    if errors:
+        field_name, message = next(iter(errors.items()))
+        raise ComplaintError(field_name, message)
+    calendar = school_calendar(session)
+    token = secrets.token_urlsafe(24)
+    email = "" if new.anonymous else new.parent_email.strip()
+    complaint = Complaint(
+        reference=_unused_reference(session),
+        access_token_hash=token_digest(token),
+        stage=Stage.stage1 if new.formal else Stage.concern,
+        status=Status.held if held else Status.new,
+        is_active=not held,
+        asked_for_formal=new.formal,
+        about=new.about,
+        about_name=new.about_name.strip()[:200],
+        category=new.category,
+        what_happened=new.what_happened.strip(),
+        happened_on=new.happened_on,
+        done_so_far=new.done_so_far.strip(),
+        put_right=new.put_right.strip(),
+        anonymous=new.anonymous,
+        parent_name="" if new.anonymous else new.parent_name.strip()[:200],
+        parent_name_normalised="" if new.anonymous else new.parent_name.strip().lower()[:200],
+        parent_email=email,
+        parent_email_normalised=normalise_email(email),
+        parent_phone="" if new.anonymous else new.parent_phone.strip()[:40],
+        child_name=new.child_name.strip()[:200],
+        received_at=now,
+        received_on=_received_on(calendar, today),
+        is_late=bool(
+            new.happened_on and new.happened_on < months_before(today, school.late_after_months)
+        ),
+    )
+    # A held case has no deadline until office releases it into the queue.
+    _set_deadline(
+        session, complaint, None if held else DeadlineKind.acknowledge, complaint.received_on
+    )
+    persistent = _persistent_record(session, complaint.parent_email_normalised)
+    if persistent is not None:
+        complaint.persistent_matter = True
+        complaint.lead_complaint_id = persistent.complaint_id
+    _adjust_count(session, complaint.status, complaint.about, +1)
+    session.add(complaint)
+    session.flush()
+    _exclude_named_at_receipt(session, complaint)
+    for attachment_id in new.attachment_ids:
+        attachment = session.get(Attachment, attachment_id)
+        if attachment is not None:
+            attachment.complaint_id = complaint.id
+            attachment.draft_id = None
+            session.add(attachment)
+    record_event(
+        session,
+        subject_type="complaint",
+        subject_id=complaint.id,
+        tag="complaint:receive",
+        actor=Actor.parent(complaint.display_name or "Anonymous parent"),
+        to_value=Status.new,
+        detail={
+            "stage": complaint.stage,
+            "received_on": complaint.received_on,
+            "late": complaint.is_late,
+            "anonymous": complaint.anonymous,
+            "persistent": complaint.persistent_matter,
+        },
+    )
+    if email:
+        _email_parent(
+            session,
+            settings,
+            complaint,
+            "complaint-received",
+            private_link=f"{settings.base_url}/track/{token}",
+        )
+    if persistent is not None:
+        _tell_procedure_complete(session, settings, complaint, persistent)
+    # The confirmation page says nothing about other cases: whoever typed this address may not
+    # own it, so what is known of the address's earlier matters goes only to that mailbox.
+    return Received(complaint=complaint, access_token=token)
+
+
+def release_held(
+    session: Session, settings: Settings, complaint: Complaint, user: StaffUser
+) -> None:
+    """Office looked at a case held as possible junk and found a real parent: it joins the queue
+    as if it had just arrived (its deadline counts from when it was received), and the parent's
+    held acknowledgement goes out."""
+    if not can_triage(session, user, complaint):
+        raise ComplaintError("release", "You cannot sort this case")
+    if complaint.status != Status.held:
+        raise ComplaintError("release", "This case is not held")
+    _change_status(session, complaint, Status.new, Actor.staff(user), released=True)
+    _set_deadline(session, complaint, DeadlineKind.acknowledge, complaint.received_on)
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.related_type == "complaint",
+            OutboxMessage.related_id == str(complaint.id),
+            OutboxMessage.status == OutboxStatus.held.value,
+        )
+        .values(status=OutboxStatus.queued.value, next_attempt_at=now_of(session))
+    )
+
+
+def _tell_procedure_complete(
+    session: Session, settings: Settings, complaint: Complaint, persistent: PersistentComplainant
+) -> None:
+    lead = session.get(Complaint, persistent.complaint_id)
+    _email_parent(
+        session,
+        settings,
+        complaint,
+        "earlier-matter-complete",
+        earlier_reference=lead.reference if lead is not None else "",
+    )
+
+
+def _received_on(calendar: SchoolCalendar, today: date) -> date:
+    """The next school day; today itself when the term dates have run out (it is still received)."""
+    try:
+        return calendar.next_school_day(today)
+    except CalendarExhaustedError:
+        return today
+
+
+def _unused_reference(session: Session) -> str:
+    while True:
+        reference = new_reference()
+        if session.scalar(select(Complaint.id).where(Complaint.reference == reference)) is None:
+            return reference
+
+
+def _persistent_record(session: Session, email: str) -> PersistentComplainant | None:
+    if not email:
+        return None
+    return session.scalars(
+        select(PersistentComplainant)
+        .where(PersistentComplainant.email_normalised == email)
+        .order_by(PersistentComplainant.id.desc())
+    ).first()

@@ -1,0 +1,349 @@
+"""Every email and letter the portal sends: what it is for, the variables it may use, a sample.
+
+The default text of each lives in `templates/wording/email/<key>.txt` (first line the subject,
+then a blank line, then the body) or `templates/wording/letter/<key>.txt` (the body). A school
+can replace either with its own (`WordingOverride`); both are rendered by the sandbox in
+`portal.wording.rendering`, seeing only what `Wording.variables` lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from portal.mail import SECRET_PLACEHOLDER
+
+EMAIL = "email"
+LETTER = "letter"
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case as a template reads it: words, never the row (no ids, no tokens, no methods that
+    reach the database). Built by the complaints domain for each message."""
+
+    reference: str
+    kind: str  # "concern" or "complaint"
+    stage: str  # "concern", "stage 1 complaint", "stage 2 (governors' panel)"
+    is_concern: bool
+    anonymous: bool
+    parent_name: str
+    child_name: str
+    category: str
+    received_on: str  # "Monday 30 November 2026"
+    deadline: str  # the next deadline, or "a date we will confirm soon"
+    acknowledge_by: str  # "by Monday 7 December 2026", or "within 5 school days"
+
+
+@dataclass(frozen=True)
+class Wording:
+    """One email or letter: `key` names it in URLs and overrides; `variables` are the names its
+    templates may use, each with what it holds (`case` and `school` are there for every one)."""
+
+    key: str
+    kind: str  # EMAIL or LETTER
+    title: str
+    purpose: str
+    to: str  # who reads it: "parent", "staff"
+    variables: Mapping[str, str]
+    sample: Mapping[str, Any] = field(default_factory=dict)
+    # The body must carry the private link (it stands in as SECRET_PLACEHOLDER when stored).
+    needs_private_link: bool = False
+
+    @property
+    def is_email(self) -> bool:
+        return self.kind == EMAIL
+
+    @property
+    def template_name(self) -> str:
+        return f"wording/{self.kind}/{self.key}.txt"
+
+
+SAMPLE_CASE = CaseView(
+    reference="C-7K4P-2QX",
+    kind="complaint",
+    stage="stage 1 complaint",
+    is_concern=False,
+    anonymous=False,
+    parent_name="Jordan Ellison",
+    child_name="Sam Ellison",
+    category="Teaching and learning",
+    received_on="Monday 30 November 2026",
+    deadline="Monday 14 December 2026",
+    acknowledge_by="by Monday 7 December 2026",
+)
+SAMPLE_STAFF = "Janet Okafor"
+
+CASE = "the case: case.reference, case.kind (concern or complaint), case.stage, case.parent_name, case.child_name, case.category, case.received_on, case.deadline, case.acknowledge_by, case.is_concern, case.anonymous"  # noqa: E501
+SCHOOL = "the school: school.name, school.contact_phone, school.contact_email, school.contact_address, school.website_url"  # noqa: E501
+PARENT = "the parent's name"
+STAFF = "the name of the member of staff it goes to"
+
+_COMMON = {"case": CASE, "school": SCHOOL}
+_LETTER_COMMON = {
+    **_COMMON,
+    "recipient_name": 'the parent\'s name, or "parent or carer" when the case is anonymous',
+    "outcome": "the outcome: Upheld, Partly upheld or Not upheld",
+    "investigated": "what was looked into, as the handler wrote it",
+    "decision": "the decision and its reasons, as the handler wrote them",
+    "actions": "what will be done, as the handler wrote it (empty when nothing)",
+    "signer_name": "the name of the member of staff who signs the letter",
+    "signer_role": "their roles and the school, for the line under the signature",
+}
+_LETTER_SAMPLE = {
+    "recipient_name": "Jordan Ellison",
+    "outcome": "Partly upheld",
+    "investigated": "We spoke to Sam's class teacher and read the homework diary for October.",
+    "decision": "The homework was set later than the school's homework policy allows.",
+    "actions": "Homework will be set on Mondays from next week.",
+    "signer_name": "David Morgan",
+    "signer_role": "Head teacher, Brookfield Primary School",
+}
+
+
+def _parent_email(
+    key: str,
+    title: str,
+    purpose: str,
+    extra: Mapping[str, str] | None = None,
+    sample: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> Wording:
+    return Wording(
+        key=key,
+        kind=EMAIL,
+        title=title,
+        purpose=purpose,
+        to="parent",
+        variables={**_COMMON, "recipient_name": PARENT, **(extra or {})},
+        sample={"recipient_name": SAMPLE_CASE.parent_name, **(sample or {})},
+        **options,
+    )
+
+
+def _staff_email(
+    key: str,
+    title: str,
+    purpose: str,
+    extra: Mapping[str, str] | None = None,
+    sample: Mapping[str, Any] | None = None,
+) -> Wording:
+    return Wording(
+        key=key,
+        kind=EMAIL,
+        title=title,
+        purpose=purpose,
+        to="staff",
+        variables={**_COMMON, "recipient_name": STAFF, **(extra or {})},
+        sample={"recipient_name": SAMPLE_STAFF, **(sample or {})},
+    )
+
+
+CATALOGUE: tuple[Wording, ...] = (
+    _parent_email(
+        "complaint-received",
+        "We have received your concern or complaint",
+        "Sent to the parent as soon as a concern or complaint arrives, with their private link.",
+        {"private_link": "the parent's private link to their case (keep it in the email)"},
+        {"private_link": SECRET_PLACEHOLDER},
+        needs_private_link=True,
+    ),
+    _parent_email(
+        "earlier-matter-complete",
+        "About your earlier matter",
+        "Sent to a parent the school has marked as having completed the procedure, when they "
+        "send something new.",
+        {"earlier_reference": "the reference of the earlier case (empty if it is gone)"},
+        {"earlier_reference": "C-3MN8-4TR"},
+    ),
+    _parent_email(
+        "case-being-looked-into",
+        "Your case is being looked into",
+        "Sent to the parent when office has sorted a new case and given it to a handler.",
+        {"handler_name": "the name of the member of staff looking into it"},
+        {"handler_name": "David Morgan"},
+    ),
+    _parent_email(
+        "case-declined",
+        "We have decided not to look into your case",
+        "Sent to the parent when office decides not to investigate a late or anonymous case.",
+        {"reason": "the reason office gave"},
+        {"reason": "This happened more than a year ago and the staff involved have left."},
+    ),
+    _parent_email(
+        "case-redirected",
+        "A different procedure",
+        "Sent to the parent when their case belongs to another procedure (admissions, exclusions "
+        "and so on), saying where to go instead.",
+        {
+            "procedure_name": "the other procedure's name, in lower case",
+            "where": "where to go for it (words and link)",
+            "reason": "the reason office gave",
+        },
+        {
+            "procedure_name": "school admissions",
+            "where": "Admissions appeals are run by the council. https://www.example.gov.uk",
+            "reason": "Appeals about a school place go to the council's independent panel.",
+        },
+    ),
+    _parent_email(
+        "response-ready",
+        "Our response is ready",
+        "Sent to the parent when the stage 1 letter (or the reply to a concern) is ready.",
+    ),
+    _parent_email(
+        "new-date",
+        "A new date for your case",
+        "Sent to the parent when the handler needs more time and sets a new date.",
+        {"new_date": "the new date for the reply", "reason": "why it will be late"},
+        {
+            "new_date": "Wednesday 16 December 2026",
+            "reason": "We are waiting to speak to a member of staff who is away this week.",
+        },
+    ),
+    _parent_email(
+        "school-message",
+        "A message about your case",
+        "Sent to the parent when the school sends them a message on the portal.",
+    ),
+    _parent_email(
+        "case-withdrawn",
+        "You have withdrawn your case",
+        "Sent to the parent to confirm that they withdrew their case.",
+        {"withdrawn_on": "the day it was withdrawn"},
+        {"withdrawn_on": "Tuesday 1 December 2026"},
+    ),
+    _parent_email(
+        "next-stage-requested",
+        "Your request for the next stage",
+        "Sent to the parent when they ask for the next stage (formal complaint or the panel).",
+    ),
+    _parent_email(
+        "panel-outcome-ready",
+        "The governors' panel outcome",
+        "Sent to the parent when the panel's letter is ready; it ends the procedure.",
+    ),
+    _parent_email(
+        "procedure-complete",
+        "The procedure is complete",
+        "Sent to the parent when the head teacher or chair records that the procedure on this "
+        "matter is complete.",
+    ),
+    _parent_email(
+        "same-matter",
+        "The same matter as an earlier case",
+        "Sent to the parent when a new message is about a matter already completed.",
+        {"earlier_reference": "the reference of the earlier case (empty if it is gone)"},
+        {"earlier_reference": "C-3MN8-4TR"},
+    ),
+    _staff_email(
+        "staff-case-given",
+        "A case has been given to you",
+        "Sent to a handler when a case is given to them.",
+    ),
+    _staff_email(
+        "staff-parent-replied",
+        "The parent has replied",
+        "Sent to the handler when the parent replies on the portal.",
+    ),
+    _staff_email(
+        "staff-case-withdrawn",
+        "A case has been withdrawn",
+        "Sent to the handler when the parent withdraws the case.",
+    ),
+    _staff_email(
+        "staff-next-stage",
+        "A case has moved to the next stage",
+        "Sent to the new handler (or the clerk) when the parent asks for the next stage.",
+    ),
+    _staff_email(
+        "staff-reminder",
+        "Reminder: a case is due soon",
+        "Sent to the handler (or office) a few school days before a deadline.",
+        {"due_what": 'what is due, e.g. "Response due"', "due_on": "the day it is due"},
+        {"due_what": "Response due", "due_on": "Monday 14 December 2026"},
+    ),
+    Wording(
+        key="access-notice",
+        kind=EMAIL,
+        title="Someone can now read complaints",
+        purpose="Sent to the head teacher and the chair (or an admin) when someone is given a "
+        "role that reads complaints.",
+        to="staff",
+        variables={
+            "school": SCHOOL,
+            "recipient_name": STAFF,
+            "person_name": "the name of the person given the role",
+            "person_email": "their email address",
+            "roles": "the roles given",
+            "given_by": 'who gave them ("themselves" when they did it)',
+            "given_at": 'when, like "01 December 2026 at 09:30"',
+        },
+        sample={
+            "recipient_name": "David Morgan",
+            "person_name": "Aisha Rahman",
+            "person_email": "governor@brookfield-primary.example",
+            "roles": "Governor",
+            "given_by": "Priya Shah",
+            "given_at": "01 December 2026 at 09:30",
+        },
+    ),
+    Wording(
+        key="term-dates-running-out",
+        kind=EMAIL,
+        title="Add the next term dates",
+        purpose="Sent to every admin six weeks before the term dates run out.",
+        to="staff",
+        variables={
+            "school": SCHOOL,
+            "recipient_name": STAFF,
+            "warning": "what is running out and when",
+            "staff_link": "the address of the staff pages",
+        },
+        sample={
+            "recipient_name": "Priya Shah",
+            "warning": "The term dates in the portal end on Friday 23 July 2027.",
+            "staff_link": "https://portal.example/staff",
+        },
+    ),
+    Wording(
+        key="stage1-letter",
+        kind=LETTER,
+        title="Response letter (stage 1, or the reply to a concern)",
+        purpose="The letter the handler sends at the end of stage 1 (or in reply to a concern); "
+        "the parent reads it on the portal and downloads it as a PDF.",
+        to="parent",
+        variables={
+            **_LETTER_COMMON,
+            "escalate_by": 'until when the parent may take it further: "by Monday 14 December '
+            '2026", or "within 10 school days of this letter"',
+        },
+        sample={**_LETTER_SAMPLE, "escalate_by": "by Monday 14 December 2026"},
+    ),
+    Wording(
+        key="panel-outcome-letter",
+        kind=LETTER,
+        title="Governors' panel outcome letter (stage 2)",
+        purpose="The panel's letter at the end of stage 2; it ends the school's procedure.",
+        to="parent",
+        variables={
+            **_LETTER_COMMON,
+            "hearing_on": "the day the panel met",
+            "panel_members": "the panel's names, separated by commas",
+        },
+        sample={
+            **_LETTER_SAMPLE,
+            "hearing_on": "Thursday 21 January 2027",
+            "panel_members": "Helen Price, Aisha Rahman, Mark Ellis",
+            "signer_name": "Tom Baxter",
+            "signer_role": "Clerk to the governors, Brookfield Primary School",
+        },
+    ),
+)
+
+BY_KEY: dict[str, Wording] = {wording.key: wording for wording in CATALOGUE}
+
+
+def wording_for(key: str) -> Wording:
+    return BY_KEY[key]

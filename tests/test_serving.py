@@ -1,0 +1,74 @@
+"""`portal serve`: the access-log switch, and one listening socket per worker."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+import uvicorn
+from typer.testing import CliRunner
+
+from portal import cli, serving
+
+
+@pytest.fixture
+def served_with(settings, monkeypatch):
+    """Runs `portal serve ARGS` with uvicorn and the supervisor replaced by recorders."""
+
+    def run(*args: str, environment: str = "test") -> dict:
+        captured: dict = {}
+        settings.environment = environment
+        monkeypatch.setattr(cli, "_settings", lambda: settings)
+        monkeypatch.setattr(
+            uvicorn, "run", lambda target, **options: captured.update(options, target=target)
+        )
+        monkeypatch.setattr(
+            serving.Supervisor,
+            "run",
+            lambda self: captured.update(self.options, workers=self.workers, supervisor=True),
+        )
+        result = CliRunner().invoke(cli.app, ["serve", *args])
+        assert result.exit_code == 0, result.output
+        return captured
+
+    return run
+
+
+def test_the_access_log_is_on_by_default_outside_production(served_with):
+    assert served_with()["access_log"] is True
+
+
+def test_the_access_log_is_off_by_default_in_production(served_with):
+    assert served_with(environment="production")["access_log"] is False
+
+
+def test_the_access_log_switch_wins(served_with):
+    assert served_with("--access-log", environment="production")["access_log"] is True
+    assert served_with("--no-access-log")["access_log"] is False
+
+
+def test_one_worker_is_plain_uvicorn(served_with):
+    options = served_with()
+    assert options["target"] == "portal.main:app"
+    assert "supervisor" not in options
+
+
+def test_several_workers_go_through_the_supervisor(served_with):
+    options = served_with("--workers", "2", "--no-access-log")
+    assert options["supervisor"] is True
+    assert options["workers"] == 2
+    assert options["proxy_headers"] is False
+    assert options["access_log"] is False
+
+
+def test_each_worker_can_listen_on_the_same_port():
+    """SO_REUSEPORT: the kernel then spreads new connections over the workers' sockets."""
+    first = serving.reuse_port_socket("127.0.0.1", 0)
+    port = first.getsockname()[1]
+    second = serving.reuse_port_socket("127.0.0.1", port)
+    try:
+        assert second.getsockname()[1] == port
+        assert first.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
+    finally:
+        first.close()
+        second.close()
