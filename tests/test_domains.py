@@ -147,7 +147,6 @@ def test_the_installed_domains_give_the_staff_menu_of_every_role(client, db_sess
         "Policy",
         "School settings",
         "Outbox",
-        "Term dates",
     ]
 
 

@@ -89,6 +89,15 @@ def _triaged(event: HistoryEvent) -> str:
     return "; ".join(parts)
 
 
+def _deadline_moved(event: HistoryEvent) -> str:
+    before, after = readable(event.from_value), readable(event.to_value)
+    if not before:
+        return f"Deadline set to {after} now that the term dates reach it"
+    if not after:
+        return f"Deadline of {before} not set any more: the term dates no longer reach it"
+    return f"Deadline moved from {before} to {after} because term dates or bank holidays changed"
+
+
 SENTENCES: dict[Tag, Callable[[HistoryEvent], str]] = {
     Tag.view: _viewed,
     Tag.exclude: lambda _e: "Kept someone out of this case (the person it is about)",
@@ -97,10 +106,7 @@ SENTENCES: dict[Tag, Callable[[HistoryEvent], str]] = {
     Tag.status: lambda e: f"Status changed from {readable(e.from_value)} to {readable(e.to_value)}",
     Tag.triage: _triaged,
     Tag.link: lambda e: f"Linked to lead case {e.to_value}",
-    Tag.deadline_moved: lambda e: (
-        f"Deadline moved from {readable(e.from_value)} to {readable(e.to_value)} "
-        "because term dates or bank holidays changed"
-    ),
+    Tag.deadline_moved: _deadline_moved,
     Tag.escalate: lambda e: f"Moved from {readable(e.from_value)} to {readable(e.to_value)}",
     Tag.panel: lambda e: f"Panel recorded: hearing on {readable(e.to_value)}",
     Tag.persistent: lambda e: f"Marked as unreasonably persistent: {e.details.get('reason', '')}",

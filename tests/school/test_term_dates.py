@@ -368,7 +368,7 @@ def test_the_year_calendar_marks_every_day_with_words(admin_client):
         s.get_text(strip=True) for s in may.select("td .govuk-visually-hidden")
     ]
     assert "2026 to 2027: 190 school days" in text_of(response)
-    assert "Term dates" in [a.get_text(strip=True) for a in html.select("nav a")]
+    assert "School settings" in [a.get_text(strip=True) for a in html.select("nav a")]
 
 
 def test_a_school_with_no_term_dates_is_told_to_add_them(admin_client, db_session):
