@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from pathlib import Path
 
 from sqlmodel import Session
@@ -63,7 +65,21 @@ def create_demo_school(session: Session, term_dates_file: Path) -> SchoolProfile
     session.flush()
     row.set_up_at = clock_of(session).now()
     terms, closures = read_term_dates_file(term_dates_file)
+    reasons = _closure_reasons(term_dates_file)
     assert row.id is not None
-    replace_term_dates(session, row.id, terms, closures)
+    replace_term_dates(session, row.id, terms, [(day, reasons.get(day, "")) for day in closures])
     forget_school(session)
     return row
+
+
+_CLOSURE_LINE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})\s*,?\s*#\s*(.+?)\s*$")
+
+
+def _closure_reasons(path: Path) -> dict[date, str]:
+    """The demo file names each closure in a comment ("2026-09-01, # INSET"): keep the words."""
+    reasons: dict[date, str] = {}
+    for line in path.read_text().splitlines():
+        found = _CLOSURE_LINE.match(line)
+        if found:
+            reasons[date.fromisoformat(found.group(1))] = found.group(2)[:120]
+    return reasons

@@ -361,7 +361,7 @@ def test_the_year_calendar_marks_every_day_with_words(admin_client):
     assert captions[:2] == ["September 2026", "October 2026"] and len(captions) == 24
     september = html.select("table.school-cal__month")[0]
     hidden = [s.get_text(strip=True) for s in september.select("td .govuk-visually-hidden")]
-    assert hidden[0] == "1: closure day"  # Tuesday 1 September 2026, INSET
+    assert hidden[0] == "1: closure day (INSET)"  # Tuesday 1 September 2026
     assert "3: term day" in hidden and "5: weekend" in hidden
     may = html.select("table.school-cal__month")[8]
     assert "3: bank holiday (May Day)" in [
