@@ -785,3 +785,12 @@ def test_too_many_submissions_from_one_address_are_refused_and_the_draft_kept(
 def test_every_form_is_protected_against_cross_site_requests(client):
     response = client.post("/complaints/new/kind", data={"kind": "concern"})
     assert response.status_code == 403
+
+
+def test_the_check_page_shows_the_parents_words_not_markup(client):
+    fill_in(client)
+    response = client.get("/complaints/new/check")
+    words = text_of(response)
+    assert "<span" not in words and "&lt;" not in response.text
+    value = page(response).select_one(".school-pre")
+    assert value is not None and value.get("dir") == "auto"
