@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.clock import Clock, SystemClock
 from portal.config import PROJECT_ROOT, Settings, get_settings
@@ -68,6 +69,7 @@ def create_app(
     app.state.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
 
     app.add_middleware(Compression)
+    app.add_middleware(HeadAnsweredAsGet)
     app.add_middleware(SecurityHeaders, hsts=settings.uses_https)
     app.add_middleware(TrustedProxyHeaders, settings=settings)  # outermost: first to see a request
     install_private_link_filter()
@@ -177,3 +179,27 @@ def _add_error_pages(app: FastAPI) -> None:
 def _school_or_plain(request: Request) -> School:
     """The 500 page touches no database: the trouble may be the database itself."""
     return getattr(request.state, "school", None) or NOT_SET_UP
+
+
+class HeadAnsweredAsGet:
+    """`HEAD` (uptime checkers, link checkers) gets the headers a `GET` would, and no body.
+    FastAPI's routes answer GET only, so a HEAD would otherwise be 405."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+                if sent_end[0]:
+                    return
+                sent_end[0] = True
+            await send(message)
+
+        sent_end = [False]
+        await self.app({**scope, "method": "GET"}, receive, headers_only)

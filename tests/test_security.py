@@ -213,3 +213,11 @@ def test_a_non_ascii_csrf_cookie_is_refused_not_a_crash(app):
         headers={"cookie": "portal_csrf=\u00e9\u00e9".encode()},
     )
     assert response.status_code == 403
+
+
+def test_head_is_answered_like_get_without_a_body(client):
+    response = client.head("/")
+    assert response.status_code == 200
+    assert response.content == b""
+    assert response.headers["content-type"].startswith("text/html")
+    assert client.head("/no-such-page").status_code == 404
