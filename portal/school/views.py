@@ -1,8 +1,9 @@
 """The school's own settings pages (admins only), the first-run setup steps, and the crest image.
 
-One function per page: `/staff/settings/contact` is `contact_page` and `contact_save`. Each form
-reads its fields through `portal.school.profile`, then saves there (one history event per setting
-that changed) and redirects to the overview, or shows the form again with what was typed.
+One function per page: `/staff/settings/contact` is `contact_page` and `contact_save`. Each save
+reads its form class (`portal.school.forms`, checked by `portal.school.profile`'s rules), then
+saves through the profile (one history event per setting that changed) and redirects to the
+overview, or shows the form again with what was typed.
 """
 
 from __future__ import annotations
