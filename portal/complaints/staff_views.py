@@ -128,7 +128,8 @@ LETTER_FIELD_LABELS = {
 DONE_MESSAGES = {
     "triage": "Case sorted. The handler has been told.",
     "redirect": "Case sent to another procedure. The parent has been told why.",
-    "link": "Case linked. It will be answered with its lead case.",
+    "link": "Case linked. It follows its lead case and will be answered with it.",
+    "unlink": "Case unlinked. It goes on as a case of its own.",
     "release": "Case released. It is in the queue, and the parent's acknowledgement is on its way.",
     "clear-exclusion": "Done. That person is no longer kept out of this case.",
     "close-same-matter": "Case closed as the same matter. The parent has been told.",
@@ -372,8 +373,14 @@ def _render_case(
         [case.handler_user_id, case.about_user_id, *(panel.member_ids if panel else [])],
     )
     shown = shown_actions(session, user, case)
-    lead = session.get(Complaint, case.lead_complaint_id) if case.lead_complaint_id else None
-    linked = services.linked_cases(session, case)
+    lead = services.lead_of(session, case)
+    # A persistent parent's new case points at the completed matter it repeats.
+    earlier = (
+        session.get(Complaint, case.lead_complaint_id)
+        if case.persistent_matter and case.lead_complaint_id
+        else None
+    )
+    linked = services.followers(session, case)
     visible_ids = _visible_ids(session, user, [other.id for other in linked])
     messages = services.messages_for(session, case, for_parent=False)
     form_values = {**_default_values(case, panel), **(values or {})}
@@ -389,9 +396,12 @@ def _render_case(
         "deadline": deadline,
         "lead": lead,
         "lead_visible": bool(lead and services.can_see(session, user, lead)),
+        "earlier": earlier if earlier and services.can_see(session, user, earlier) else None,
         "linked": [other for other in linked if other.id in visible_ids],
         "open_linked": sum(
-            1 for other in linked if other.status == Status.open and other.id in visible_ids
+            1
+            for other in linked
+            if other.status in (Status.new, Status.open) and other.id in visible_ids
         ),
         "attachments": services.attachments_for(session, case),
         "messages": [_message_view(case, message) for message in messages],
@@ -634,7 +644,27 @@ def complaint_link(
         case,
         "link",
         form,
-        lambda: services.link_to_lead_by_reference(session, case, form.lead_reference, user),
+        lambda: services.link_to_lead_by_reference(
+            session, _settings(request), case, form.lead_reference, user
+        ),
+    )
+
+
+@router.post("/staff/complaints/{reference}/unlink")
+def complaint_unlink(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    case: Annotated[Complaint, case_for("unlink")],
+) -> Response:
+    return _act(
+        request,
+        session,
+        user,
+        case,
+        "unlink",
+        None,
+        lambda: services.unlink_by_staff(session, case, user),
     )
 
 

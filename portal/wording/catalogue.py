@@ -220,6 +220,12 @@ CATALOGUE: tuple[Wording, ...] = (
         "Sent to the parent when they ask for the next stage (formal complaint or the panel).",
     ),
     _parent_email(
+        "moved-with-linked-cases",
+        "Your case moved on with the cases linked to it",
+        "Sent to a parent whose case is answered together with others on the same matter, when "
+        "another of those parents asks for the next stage and the cases move on together.",
+    ),
+    _parent_email(
         "panel-outcome-ready",
         "The governors' panel outcome",
         "Sent to the parent when the panel's letter is ready; it ends the procedure.",

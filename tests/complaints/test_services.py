@@ -324,7 +324,7 @@ def test_linked_cases_get_the_same_response(db_session, settings, staff):
         triaged(db_session, settings, staff, parent_email=f"p{i}@example.com") for i in range(3)
     ]
     for other in others:
-        services.link_to_lead(db_session, other, lead, staff["office"])
+        services.link_to_lead(db_session, settings, other, lead, staff["office"])
     db_session.commit()
     answered = services.respond(db_session, settings, lead, staff["head"], LETTER)
     db_session.commit()

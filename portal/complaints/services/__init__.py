@@ -57,6 +57,13 @@ from portal.complaints.services.letter_text import (
     _signed_as,
     stage1_letter_text,
 )
+from portal.complaints.services.linked import (
+    followers,
+    group_lead,
+    is_follower,
+    lead_of,
+    unlink_by_staff,
+)
 from portal.complaints.services.notices import (
     _email_parent,
     _email_staff,
@@ -195,11 +202,15 @@ __all__ = [
     "find_by_reference",
     "find_by_token",
     "find_for_parent",
+    "followers",
     "format_date",
+    "group_lead",
     "handler_of",
     "handler_roles",
     "involved_user_ids",
     "is_excluded",
+    "is_follower",
+    "lead_of",
     "link_to_lead",
     "link_to_lead_by_reference",
     "linked_cases",
@@ -236,6 +247,7 @@ __all__ = [
     "timescale_days",
     "token_digest",
     "triage",
+    "unlink_by_staff",
     "users_by_id",
     "validate_new",
     "visibility_clause",
