@@ -172,6 +172,7 @@ def escalate(
     calendar = school_calendar(session)
     if complaint.stage == Stage.concern:
         complaint.stage = Stage.stage1
+        complaint.outcome = None  # the concern's outcome stays on its reply, not on the complaint
         complaint.received_on = _received_on(calendar, today)
         _change_status(session, complaint, Status.open, actor)
         _set_deadline(session, complaint, DeadlineKind.respond, complaint.received_on)

@@ -154,6 +154,10 @@ def triage(
         )
     elif old_stage != complaint.stage:
         _set_deadline(session, complaint, DeadlineKind.respond, complaint.received_on)
+        if old_stage == Stage.concern and complaint.stage == Stage.stage1:
+            _email_parent(
+                session, settings, complaint, "concern-made-formal", handler_name=handler.name
+            )
     session.add(complaint)
     bring_along(session, settings, complaint, actor)
     if previous_handler != handler.id:
