@@ -22,6 +22,7 @@ from portal.db import SessionDep
 from portal.history import Actor, HistoryEvent
 from portal.inputs import CleanInputRoute
 from portal.school import profile as rules
+from portal.school import term_dates
 from portal.school.forms import (
     CategoriesForm,
     ChannelsForm,
@@ -595,9 +596,13 @@ def _timescales_save(
             request, typed, seen, setup=setup, errors=timescales.errors, status_code=422
         )
     try:
-        rules.save_changes(
+        changed = rules.save_changes(
             session, Actor.staff(admin), timescales.value, seen=seen, seen_fields=TIMESCALE_KEYS
         )
+        if changed:
+            # Every open case's deadline counts the new timescales at once, in this transaction
+            # (the same listeners as a change of term dates: history, and each parent told).
+            term_dates.tell_listeners(session, admin)
         if setup:
             rules.record_timescales_confirmed(session, Actor.staff(admin))
     except rules.EditedMeanwhile as meanwhile:

@@ -237,6 +237,23 @@ CATALOGUE: tuple[Wording, ...] = (
         {"handler_name": "David Morgan"},
     ),
     _parent_email(
+        "date-moved",
+        "A date we gave you has changed",
+        "Sent to the parent when a date we gave them moves because the school's term dates or "
+        "timescales changed.",
+        {
+            "what_moved": 'what the date is for, as the start of a sentence: "We will now send '
+            'our response by"',
+            "old_date": "the date we gave before",
+            "new_date": "the new date",
+        },
+        {
+            "what_moved": "We will now send our response by",
+            "old_date": "Monday 14 December 2026",
+            "new_date": "Tuesday 15 December 2026",
+        },
+    ),
+    _parent_email(
         "moved-with-linked-cases",
         "Your case moved on with the cases linked to it",
         "Sent to a parent whose case is answered together with others on the same matter, when "

@@ -76,7 +76,7 @@ def case_view(complaint: Complaint, school: School, *, escalate_by: str = "") ->
 
 def _email_parent(
     session: Session,
-    settings: Settings,
+    settings: Settings | None,
     complaint: Complaint,
     key: str,
     *,
@@ -102,9 +102,17 @@ def _email_parent(
         subject=message.subject,
         body_text=message.body + f"\n\n{school.name}\n{school.contact_phone}\n",
         related=("complaint", str(complaint.id)),
-        sealed_secret=seal(settings.secret_key, private_link) if private_link else None,
+        sealed_secret=_sealed(settings, private_link),
         held=complaint.status == Status.held,
     )
+
+
+def _sealed(settings: Settings | None, private_link: str | None) -> str | None:
+    if not private_link:
+        return None
+    if settings is None:
+        raise ValueError("an email with a private link needs the settings' key to seal it")
+    return seal(settings.secret_key, private_link)
 
 
 def _email_staff(
