@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -331,6 +331,67 @@ def _possible_handlers(session: Session) -> list[StaffUser]:
 
 
 # ---------------------------------------------------------------- the case page
+
+
+@router.get("/staff/complaints/week")
+def complaint_week(
+    request: Request, session: SessionDep, user: ComplaintsUser, week: str = ""
+) -> Response:
+    """What falls due in a week (this one unless `week` names a day of another), day by day,
+    with what is already overdue on the current week; every case through the visibility rule."""
+    today = services.school_date(session)
+    try:
+        asked = date.fromisoformat(week) if week else today
+    except ValueError:
+        asked = today
+    if not date(2000, 1, 1) <= asked <= date(2100, 12, 31):
+        asked = today
+    monday = services.week_of(asked)
+    view = services.week_view(session, user, monday, today)
+    shown = [case for day in view.days for case in day.cases] + view.overdue
+    names = services.users_by_id(session, [case.handler_user_id for case in shown])
+    mine: set[int] = (
+        set(
+            session.scalars(
+                select(Complaint.id).where(
+                    Complaint.id.in_([case.id for case in shown]), services.your_move_clause(user)
+                )
+            )
+        )
+        if shown
+        else set()
+    )
+
+    def line(case: Complaint) -> dict[str, Any]:
+        yours = case.id in mine
+        return {
+            "case": case,
+            "yours": yours,
+            "words": services.next_move(case) if yours else services.waiting_for(case, names),
+            "what": DEADLINE_WORDS.get(case.deadline_kind or "", "Next date"),
+        }
+
+    return render(
+        request,
+        "complaints/staff/week.html",
+        {
+            "view": view,
+            "days": [(day.day, [line(case) for case in day.cases]) for day in view.days],
+            "overdue": [line(case) for case in view.overdue],
+            "today": today,
+            "previous": (monday - timedelta(days=7)).isoformat(),
+            "next": (monday + timedelta(days=7)).isoformat(),
+            "this_week": monday == services.week_of(today),
+        },
+    )
+
+
+DEADLINE_WORDS = {
+    "acknowledge": "Acknowledge by",
+    "respond": "Response due",
+    "panel": "Panel outcome due",
+    "escalate": "Parent's time to ask for the next stage ends",
+}
 
 
 @router.get("/staff/complaints/{reference}")

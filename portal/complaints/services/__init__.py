@@ -50,6 +50,16 @@ from portal.complaints.services.deadlines import (
 from portal.complaints.services.errors import (
     ComplaintError,
 )
+from portal.complaints.services.home import (
+    Home,
+    Week,
+    home_lists,
+    next_move,
+    waiting_for,
+    week_of,
+    week_view,
+    your_move_clause,
+)
 from portal.complaints.services.letter_text import (
     Letter,
     _check_letter,
@@ -151,6 +161,7 @@ __all__ = [
     "SEARCH_SET_LIMIT",
     "ComplaintError",
     "DeadlineView",
+    "Home",
     "Letter",
     "NewComplaint",
     "QueueFilters",
@@ -158,6 +169,7 @@ __all__ = [
     "Received",
     "ReminderReport",
     "Triage",
+    "Week",
     "_add_message",
     "_adjust_count",
     "_by_when",
@@ -207,6 +219,7 @@ __all__ = [
     "group_lead",
     "handler_of",
     "handler_roles",
+    "home_lists",
     "involved_user_ids",
     "is_excluded",
     "is_follower",
@@ -219,6 +232,7 @@ __all__ = [
     "messages_for",
     "months_before",
     "new_reference",
+    "next_move",
     "normalise_email",
     "normalise_reference",
     "overdue_marker",
@@ -252,5 +266,9 @@ __all__ = [
     "validate_new",
     "visibility_clause",
     "visible_abouts",
+    "waiting_for",
+    "week_of",
+    "week_view",
     "withdraw",
+    "your_move_clause",
 ]
