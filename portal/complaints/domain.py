@@ -39,7 +39,6 @@ def your_cases_panel(
         "your_move": [(case, services.next_move(case)) for case in home.your_move],
         "your_move_count": home.your_move_count,
         "waiting": [(case, services.waiting_for(case, names)) for case in home.waiting],
-        "waiting_count": home.waiting_count,
         "counts": services.status_counts(session, user),
         "today": services.school_date(session),
     }

@@ -205,6 +205,8 @@ def _staff_pages(
         f"staff queue, search '{NO_SUCH_WORD}', in no case (all cases)",
         "staff queue, search by email (all cases)",
         "staff case page /staff/complaints/<ref>",
+        "staff home /staff (your move, waiting for others)",
+        "week view /staff/complaints/week",
     ]
     if problem:
         return [Timing(name, note=problem) for name in names]
@@ -230,6 +232,8 @@ def _staff_pages(
         lambda i: staff.get("/staff/complaints", params={"q": NO_SUCH_WORD, "closed": "1"}),
         lambda i: staff.get("/staff/complaints", params={"q": pick("emails", i), "closed": "1"}),
         lambda i: staff.get(f"/staff/complaints/{pick('references', i)}"),
+        lambda i: staff.get("/staff"),
+        lambda i: staff.get("/staff/complaints/week"),
     ]
     return [
         measure.run(name, send, check=no_login) for name, send in zip(names, sends, strict=True)
