@@ -120,6 +120,7 @@ class MessageKind(enum.StrEnum):
     redirect_notice = "redirect_notice"
     withdrawal = "withdrawal"
     escalation_request = "escalation_request"
+    acknowledgement = "acknowledgement"
 
     @property
     def parent_can_see(self) -> bool:
@@ -127,7 +128,11 @@ class MessageKind(enum.StrEnum):
 
     @property
     def is_letter(self) -> bool:
-        return self in (MessageKind.stage1_letter, MessageKind.stage2_letter)
+        return self in (
+            MessageKind.stage1_letter,
+            MessageKind.stage2_letter,
+            MessageKind.acknowledgement,
+        )
 
 
 # Bumped by every change to a case; an UPDATE from a stale read matches no row (StaleDataError), so

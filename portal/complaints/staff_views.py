@@ -162,6 +162,7 @@ MESSAGE_HEADINGS = {
     MessageKind.redirect_notice: "Sent to another procedure",
     MessageKind.withdrawal: "Withdrawn by the parent",
     MessageKind.escalation_request: "The parent asked for the next stage",
+    MessageKind.acknowledgement: "Acknowledgement letter",
 }
 
 

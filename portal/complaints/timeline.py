@@ -48,6 +48,7 @@ MESSAGE_WORDS = {
     MessageKind.redirect_notice: "Sent to another procedure",
     MessageKind.withdrawal: "The parent withdrew it",
     MessageKind.escalation_request: "The parent asked for the next stage",
+    MessageKind.acknowledgement: "Acknowledgement sent to the parent",
 }
 
 

@@ -107,7 +107,10 @@ def test_submission_is_stored_with_reference_deadline_and_acknowledgement(db_ses
     assert email.to_address == "Sam.Parent@example.com"
     assert case.reference in email.subject
     assert "/track/" not in email.body_text  # sealed until sent: staff never read the link
-    assert [e.tag for e in history_of(db_session, "complaint", case.id)] == ["complaint:receive"]
+    assert [e.tag for e in history_of(db_session, "complaint", case.id)] == [
+        "complaint:receive",
+        "complaint:message:acknowledgement",
+    ]
 
 
 def test_references_are_unique_and_not_sequential(db_session, settings):

@@ -298,18 +298,20 @@ def test_parent_sees_messages_and_letters_in_order_but_never_internal_notes(
     html = page(response)
     headings = [h.text.strip() for h in html.select(".school-message h3")]
     assert headings == [
+        "Letter: we have received your complaint",
         "Message from the school",
         "Your message",
         "Letter: our response to your complaint",
     ]
-    letter = html.select_one(".school-letter")
+    letter = html.select(".school-letter")[-1]  # the first is the acknowledgement
     assert "school-pre" in letter["class"]
     assert "What we looked into\nWe spoke to the class teacher" in letter.text
     pdf_links = [a["href"] for a in html.select("a[href$='.pdf']")]
     letter_row = db_session.scalars(
         select(ComplaintMessage).where(ComplaintMessage.kind == MessageKind.stage1_letter)
     ).one()
-    assert pdf_links == [f"/track/{token}/letters/{letter_row.id}.pdf"]
+    assert pdf_links[-1] == f"/track/{token}/letters/{letter_row.id}.pdf"
+    assert len(pdf_links) == 2  # the acknowledgement and the response
     assert "Download as PDF" in html.select_one("a[href$='.pdf']").text
     assert "you can ask for a governors' panel until" in text_of(response)
 
@@ -395,7 +397,9 @@ def test_an_empty_reply_or_a_bad_file_is_explained_and_the_text_kept(client, cas
     assert bad_file.status_code == 422
     assert page(bad_file).select_one(".govuk-error-summary a")["href"] == "#attachment"
     assert page(bad_file).select_one("textarea#body").text == "See the file."
-    assert db_session.scalars(select(ComplaintMessage)).all() == []
+    assert db_session.scalars(
+        select(ComplaintMessage).where(ComplaintMessage.kind == "parent_reply")
+    ).all() == []
 
 
 # ---------------------------------------------------------------- withdrawing
@@ -546,7 +550,7 @@ def test_after_stage_2_the_procedure_is_complete(client, cases):
     assert "Department for Education" in text
     html = page(response)
     assert html.select_one("textarea") is None
-    assert len(html.select("a[href$='.pdf']")) == 2
+    assert len(html.select("a[href$='.pdf']")) == 3  # acknowledgement, response, panel outcome
 
 
 def test_a_redirected_case_says_where_to_go(client, cases, db_session, settings, staff):
