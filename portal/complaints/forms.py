@@ -145,6 +145,9 @@ class PanelForm(PostedForm):
     member_3: Text = ""
     papers: Text = ""
     hearing_notes: Text = ""
+    hearing_time: Text = ""
+    hearing_format: Text = "in_person"
+    hearing_place: Text = ""
 
     def validate(self) -> Checked[Panel]:
         members = [row_id_or_none(m) for m in (self.member_1, self.member_2, self.member_3)]

@@ -310,6 +310,12 @@ class Panel(SQLModel, table=True):
     )
     papers: str = Field(default="", sa_column=Column(Text, nullable=False))
     hearing_notes: str = Field(default="", sa_column=Column(Text, nullable=False))
+    hearing_time: str = Field(default="", sa_column=Column(String(5), nullable=False))
+    hearing_format: str = Field(default="in_person", sa_column=Column(String(20), nullable=False))
+    hearing_place: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    papers_by: date | None = Field(default=None, sa_column=Column(Date))
+    companion_name: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    companion_asked_at: datetime | None = Field(default=None, sa_column=Column(DateTime))
     recorded_by_user_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("staff_user.id"))
     )

@@ -537,6 +537,9 @@ def _default_values(case: Complaint, panel: Any) -> dict[str, Any]:
                 "member_3": str(members[2] or ""),
                 "papers": panel.papers,
                 "hearing_notes": panel.hearing_notes,
+                "hearing_time": panel.hearing_time,
+                "hearing_format": panel.hearing_format,
+                "hearing_place": panel.hearing_place,
             }
         )
         if panel.hearing_on:
@@ -872,6 +875,10 @@ def complaint_panel(
             member_ids=panel.value.member_ids,
             papers=form.papers,
             hearing_notes=form.hearing_notes,
+            hearing_time=form.hearing_time,
+            hearing_format=form.hearing_format,
+            hearing_place=form.hearing_place,
+            settings=_settings(request),
         ),
         refused=panel.errors,
     )

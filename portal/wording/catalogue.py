@@ -261,6 +261,24 @@ CATALOGUE: tuple[Wording, ...] = (
         },
     ),
     _parent_email(
+        "panel-arranged",
+        "Your governors' panel hearing",
+        "Sent to the parent when the clerk or chair arranges the panel hearing, and again if its "
+        "date, time, place or members change.",
+        {
+            "hearing_when": 'the day and time of the hearing: "Tuesday 12 January 2027 at 18:00"',
+            "hearing_how": "how it is held and where, or how to join",
+            "panel_members": "the names of the three governors on the panel",
+            "papers_by": "the last day to send papers to the panel",
+        },
+        {
+            "hearing_when": "Tuesday 12 January 2027 at 18:00",
+            "hearing_how": "In person, in the school library",
+            "panel_members": "Aisha Rahman, Mark Ellis and Sarah Lee",
+            "papers_by": "Tuesday 5 January 2027",
+        },
+    ),
+    _parent_email(
         "moved-with-linked-cases",
         "Your case moved on with the cases linked to it",
         "Sent to a parent whose case is answered together with others on the same matter, when "
@@ -303,6 +321,23 @@ CATALOGUE: tuple[Wording, ...] = (
         "staff-next-stage",
         "A case has moved to the next stage",
         "Sent to the new handler (or the clerk) when the parent asks for the next stage.",
+    ),
+    _staff_email(
+        "staff-panel-member",
+        "You are on a complaint panel",
+        "Sent to each governor on a stage 2 panel when the hearing is arranged or changed.",
+        {
+            "hearing_when": 'the day and time of the hearing: "Tuesday 12 January 2027 at 18:00"',
+            "hearing_how": "how it is held and where, or how to join",
+            "panel_members": "the names of the three governors on the panel",
+            "papers_by": "the last day to send papers to the panel",
+        },
+        {
+            "hearing_when": "Tuesday 12 January 2027 at 18:00",
+            "hearing_how": "In person, in the school library",
+            "panel_members": "Aisha Rahman, Mark Ellis and Sarah Lee",
+            "papers_by": "Tuesday 5 January 2027",
+        },
     ),
     _staff_email(
         "staff-reminder",

@@ -104,7 +104,7 @@ def make_case(
     handler: StaffUser | None = None,
     sorted_by: StaffUser | None = None,
     panel: list[StaffUser] | None = None,
-    hearing_on: date = date(2027, 1, 12),
+    hearing_on: date | None = None,
     **answer_overrides: Any,
 ) -> Complaint:
     """Submit a case and walk it through the procedure to `state`, committing each step."""
@@ -156,7 +156,8 @@ def make_case(
         session,
         complaint,
         cast.clerk,
-        hearing_on=hearing_on,
+        # The hearing is today by default: a panel's outcome may only be sent once it has met.
+        hearing_on=hearing_on or services.school_date(session),
         member_ids=[member.id for member in members],
         papers="The stage 1 letter and the parent's request.",
         hearing_notes="The parent and the head teacher both spoke.",

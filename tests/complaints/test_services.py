@@ -393,7 +393,7 @@ def test_panel_members_must_be_uninvolved_governors_and_not_the_head(db_session,
         db_session,
         case,
         staff["clerk"],
-        hearing_on=date(2026, 12, 10),
+        hearing_on=services.school_date(db_session),  # it met today
         member_ids=[staff["gov1"].id, staff["gov2"].id, staff["gov3"].id],
         papers="The complaint, the stage 1 letter, the behaviour log.",
         hearing_notes="Parent attended with a friend.",

@@ -114,7 +114,7 @@ class Cases:
             self.session,
             case,
             clerk,
-            hearing_on=date(2026, 12, 10),
+            hearing_on=services.school_date(self.session),  # it met today
             member_ids=[self.staff["gov1"].id, self.staff["gov2"].id, self.staff["gov3"].id],
             papers="The letters so far.",
             hearing_notes="Both sides heard.",
@@ -397,9 +397,12 @@ def test_an_empty_reply_or_a_bad_file_is_explained_and_the_text_kept(client, cas
     assert bad_file.status_code == 422
     assert page(bad_file).select_one(".govuk-error-summary a")["href"] == "#attachment"
     assert page(bad_file).select_one("textarea#body").text == "See the file."
-    assert db_session.scalars(
-        select(ComplaintMessage).where(ComplaintMessage.kind == "parent_reply")
-    ).all() == []
+    assert (
+        db_session.scalars(
+            select(ComplaintMessage).where(ComplaintMessage.kind == "parent_reply")
+        ).all()
+        == []
+    )
 
 
 # ---------------------------------------------------------------- withdrawing

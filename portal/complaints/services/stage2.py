@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import (
     select,
@@ -12,6 +13,7 @@ from sqlmodel import Session
 
 from portal.accounts.models import Role, StaffUser
 from portal.calendar import format_date
+from portal.clock import school_today
 from portal.complaints.models import (
     Complaint,
     MessageKind,
@@ -20,12 +22,14 @@ from portal.complaints.models import (
     Status,
 )
 from portal.complaints.services.access import can_handle, involved_user_ids, is_excluded
+from portal.complaints.services.deadlines import school_calendar
 from portal.complaints.services.errors import ComplaintError
 from portal.complaints.services.letter_text import Letter, _check_letter, _letter_values
 from portal.complaints.services.linked import bring_along, followers, is_follower
-from portal.complaints.services.notices import _email_parent
+from portal.complaints.services.notices import _email_parent, _email_staff
 from portal.complaints.services.state import _add_message, _change_status, claim
 from portal.config import Settings
+from portal.db import now_of
 from portal.history import Actor, record_event
 from portal.wording.services import render as render_wording
 
@@ -48,6 +52,15 @@ def eligible_panel_members(session: Session, complaint: Complaint) -> list[Staff
     ]
 
 
+HEARING_FORMATS = {
+    "in_person": "In person",
+    "video": "By video call",
+    "papers": "On the papers only (nobody attends)",
+}
+PAPERS_DAYS_BEFORE = 5  # school days before the hearing that papers are due
+TIME_FORMAT = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
 def record_panel(
     session: Session,
     complaint: Complaint,
@@ -57,7 +70,13 @@ def record_panel(
     member_ids: Sequence[int],
     papers: str,
     hearing_notes: str,
+    hearing_time: str = "",
+    hearing_format: str = "in_person",
+    hearing_place: str = "",
+    settings: Settings | None = None,
 ) -> Panel:
+    """Arrange (or change) the panel: date, time, how and where, three governors. The parent
+    and each member are told, and told again when any of it changes."""
     if complaint.stage != Stage.stage2 or complaint.status != Status.open:
         raise ComplaintError("hearing_on", "A panel can only be recorded for an open stage 2 case")
     if is_follower(complaint):
@@ -68,6 +87,17 @@ def record_panel(
         raise ComplaintError("hearing_on", "Only the clerk or the chair can record the panel")
     if hearing_on is None:
         raise ComplaintError("hearing_on", "Enter the date of the panel hearing")
+    today = school_today(now_of(session))
+    existing = panel_for(session, complaint)
+    hearing_time = hearing_time.strip()
+    if hearing_time and not TIME_FORMAT.match(hearing_time):
+        raise ComplaintError("hearing_time", "Enter the time like 18:00, or leave it empty")
+    if hearing_format not in HEARING_FORMATS:
+        raise ComplaintError("hearing_format", "Select how the panel meets")
+    if len(hearing_place.strip()) > 200:
+        raise ComplaintError(
+            "hearing_place", "Where the panel meets must be 200 characters or fewer"
+        )
     chosen = [int(m) for m in member_ids if m]
     if len(set(chosen)) != 3:
         raise ComplaintError("members", "Select three different panel members")
@@ -77,14 +107,21 @@ def record_panel(
             "members", "Panel members must be governors who were not involved, and not the head"
         )
     claim(session, complaint)
-    panel = panel_for(session, complaint) or Panel(complaint_id=complaint.id)
+    panel = existing or Panel(complaint_id=complaint.id)
+    before = _arrangement(panel) if existing is not None else None
     panel.hearing_on = hearing_on
+    panel.hearing_time = hearing_time
+    panel.hearing_format = hearing_format
+    panel.hearing_place = hearing_place.strip()
+    panel.papers_by = papers_due(session, hearing_on, today)
     panel.member_1_id, panel.member_2_id, panel.member_3_id = chosen
     panel.papers = papers.strip()
     panel.hearing_notes = hearing_notes.strip()
     panel.recorded_by_user_id = user.id
     session.add(panel)
     session.flush()
+    if settings is not None and _arrangement(panel) != before:
+        tell_about_hearing(session, settings, complaint, panel)
     record_event(
         session,
         subject_type="complaint",
@@ -110,6 +147,12 @@ def send_panel_outcome(
     panel = panel_for(session, complaint)
     if panel is None or len(panel.member_ids) != 3:
         raise ComplaintError("outcome", "Record the panel (date and three members) first")
+    if panel.hearing_on is not None and school_today(now_of(session)) < panel.hearing_on:
+        raise ComplaintError(
+            "outcome",
+            f"The panel meets on {format_date(panel.hearing_on)}: send its outcome after the "
+            "hearing (or change the hearing date if it met earlier)",
+        )
     _check_letter(letter)
     members = [session.get(StaffUser, m) for m in panel.member_ids]
     # Every linked case heard with this one gets the panel's letter, addressed to its parent.
@@ -147,3 +190,64 @@ def send_panel_outcome(
             case,
             "panel-outcome-ready",
         )
+
+
+def _arrangement(panel: Panel) -> tuple[object, ...]:
+    """What the parent and the members are told: a change to any of it tells them again."""
+    return (
+        panel.hearing_on,
+        panel.hearing_time,
+        panel.hearing_format,
+        panel.hearing_place,
+        tuple(panel.member_ids),
+    )
+
+
+def papers_due(session: Session, hearing_on: date, today: date) -> date:
+    """Papers are due PAPERS_DAYS_BEFORE school days before the hearing (calendar days where the
+    term dates do not reach), never before today."""
+    calendar = school_calendar(session)
+    day, counted = hearing_on, 0
+    while counted < PAPERS_DAYS_BEFORE and day > today:
+        day -= timedelta(days=1)
+        if not calendar.covers(day) or calendar.is_school_day(day):
+            counted += 1
+    return max(day, today)
+
+
+def hearing_words(panel: Panel) -> tuple[str, str]:
+    """ "Tuesday 12 January 2027 at 18:00" and "In person: the school library"."""
+    when = format_date(panel.hearing_on) if panel.hearing_on else "a date to be set"
+    if panel.hearing_time:
+        when = f"{when} at {panel.hearing_time}"
+    how = HEARING_FORMATS.get(panel.hearing_format, "In person")
+    if panel.hearing_place:
+        how = f"{how}: {panel.hearing_place}"
+    return when, how
+
+
+def tell_about_hearing(
+    session: Session, settings: Settings, complaint: Complaint, panel: Panel
+) -> None:
+    """The parent (and every linked case heard with this one) and each member: when, how, who,
+    and the date for papers."""
+    when, how = hearing_words(panel)
+    members = [session.get(StaffUser, member) for member in panel.member_ids]
+    names = [member.name for member in members if member is not None]
+    values = {
+        "hearing_when": when,
+        "hearing_how": how,
+        "panel_members": ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1]
+        if names
+        else "",
+        "papers_by": format_date(panel.papers_by) if panel.papers_by else "",
+    }
+    heard = [complaint] + [
+        case
+        for case in followers(session, complaint)
+        if case.stage == Stage.stage2 and case.status == Status.open
+    ]
+    for case in heard:
+        _email_parent(session, settings, case, "panel-arranged", **values)
+    for member in members:
+        _email_staff(session, settings, member, complaint, "staff-panel-member", **values)
