@@ -196,5 +196,12 @@ class WithdrawForm(PostedForm):
 
 
 @dataclass(frozen=True)
+class CompanionForm(PostedForm):
+    """Who the parent will bring to the panel hearing."""
+
+    companion_name: Text = ""
+
+
+@dataclass(frozen=True)
 class EscalateForm(PostedForm):
     reasons: Text = ""

@@ -106,3 +106,86 @@ def test_no_outcome_before_the_panel_has_met(db_session, settings, clock):
     db_session.commit()
     body = services.messages_for(db_session, case, for_parent=True)[-1].body
     assert "the governors' panel met on Thursday 10 December 2026" in body
+
+
+def _stage2_with_token(db_session, settings, cast):
+    from tests.complaints.factories import answers
+
+    received = services.submit(db_session, settings, answers())
+    db_session.commit()
+    case = received.complaint
+    services.triage(
+        db_session,
+        settings,
+        case,
+        cast.office,
+        services.Triage(
+            stage=case.stage,
+            category=case.category,
+            handler_id=cast.head.id,
+            about_user_id=None,
+            late_decision=None,
+            anonymous_decision=None,
+            notes="",
+        ),
+    )
+    services.respond(db_session, settings, case, cast.head, letter())
+    db_session.commit()
+    services.escalate(db_session, settings, case, "The letter did not answer the real problem.")
+    db_session.commit()
+    return case, received.access_token
+
+
+def test_the_tracking_page_shows_the_hearing_and_its_calendar_file(client, db_session, settings):
+    from icalendar import Calendar
+
+    from tests.conftest import text_of
+
+    cast = make_cast(db_session)
+    case, token = _stage2_with_token(db_session, settings, cast)
+    assert "Your panel hearing" not in text_of(client.get(f"/track/{token}"))
+    assert client.get(f"/track/{token}/hearing.ics").status_code == 404
+    _arrange(db_session, settings, case, cast)
+    words = text_of(client.get(f"/track/{token}"))
+    assert "Your panel hearing" in words
+    assert "Thursday 10 December 2026 at 18:00" in words
+    assert "Send papers by Thursday 3 December 2026" in words
+    invitation = client.get(f"/track/{token}/hearing.ics")
+    assert invitation.status_code == 200
+    assert invitation.headers["content-type"].startswith("text/calendar")
+    event = next(iter(Calendar.from_ical(invitation.content).walk("VEVENT")))
+    start = event.decoded("dtstart")
+    assert (start.date(), start.hour, start.minute) == (HEARING, 18, 0)
+    assert case.reference in str(event["summary"])
+    assert case.what_happened not in invitation.text
+
+
+def test_the_parent_says_who_they_will_bring_and_the_clerk_is_told(client, db_session, settings):
+    from tests.conftest import csrf_of, page
+
+    cast = make_cast(db_session)
+    case, token = _stage2_with_token(db_session, settings, cast)
+    _arrange(db_session, settings, case, cast)
+    form_page = client.get(f"/track/{token}")
+    refused = client.post(
+        f"/track/{token}/companion",
+        data={"companion_name": "x" * 201, "csrf_token": csrf_of(form_page)},
+    )
+    assert refused.status_code == 422
+    assert page(refused).select_one(".govuk-error-summary a")["href"] == "#companion_name"
+    assert page(refused).select_one("#companion_name")["value"] == "x" * 201
+    done = client.post(
+        f"/track/{token}/companion",
+        data={"companion_name": "  Priya   Shah ", "csrf_token": csrf_of(form_page)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    db_session.expire_all()
+    panel = services.panel_for(db_session, case)
+    assert panel.companion_name == "Priya Shah"
+    assert _mail(db_session, cast.clerk.email, "")  # the clerk (the stage 2 handler) is told
+    assert "I would like to bring Priya Shah" in text_of_messages(db_session, case)
+
+
+def text_of_messages(db_session, case) -> str:
+    return " ".join(m.body for m in services.messages_for(db_session, case, for_parent=False))

@@ -131,7 +131,12 @@ from portal.complaints.services.responding import (
     send_message,
 )
 from portal.complaints.services.stage2 import (
+    HEARING_FORMATS,
+    ask_for_companion,
     eligible_panel_members,
+    hearing_invitation,
+    hearing_panel,
+    hearing_words,
     panel_for,
     record_panel,
     send_panel_outcome,
@@ -156,6 +161,7 @@ from portal.complaints.services.triage import (
 from portal.signing import token_digest
 
 __all__ = [
+    "HEARING_FORMATS",
     "REFERENCE_ALPHABET",
     "REPLY_TEXT_LIMIT",
     "SEARCH_SET_LIMIT",
@@ -191,6 +197,7 @@ __all__ = [
     "_tell_procedure_complete",
     "_unused_reference",
     "add_note",
+    "ask_for_companion",
     "attachments_for",
     "can_handle",
     "can_mark_persistent",
@@ -219,6 +226,9 @@ __all__ = [
     "group_lead",
     "handler_of",
     "handler_roles",
+    "hearing_invitation",
+    "hearing_panel",
+    "hearing_words",
     "home_lists",
     "involved_user_ids",
     "is_excluded",

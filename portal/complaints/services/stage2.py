@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+from icalendar import Calendar as ICalendar
+from icalendar import Event as ICalEvent
 from sqlalchemy import (
     select,
 )
@@ -16,16 +19,22 @@ from portal.calendar import format_date
 from portal.clock import school_today
 from portal.complaints.models import (
     Complaint,
+    ComplaintMessage,
     MessageKind,
     Panel,
     Stage,
     Status,
 )
-from portal.complaints.services.access import can_handle, involved_user_ids, is_excluded
+from portal.complaints.services.access import (
+    can_handle,
+    handler_of,
+    involved_user_ids,
+    is_excluded,
+)
 from portal.complaints.services.deadlines import school_calendar
 from portal.complaints.services.errors import ComplaintError
 from portal.complaints.services.letter_text import Letter, _check_letter, _letter_values
-from portal.complaints.services.linked import bring_along, followers, is_follower
+from portal.complaints.services.linked import bring_along, followers, group_lead, is_follower
 from portal.complaints.services.notices import _email_parent, _email_staff
 from portal.complaints.services.state import _add_message, _change_status, claim
 from portal.config import Settings
@@ -57,6 +66,7 @@ HEARING_FORMATS = {
     "video": "By video call",
     "papers": "On the papers only (nobody attends)",
 }
+SCHOOL_TIME_ZONE = ZoneInfo("Europe/London")
 PAPERS_DAYS_BEFORE = 5  # school days before the hearing that papers are due
 TIME_FORMAT = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
@@ -251,3 +261,73 @@ def tell_about_hearing(
         _email_parent(session, settings, case, "panel-arranged", **values)
     for member in members:
         _email_staff(session, settings, member, complaint, "staff-panel-member", **values)
+
+
+def hearing_panel(session: Session, case: Complaint) -> Panel | None:
+    """The panel that hears this case: its own, or its lead's when it is heard with a lead."""
+    return panel_for(session, group_lead(session, case))
+
+
+def hearing_invitation(panel: Panel, case: Complaint, school_name: str, stamp: datetime) -> bytes:
+    """An iCalendar invitation (.ics) for the hearing: the whole day when no time is set, else
+    90 minutes from its time, in the school's time zone. It names no child and no details."""
+    calendar = ICalendar()
+    calendar.add("prodid", "-//School parent portal//Complaints panel//EN")
+    calendar.add("version", "2.0")
+    event = ICalEvent()
+    event.add("uid", f"panel-{panel.id}-{case.reference}@parent-portal")
+    event.add("dtstamp", stamp.replace(tzinfo=UTC))
+    assert panel.hearing_on is not None
+    if panel.hearing_time:
+        hour, minute = (int(part) for part in panel.hearing_time.split(":"))
+        start = datetime.combine(panel.hearing_on, time(hour, minute), tzinfo=SCHOOL_TIME_ZONE)
+        event.add("dtstart", start)
+        event.add("dtend", start + timedelta(minutes=90))
+    else:
+        event.add("dtstart", panel.hearing_on)
+        event.add("dtend", panel.hearing_on + timedelta(days=1))
+    event.add("summary", f"Governors' complaint panel hearing ({case.reference})")
+    _when, how = hearing_words(panel)
+    event.add("location", panel.hearing_place or how)
+    event.add(
+        "description",
+        f"{school_name}: the governors' panel hears complaint {case.reference}. {how}.",
+    )
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+COMPANION_LIMIT = 200
+
+
+def ask_for_companion(
+    session: Session, settings: Settings, case: Complaint, name: str
+) -> ComplaintMessage:
+    """The parent asks to bring someone to the hearing: a message on their case (the clerk sees
+    it and is emailed), and on the panel when it is this case's own."""
+    name = " ".join(name.split())
+    if case.stage != Stage.stage2 or case.status != Status.open:
+        raise ComplaintError("companion_name", "The hearing is over, or there is none yet")
+    panel = hearing_panel(session, case)
+    if panel is None or panel.hearing_on is None:
+        raise ComplaintError("companion_name", "The hearing has not been arranged yet")
+    if len(name) < 2:
+        raise ComplaintError("companion_name", "Enter the name of the person you will bring")
+    if len(name) > COMPANION_LIMIT:
+        raise ComplaintError(
+            "companion_name", f"The name must be {COMPANION_LIMIT} characters or fewer"
+        )
+    actor = Actor.parent(case.display_name)
+    message = _add_message(
+        session,
+        case,
+        MessageKind.parent_reply,
+        f"I would like to bring {name} with me to the panel hearing.",
+        actor,
+    )
+    if panel.complaint_id == case.id:
+        panel.companion_name = name
+        panel.companion_asked_at = now_of(session)
+        session.add(panel)
+    _email_staff(session, settings, handler_of(session, case), case, "staff-parent-replied")
+    return message
