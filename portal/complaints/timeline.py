@@ -231,10 +231,11 @@ def changes(
     *,
     before: int | None = None,
     after: int | None = None,
-    size: int = CHANGES_PER_PAGE,
+    size: int | None = None,
 ) -> ChangesPage:
-    """One page of everything but the views: the newest `size` events, or those just before
-    the event `before`, or just after the event `after`; shown oldest first."""
+    """One page of everything but the views: the newest `size` events (`CHANGES_PER_PAGE`), or
+    those just before the event `before`, or just after the event `after`; oldest first."""
+    size = size or CHANGES_PER_PAGE
     changed = _of_case(complaint_id) & HistoryEvent.tag.not_in(LOOK_TAGS)
     statement = select(HistoryEvent).where(changed)
     if after is not None:
