@@ -349,12 +349,12 @@ def complaint_case(
     deadline = services.deadline_view(session, case, services.school_date(session))
     if deadline is not None and deadline.due != case.next_deadline:
         services.refresh_deadline(session, case)
-    history_page = timeline.changes(
-        session, case.id, before=row_id_or_none(before), after=row_id_or_none(after)
-    )
+    earlier_than, later_than = row_id_or_none(before), row_id_or_none(after)
+    history_page = timeline.changes(session, case.id, before=earlier_than, after=later_than)
     # The page after the person's own action, or another page of the history, continues the
     # look they are recorded for; any other showing of the case is a new opening.
-    if not ((done in DONE_MESSAGES or before or after) and _continues_look(session, case, user)):
+    continuing = done in DONE_MESSAGES or earlier_than is not None or later_than is not None
+    if not (continuing and _continues_look(session, case, user)):
         services.record_view(session, case, user)
     session.commit()
     values: dict[str, Any] = {}
