@@ -145,10 +145,13 @@ def test_looks_are_counted_by_the_database(db_session, settings, cast):
 
 def test_the_case_page_stays_small_however_often_it_is_opened(client, db_session, settings, cast):
     case = make_case(db_session, settings, cast, "open")
-    as_user(client, cast.head)
-    before = len(client.get(case_url(case)).content)
     people = [cast.head, cast.office, cast.chair, cast.clerk]
-    for number in range(1_200):
+    for person in people[1:]:
+        services.record_view(db_session, case, person)
+    db_session.commit()
+    as_user(client, cast.head)
+    before = len(client.get(case_url(case)).content)  # each person's line is there already
+    for number in range(1_200 - len(people)):
         services.record_view(db_session, case, people[number % len(people)])
     db_session.commit()
 
@@ -156,11 +159,12 @@ def test_the_case_page_stays_small_however_often_it_is_opened(client, db_session
         response = client.get(case_url(case))
 
     assert response.status_code == 200
-    assert len(response.content) - before < 1_000
+    assert len(response.content) - before < 200  # "Once, on" became "300 times, last on"
     assert loaded.count <= timeline.CHANGES_PER_PAGE + 1
     often = {who: how for who, _what, how in look_rows(page(response))}
-    assert often["David Morgan"].startswith("302 times")
-    assert often["Janet Okafor"].startswith("300 times")
+    assert often["David Morgan"].startswith("301 times")  # with his own two looks
+    for other in ("Janet Okafor", "Helen Price", "Tom Baxter"):
+        assert often[other].startswith("300 times")
 
 
 # ---------------------------------------------------------------- a long history pages
