@@ -95,6 +95,15 @@ class DeadlineKind(enum.StrEnum):
             DeadlineKind.panel: "Panel outcome due",
         }[self]
 
+    @property
+    def counted_from(self) -> str | None:
+        """What the school days count from, when it is not the day the case was received: the
+        words before that day's date in the deadline's explanation."""
+        return {
+            DeadlineKind.escalate: "the response letter, sent",
+            DeadlineKind.panel: "the request for the governors' panel, made",
+        }.get(self)
+
 
 class Outcome(enum.StrEnum):
     upheld = "upheld"
