@@ -177,7 +177,7 @@ def test_the_form_asks_for_reference_and_email_and_mentions_the_link(client):
     response = client.get("/track")
     assert response.status_code == 200
     html = page(response)
-    assert html.select_one("h1").text.strip() == "Check on your concern or complaint"
+    assert html.select_one("h1").text.strip() == "Check your concern or complaint"
     assert html.select_one("label[for=reference]") and html.select_one("label[for=email]")
     assert "private link" in text_of(response)
 
