@@ -20,8 +20,15 @@ from sqlmodel import Session
 from portal.clock import unix_seconds
 from portal.complaints import attachments, letters, services
 from portal.complaints.attachments import AttachmentError
-from portal.complaints.forms import EscalateForm, FindCaseForm, ReplyForm, WithdrawForm
+from portal.complaints.forms import (
+    PARENT_TEXT_LIMIT,
+    EscalateForm,
+    FindCaseForm,
+    ReplyForm,
+    WithdrawForm,
+)
 from portal.complaints.models import (
+    About,
     Attachment,
     Complaint,
     ComplaintMessage,
@@ -214,6 +221,7 @@ def _case_page(
         "complaints/track/case.html",
         {
             "case": case,
+            "about": About(case.about),
             "base": access.base,
             "by_cookie": access.base == COOKIE_BASE,
             "kind_word": "concern" if case.stage == Stage.concern else "complaint",
@@ -223,6 +231,7 @@ def _case_page(
             "deadline": services.deadline_view(session, case, today),
             "escalation_open": services.escalation_open(case, today),
             "redirect_where": _where_to_go(session, case.redirect_to),
+            "text_limit": PARENT_TEXT_LIMIT,
             "errors": errors or {},
             "values": values or {},
         },
@@ -359,6 +368,7 @@ def _withdraw_page(
             "case": case,
             "base": access.base,
             "kind_word": "concern" if case.stage == Stage.concern else "complaint",
+            "text_limit": PARENT_TEXT_LIMIT,
             "errors": errors or {},
             "values": values or {},
         },
@@ -375,6 +385,10 @@ def track_withdraw(
 ) -> Response:
     if access is None:
         return _find_again()
+    if errors := form.validate().errors:
+        return _withdraw_page(
+            request, access, errors=errors, values=form.typed(), status_code=422
+        )
     try:
         services.withdraw(session, request.app.state.settings, access.case, form.reason)
     except ComplaintError as error:
@@ -399,6 +413,10 @@ def track_escalate(
 ) -> Response:
     if access is None:
         return _find_again()
+    if errors := form.validate().errors:
+        return _case_page(
+            request, session, access, errors=errors, values=form.typed(), status_code=422
+        )
     try:
         services.escalate(session, request.app.state.settings, access.case, form.reasons)
     except ComplaintError as error:

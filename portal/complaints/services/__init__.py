@@ -77,6 +77,7 @@ from portal.complaints.services.parent import (
     escalation_open,
     parent_reply,
     withdraw,
+    withdrawal_confirmation,
 )
 from portal.complaints.services.persistent import (
     close_as_same_matter,
@@ -253,4 +254,5 @@ __all__ = [
     "visibility_clause",
     "visible_abouts",
     "withdraw",
+    "withdrawal_confirmation",
 ]
