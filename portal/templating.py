@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -18,7 +19,7 @@ from jinja2 import (
     select_autoescape,
 )
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from starlette.requests import HTTPConnection
 from starlette.responses import HTMLResponse
 
@@ -28,6 +29,7 @@ from portal.security import csrf_token, set_browser_cookies
 from portal.static_files import StaticAssets
 
 StaffNavigation = Callable[..., list[dict[str, str]]]
+_LINE_BREAK = re.compile(r"\r\n?|\n")
 
 
 def make_templates(
@@ -141,10 +143,15 @@ def bdi(value: object) -> Markup:
 
 
 def pre_text(value: object) -> Markup:
-    """Someone's own paragraphs, line breaks kept, direction worked out from the text itself."""
-    return Markup('<span class="school-pre" dir="auto">{}</span>').format(
-        "" if value is None else value
-    )
+    """Someone's own paragraphs, line breaks kept, direction worked out from the text itself.
+
+    Each line break is written as the character reference `&#10;`: the GOV.UK macros indent
+    the HTML they are given (`indent(6)` in the summary list), which would put spaces at the
+    start of every line after the first, and `white-space: pre-wrap` would show them.
+    """
+    text = escape("" if value is None else str(value))
+    lines = _LINE_BREAK.sub("&#10;", str(text))
+    return Markup('<span class="school-pre" dir="auto">{}</span>').format(Markup(lines))
 
 
 def _long_date(value: date | datetime | None) -> str:

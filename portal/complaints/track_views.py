@@ -386,9 +386,7 @@ def track_withdraw(
     if access is None:
         return _find_again()
     if errors := form.validate().errors:
-        return _withdraw_page(
-            request, access, errors=errors, values=form.typed(), status_code=422
-        )
+        return _withdraw_page(request, access, errors=errors, values=form.typed(), status_code=422)
     try:
         services.withdraw(session, request.app.state.settings, access.case, form.reason)
     except ComplaintError as error:
