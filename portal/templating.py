@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -29,7 +28,6 @@ from portal.security import csrf_token, set_browser_cookies
 from portal.static_files import StaticAssets
 
 StaffNavigation = Callable[..., list[dict[str, str]]]
-_LINE_BREAK = re.compile(r"\r\n?|\n")
 
 
 def make_templates(
@@ -149,9 +147,9 @@ def pre_text(value: object) -> Markup:
     the HTML they are given (`indent(6)` in the summary list), which would put spaces at the
     start of every line after the first, and `white-space: pre-wrap` would show them.
     """
-    text = escape("" if value is None else str(value))
-    lines = _LINE_BREAK.sub("&#10;", str(text))
-    return Markup('<span class="school-pre" dir="auto">{}</span>').format(Markup(lines))
+    text = escape("" if value is None else value)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", Markup("&#10;"))
+    return Markup('<span class="school-pre" dir="auto">{}</span>').format(lines)
 
 
 def _long_date(value: date | datetime | None) -> str:

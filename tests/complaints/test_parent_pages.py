@@ -166,7 +166,7 @@ def test_the_tracking_page_lets_the_parent_reread_their_answers_and_files(
     client, db_session, settings
 ):
     file_id = add_file(db_session, settings, "lunch-menu.pdf")
-    case, token = submitted(
+    _, token = submitted(
         db_session, settings, attachment_ids=[file_id], about_name="", child_name="Alex O'Brien"
     )
     html = page(client.get(f"/track/{token}"))
