@@ -190,9 +190,23 @@ class ReplyForm(PostedForm):
     body: Text = ""
 
 
+# The parent's long answers on the tracking page have the form's limit; the character count on
+# each textarea says it before they send.
+PARENT_TEXT_LIMIT = services.REPLY_TEXT_LIMIT
+
+
+def _within_limit(field_id: str, text: str, what: str) -> dict[str, str]:
+    if len(text) > PARENT_TEXT_LIMIT:
+        return {field_id: f"{what} must be {PARENT_TEXT_LIMIT:,} characters or fewer"}
+    return {}
+
+
 @dataclass(frozen=True)
 class WithdrawForm(PostedForm):
     reason: Text = ""
+
+    def validate(self) -> Checked[str]:
+        return Checked(self.reason, _within_limit("reason", self.reason, "Your reason"))
 
 
 @dataclass(frozen=True)
@@ -205,3 +219,6 @@ class CompanionForm(PostedForm):
 @dataclass(frozen=True)
 class EscalateForm(PostedForm):
     reasons: Text = ""
+
+    def validate(self) -> Checked[str]:
+        return Checked(self.reasons, _within_limit("reasons", self.reasons, "Your reasons"))

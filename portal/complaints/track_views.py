@@ -21,6 +21,7 @@ from portal.clock import unix_seconds
 from portal.complaints import attachments, letters, services
 from portal.complaints.attachments import AttachmentError
 from portal.complaints.forms import (
+    PARENT_TEXT_LIMIT,
     CompanionForm,
     EscalateForm,
     FindCaseForm,
@@ -28,6 +29,7 @@ from portal.complaints.forms import (
     WithdrawForm,
 )
 from portal.complaints.models import (
+    About,
     Attachment,
     Complaint,
     ComplaintMessage,
@@ -220,6 +222,7 @@ def _case_page(
         "complaints/track/case.html",
         {
             "case": case,
+            "about": About(case.about),
             "base": access.base,
             "by_cookie": access.base == COOKIE_BASE,
             "kind_word": "concern" if case.stage == Stage.concern else "complaint",
@@ -230,6 +233,7 @@ def _case_page(
             "escalation_open": services.escalation_open(case, today),
             "redirect_where": _where_to_go(session, case.redirect_to),
             "hearing": _hearing(session, case, today),
+            "text_limit": PARENT_TEXT_LIMIT,
             "errors": errors or {},
             "values": values or {},
         },
@@ -433,6 +437,7 @@ def _withdraw_page(
             "case": case,
             "base": access.base,
             "kind_word": "concern" if case.stage == Stage.concern else "complaint",
+            "text_limit": PARENT_TEXT_LIMIT,
             "errors": errors or {},
             "values": values or {},
         },
@@ -449,6 +454,8 @@ def track_withdraw(
 ) -> Response:
     if access is None:
         return _find_again()
+    if errors := form.validate().errors:
+        return _withdraw_page(request, access, errors=errors, values=form.typed(), status_code=422)
     try:
         services.withdraw(session, request.app.state.settings, access.case, form.reason)
     except ComplaintError as error:
@@ -473,6 +480,10 @@ def track_escalate(
 ) -> Response:
     if access is None:
         return _find_again()
+    if errors := form.validate().errors:
+        return _case_page(
+            request, session, access, errors=errors, values=form.typed(), status_code=422
+        )
     try:
         services.escalate(session, request.app.state.settings, access.case, form.reasons)
     except ComplaintError as error:

@@ -80,8 +80,11 @@ def test_the_default_received_email_says_what_happens_next_and_by_when(school, d
         "reference is C-7K4P-2QX.\n\n"
         "We will contact you by Monday 7 December 2026 to say who is looking into it. You "
         "should have our full reply by Wednesday 16 December 2026.\n\n"
-        "You can check on it, reply to us or withdraw it at any time here:\nLINK\n\n"
-        "Keep this link private: anyone with it can see your case."
+        "To check your complaint, reply to us or withdraw it at any time, use your private "
+        "link:\nLINK\n\n"
+        "Keep this link private: anyone with it can see your case.\n\n"
+        'You can also choose "Check your concern or complaint" on the school\'s parent portal, '
+        "then enter your reference and this email address."
     )
 
 

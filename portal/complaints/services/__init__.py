@@ -87,6 +87,7 @@ from portal.complaints.services.parent import (
     escalation_open,
     parent_reply,
     withdraw,
+    withdrawal_confirmation,
 )
 from portal.complaints.services.persistent import (
     close_as_same_matter,
@@ -280,5 +281,6 @@ __all__ = [
     "week_of",
     "week_view",
     "withdraw",
+    "withdrawal_confirmation",
     "your_move_clause",
 ]
