@@ -4,14 +4,17 @@ page's own answers, the anonymous question about the child's name, and the withd
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
+from portal.config import PROJECT_ROOT
 from tests.browser.conftest import (
     _NO_JS_PAGES,
+    DESKTOP,
     MOBILE,
     PageMaker,
     _mirror_for,
@@ -22,6 +25,7 @@ from tests.browser.test_complaint_pages import check_errors, check_page, continu
 JS_MODES = [pytest.param(True, id="js"), pytest.param(False, id="no-js")]
 WORDS = 'He said "it\'s fine" & left.\nThen <b>nothing</b> happened.\n\nA second paragraph.'
 _axe = Axe()
+SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 
 
 def assert_in_landmarks(page: Page) -> None:
@@ -183,3 +187,48 @@ def test_the_parent_rereads_what_they_sent_and_withdraws(new_page: PageMaker, js
     expect(page.locator("main")).to_contain_text("This is our written confirmation.")
     expect(page.locator("main")).not_to_contain_text("The parent withdrew")
     assert_accessible(page)
+
+
+@pytest.mark.skipif(
+    os.environ.get("PORTAL_SCREENSHOTS") != "1",
+    reason="screenshots are taken only with PORTAL_SCREENSHOTS=1 (make screenshots)",
+)
+def test_screenshots_of_what_a_parent_meets(new_page: PageMaker) -> None:
+    """The contact page's anonymous question, the tracking page with the parent's answers open,
+    and the withdrawal as the parent reads it."""
+
+    def shoot(page: Page, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for viewport in (DESKTOP, MOBILE):
+            page.set_viewport_size(viewport)
+            page.evaluate("document.fonts.ready.then(() => true)")
+            page.screenshot(
+                path=SCREENSHOTS / f"{name}-{viewport['width']}.png",
+                full_page=True,
+                animations="disabled",
+            )
+        page.set_viewport_size(DESKTOP)
+
+    page = new_page(js=True)
+    fill_to_contact(
+        page,
+        what_happened="The school trip letter asked for £40 with two days' notice.\n\n"
+        "We could not pay in time, so my daughter was left out.",
+    )
+    shoot(page, "complaint-contact")
+    page.get_by_label("Full name").fill("Leah Norris")
+    page.get_by_label("Email address").fill("leah.norris@example.com")
+    continue_(page)
+    page.wait_for_url("**/complaints/new/check")
+    page.get_by_role("button", name="Send", exact=True).click()
+    page.wait_for_url("**/complaints/new/done")
+    page.locator("#private-link").click()
+    page.wait_for_url(re.compile(r"/track/[\w-]+$"))
+    page.get_by_text("Show your answers and files").click()
+    shoot(page, "track-your-answers")
+    page.get_by_role("button", name="Withdraw your complaint").click()
+    page.wait_for_url("**/withdraw")
+    page.get_by_label("Why are you withdrawing it? (optional)").fill("The office sorted it out.")
+    page.get_by_role("button", name="Yes, withdraw it").click()
+    page.wait_for_url("**?withdrawn=1")
+    shoot(page, "track-withdrawn")
