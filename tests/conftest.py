@@ -1,5 +1,12 @@
 """Shared fixtures: one freshly migrated database per test run (SQLite file, or a PostgreSQL schema
-when PORTAL_DATABASE_URL points at PostgreSQL), emptied after every test."""
+when PORTAL_DATABASE_URL points at PostgreSQL), holding the demo school.
+
+Each test runs inside one transaction on one connection, rolled back at the end: the app's sessions
+(`app.state.sessions`) and the test's own (`db_session`) all join it through savepoints, so a
+`commit()` anywhere is real to every later read in the test and gone after it. Tests that need real
+commits across connections (threads racing, a served app, the CLI, database roles) are marked
+`@pytest.mark.committed`: they run on the engine as the portal does, and every table is emptied
+after them."""
 
 from __future__ import annotations
 
@@ -11,6 +18,9 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from portal.app import create_app
@@ -71,14 +81,60 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, clock: FixedClock) -> Iterator[FastAPI]:
+def app(request: pytest.FixtureRequest, settings: Settings, clock: FixedClock) -> Iterator[FastAPI]:
     application = create_app(settings, clock)
+    engine = application.state.engine
+    if request.node.get_closest_marker("committed"):
+        _ensure_demo_school(application)
+        yield application
+        _empty_tables(application)
+        _DEMO_SCHOOL_IN.discard(settings.database_url)
+        engine.dispose()
+        return
+    if engine.dialect.name == "sqlite":
+        _let_pysqlite_use_savepoints(engine)
+    _ensure_demo_school(application)
+    with engine.connect() as connection:
+        outer = connection.begin()
+        application.state.sessions = sessionmaker(
+            connection,
+            class_=Session,
+            expire_on_commit=False,
+            join_transaction_mode="create_savepoint",
+        )
+        try:
+            yield application
+        finally:
+            outer.rollback()
+    engine.dispose()
+
+
+# The databases (one per worker) where the demo school is committed: made by the first test,
+# kept by every rolled-back test, made again after a committed test has emptied the tables.
+_DEMO_SCHOOL_IN: set[str] = set()
+
+
+def _ensure_demo_school(application: FastAPI) -> None:
+    url = application.state.settings.database_url
+    if url in _DEMO_SCHOOL_IN:
+        return
     with Session(application.state.engine) as session:
         create_demo_school(session, TERM_DATES)
         session.commit()
-    yield application
-    _empty_tables(application)
-    application.state.engine.dispose()
+    _DEMO_SCHOOL_IN.add(url)
+
+
+def _let_pysqlite_use_savepoints(engine: Engine) -> None:
+    """pysqlite begins and ends transactions on its own, which breaks SAVEPOINT: hand that to
+    SQLAlchemy (the recipe in its SQLite dialect's "Serializable isolation / Savepoints")."""
+
+    @event.listens_for(engine, "connect")
+    def _no_pysqlite_transactions(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection) -> None:  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN")
 
 
 def _empty_tables(application: FastAPI) -> None:
@@ -91,12 +147,13 @@ def _empty_tables(application: FastAPI) -> None:
 @pytest.fixture
 def school(app: FastAPI) -> School:
     """The demo school's profile as the app reads it."""
-    return school_now(app.state.engine)
+    return school_now(app)
 
 
 @pytest.fixture
 def db_session(app: FastAPI) -> Iterator[Session]:
-    with Session(app.state.engine, expire_on_commit=False) as session:
+    """The test's own session, on the app's connection (or engine, for a committed test)."""
+    with app.state.sessions() as session:
         yield session
 
 

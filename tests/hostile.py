@@ -562,7 +562,7 @@ def response_problem(plan: Plan, response) -> str | None:  # type: ignore[no-unt
 def problems(world: World) -> list[str]:
     """Everything that shows a change was half-written."""
     found: list[str] = []
-    with Session(world.app.state.engine) as session:
+    with world.app.state.sessions() as session:
         complaints = list(
             session.execute(
                 select(

@@ -232,6 +232,7 @@ def _purge(reference: str, by: str, *extra: str):
     )
 
 
+@pytest.mark.committed
 def test_portal_purge_deletes_a_closed_cases_history_and_records_it(
     cli_env, app, db_session, settings
 ):
@@ -254,6 +255,7 @@ def test_portal_purge_deletes_a_closed_cases_history_and_records_it(
     assert len(history_of(db_session, "complaint", other.id)) == before
 
 
+@pytest.mark.committed
 def test_portal_purge_asks_first_and_refuses_open_cases_and_non_admins(
     cli_env, app, db_session, settings
 ):

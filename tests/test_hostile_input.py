@@ -104,7 +104,7 @@ def _world(database_url: str, folder: Path) -> Iterator[World]:
         _env_file=None,
     )
     app = create_app(settings, fixed_test_clock())
-    with Session(app.state.engine, expire_on_commit=False) as session:
+    with app.state.sessions() as session:
         built = build_world(app, session, settings)
     yield built
     close_world(built)
@@ -576,7 +576,7 @@ def test_a_parent_sending_anything_never_sees_a_server_error(world: World, hosti
 
 
 def _newest_reference(world: World) -> str:
-    with Session(world.app.state.engine) as session:
+    with world.app.state.sessions() as session:
         return session.scalars(select(Complaint.reference).order_by(Complaint.id.desc())).first()
 
 

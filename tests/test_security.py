@@ -86,7 +86,7 @@ def test_healthz_reports_the_database(client):
 
 
 def test_brand_colour_comes_from_the_school_profile(client, app):
-    change_school(app.state.engine, brand_colour="#0b0c0c")
+    change_school(app, brand_colour="#0b0c0c")
     css = client.get("/brand.css").text
     assert "#0b0c0c" in css
     assert "--govuk-brand-colour" in css

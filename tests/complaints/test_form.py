@@ -12,7 +12,6 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 from sqlalchemy import func, select
-from sqlmodel import Session
 
 from portal import mail
 from portal.accounts.models import Role
@@ -155,7 +154,7 @@ def outbox(db_session) -> list[OutboxMessage]:
 
 
 def test_start_page_explains_timescales_other_procedures_and_safeguarding(client, app):
-    school = change_school(app.state.engine, acknowledge_within_days=4, escalation_window_days=12)
+    school = change_school(app, acknowledge_within_days=4, escalation_window_days=12)
     response = client.get("/complaints/new")
     assert response.status_code == 200
     assert_title_is_h1(response)
@@ -275,11 +274,12 @@ def test_anonymous_journey_sends_no_email_and_shows_the_private_link(client, db_
     assert services.find_by_token(db_session, link.rsplit("/", 1)[1]).id == complaint.id
 
 
+@pytest.mark.committed
 def test_submission_is_committed_before_the_confirmation_is_shown(client, app, settings):
     fill_in(client)
     sent = send(client)
     assert sent.status_code == 303
-    with Session(app.state.engine) as other:
+    with app.state.sessions() as other:
         [complaint] = other.scalars(select(Complaint)).all()
         [email] = other.scalars(select(OutboxMessage)).all()
     assert not settings.smtp_configured

@@ -442,9 +442,9 @@ def test_deadline_update_moves_the_date_and_tells_the_parent(db_session, setting
     assert view.due == date(2027, 1, 15) and view.extended_from == date(2026, 12, 9)
 
 
-def test_deadlines_move_when_term_dates_change(db_session, settings, staff, tmp_path):
+def test_deadlines_move_when_term_dates_change(app, db_session, settings, staff, tmp_path):
     case = triaged(db_session, settings, staff)
-    add_closures(db_session.get_bind(), date(2026, 12, 1), date(2026, 12, 2))
+    add_closures(app, date(2026, 12, 1), date(2026, 12, 2))
     db_session.info.clear()
     view = services.deadline_view(db_session, case, today=date(2026, 11, 26))
     assert view.moved_from == date(2026, 12, 9)

@@ -322,13 +322,13 @@ def test_unknown_or_hidden_cases_are_not_found(client, db_session, settings, cas
     assert hidden.reference not in queue_references(client.get(QUEUE))
 
 
-def test_deadline_moves_when_term_dates_change(client, db_session, settings, cast, tmp_path):
+def test_deadline_moves_when_term_dates_change(app, client, db_session, settings, cast, tmp_path):
     case = make_case(db_session, settings, cast, "open")
     before = case.next_deadline
     closure = before - timedelta(days=1)
     while closure.weekday() >= 5:
         closure -= timedelta(days=1)
-    add_closures(db_session.get_bind(), closure)
+    add_closures(app, closure)
     as_user(client, cast.office)
 
     html = page(client.get(case_url(case)))

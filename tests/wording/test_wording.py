@@ -6,7 +6,7 @@ import threading
 
 import pytest
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from portal.accounts.models import Role
 from portal.complaints import services as complaints
@@ -322,6 +322,7 @@ def test_the_stage1_letter_sent_uses_the_school_wording(db_session, settings):
     assert "What we looked into" not in letter.body
 
 
+@pytest.mark.committed
 def test_two_admins_saving_at_once_one_wins(app, db_session, school):
     def race(seen_version: int) -> list[str]:
         count = 8
@@ -330,7 +331,7 @@ def test_two_admins_saving_at_once_one_wins(app, db_session, school):
         lock = threading.Lock()
 
         def run(number: int) -> None:
-            with Session(app.state.engine) as session:
+            with app.state.sessions() as session:
                 barrier.wait(timeout=60)
                 try:
                     services.save(
