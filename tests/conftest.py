@@ -10,12 +10,10 @@ after them."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bs4 import BeautifulSoup
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import event
@@ -32,7 +30,9 @@ from portal.school.demo import create_demo_school
 from portal.school.services import School
 from tests.clocks import TERM_DATES, fixed_test_clock
 from tests.databases import migrated_database
-from tests.schools import school_now
+from tests.factories import Cast, make_cast
+from tests.factories.school import school_now
+from tests.pages import csrf_of, page, post_form, text_of  # noqa: F401 (tests import them from here)
 
 TEST_SECRET = "test-secret-key-" + "x" * 40
 
@@ -158,33 +158,17 @@ def db_session(app: FastAPI) -> Iterator[Session]:
 
 
 @pytest.fixture
+def cast(db_session: Session) -> Cast:
+    """The school's people for cases: office, head, chair, clerk and three governors."""
+    return make_cast(db_session)
+
+
+@pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(
         app, base_url="http://testserver", raise_server_exceptions=False
     ) as test_client:
         yield test_client
-
-
-def page(response) -> BeautifulSoup:  # type: ignore[no-untyped-def]
-    return BeautifulSoup(response.text, "html.parser")
-
-
-def csrf_of(response) -> str:  # type: ignore[no-untyped-def]
-    field = page(response).select_one("input[name=csrf_token]")
-    assert field is not None, "page has no CSRF field"
-    return str(field["value"])
-
-
-def post_form(client: TestClient, path: str, data: dict, *, from_page: str | None = None):  # type: ignore[no-untyped-def]
-    """Fill in and send a form the way a browser does: read the CSRF token from the page first."""
-    form_page = client.get(from_page or path)
-    return client.post(
-        path, data={**data, "csrf_token": csrf_of(form_page)}, follow_redirects=False
-    )
-
-
-def text_of(response) -> str:  # type: ignore[no-untyped-def]
-    return re.sub(r"\s+", " ", page(response).get_text(" ")).strip()
 
 
 _EXIT_STATUS = 0

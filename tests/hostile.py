@@ -50,8 +50,7 @@ from portal.config import Settings
 from portal.history import HistoryEvent
 from portal.school.demo import create_demo_school
 from portal.school.services import DEFAULT_OUT_OF_SCOPE
-from tests.complaints.factories import PDF_BYTES, make_case, make_cast
-from tests.factories import PASSWORD, make_user, sign_in
+from tests.factories import PASSWORD, PDF_BYTES, make_case, make_cast, make_user, sign_in
 
 T = TypeVar("T")
 

@@ -30,9 +30,8 @@ from portal.history import (
     record_event,
 )
 from portal.migrations import alembic_config
-from tests.complaints.factories import make_case, make_cast
 from tests.databases import migrated_database
-from tests.factories import make_user
+from tests.factories import make_case, make_cast, make_user
 
 
 def _event(session, subject_id: object = 1, tag: str = "complaint:note", **kwargs) -> HistoryEvent:

@@ -8,8 +8,7 @@ from fastapi.testclient import TestClient
 
 from portal.accounts.models import Role
 from tests.conftest import csrf_of, page, text_of
-from tests.factories import PASSWORD, make_user, sign_in
-from tests.schools import change_school
+from tests.factories import PASSWORD, change_school, make_user, sign_in
 
 
 def test_every_response_carries_the_security_headers(client):

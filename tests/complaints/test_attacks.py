@@ -34,25 +34,22 @@ from portal.complaints.services import ComplaintError, Triage
 from portal.history import HistoryEvent
 from portal.mail import OutboxMessage
 from portal.school.term_dates import running_out, warn_admins
-from tests.complaints.factories import PDF_BYTES, answers, letter, make_case, make_cast
 from tests.conftest import csrf_of, text_of
-from tests.factories import make_user, sign_in
+from tests.factories import (
+    PDF_BYTES,
+    add_file,
+    answers,
+    letter,
+    make_case,
+    make_user,
+    sign_in,
+    submit,
+)
 
 
 @pytest.fixture(autouse=True)
 def _files_in_tmp(settings, tmp_path):
     settings.attachments_dir = tmp_path / "attachments"
-
-
-@pytest.fixture
-def cast(db_session):
-    return make_cast(db_session)
-
-
-def submit(db_session, settings, **overrides) -> Complaint:
-    received = services.submit(db_session, settings, answers(**overrides))
-    db_session.commit()
-    return received.complaint
 
 
 # ---------------------------------------------------------------- 2. the person a parent names
@@ -349,8 +346,6 @@ def test_replies_have_a_size_and_daily_limit_and_keep_what_was_typed(
 
 
 def test_staff_downloads_are_recorded_as_views_of_the_case(client, db_session, settings, cast):
-    from tests.complaints.factories import add_file
-
     case = make_case(
         db_session, settings, cast, "responded", attachment_ids=[add_file(db_session, settings)]
     )

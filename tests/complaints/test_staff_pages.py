@@ -21,10 +21,8 @@ from portal.complaints.models import (
 )
 from portal.history import HistoryEvent
 from portal.mail import OutboxMessage
-from tests.complaints.factories import PDF_BYTES, add_file, make_case, make_cast
 from tests.conftest import csrf_of, page, text_of
-from tests.factories import sign_in
-from tests.schools import add_closures
+from tests.factories import PDF_BYTES, add_closures, add_file, make_case, sign_in
 
 QUEUE = "/staff/complaints"
 
@@ -32,11 +30,6 @@ QUEUE = "/staff/complaints"
 @pytest.fixture(autouse=True)
 def _files_in_tmp(settings, tmp_path):
     settings.attachments_dir = tmp_path / "attachments"
-
-
-@pytest.fixture
-def cast(db_session):
-    return make_cast(db_session)
 
 
 def as_user(client, user):

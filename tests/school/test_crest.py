@@ -10,8 +10,8 @@ from PIL import Image
 from portal.school import profile as rules
 from portal.school.models import SchoolProfile
 from tests.conftest import page, text_of
-from tests.school.helpers import admin_client, school_events, send
-from tests.schools import school_now
+from tests.factories import admin_client, school_now
+from tests.school.helpers import school_events, send
 
 
 def png_bytes(size=(100, 100), colour=(200, 30, 30, 255)) -> bytes:

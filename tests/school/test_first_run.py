@@ -11,9 +11,8 @@ from portal.history import HistoryEvent, history_purge_permitted
 from portal.school.models import SchoolClosure, SchoolProfile, SchoolTerm
 from portal.school.services import profile_row, replace_term_dates
 from tests.conftest import page, text_of
-from tests.factories import make_user, sign_in
+from tests.factories import make_user, school_now, sign_in
 from tests.school.helpers import send
-from tests.schools import school_now
 
 
 def empty_portal(app) -> None:  # type: ignore[no-untyped-def]

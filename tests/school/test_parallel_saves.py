@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 
 from portal.school import profile as rules
 from tests.conftest import csrf_of, page
-from tests.school.helpers import admin_client, school_events
-from tests.schools import school_now
+from tests.factories import admin_client, school_now
+from tests.school.helpers import school_events
 
 # Real requests racing on their own connections, as in production.
 pytestmark = pytest.mark.committed

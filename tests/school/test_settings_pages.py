@@ -9,9 +9,8 @@ import pytest
 from portal.accounts.models import Role
 from portal.school import profile as rules
 from tests.conftest import page, text_of
-from tests.factories import make_user, sign_in
-from tests.school.helpers import admin_client, school_events, send
-from tests.schools import school_now
+from tests.factories import admin_client, make_user, school_now, sign_in
+from tests.school.helpers import school_events, send
 
 PAGES = [
     "/staff/settings",

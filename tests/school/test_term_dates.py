@@ -19,9 +19,9 @@ from portal.history import HistoryEvent
 from portal.school import term_dates as rules
 from portal.school.models import SchoolClosure, SchoolTerm
 from portal.school.services import calendar_of, school_of
-from tests.complaints.factories import answers, make_case, make_cast
+from tests import factories
 from tests.conftest import csrf_of, page, post_form, text_of
-from tests.factories import make_user, sign_in
+from tests.factories import answers, make_case, make_user, sign_in
 from tests.routes import api_routes
 
 BASE = "/staff/settings/term-dates"
@@ -30,11 +30,6 @@ BASE = "/staff/settings/term-dates"
 @pytest.fixture(autouse=True)
 def _files_in_tmp(settings, tmp_path):
     settings.attachments_dir = tmp_path / "attachments"
-
-
-@pytest.fixture
-def cast(db_session):
-    return make_cast(db_session)
 
 
 def _term_id(db_session, name: str) -> int:
@@ -252,7 +247,7 @@ def _errors(response) -> dict[str, str]:
 
 @pytest.fixture
 def admin_client(client, db_session):
-    sign_in(client, make_user(db_session, Role.admin))
+    factories.admin_client(client, db_session)
     return client
 
 

@@ -17,9 +17,9 @@ from portal.school import term_dates as rules
 from portal.school.ical import MAX_BYTES, IcalError, read_ics
 from portal.school.models import SchoolClosure, SchoolTerm
 from portal.school.services import calendar_of
-from tests.complaints.factories import answers
+from tests import factories
 from tests.conftest import csrf_of, page, text_of
-from tests.factories import make_user, sign_in
+from tests.factories import answers, make_user, sign_in
 
 DATA = Path(__file__).parent.parent / "data"
 BASE = "/staff/settings/term-dates"
@@ -120,7 +120,7 @@ def test_terms_in_the_file_that_overlap_are_refused():
 
 @pytest.fixture
 def admin_client(client, db_session):
-    sign_in(client, make_user(db_session, Role.admin, name="Ada Admin"))
+    factories.admin_client(client, db_session)
     return client
 
 

@@ -19,9 +19,8 @@ from portal.wording import services
 from portal.wording.catalogue import CATALOGUE, SAMPLE_CASE, wording_for
 from portal.wording.models import WordingOverride
 from portal.wording.rendering import WordingProblem, default_text
-from tests.complaints.factories import answers, make_cast
 from tests.conftest import csrf_of, page, text_of
-from tests.factories import make_user, sign_in
+from tests.factories import answers, make_case, make_cast, make_user, sign_in
 
 SECRET = "wording-test-secret-key-0123456789abcdef"
 HOSTILE = [
@@ -309,8 +308,6 @@ def test_the_stage1_letter_sent_uses_the_school_wording(db_session, settings):
         actor=Actor.system(),
     )
     db_session.commit()
-    from tests.complaints.factories import make_case
-
     case = make_case(db_session, settings, cast, "responded", parent_name="Robin Hale")
     letter = db_session.scalars(
         select(ComplaintMessage).where(

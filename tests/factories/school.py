@@ -1,5 +1,5 @@
-"""The demo school the tests run against, and quick ways to change its profile or term dates
-the way an admin's edit would (straight to the database, then seen by the next request)."""
+"""The demo school the tests run against (the `app` fixture provides it), and quick ways to change
+its profile or term dates the way an admin's edit would (then seen by the next request)."""
 
 from __future__ import annotations
 
