@@ -24,9 +24,9 @@ from portal.complaints import services as complaint_services
 from portal.complaints.models import Complaint, ComplaintDraft
 from portal.history import history_of
 from portal.throttle import Limit, Throttle
-from tests.complaints.test_form import fill_in, send
+from tests.complaints.test_form import fill_in
 from tests.conftest import csrf_of
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user, send
 
 STRANGER = "203.0.113.9"
 SCHOOL = "192.0.2.10"
