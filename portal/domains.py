@@ -38,20 +38,31 @@ class HasRoles(Protocol):
     def has_role(self, *roles: Any) -> bool: ...
 
 
+# When a menu entry is shown. A new portal is set up by an admin (`/staff/setup`) before it opens;
+# until then most staff pages only send the admin back to the setup steps, so their links wait.
+OPEN = "open"  # once the portal is open (the default)
+SETTING_UP = "setting up"  # only while the portal is being set up
+ALWAYS = "always"  # both: the page works before the portal opens too
+
+
 @dataclass(frozen=True)
 class MenuEntry:
     """A link in the staff menu (and a card on the staff home page, except Home itself).
 
     `roles` are the `Role` values whose holders see it; None shows it to all staff. Entries are
-    shown by `order`, lowest first, whichever domain they come from.
+    shown by `order`, lowest first, whichever domain they come from; `when` is OPEN, SETTING_UP
+    or ALWAYS (above).
     """
 
     href: str
     text: str
     roles: frozenset[str] | None
     order: int
+    when: str = OPEN
 
-    def shown_to(self, user: HasRoles) -> bool:
+    def shown_to(self, user: HasRoles, *, setting_up: bool = False) -> bool:
+        if self.when != ALWAYS and (self.when == SETTING_UP) != setting_up:
+            return False
         return self.roles is None or user.has_role(*self.roles)
 
 
@@ -107,10 +118,13 @@ class Installed:
     def routers(self) -> list[APIRouter]:
         return [router for domain in self.domains for router in domain.routers]
 
-    def staff_navigation(self, user: HasRoles) -> list[dict[str, str]]:
-        """The staff menu, showing only what this person's roles may open."""
+    def staff_navigation(self, user: HasRoles, setting_up: bool = False) -> list[dict[str, str]]:
+        """The staff menu, showing only what this person's roles may open, and while the portal
+        is `setting_up`, only what works before it opens."""
         return [
-            {"href": entry.href, "text": entry.text} for entry in self.menu if entry.shown_to(user)
+            {"href": entry.href, "text": entry.text}
+            for entry in self.menu
+            if entry.shown_to(user, setting_up=setting_up)
         ]
 
     def panels_for(self, request: Request, session: Session, user: HasRoles) -> list[ShownPanel]:

@@ -1,15 +1,64 @@
 """Reading what people type into forms: the pieces every domain's forms share.
 
-A form reader returns values and field errors (field id -> message) for the layout's error
-summary; it never raises for bad input and never loses what was typed.
+A form class (in its domain's `forms.py`) declares its inputs once, as the fields of a frozen
+dataclass based on `PostedForm`::
+
+    @dataclass(frozen=True)
+    class ContactForm(PostedForm):
+        contact_email: Text = ""
+        seen: Text = ""
+
+        def validate(self) -> Checked[dict[str, str]]: ...
+
+A route takes it as a dependency, `form: Annotated[ContactForm, Depends()]`: FastAPI reads each
+field from the posted form, which `portal.inputs.CleanInputRoute` has already cleaned. The object
+keeps every value exactly as typed (`typed()`, to show the form again); its `validate()` gives
+`Checked(value, errors)`: the cleaned value for the service, and field errors (field id ->
+message) for the layout's error summary. Reading never raises for bad input and never loses
+what was typed. This module imports no domain.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import date
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Form
 
 DATE_PARTS = ("day", "month", "year")
+
+Text = Annotated[str, Form()]
+"""One input of a form class (text, radios, a select, a hidden field): the value as typed, after
+`portal.text.clean_text`; "" when the browser did not send it."""
+
+Ticked = Annotated[list[str] | None, Form()]
+"""Checkboxes sharing one name: the values ticked, in order; None when none was."""
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Checked(Generic[T]):
+    """What a form class's `validate()` gives. `value` is what the service takes, cleaned; use
+    it only when `errors` (field id -> what to do) is empty."""
+
+    value: T
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class PostedForm:
+    """The base of every form class: see the module's docstring. Subclasses are frozen
+    dataclasses whose fields are `Text` or `Ticked` with a default, named as the inputs are."""
+
+    def typed(self) -> dict[str, Any]:
+        """Every input exactly as typed, under its field id: what the form shows again."""
+        return {each.name: getattr(self, each.name) for each in fields(self)}
 
 
 @dataclass(frozen=True)

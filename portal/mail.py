@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
+from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Column, DateTime, Index, Integer, String, Text
@@ -74,6 +75,14 @@ def normalised_address(text: str) -> str:
         raise InvalidAddress("line break or control character")
     if len(candidate) > TO_ADDRESS_MAX_CHARS:
         raise InvalidAddress(f"longer than {TO_ADDRESS_MAX_CHARS} characters")
+    return _validated(candidate)
+
+
+@lru_cache(maxsize=1024)
+def _validated(candidate: str) -> str:
+    """The syntax check, remembered: a parent's submission checks its address three times (the
+    form, the service, the outbox), and an address's syntax never changes. A refusal is an
+    exception, which the cache does not keep."""
     try:
         result = validate_email(candidate, check_deliverability=False)
     except EmailNotValidError as error:

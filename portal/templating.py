@@ -27,7 +27,7 @@ from portal.config import PROJECT_ROOT, Settings
 from portal.security import csrf_token, set_browser_cookies
 from portal.static_files import StaticAssets
 
-StaffNavigation = Callable[[Any], list[dict[str, str]]]
+StaffNavigation = Callable[..., list[dict[str, str]]]
 
 
 def make_templates(
@@ -38,8 +38,9 @@ def make_templates(
 ) -> Jinja2Templates:
     """A school's own templates folder, when set, is searched first (like FixMyStreet cobrands).
 
-    `staff_navigation(user)` gives the staff menu for a signed-in person: the app builds it from
-    the installed domains (`portal.domains`), so templating knows no domain.
+    `staff_navigation(user, setting_up)` gives the staff menu for a signed-in person (while the
+    portal is being set up, only what works then): the app builds it from the installed domains
+    (`portal.domains`), so templating knows no domain.
     """
     folders = [str(PROJECT_ROOT / "templates")]
     if settings.templates_override_dir:
@@ -129,7 +130,7 @@ class PageEnvironment(SandboxedEnvironment):
         return value
 
 
-def _no_staff_navigation(_user: object) -> list[dict[str, str]]:
+def _no_staff_navigation(_user: object, setting_up: bool = False) -> list[dict[str, str]]:
     return []
 
 

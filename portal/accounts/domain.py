@@ -4,14 +4,14 @@
 from portal.accounts import models
 from portal.accounts.models import Role
 from portal.accounts.views import router
-from portal.domains import Domain, MenuEntry
+from portal.domains import ALWAYS, Domain, MenuEntry
 
 DOMAIN = Domain(
     name="accounts",
     routers=[router],
     menu=[
         MenuEntry("/staff", "Home", None, order=0),
-        MenuEntry("/staff/users", "Staff accounts", frozenset({Role.admin}), order=20),
+        MenuEntry("/staff/users", "Staff accounts", frozenset({Role.admin}), 20, ALWAYS),
     ],
     models=models,
 )

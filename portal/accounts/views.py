@@ -5,11 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from portal.accounts import services
 from portal.accounts.access import CurrentUser, OptionalUser, require_role
+from portal.accounts.forms import (
+    AccountForm,
+    ActiveForm,
+    NewAccountForm,
+    NewPasswordForm,
+    SignInForm,
+)
 from portal.accounts.models import Role, StaffUser
 from portal.db import SessionDep
 from portal.history import Actor, history_of
@@ -27,8 +34,6 @@ from portal.templating import render
 
 router = APIRouter(route_class=CleanInputRoute)
 AdminUser = Annotated[StaffUser, Depends(require_role(Role.admin))]
-NAME_LIMIT = 200  # staff_user.name
-EMAIL_LIMIT = 320  # staff_user.email
 
 
 def _safe_next(target: str | None) -> str:
@@ -52,17 +57,10 @@ def login_page(request: Request, user: OptionalUser, next: str | None = None) ->
 def login(
     request: Request,
     session: SessionDep,
-    email: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/staff",
+    form: Annotated[SignInForm, Depends()],
 ) -> Response:
-    values = {"email": email}
-    errors: dict[str, str] = {}
-    if not email.strip():
-        errors["email"] = "Enter your email address"
-    if not password:
-        errors["password"] = "Enter your password"  # noqa: S105 - a message, not a password
-    if errors:
+    values, next = form.shown_again(), form.next
+    if errors := form.validate().errors:
         return render(
             request,
             "accounts/login.html",
@@ -74,7 +72,11 @@ def login(
     )
     try:
         user = services.authenticate(
-            session, throttle, email=email, password=password, address=client_address(request)
+            session,
+            throttle,
+            email=form.email,
+            password=form.password,
+            address=client_address(request),
         )
     except services.SignInRefused as refusal:
         return render(
@@ -128,47 +130,37 @@ def user_create(
     request: Request,
     session: SessionDep,
     admin: AdminUser,
-    name: Annotated[str, Form()] = "",
-    email: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    roles: Annotated[list[str] | None, Form()] = None,
+    form: Annotated[NewAccountForm, Depends()],
 ) -> Response:
-    chosen = [role for role in roles or [] if role in Role.__members__]
-    try:
-        _check_fits(name=name, email=email)
-        user = services.create_user(
-            session,
-            email=email,
-            name=name,
-            password=password,
-            roles=chosen,
-            actor=Actor.staff(admin),
-            avoid=[school_of(session).name],
-        )
-    except services.AccountError as error:
-        session.rollback()
-        return render(
-            request,
-            "accounts/user-new.html",
-            {
-                "roles": list(Role),
-                "values": {"name": name, "email": email, "roles": chosen},
-                "errors": {error.field: error.message},
-            },
-            status_code=422,
-        )
-    session.commit()
-    return RedirectResponse(f"/staff/users/{user.id}?created=1", status_code=303)
-
-
-def _check_fits(*, name: str, email: str = "") -> None:
-    """Lengths the database columns hold (PostgreSQL refuses longer text with an error)."""
-    if len(name.strip()) > NAME_LIMIT:
-        raise services.AccountError("name", f"The name must be {NAME_LIMIT} characters or fewer")
-    if len(email.strip()) > EMAIL_LIMIT:
-        raise services.AccountError(
-            "email", f"The email address must be {EMAIL_LIMIT} characters or fewer"
-        )
+    account = form.validate()
+    errors = account.errors
+    if not errors:
+        try:
+            user = services.create_user(
+                session,
+                email=account.value.email,
+                name=account.value.name,
+                password=account.value.password,
+                roles=account.value.roles,
+                actor=Actor.staff(admin),
+                avoid=[school_of(session).name],
+            )
+        except services.AccountError as error:
+            session.rollback()
+            errors = {error.field: error.message}
+        else:
+            session.commit()
+            return RedirectResponse(f"/staff/users/{user.id}?created=1", status_code=303)
+    return render(
+        request,
+        "accounts/user-new.html",
+        {
+            "roles": list(Role),
+            "values": {"name": form.name, "email": form.email, "roles": account.value.roles},
+            "errors": errors,
+        },
+        status_code=422,
+    )
 
 
 def _user_or_404(session: SessionDep, user_id: int) -> StaffUser:
@@ -213,26 +205,34 @@ def user_update(
     session: SessionDep,
     admin: AdminUser,
     user_id: RowId,
-    name: Annotated[str, Form()] = "",
-    roles: Annotated[list[str] | None, Form()] = None,
+    form: Annotated[AccountForm, Depends()],
 ) -> Response:
     user = _user_or_404(session, user_id)
-    chosen = [role for role in roles or [] if role in Role.__members__]
-    try:
-        _check_fits(name=name)
-        services.change_details(session, user, name=name, roles=chosen, actor=Actor.staff(admin))
-    except services.AccountError as error:
-        session.rollback()
-        return _render_user(
-            request,
-            session,
-            user,
-            values={"name": name, "roles": chosen},
-            errors={error.field: error.message},
-            status_code=422,
-        )
-    session.commit()
-    return RedirectResponse(f"/staff/users/{user.id}?saved=1", status_code=303)
+    account = form.validate()
+    errors = account.errors
+    if not errors:
+        try:
+            services.change_details(
+                session,
+                user,
+                name=account.value.name,
+                roles=account.value.roles,
+                actor=Actor.staff(admin),
+            )
+        except services.AccountError as error:
+            session.rollback()
+            errors = {error.field: error.message}
+        else:
+            session.commit()
+            return RedirectResponse(f"/staff/users/{user.id}?saved=1", status_code=303)
+    return _render_user(
+        request,
+        session,
+        user,
+        values={"name": form.name, "roles": account.value.roles},
+        errors=errors,
+        status_code=422,
+    )
 
 
 @router.post("/staff/users/{user_id}/active")
@@ -241,11 +241,11 @@ def user_set_active(
     session: SessionDep,
     admin: AdminUser,
     user_id: RowId,
-    active: Annotated[str, Form()] = "",
+    form: Annotated[ActiveForm, Depends()],
 ) -> Response:
     user = _user_or_404(session, user_id)
     try:
-        services.set_active(session, user, active=active == "yes", actor=Actor.staff(admin))
+        services.set_active(session, user, active=form.allowed, actor=Actor.staff(admin))
     except services.AccountError as error:
         session.rollback()
         return _render_user(
@@ -261,14 +261,14 @@ def user_set_password(
     session: SessionDep,
     admin: AdminUser,
     user_id: RowId,
-    new_password: Annotated[str, Form()] = "",
+    form: Annotated[NewPasswordForm, Depends()],
 ) -> Response:
     user = _user_or_404(session, user_id)
     try:
         services.set_password(
             session,
             user,
-            new_password,
+            form.new_password,
             actor=Actor.staff(admin),
             avoid=[school_of(session).name],
         )

@@ -57,6 +57,15 @@ def _stage2_open(case: Complaint) -> bool:
     return case.stage == Stage.stage2 and case.status == Status.open
 
 
+def _on_its_own(case: Complaint) -> bool:
+    """Not answered with a lead case (a linked case is sorted, answered and heard with it)."""
+    return not services.is_follower(case)
+
+
+def _before_the_answer(case: Complaint) -> bool:
+    return case.status in (Status.new, Status.open) and case.stage != Stage.stage2
+
+
 def _always(_case: Complaint) -> bool:
     return True
 
@@ -64,14 +73,21 @@ def _always(_case: Complaint) -> bool:
 ACTIONS: dict[str, StaffAction] = {
     action.name: action
     for action in (
-        StaffAction("triage", lambda c: c.triage, _sortable),
+        StaffAction(
+            "triage", lambda c: c.triage, lambda case: _sortable(case) and _on_its_own(case)
+        ),
         StaffAction("release", lambda c: c.triage, lambda case: case.status == Status.held),
         StaffAction("clear-exclusion", lambda c: c.triage, lambda case: case.is_active),
         StaffAction("redirect", lambda c: c.triage, _sortable),
         StaffAction(
             "link",
             lambda c: c.triage or c.handle,
-            lambda case: case.is_active and case.lead_complaint_id is None,
+            lambda case: _before_the_answer(case) and case.lead_complaint_id is None,
+        ),
+        StaffAction(
+            "unlink",
+            lambda c: c.triage or c.handle,
+            lambda case: _before_the_answer(case) and services.is_follower(case),
         ),
         StaffAction(
             "close-same-matter",
@@ -83,7 +99,9 @@ ACTIONS: dict[str, StaffAction] = {
         StaffAction(
             "respond",
             lambda c: c.handle,
-            lambda case: case.status == Status.open and case.stage != Stage.stage2,
+            lambda case: (
+                case.status == Status.open and case.stage != Stage.stage2 and _on_its_own(case)
+            ),
         ),
         StaffAction(
             "update",
@@ -94,8 +112,12 @@ ACTIONS: dict[str, StaffAction] = {
         ),
         StaffAction("message", lambda c: c.message, _always),
         StaffAction("note", lambda _c: True, _always),
-        StaffAction("panel", lambda c: c.handle, _stage2_open),
-        StaffAction("outcome", lambda c: c.handle, _stage2_open),
+        StaffAction(
+            "panel", lambda c: c.handle, lambda case: _stage2_open(case) and _on_its_own(case)
+        ),
+        StaffAction(
+            "outcome", lambda c: c.handle, lambda case: _stage2_open(case) and _on_its_own(case)
+        ),
         StaffAction(
             "persistent",
             lambda c: c.persistent,

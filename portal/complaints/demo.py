@@ -316,7 +316,7 @@ def load_demo_cases(session: Session, settings: Settings) -> None:
     for case in campaign:
         _triage(session, settings, case, office)
     for case in campaign[1:]:
-        services.link_to_lead(session, case, campaign[0], office)
+        services.link_to_lead(session, settings, case, campaign[0], office)
 
     persistent = _case(
         session,

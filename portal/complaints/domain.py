@@ -27,12 +27,18 @@ COMPLAINT_ROLES = frozenset({Role.office, Role.head, Role.chair, Role.clerk, Rol
 def your_cases_panel(
     request: Request, session: Session, user: StaffUser
 ) -> Mapping[str, Any] | None:
-    """What needs this person's attention: their own cases, soonest deadline first."""
+    """What is this person's move (soonest date first, so overdue cases lead), apart from what
+    waits for someone else; each line says what to do, or who it waits for."""
     if not user.has_role(*COMPLAINT_ROLES):
         return None
-    filters = services.QueueFilters(handler_id=user.id)
+    home = services.home_lists(session, user)
+    names = services.users_by_id(
+        session, [case.handler_user_id for case in [*home.your_move, *home.waiting]]
+    )
     return {
-        "my_cases": services.queue_page(session, user, filters, limit=10).cases,
+        "your_move": [(case, services.next_move(case)) for case in home.your_move],
+        "your_move_count": home.your_move_count,
+        "waiting": [(case, services.waiting_for(case, names)) for case in home.waiting],
         "counts": services.status_counts(session, user),
         "today": services.school_date(session),
     }

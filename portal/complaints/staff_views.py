@@ -7,13 +7,13 @@ may not see answers 404, never 403, so nobody learns that it exists.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlmodel import Session
@@ -24,6 +24,18 @@ from portal.calendar import format_date
 from portal.complaints import attachments, services
 from portal.complaints.actions import may_take
 from portal.complaints.actions import shown as shown_actions
+from portal.complaints.forms import (
+    ClearExclusionForm,
+    DeadlineUpdateForm,
+    LetterForm,
+    LinkForm,
+    MessageForm,
+    NoteForm,
+    PanelForm,
+    PersistentForm,
+    RedirectForm,
+    TriageForm,
+)
 from portal.complaints.models import (
     About,
     Attachment,
@@ -39,7 +51,7 @@ from portal.complaints.models import (
 from portal.complaints.timeline import describe
 from portal.config import Settings
 from portal.db import SessionDep
-from portal.forms import read_date
+from portal.forms import PostedForm
 from portal.history import HistoryEvent, history_of
 from portal.inputs import CleanInputRoute, RowId, row_id_or_none
 from portal.school.services import school_of
@@ -116,7 +128,8 @@ LETTER_FIELD_LABELS = {
 DONE_MESSAGES = {
     "triage": "Case sorted. The handler has been told.",
     "redirect": "Case sent to another procedure. The parent has been told why.",
-    "link": "Case linked. It will be answered with its lead case.",
+    "link": "Case linked. It follows its lead case and will be answered with it.",
+    "unlink": "Case unlinked. It goes on as a case of its own.",
     "release": "Case released. It is in the queue, and the parent's acknowledgement is on its way.",
     "clear-exclusion": "Done. That person is no longer kept out of this case.",
     "close-same-matter": "Case closed as the same matter. The parent has been told.",
@@ -179,14 +192,6 @@ def _queue_cursor(after: str) -> str | None:
     return after if row_id_or_none(row) is not None else None
 
 
-def _parse_date(field_id: str, day: str, month: str, year: str) -> date | None:
-    """A date from a GOV.UK date input; None when left empty, an error when not a real date."""
-    answer = read_date(day, month, year)
-    if answer.problem:
-        raise services.ComplaintError(field_id, answer.problem)
-    return answer.value
-
-
 # ---------------------------------------------------------------- who may do what on a case
 
 
@@ -209,15 +214,22 @@ def _act(
     user: StaffUser,
     case: Complaint,
     action: str,
-    values: dict[str, Any],
+    form: PostedForm | None,
     work: Callable[[], object],
+    *,
+    refused: Mapping[str, str] | None = None,
 ) -> Response:
-    """Run the service; on a rule's refusal show the case again with the message and what was
-    typed, else commit and say it is done."""
+    """Run the service, unless the form itself was `refused` (field errors); on a refusal, the
+    form's or a rule's, show the case again with the message and what was typed, else commit
+    and say it is done."""
+    values = form.typed() if form is not None else {}
+    if refused:
+        return _failed(request, session, user, case, values, dict(refused))
     try:
         work()
     except services.ComplaintError as error:
-        return _failed(request, session, user, case, action, error, values)
+        field = FIELD_IDS.get(action, {}).get(error.field, error.field)
+        return _failed(request, session, user, case, values, {field: error.message})
     session.commit()
     return _done(case, action)
 
@@ -321,6 +333,67 @@ def _possible_handlers(session: Session) -> list[StaffUser]:
 # ---------------------------------------------------------------- the case page
 
 
+@router.get("/staff/complaints/week")
+def complaint_week(
+    request: Request, session: SessionDep, user: ComplaintsUser, week: str = ""
+) -> Response:
+    """What falls due in a week (this one unless `week` names a day of another), day by day,
+    with what is already overdue on the current week; every case through the visibility rule."""
+    today = services.school_date(session)
+    try:
+        asked = date.fromisoformat(week) if week else today
+    except ValueError:
+        asked = today
+    if not date(2000, 1, 1) <= asked <= date(2100, 12, 31):
+        asked = today
+    monday = services.week_of(asked)
+    view = services.week_view(session, user, monday, today)
+    shown = [case for day in view.days for case in day.cases] + view.overdue
+    names = services.users_by_id(session, [case.handler_user_id for case in shown])
+    mine: set[int] = (
+        set(
+            session.scalars(
+                select(Complaint.id).where(
+                    Complaint.id.in_([case.id for case in shown]), services.your_move_clause(user)
+                )
+            )
+        )
+        if shown
+        else set()
+    )
+
+    def line(case: Complaint) -> dict[str, Any]:
+        yours = case.id in mine
+        return {
+            "case": case,
+            "yours": yours,
+            "words": services.next_move(case) if yours else services.waiting_for(case, names),
+            "what": DEADLINE_WORDS.get(case.deadline_kind or "", "Next date"),
+        }
+
+    return render(
+        request,
+        "complaints/staff/week.html",
+        {
+            "view": view,
+            "days": [(day.day, [line(case) for case in day.cases]) for day in view.days],
+            "overdue": [line(case) for case in view.overdue],
+            "today": today,
+            "previous": (monday - timedelta(days=7)).isoformat(),
+            "next": (monday + timedelta(days=7)).isoformat(),
+            "this_week": monday == services.week_of(today),
+        },
+    )
+
+
+DEADLINE_WORDS = {
+    "acknowledge": "Acknowledge by",
+    "respond": "Response due",
+    "panel": "Panel outcome due",
+    "escalate": "Parent's time to ask for the next stage ends",
+}
+
+
 @router.get("/staff/complaints/{reference}")
 def complaint_case(
     request: Request,
@@ -361,8 +434,14 @@ def _render_case(
         [case.handler_user_id, case.about_user_id, *(panel.member_ids if panel else [])],
     )
     shown = shown_actions(session, user, case)
-    lead = session.get(Complaint, case.lead_complaint_id) if case.lead_complaint_id else None
-    linked = services.linked_cases(session, case)
+    lead = services.lead_of(session, case)
+    # A persistent parent's new case points at the completed matter it repeats.
+    earlier = (
+        session.get(Complaint, case.lead_complaint_id)
+        if case.persistent_matter and case.lead_complaint_id
+        else None
+    )
+    linked = services.followers(session, case)
     visible_ids = _visible_ids(session, user, [other.id for other in linked])
     messages = services.messages_for(session, case, for_parent=False)
     form_values = {**_default_values(case, panel), **(values or {})}
@@ -378,9 +457,12 @@ def _render_case(
         "deadline": deadline,
         "lead": lead,
         "lead_visible": bool(lead and services.can_see(session, user, lead)),
+        "earlier": earlier if earlier and services.can_see(session, user, earlier) else None,
         "linked": [other for other in linked if other.id in visible_ids],
         "open_linked": sum(
-            1 for other in linked if other.status == Status.open and other.id in visible_ids
+            1
+            for other in linked
+            if other.status in (Status.new, Status.open) and other.id in visible_ids
         ),
         "attachments": services.attachments_for(session, case),
         "messages": [_message_view(case, message) for message in messages],
@@ -505,27 +587,19 @@ def _failed(
     session: Session,
     user: StaffUser,
     case: Complaint,
-    action: str,
-    error: services.ComplaintError,
     values: dict[str, Any],
+    errors: dict[str, str],
 ) -> Response:
-    """Undo the attempt and show the case again with the error and what was typed."""
+    """Undo the attempt and show the case again with the errors and what was typed."""
     session.rollback()
     session.refresh(case)
-    field = FIELD_IDS.get(action, {}).get(error.field, error.field)
     services.record_view(session, case, user)
     session.commit()
-    return _render_case(
-        request, session, user, case, values=values, errors={field: error.message}, status_code=422
-    )
+    return _render_case(request, session, user, case, values=values, errors=errors, status_code=422)
 
 
 def _done(case: Complaint, what: str) -> Response:
     return RedirectResponse(f"/staff/complaints/{case.reference}?done={what}", status_code=303)
-
-
-def _enum_or_none(kind: type, value: str) -> Any:
-    return kind(value) if value in kind.__members__ else None
 
 
 # ---------------------------------------------------------------- actions
@@ -537,39 +611,16 @@ def complaint_triage(
     session: SessionDep,
     user: ComplaintsUser,
     case: Annotated[Complaint, case_for("triage")],
-    stage: Annotated[str, Form()] = "",
-    category: Annotated[str, Form()] = "",
-    handler_id: Annotated[str, Form()] = "",
-    about_user_id: Annotated[str, Form()] = "",
-    late_decision: Annotated[str, Form()] = "",
-    anonymous_decision: Annotated[str, Form()] = "",
-    triage_notes: Annotated[str, Form()] = "",
+    form: Annotated[TriageForm, Depends()],
 ) -> Response:
-    values = {
-        "stage": stage,
-        "category": category,
-        "handler_id": handler_id,
-        "about_user_id": about_user_id,
-        "late_decision": late_decision,
-        "anonymous_decision": anonymous_decision,
-        "triage_notes": triage_notes,
-    }
-    decision = services.Triage(
-        stage=_enum_or_none(Stage, stage),
-        category=category,
-        handler_id=_int_or_none(handler_id),
-        about_user_id=_int_or_none(about_user_id),
-        late_decision=late_decision or None,
-        anonymous_decision=anonymous_decision or None,
-        notes=triage_notes,
-    )
+    decision = form.validate().value
     return _act(
         request,
         session,
         user,
         case,
         "triage",
-        values,
+        form,
         lambda: services.triage(session, _settings(request), case, user, decision),
     )
 
@@ -580,19 +631,22 @@ def complaint_redirect(
     session: SessionDep,
     user: ComplaintsUser,
     case: Annotated[Complaint, case_for("redirect")],
-    procedure: Annotated[str, Form()] = "",
-    redirect_reason: Annotated[str, Form()] = "",
+    form: Annotated[RedirectForm, Depends()],
 ) -> Response:
-    values = {"procedure": procedure, "redirect_reason": redirect_reason}
     return _act(
         request,
         session,
         user,
         case,
         "redirect",
-        values,
+        form,
         lambda: services.redirect_out_of_scope(
-            session, _settings(request), case, user, procedure=procedure, reason=redirect_reason
+            session,
+            _settings(request),
+            case,
+            user,
+            procedure=form.procedure,
+            reason=form.redirect_reason,
         ),
     )
 
@@ -610,7 +664,7 @@ def complaint_release(
         user,
         case,
         "release",
-        {},
+        None,
         lambda: services.release_held(session, _settings(request), case, user),
     )
 
@@ -621,15 +675,19 @@ def complaint_clear_exclusion(
     session: SessionDep,
     user: ComplaintsUser,
     case: Annotated[Complaint, case_for("clear-exclusion")],
-    user_id: Annotated[str, Form()] = "",
+    form: Annotated[ClearExclusionForm, Depends()],
 ) -> Response:
-    def clear() -> None:
-        excluded_id = _int_or_none(user_id)
-        if excluded_id is None:
-            raise services.ComplaintError("exclusion", "Choose who to clear")
-        services.clear_unsure_exclusion(session, case, user, excluded_id)
-
-    return _act(request, session, user, case, "clear-exclusion", {}, clear)
+    excluded = form.validate()
+    return _act(
+        request,
+        session,
+        user,
+        case,
+        "clear-exclusion",
+        None,
+        lambda: services.clear_unsure_exclusion(session, case, user, excluded.value),
+        refused=excluded.errors,
+    )
 
 
 @router.post("/staff/complaints/{reference}/link")
@@ -638,7 +696,7 @@ def complaint_link(
     session: SessionDep,
     user: ComplaintsUser,
     case: Annotated[Complaint, case_for("link")],
-    lead_reference: Annotated[str, Form()] = "",
+    form: Annotated[LinkForm, Depends()],
 ) -> Response:
     return _act(
         request,
@@ -646,8 +704,28 @@ def complaint_link(
         user,
         case,
         "link",
-        {"lead_reference": lead_reference},
-        lambda: services.link_to_lead_by_reference(session, case, lead_reference, user),
+        form,
+        lambda: services.link_to_lead_by_reference(
+            session, _settings(request), case, form.lead_reference, user
+        ),
+    )
+
+
+@router.post("/staff/complaints/{reference}/unlink")
+def complaint_unlink(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    case: Annotated[Complaint, case_for("unlink")],
+) -> Response:
+    return _act(
+        request,
+        session,
+        user,
+        case,
+        "unlink",
+        None,
+        lambda: services.unlink_by_staff(session, case, user),
     )
 
 
@@ -664,17 +742,8 @@ def complaint_close_same_matter(
         user,
         case,
         "close-same-matter",
-        {},
+        None,
         lambda: services.close_as_same_matter(session, _settings(request), case, user),
-    )
-
-
-def _letter(outcome: str, investigated: str, decision: str, actions: str) -> services.Letter:
-    chosen = _enum_or_none(Outcome, outcome)
-    if chosen is None:
-        raise services.ComplaintError("outcome", "Select the outcome")
-    return services.Letter(
-        outcome=chosen, investigated=investigated, decision=decision, actions=actions
     )
 
 
@@ -685,17 +754,20 @@ def _send_letter(
     case: Complaint,
     action: str,
     send: Callable[..., object],
-    values: dict[str, str],
+    form: LetterForm,
 ) -> Response:
     """The stage 1 response and the panel outcome: the same letter form, a different service."""
-
-    def send_letter() -> None:
-        letter = _letter(
-            values["outcome"], values["investigated"], values["decision"], values["actions"]
-        )
-        send(session, _settings(request), case, user, letter)
-
-    return _act(request, session, user, case, action, values, send_letter)
+    letter = form.validate()
+    return _act(
+        request,
+        session,
+        user,
+        case,
+        action,
+        form,
+        lambda: send(session, _settings(request), case, user, letter.value),
+        refused=letter.errors,
+    )
 
 
 @router.post("/staff/complaints/{reference}/respond")
@@ -704,18 +776,9 @@ def complaint_respond(
     session: SessionDep,
     user: ComplaintsUser,
     case: Annotated[Complaint, case_for("respond")],
-    outcome: Annotated[str, Form()] = "",
-    investigated: Annotated[str, Form()] = "",
-    decision: Annotated[str, Form()] = "",
-    actions: Annotated[str, Form()] = "",
+    form: Annotated[LetterForm, Depends()],
 ) -> Response:
-    values = {
-        "outcome": outcome,
-        "investigated": investigated,
-        "decision": decision,
-        "actions": actions,
-    }
-    return _send_letter(request, session, user, case, "respond", services.respond, values)
+    return _send_letter(request, session, user, case, "respond", services.respond, form)
 
 
 @router.post("/staff/complaints/{reference}/update")
@@ -724,25 +787,26 @@ def complaint_update(
     session: SessionDep,
     user: ComplaintsUser,
     case: Annotated[Complaint, case_for("update")],
-    new_date_day: Annotated[str, Form()] = "",
-    new_date_month: Annotated[str, Form()] = "",
-    new_date_year: Annotated[str, Form()] = "",
-    update_reason: Annotated[str, Form()] = "",
+    form: Annotated[DeadlineUpdateForm, Depends()],
 ) -> Response:
-    values = {
-        "new_date_day": new_date_day,
-        "new_date_month": new_date_month,
-        "new_date_year": new_date_year,
-        "update_reason": update_reason,
-    }
-
-    def update() -> None:
-        new_date = _parse_date("new_date", new_date_day, new_date_month, new_date_year)
-        services.send_deadline_update(
-            session, _settings(request), case, user, new_date=new_date, reason=update_reason
-        )
-
-    return _act(request, session, user, case, "update", values, update)
+    new_date = form.validate()
+    return _act(
+        request,
+        session,
+        user,
+        case,
+        "update",
+        form,
+        lambda: services.send_deadline_update(
+            session,
+            _settings(request),
+            case,
+            user,
+            new_date=new_date.value,
+            reason=form.update_reason,
+        ),
+        refused=new_date.errors,
+    )
 
 
 @router.post("/staff/complaints/{reference}/message")
@@ -751,7 +815,7 @@ def complaint_message(
     session: SessionDep,
     user: ComplaintsUser,
     case: Annotated[Complaint, case_for("message")],
-    message_body: Annotated[str, Form()] = "",
+    form: Annotated[MessageForm, Depends()],
 ) -> Response:
     return _act(
         request,
@@ -759,8 +823,8 @@ def complaint_message(
         user,
         case,
         "message",
-        {"message_body": message_body},
-        lambda: services.send_message(session, _settings(request), case, user, message_body),
+        form,
+        lambda: services.send_message(session, _settings(request), case, user, form.message_body),
     )
 
 
@@ -770,7 +834,7 @@ def complaint_note(
     session: SessionDep,
     user: ComplaintsUser,
     case: Annotated[Complaint, case_for("note")],
-    note: Annotated[str, Form()] = "",
+    form: Annotated[NoteForm, Depends()],
 ) -> Response:
     return _act(
         request,
@@ -778,8 +842,8 @@ def complaint_note(
         user,
         case,
         "note",
-        {"note": note},
-        lambda: services.add_note(session, case, user, note),
+        form,
+        lambda: services.add_note(session, case, user, form.note),
     )
 
 
@@ -789,40 +853,27 @@ def complaint_panel(
     session: SessionDep,
     user: ComplaintsUser,
     case: Annotated[Complaint, case_for("panel")],
-    hearing_on_day: Annotated[str, Form()] = "",
-    hearing_on_month: Annotated[str, Form()] = "",
-    hearing_on_year: Annotated[str, Form()] = "",
-    member_1: Annotated[str, Form()] = "",
-    member_2: Annotated[str, Form()] = "",
-    member_3: Annotated[str, Form()] = "",
-    papers: Annotated[str, Form()] = "",
-    hearing_notes: Annotated[str, Form()] = "",
+    form: Annotated[PanelForm, Depends()],
 ) -> Response:
-    values = {
-        "hearing_on_day": hearing_on_day,
-        "hearing_on_month": hearing_on_month,
-        "hearing_on_year": hearing_on_year,
-        "member_1": member_1,
-        "member_2": member_2,
-        "member_3": member_3,
-        "papers": papers,
-        "hearing_notes": hearing_notes,
-    }
-    members = [_int_or_none(m) for m in (member_1, member_2, member_3)]
-
-    def record() -> None:
-        hearing_on = _parse_date("hearing_on", hearing_on_day, hearing_on_month, hearing_on_year)
-        services.record_panel(
+    panel = form.validate()
+    return _act(
+        request,
+        session,
+        user,
+        case,
+        "panel",
+        form,
+        lambda: services.record_panel(
             session,
             case,
             user,
-            hearing_on=hearing_on,
-            member_ids=[m for m in members if m is not None],
-            papers=papers,
-            hearing_notes=hearing_notes,
-        )
-
-    return _act(request, session, user, case, "panel", values, record)
+            hearing_on=panel.value.hearing_on,
+            member_ids=panel.value.member_ids,
+            papers=form.papers,
+            hearing_notes=form.hearing_notes,
+        ),
+        refused=panel.errors,
+    )
 
 
 @router.post("/staff/complaints/{reference}/outcome")
@@ -831,20 +882,9 @@ def complaint_outcome(
     session: SessionDep,
     user: ComplaintsUser,
     case: Annotated[Complaint, case_for("outcome")],
-    outcome: Annotated[str, Form()] = "",
-    investigated: Annotated[str, Form()] = "",
-    decision: Annotated[str, Form()] = "",
-    actions: Annotated[str, Form()] = "",
+    form: Annotated[LetterForm, Depends()],
 ) -> Response:
-    values = {
-        "outcome": outcome,
-        "investigated": investigated,
-        "decision": decision,
-        "actions": actions,
-    }
-    return _send_letter(
-        request, session, user, case, "outcome", services.send_panel_outcome, values
-    )
+    return _send_letter(request, session, user, case, "outcome", services.send_panel_outcome, form)
 
 
 @router.post("/staff/complaints/{reference}/persistent")
@@ -853,7 +893,7 @@ def complaint_persistent(
     session: SessionDep,
     user: ComplaintsUser,
     case: Annotated[Complaint, case_for("persistent")],
-    persistent_reason: Annotated[str, Form()] = "",
+    form: Annotated[PersistentForm, Depends()],
 ) -> Response:
     return _act(
         request,
@@ -861,9 +901,9 @@ def complaint_persistent(
         user,
         case,
         "persistent",
-        {"persistent_reason": persistent_reason},
+        form,
         lambda: services.mark_persistent(
-            session, _settings(request), case, user, persistent_reason
+            session, _settings(request), case, user, form.persistent_reason
         ),
     )
 

@@ -25,6 +25,8 @@ class Tag(enum.StrEnum):
     status = "complaint:status"
     triage = "complaint:triage"
     link = "complaint:link"
+    follow = "complaint:link:follow"
+    unlink = "complaint:unlink"
     deadline_moved = "complaint:deadline:moved"
     escalate = "complaint:stage:escalate"
     panel = "complaint:panel:record"
@@ -98,6 +100,12 @@ def _deadline_moved(event: HistoryEvent) -> str:
     return f"Deadline moved from {before} to {after} because term dates or bank holidays changed"
 
 
+def _moved_on(event: HistoryEvent) -> str:
+    sentence = f"Moved from {readable(event.from_value)} to {readable(event.to_value)}"
+    lead = event.details.get("with_lead")
+    return f"{sentence} with its linked cases ({lead})" if lead else sentence
+
+
 SENTENCES: dict[Tag, Callable[[HistoryEvent], str]] = {
     Tag.view: _viewed,
     Tag.exclude: lambda _e: "Kept someone out of this case (the person it is about)",
@@ -106,8 +114,12 @@ SENTENCES: dict[Tag, Callable[[HistoryEvent], str]] = {
     Tag.status: lambda e: f"Status changed from {readable(e.from_value)} to {readable(e.to_value)}",
     Tag.triage: _triaged,
     Tag.link: lambda e: f"Linked to lead case {e.to_value}",
+    Tag.follow: lambda e: f"Sorted with its lead case {e.to_value}: same stage and handler",
+    Tag.unlink: lambda e: (
+        f"Unlinked from lead case {e.from_value}: {e.details.get('reason', '')}".rstrip(": ")
+    ),
     Tag.deadline_moved: _deadline_moved,
-    Tag.escalate: lambda e: f"Moved from {readable(e.from_value)} to {readable(e.to_value)}",
+    Tag.escalate: _moved_on,
     Tag.panel: lambda e: f"Panel recorded: hearing on {readable(e.to_value)}",
     Tag.persistent: lambda e: f"Marked as unreasonably persistent: {e.details.get('reason', '')}",
 }

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from portal.clock import unix_seconds
 from portal.complaints import attachments, letters, services
 from portal.complaints.attachments import AttachmentError
+from portal.complaints.forms import EscalateForm, FindCaseForm, ReplyForm, WithdrawForm
 from portal.complaints.models import (
     Attachment,
     Complaint,
@@ -137,16 +138,10 @@ def track_find(request: Request) -> Response:
 def track_find_submit(
     request: Request,
     session: SessionDep,
-    reference: Annotated[str, Form()] = "",
-    email: Annotated[str, Form()] = "",
+    form: Annotated[FindCaseForm, Depends()],
 ) -> Response:
-    values = {"reference": reference, "email": email}
-    errors: dict[str, str] = {}
-    if not reference.strip():
-        errors["reference"] = "Enter your reference, like C-7K4P-2QX"
-    if not email.strip():
-        errors["email"] = "Enter your email address"
-    if errors:
+    values = form.typed()
+    if errors := form.validate().errors:
         return render(
             request,
             "complaints/track/find.html",
@@ -164,7 +159,7 @@ def track_find_submit(
         )
         response.headers["Retry-After"] = "3600"
         return response
-    case = services.find_for_parent(session, reference, email)
+    case = services.find_for_parent(session, form.reference, form.email)
     if case is None:
         return render(
             request,
@@ -292,14 +287,14 @@ def track_reply(
     request: Request,
     session: SessionDep,
     access: Access,
-    body: Annotated[str, Form()] = "",
+    form: Annotated[ReplyForm, Depends()],
     attachment: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     if access is None:
         return _find_again()
     case = access.case
     settings: Settings = request.app.state.settings
-    values = {"body": body}
+    body, values = form.body, form.typed()
     stored: Attachment | None = None
     try:
         # Check the words first, so a refused reply never leaves its file behind.
@@ -376,19 +371,19 @@ def track_withdraw(
     request: Request,
     session: SessionDep,
     access: Access,
-    reason: Annotated[str, Form()] = "",
+    form: Annotated[WithdrawForm, Depends()],
 ) -> Response:
     if access is None:
         return _find_again()
     try:
-        services.withdraw(session, request.app.state.settings, access.case, reason)
+        services.withdraw(session, request.app.state.settings, access.case, form.reason)
     except ComplaintError as error:
         session.rollback()
         return _withdraw_page(
             request,
             access,
             errors={error.field: error.message},
-            values={"reason": reason},
+            values=form.typed(),
             status_code=422,
         )
     session.commit()
@@ -400,12 +395,12 @@ def track_escalate(
     request: Request,
     session: SessionDep,
     access: Access,
-    reasons: Annotated[str, Form()] = "",
+    form: Annotated[EscalateForm, Depends()],
 ) -> Response:
     if access is None:
         return _find_again()
     try:
-        services.escalate(session, request.app.state.settings, access.case, reasons)
+        services.escalate(session, request.app.state.settings, access.case, form.reasons)
     except ComplaintError as error:
         session.rollback()
         return _case_page(
@@ -413,7 +408,7 @@ def track_escalate(
             session,
             access,
             errors={error.field: error.message},
-            values={"reasons": reasons},
+            values=form.typed(),
             status_code=422,
         )
     session.commit()

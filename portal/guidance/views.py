@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from portal.accounts.access import require_role
@@ -13,6 +12,7 @@ from portal.accounts.models import Role, StaffUser
 from portal.clock import school_today
 from portal.db import SessionDep, now_of
 from portal.guidance import services
+from portal.guidance.forms import PolicyForm
 from portal.inputs import CleanInputRoute
 from portal.templating import render
 
@@ -124,24 +124,15 @@ def staff_policy_publish(
     request: Request,
     session: SessionDep,
     user: AdminUser,
-    version: Annotated[str, Form()] = "",
-    effective_on: Annotated[str, Form()] = "",
-    body_markdown: Annotated[str, Form()] = "",
-    summary_of_changes: Annotated[str, Form()] = "",
+    form: Annotated[PolicyForm, Depends()],
 ) -> Response:
-    values = {
-        "version": version,
-        "effective_on": effective_on,
-        "body_markdown": body_markdown,
-        "summary_of_changes": summary_of_changes,
-    }
     try:
         services.publish_policy(
             session,
-            version=version,
-            effective_on=_parse_date(effective_on),
-            body_markdown=body_markdown,
-            summary_of_changes=summary_of_changes,
+            version=form.version,
+            effective_on=form.effective_date,
+            body_markdown=form.body_markdown,
+            summary_of_changes=form.summary_of_changes,
             user=user,
         )
     except services.PolicyError as error:
@@ -149,18 +140,11 @@ def staff_policy_publish(
         return render(
             request,
             "guidance/staff-policy-new.html",
-            {"values": values, "errors": {error.field: error.message}},
+            {"values": form.typed(), "errors": {error.field: error.message}},
             status_code=422,
         )
     session.commit()
-    return RedirectResponse("/staff/policy?published=" + version, status_code=303)
-
-
-def _parse_date(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        return None
+    return RedirectResponse("/staff/policy?published=" + form.version, status_code=303)
 
 
 def _next_version(version: str) -> str:

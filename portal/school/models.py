@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from typing import Any
 
@@ -51,6 +52,12 @@ class SchoolProfile(SQLModel, table=True):
     set_up_at: datetime | None = Field(default=None, sa_column=Column(DateTime))
     created_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))
     updated_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))
+    # Given anew (at random) by every transaction that changes the school's settings: see
+    # `portal.school.services.settings_stamp`.
+    settings_stamp: str = Field(
+        default_factory=lambda: secrets.token_hex(16),
+        sa_column=Column(String(32), nullable=False, server_default="initial"),
+    )
 
 
 class SchoolTerm(SQLModel, table=True):

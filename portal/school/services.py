@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 
 from portal.calendar import SchoolCalendar, Term, TermDatesError, parse_term_dates
 from portal.school.models import SchoolClosure, SchoolProfile, SchoolTerm
+from portal.school.stamp import keep, kept
 
 DEFAULT_CATEGORIES: tuple[str, ...] = (
     "Teaching and learning",
@@ -171,7 +172,7 @@ def _out_of_scope(entry: dict[str, Any]) -> OutOfScope:
     )
 
 
-_CACHE_KEY = "portal.school"
+_CACHE_KEY = "portal.settings.school"
 
 
 def profile_row(session: Session) -> SchoolProfile | None:
@@ -182,12 +183,17 @@ def profile_row(session: Session) -> SchoolProfile | None:
 
 
 def school_of(session: Session) -> School:
-    """The school, read once per session (a request, a CLI command) and kept for its length."""
+    """The school, read once per session (a request, a CLI command) and kept for its length;
+    between sessions, kept by the process under the settings stamp (`portal.school.stamp`)."""
     cached = session.info.get(_CACHE_KEY)
     if cached is not None:
         return cached
-    row = profile_row(session)
-    school = snapshot(row) if row is not None else NOT_SET_UP
+    school = kept(session, "school")
+    if school is None:
+        row = profile_row(session)
+        school = snapshot(row) if row is not None else NOT_SET_UP
+        if row is not None:
+            keep(session, "school", school)
     session.info[_CACHE_KEY] = school
     return school
 
@@ -199,7 +205,7 @@ def forget_school(session: Session) -> None:
 
 # ---------------------------------------------------------------- term dates
 
-_CALENDAR_KEY = "portal.school.calendar"
+_CALENDAR_KEY = "portal.settings.calendar"
 
 
 def calendar_of(session: Session) -> SchoolCalendar:
@@ -208,6 +214,10 @@ def calendar_of(session: Session) -> SchoolCalendar:
     cached = session.info.get(_CALENDAR_KEY)
     if cached is not None:
         return cached
+    calendar = kept(session, "calendar")
+    if calendar is not None:
+        session.info[_CALENDAR_KEY] = calendar
+        return calendar
     school = school_of(session)
     terms: list[Term] = []
     closures: list[date] = []
@@ -221,6 +231,8 @@ def calendar_of(session: Session) -> SchoolCalendar:
         )
     calendar = _calendar_for(tuple(sorted(terms, key=lambda t: t.start)), frozenset(closures))
     session.info[_CALENDAR_KEY] = calendar
+    if school.id is not None:
+        keep(session, "calendar", calendar)
     return calendar
 
 

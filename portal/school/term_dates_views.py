@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -20,8 +20,10 @@ from portal.accounts.models import Role, StaffUser
 from portal.calendar import Term
 from portal.clock import unix_seconds
 from portal.db import SessionDep
+from portal.forms import Checked
 from portal.inputs import CleanInputRoute, RowId
 from portal.school import term_dates as rules
+from portal.school.forms import ClosureForm, ImportConfirmForm, TermForm
 from portal.school.ical import MAX_BYTES, IcalError, read_ics
 from portal.school.models import SchoolClosure, SchoolTerm
 from portal.school.services import calendar_of, school_of
@@ -33,6 +35,7 @@ AdminUser = Annotated[StaffUser, Depends(require_role(Role.admin))]
 BASE = "/staff/settings/term-dates"
 IMPORT_PURPOSE = "term-dates-import"
 IMPORT_GOOD_FOR = 60 * 60  # seconds a preview can be confirmed in
+T = TypeVar("T")
 
 
 # ---------------------------------------------------------------- the calendar
@@ -89,23 +92,13 @@ def new_term_page(request: Request, session: SessionDep, admin: AdminUser) -> Re
 
 @router.post(BASE + "/terms/new")
 def add_term(
-    request: Request,
-    session: SessionDep,
-    admin: AdminUser,
-    name: Annotated[str, Form()] = "",
-    start_day: Annotated[str, Form()] = "",
-    start_month: Annotated[str, Form()] = "",
-    start_year: Annotated[str, Form()] = "",
-    end_day: Annotated[str, Form()] = "",
-    end_month: Annotated[str, Form()] = "",
-    end_year: Annotated[str, Form()] = "",
+    request: Request, session: SessionDep, admin: AdminUser, form: Annotated[TermForm, Depends()]
 ) -> Response:
-    values = _values(locals(), "name", "start", "end")
     try:
-        result = rules.add_term(session, admin, rules.read_term(values))
+        result = rules.add_term(session, admin, _accepted(form.validate()))
     except rules.TermDatesInputError as error:
         session.rollback()
-        return _term_form(request, None, values=values, errors=error.errors)
+        return _term_form(request, None, values=form.typed(), errors=error.errors)
     return _done(request, session, result)
 
 
@@ -125,23 +118,16 @@ def change_term(
     session: SessionDep,
     admin: AdminUser,
     term_id: RowId,
-    name: Annotated[str, Form()] = "",
-    start_day: Annotated[str, Form()] = "",
-    start_month: Annotated[str, Form()] = "",
-    start_year: Annotated[str, Form()] = "",
-    end_day: Annotated[str, Form()] = "",
-    end_month: Annotated[str, Form()] = "",
-    end_year: Annotated[str, Form()] = "",
+    form: Annotated[TermForm, Depends()],
 ) -> Response:
-    values = _values(locals(), "name", "start", "end")
     try:
-        result = rules.change_term(session, admin, term_id, rules.read_term(values))
+        result = rules.change_term(session, admin, term_id, _accepted(form.validate()))
     except rules.TermDatesInputError as error:
         session.rollback()
         term = session.get(SchoolTerm, term_id)
         if term is None:
             return _conflict(request, session)
-        return _term_form(request, term, values=values, errors=error.errors)
+        return _term_form(request, term, values=form.typed(), errors=error.errors)
     except rules.TermDatesConflict:
         return _conflict(request, session)
     return _done(request, session, result)
@@ -203,16 +189,12 @@ def _term_form(
     )
 
 
-def _values(given: dict[str, Any], *fields: str) -> dict[str, str]:
-    """The form's fields as typed (dates as their three parts), to show again on an error."""
-    values: dict[str, str] = {}
-    for name in fields:
-        if name in ("start", "end", "day"):
-            for part in rules.DATE_PARTS:
-                values[f"{name}_{part}"] = str(given.get(f"{name}_{part}", ""))
-        else:
-            values[name] = str(given.get(name, ""))
-    return values
+def _accepted(checked: Checked[T | None]) -> T:
+    """A form's value, or its field errors raised as the rules raise theirs (one way to show
+    them: what the calendar refuses and what the form refuses look the same)."""
+    if checked.value is None:
+        raise rules.TermDatesInputError(checked.errors)
+    return checked.value
 
 
 # ---------------------------------------------------------------- closure days
@@ -228,17 +210,13 @@ def add_closure(
     request: Request,
     session: SessionDep,
     admin: AdminUser,
-    day_day: Annotated[str, Form()] = "",
-    day_month: Annotated[str, Form()] = "",
-    day_year: Annotated[str, Form()] = "",
-    reason: Annotated[str, Form()] = "",
+    form: Annotated[ClosureForm, Depends()],
 ) -> Response:
-    values = _values(locals(), "day", "reason")
     try:
-        result = rules.add_closure(session, admin, rules.read_closure(values))
+        result = rules.add_closure(session, admin, _accepted(form.validate()))
     except rules.TermDatesInputError as error:
         session.rollback()
-        return _closure_form(request, values=values, errors=error.errors)
+        return _closure_form(request, values=form.typed(), errors=error.errors)
     return _done(request, session, result)
 
 
@@ -337,9 +315,9 @@ def import_confirm(
     request: Request,
     session: SessionDep,
     admin: AdminUser,
-    plan: Annotated[str, Form()] = "",
+    form: Annotated[ImportConfirmForm, Depends()],
 ) -> Response:
-    read = _unsign_plan(request, admin, plan)
+    read = _unsign_plan(request, admin, form.plan)
     if read is None:
         return render(
             request,

@@ -1,8 +1,9 @@
 """The school's own settings pages (admins only), the first-run setup steps, and the crest image.
 
-One function per page: `/staff/settings/contact` is `contact_page` and `contact_save`. Each form
-reads its fields through `portal.school.profile`, then saves there (one history event per setting
-that changed) and redirects to the overview, or shows the form again with what was typed.
+One function per page: `/staff/settings/contact` is `contact_page` and `contact_save`. Each save
+reads its form class (`portal.school.forms`, checked by `portal.school.profile`'s rules), then
+saves through the profile (one history event per setting that changed) and redirects to the
+overview, or shows the form again with what was typed.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, select
 
@@ -21,6 +22,19 @@ from portal.db import SessionDep
 from portal.history import Actor, HistoryEvent
 from portal.inputs import CleanInputRoute
 from portal.school import profile as rules
+from portal.school import term_dates
+from portal.school.forms import (
+    CategoriesForm,
+    ChannelsForm,
+    ColourForm,
+    ContactForm,
+    NameForm,
+    ParagraphForm,
+    ProcedureForm,
+    SettingsForm,
+    SetupSchoolForm,
+    TimescalesForm,
+)
 from portal.school.models import SchoolProfile
 from portal.school.services import calendar_of, profile_row
 from portal.templating import render
@@ -201,20 +215,19 @@ def name_save(
     request: Request,
     session: SessionDep,
     admin: AdminUser,
-    name: Annotated[str, Form()] = "",
-    seen: Annotated[str, Form()] = "",
+    form: Annotated[NameForm, Depends()],
 ) -> Response:
-    value, errors = rules.read_name(name)
-    if errors:
-        return _name_form(request, {"name": name}, seen, errors=errors, status_code=422)
+    name = form.validate()
+    if name.errors:
+        return _name_form(request, form.typed(), form.seen, errors=name.errors, status_code=422)
     try:
-        rules.save_changes(session, Actor.staff(admin), {"name": value}, seen=seen)
+        rules.save_changes(session, Actor.staff(admin), {"name": name.value}, seen=form.seen)
     except rules.EditedMeanwhile as meanwhile:
         session.rollback()
         now = meanwhile.current.name
         fresh = rules.fingerprint({"name": now})
         conflict = {"name": CONFLICT.format(now=now)}
-        return _name_form(request, {"name": name}, fresh, errors=conflict, status_code=409)
+        return _name_form(request, form.typed(), fresh, errors=conflict, status_code=409)
     except LookupError:
         return RedirectResponse("/staff/setup", status_code=303)
     return _done(request, session)
@@ -246,23 +259,15 @@ def contact_save(
     request: Request,
     session: SessionDep,
     admin: AdminUser,
-    contact_email: Annotated[str, Form()] = "",
-    contact_phone: Annotated[str, Form()] = "",
-    contact_address: Annotated[str, Form()] = "",
-    website_url: Annotated[str, Form()] = "",
-    seen: Annotated[str, Form()] = "",
+    form: Annotated[ContactForm, Depends()],
 ) -> Response:
-    typed = {
-        "contact_email": contact_email,
-        "contact_phone": contact_phone,
-        "contact_address": contact_address,
-        "website_url": website_url,
-    }
-    values, errors = rules.read_contacts(contact_email, contact_phone, contact_address, website_url)
-    if errors:
-        return _contact_form(request, typed, seen, errors=errors, status_code=422)
+    typed, contacts = form.typed(), form.validate()
+    if contacts.errors:
+        return _contact_form(request, typed, form.seen, errors=contacts.errors, status_code=422)
     try:
-        rules.save_changes(session, Actor.staff(admin), values, seen=seen, seen_fields=CONTACT_KEYS)
+        rules.save_changes(
+            session, Actor.staff(admin), contacts.value, seen=form.seen, seen_fields=CONTACT_KEYS
+        )
     except rules.EditedMeanwhile as meanwhile:
         session.rollback()
         now = rules.fields_value(meanwhile.current, CONTACT_KEYS)
@@ -331,16 +336,16 @@ def _lines_save(
     session: Session,
     admin: StaffUser,
     spec: Mapping[str, str],
-    text: str,
-    seen: str,
-    reader: Any,
+    form: ChannelsForm | CategoriesForm,
 ) -> Response:
-    field = spec["field"]
-    value, errors = reader(text)
-    if errors:
-        return _lines_page(request, **spec, lines=text, seen=seen, errors=errors, status_code=422)
+    field, seen = spec["field"], form.seen
+    text, lines = getattr(form, field), form.validate()
+    if lines.errors:
+        return _lines_page(
+            request, **spec, lines=text, seen=seen, errors=lines.errors, status_code=422
+        )
     try:
-        rules.save_changes(session, Actor.staff(admin), {field: value}, seen=seen)
+        rules.save_changes(session, Actor.staff(admin), {field: lines.value}, seen=seen)
     except rules.EditedMeanwhile as meanwhile:
         session.rollback()
         now = getattr(meanwhile.current, field)
@@ -374,12 +379,9 @@ def official_channels_save(
     request: Request,
     session: SessionDep,
     admin: AdminUser,
-    official_channels: Annotated[str, Form()] = "",
-    seen: Annotated[str, Form()] = "",
+    form: Annotated[ChannelsForm, Depends()],
 ) -> Response:
-    return _lines_save(
-        request, session, admin, CHANNELS, official_channels, seen, rules.read_channels
-    )
+    return _lines_save(request, session, admin, CHANNELS, form)
 
 
 @router.get("/staff/settings/categories")
@@ -398,10 +400,9 @@ def categories_save(
     request: Request,
     session: SessionDep,
     admin: AdminUser,
-    categories: Annotated[str, Form()] = "",
-    seen: Annotated[str, Form()] = "",
+    form: Annotated[CategoriesForm, Depends()],
 ) -> Response:
-    return _lines_save(request, session, admin, CATEGORIES, categories, seen, rules.read_categories)
+    return _lines_save(request, session, admin, CATEGORIES, form)
 
 
 # ---------------------------------------------------------------- brand colour
@@ -451,10 +452,11 @@ def colour_save(
     request: Request,
     session: SessionDep,
     admin: AdminUser,
-    brand_colour: Annotated[str, Form()] = "",
-    seen: Annotated[str, Form()] = "",
+    form: Annotated[ColourForm, Depends()],
 ) -> Response:
-    colour, errors = rules.read_colour(brand_colour)
+    brand_colour, seen = form.brand_colour, form.seen
+    checked = form.validate()
+    colour, errors = checked.value, checked.errors
     is_colour = colour.startswith("#") and len(colour) == 7 and "brand_colour" not in errors
     shown = colour if (is_colour or "contrast" in errors.get("brand_colour", "")) else None
     if errors:
@@ -584,18 +586,23 @@ def _timescales_save(
     request: Request,
     session: Session,
     admin: StaffUser,
-    typed: dict[str, str],
-    seen: str,
+    form: TimescalesForm,
     *,
     setup: bool,
 ) -> Response:
-    values, errors = rules.read_timescales(typed)
-    if errors:
-        return _timescales_form(request, typed, seen, setup=setup, errors=errors, status_code=422)
-    try:
-        rules.save_changes(
-            session, Actor.staff(admin), values, seen=seen, seen_fields=TIMESCALE_KEYS
+    typed, seen, timescales = form.typed(), form.seen, form.validate()
+    if timescales.errors:
+        return _timescales_form(
+            request, typed, seen, setup=setup, errors=timescales.errors, status_code=422
         )
+    try:
+        changed = rules.save_changes(
+            session, Actor.staff(admin), timescales.value, seen=seen, seen_fields=TIMESCALE_KEYS
+        )
+        if changed:
+            # Every open case's deadline counts the new timescales at once, in this transaction
+            # (the same listeners as a change of term dates: history, and each parent told).
+            term_dates.tell_listeners(session, admin)
         if setup:
             rules.record_timescales_confirmed(session, Actor.staff(admin))
     except rules.EditedMeanwhile as meanwhile:
@@ -621,25 +628,9 @@ def timescales_save(
     request: Request,
     session: SessionDep,
     admin: AdminUser,
-    acknowledge_within_days: Annotated[str, Form()] = "",
-    concern_response_days: Annotated[str, Form()] = "",
-    stage1_response_days: Annotated[str, Form()] = "",
-    escalation_window_days: Annotated[str, Form()] = "",
-    stage2_outcome_days: Annotated[str, Form()] = "",
-    late_after_months: Annotated[str, Form()] = "",
-    reminder_days_before: Annotated[str, Form()] = "",
-    seen: Annotated[str, Form()] = "",
+    form: Annotated[TimescalesForm, Depends()],
 ) -> Response:
-    typed = {
-        "acknowledge_within_days": acknowledge_within_days,
-        "concern_response_days": concern_response_days,
-        "stage1_response_days": stage1_response_days,
-        "escalation_window_days": escalation_window_days,
-        "stage2_outcome_days": stage2_outcome_days,
-        "late_after_months": late_after_months,
-        "reminder_days_before": reminder_days_before,
-    }
-    return _timescales_save(request, session, admin, typed, seen, setup=False)
+    return _timescales_save(request, session, admin, form, setup=False)
 
 
 # ---------------------------------------------------------------- other procedures (out of scope)
@@ -700,12 +691,9 @@ def procedure_new_save(
     request: Request,
     session: SessionDep,
     admin: AdminUser,
-    name: Annotated[str, Form()] = "",
-    where: Annotated[str, Form()] = "",
-    url: Annotated[str, Form()] = "",
-    seen: Annotated[str, Form()] = "",
+    form: Annotated[ProcedureForm, Depends()],
 ) -> Response:
-    return _procedure_save(request, session, admin, None, name, where, url, seen)
+    return _procedure_save(request, session, admin, None, form)
 
 
 def _procedure_save(
@@ -713,10 +701,7 @@ def _procedure_save(
     session: Session,
     admin: StaffUser,
     key: str | None,
-    name: str,
-    where: str,
-    url: str,
-    seen: str,
+    form: ProcedureForm,
 ) -> Response:
     row = profile_row(session)
     if row is None:
@@ -730,9 +715,10 @@ def _procedure_save(
         else f"/staff/settings/other-procedures/{key}"
     )
     title = "Add another procedure" if key is None else "Change a procedure"
-    typed = {"name": name, "where": where, "url": url}
+    typed, seen = form.typed(), form.seen
     others = [entry for entry in current if entry.get("key") != key]
-    entry, errors = rules.read_procedure(name, where, url, others)
+    checked = form.validate(others)
+    entry, errors = checked.value, checked.errors
     if not errors and key is None and len(current) >= rules.PROCEDURES_MAX:
         errors["name"] = f"There can be {rules.PROCEDURES_MAX} procedures at most"
     if errors:
@@ -800,12 +786,9 @@ def procedure_save(
     session: SessionDep,
     admin: AdminUser,
     key: str,
-    name: Annotated[str, Form()] = "",
-    where: Annotated[str, Form()] = "",
-    url: Annotated[str, Form()] = "",
-    seen: Annotated[str, Form()] = "",
+    form: Annotated[ProcedureForm, Depends()],
 ) -> Response:
-    return _procedure_save(request, session, admin, key, name, where, url, seen)
+    return _procedure_save(request, session, admin, key, form)
 
 
 @router.post("/staff/settings/other-procedures/{key}/remove")
@@ -814,7 +797,7 @@ def procedure_remove(
     session: SessionDep,
     admin: AdminUser,
     key: str,
-    seen: Annotated[str, Form()] = "",
+    form: Annotated[SettingsForm, Depends()],
 ) -> Response:
     row = profile_row(session)
     if row is None:
@@ -830,7 +813,7 @@ def procedure_remove(
         admin,
         "out_of_scope",
         after,
-        seen,
+        form.seen,
         lambda now, conflict: _procedure_form(
             request,
             entry,
@@ -899,11 +882,9 @@ def paragraph_new_save(
     request: Request,
     session: SessionDep,
     admin: AdminUser,
-    title: Annotated[str, Form()] = "",
-    text: Annotated[str, Form()] = "",
-    seen: Annotated[str, Form()] = "",
+    form: Annotated[ParagraphForm, Depends()],
 ) -> Response:
-    return _paragraph_save(request, session, admin, None, title, text, seen)
+    return _paragraph_save(request, session, admin, None, form)
 
 
 def _paragraph_save(
@@ -911,9 +892,7 @@ def _paragraph_save(
     session: Session,
     admin: StaffUser,
     number: str | None,
-    title: str,
-    text: str,
-    seen: str,
+    form: ParagraphForm,
 ) -> Response:
     row = profile_row(session)
     if row is None:
@@ -926,8 +905,9 @@ def _paragraph_save(
         else f"/staff/settings/letter-paragraphs/{index}"
     )
     page_title = "Add a letter paragraph" if index is None else "Change a letter paragraph"
-    typed = {"title": title, "text": text}
-    paragraph, errors = rules.read_paragraph(title, text)
+    typed, seen = form.typed(), form.seen
+    checked = form.validate()
+    paragraph, errors = checked.value, checked.errors
     if not errors and index is None and len(current) >= rules.PARAGRAPHS_MAX:
         errors["title"] = f"There can be {rules.PARAGRAPHS_MAX} paragraphs at most"
     if errors:
@@ -976,11 +956,9 @@ def paragraph_save(
     session: SessionDep,
     admin: AdminUser,
     number: str,
-    title: Annotated[str, Form()] = "",
-    text: Annotated[str, Form()] = "",
-    seen: Annotated[str, Form()] = "",
+    form: Annotated[ParagraphForm, Depends()],
 ) -> Response:
-    return _paragraph_save(request, session, admin, number, title, text, seen)
+    return _paragraph_save(request, session, admin, number, form)
 
 
 @router.post("/staff/settings/letter-paragraphs/{number}/remove")
@@ -989,7 +967,7 @@ def paragraph_remove(
     session: SessionDep,
     admin: AdminUser,
     number: str,
-    seen: Annotated[str, Form()] = "",
+    form: Annotated[SettingsForm, Depends()],
 ) -> Response:
     row = profile_row(session)
     if row is None:
@@ -1003,7 +981,7 @@ def paragraph_remove(
         admin,
         "letter_paragraphs",
         after,
-        seen,
+        form.seen,
         lambda now, conflict: _paragraph_form(
             request,
             current[index - 1],
@@ -1082,31 +1060,17 @@ def setup_school_save(
     request: Request,
     session: SessionDep,
     admin: AdminUser,
-    name: Annotated[str, Form()] = "",
-    contact_email: Annotated[str, Form()] = "",
-    contact_phone: Annotated[str, Form()] = "",
-    contact_address: Annotated[str, Form()] = "",
-    website_url: Annotated[str, Form()] = "",
+    form: Annotated[SetupSchoolForm, Depends()],
 ) -> Response:
-    typed = {
-        "name": name,
-        "contact_email": contact_email,
-        "contact_phone": contact_phone,
-        "contact_address": contact_address,
-        "website_url": website_url,
-    }
-    school_name, errors = rules.read_name(name)
-    contacts, contact_errors = rules.read_contacts(
-        contact_email, contact_phone, contact_address, website_url
-    )
-    errors.update(contact_errors)
-    if errors:
-        return _setup_school_form(request, typed, errors=errors, status_code=422)
+    school = form.validate()
+    if school.errors:
+        return _setup_school_form(request, form.typed(), errors=school.errors, status_code=422)
     actor = Actor.staff(admin)
     if rules.locked_profile(session) is None:
-        rules.create_profile(session, actor, school_name, contacts)
+        contacts = {key: school.value[key] for key in CONTACT_KEYS}
+        rules.create_profile(session, actor, school.value["name"], contacts)
     else:
-        rules.save_changes(session, actor, {"name": school_name, **contacts}, seen=None)
+        rules.save_changes(session, actor, school.value, seen=None)
     return _done(request, session, "/staff/setup")
 
 
@@ -1124,25 +1088,9 @@ def setup_timescales_save(
     request: Request,
     session: SessionDep,
     admin: AdminUser,
-    acknowledge_within_days: Annotated[str, Form()] = "",
-    concern_response_days: Annotated[str, Form()] = "",
-    stage1_response_days: Annotated[str, Form()] = "",
-    escalation_window_days: Annotated[str, Form()] = "",
-    stage2_outcome_days: Annotated[str, Form()] = "",
-    late_after_months: Annotated[str, Form()] = "",
-    reminder_days_before: Annotated[str, Form()] = "",
-    seen: Annotated[str, Form()] = "",
+    form: Annotated[TimescalesForm, Depends()],
 ) -> Response:
-    typed = {
-        "acknowledge_within_days": acknowledge_within_days,
-        "concern_response_days": concern_response_days,
-        "stage1_response_days": stage1_response_days,
-        "escalation_window_days": escalation_window_days,
-        "stage2_outcome_days": stage2_outcome_days,
-        "late_after_months": late_after_months,
-        "reminder_days_before": reminder_days_before,
-    }
-    return _timescales_save(request, session, admin, typed, seen, setup=True)
+    return _timescales_save(request, session, admin, form, setup=True)
 
 
 @router.post("/staff/setup/open")

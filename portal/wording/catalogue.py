@@ -34,6 +34,9 @@ class CaseView:
     received_on: str  # "Monday 30 November 2026"
     deadline: str  # the next deadline, or "a date we will confirm soon"
     acknowledge_by: str  # "by Monday 7 December 2026", or "within 5 school days"
+    # What the parent can do next, in one place for every email and letter of the case's stage:
+    # a formal complaint after a concern, the governors' panel after stage 1, nothing after it.
+    next_step: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,10 +75,16 @@ SAMPLE_CASE = CaseView(
     received_on="Monday 30 November 2026",
     deadline="Monday 14 December 2026",
     acknowledge_by="by Monday 7 December 2026",
+    next_step=(
+        "If you are not satisfied, you can ask for your complaint to be considered by a panel "
+        "of governors (stage 2). Use the button on your case page, or write to the clerk to the "
+        "governors, by Monday 14 December 2026. Please say why you are not satisfied and what "
+        "you would like to happen."
+    ),
 )
 SAMPLE_STAFF = "Janet Okafor"
 
-CASE = "the case: case.reference, case.kind (concern or complaint), case.stage, case.parent_name, case.child_name, case.category, case.received_on, case.deadline, case.acknowledge_by, case.is_concern, case.anonymous"  # noqa: E501
+CASE = "the case: case.reference, case.kind (concern or complaint), case.stage, case.parent_name, case.child_name, case.category, case.received_on, case.deadline, case.acknowledge_by, case.next_step (what the parent can do next, worded for the case's stage), case.is_concern, case.anonymous"  # noqa: E501
 SCHOOL = "the school: school.name, school.contact_phone, school.contact_email, school.contact_address, school.website_url"  # noqa: E501
 PARENT = "the parent's name"
 STAFF = "the name of the member of staff it goes to"
@@ -218,6 +227,37 @@ CATALOGUE: tuple[Wording, ...] = (
         "next-stage-requested",
         "Your request for the next stage",
         "Sent to the parent when they ask for the next stage (formal complaint or the panel).",
+    ),
+    _parent_email(
+        "concern-made-formal",
+        "Your concern is now a formal complaint",
+        "Sent to the parent when office decides a concern should be handled as a formal "
+        "stage 1 complaint.",
+        {"handler_name": "the name of the person who will answer it"},
+        {"handler_name": "David Morgan"},
+    ),
+    _parent_email(
+        "date-moved",
+        "A date we gave you has changed",
+        "Sent to the parent when a date we gave them moves because the school's term dates or "
+        "timescales changed.",
+        {
+            "what_moved": 'what the date is for, as the start of a sentence: "We will now send '
+            'our response by"',
+            "old_date": "the date we gave before",
+            "new_date": "the new date",
+        },
+        {
+            "what_moved": "We will now send our response by",
+            "old_date": "Monday 14 December 2026",
+            "new_date": "Tuesday 15 December 2026",
+        },
+    ),
+    _parent_email(
+        "moved-with-linked-cases",
+        "Your case moved on with the cases linked to it",
+        "Sent to a parent whose case is answered together with others on the same matter, when "
+        "another of those parents asks for the next stage and the cases move on together.",
     ),
     _parent_email(
         "panel-outcome-ready",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import delete, update
@@ -15,6 +16,7 @@ from sqlmodel import Session, select
 from portal.db import now_of
 from portal.history import Actor, record_event
 from portal.school.services import School, school_of
+from portal.school.stamp import keep, kept
 from portal.wording.catalogue import BY_KEY, CATALOGUE, SAMPLE_CASE, Wording, wording_for
 from portal.wording.models import WordingOverride
 from portal.wording.rendering import (
@@ -28,7 +30,7 @@ from portal.wording.rendering import (
 )
 
 log = logging.getLogger(__name__)
-_CACHE_KEY = "portal.wording.overrides"
+_CACHE_KEY = "portal.settings.wording"
 HISTORY_SUBJECT = "wording"
 SAVED_TAG = "wording:save"
 RESET_TAG = "wording:reset"
@@ -55,16 +57,35 @@ class Editing:
     version: int  # 0: no override yet
 
 
-def _overrides(session: Session, school: School) -> dict[str, WordingOverride]:
-    """The school's overrides, read once per session (a request, a CLI run)."""
-    cache: dict[int | None, dict[str, WordingOverride]] = session.info.setdefault(_CACHE_KEY, {})
+@dataclass(frozen=True)
+class Override:
+    """A school's own wording for one email or letter, as stored."""
+
+    key: str
+    subject: str
+    body: str
+    version: int
+
+
+def _overrides(session: Session, school: School) -> Mapping[str, Override]:
+    """The school's overrides, read once per session (a request, a CLI run), and kept by the
+    process under the settings stamp while they do not change (`portal.school.stamp`)."""
+    cache: dict[int | None, Mapping[str, Override]] = session.info.setdefault(_CACHE_KEY, {})
     if school.id not in cache:
-        rows = (
-            session.exec(select(WordingOverride).where(WordingOverride.school_id == school.id))
-            if school.id is not None
-            else []
-        )
-        cache[school.id] = {row.key: row for row in rows}
+        kind = f"wording:{school.id}"
+        found = kept(session, kind)
+        if found is None:
+            rows = (
+                session.exec(select(WordingOverride).where(WordingOverride.school_id == school.id))
+                if school.id is not None
+                else []
+            )
+            found = MappingProxyType(
+                {row.key: Override(row.key, row.subject, row.body, row.version) for row in rows}
+            )
+            if school.id is not None:
+                keep(session, kind, found)
+        cache[school.id] = found
     return cache[school.id]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from portal.accounts.access import require_role
@@ -16,15 +16,12 @@ from portal.inputs import CleanInputRoute
 from portal.school.web import SchoolDep
 from portal.templating import render
 from portal.wording import services
+from portal.wording.forms import VersionedForm, WordingForm
 from portal.wording.rendering import Rendered, WordingProblem
 
 router = APIRouter(route_class=CleanInputRoute)
 AdminUser = Annotated[StaffUser, Depends(require_role(Role.admin))]
 NOT_SET_UP = "Give the school's name on the settings pages before changing its wording"
-
-
-def _version(text: str) -> int:
-    return int(text) if text.isdigit() and len(text) < 10 else -1
 
 
 @router.get("/staff/settings/wording")
@@ -54,17 +51,14 @@ def wording_key_post(
     admin: AdminUser,
     school: SchoolDep,
     key: str,
-    subject: Annotated[str, Form()] = "",
-    body: Annotated[str, Form()] = "",
-    version: Annotated[str, Form()] = "",
-    action: Annotated[str, Form()] = "preview",
+    form: Annotated[WordingForm, Depends()],
 ) -> Response:
     editing = _editing(session, school, key)
-    seen = _version(version)
+    subject, body, seen = form.subject, form.body, form.seen_version
     try:
         if school.id is None:
             raise WordingProblem("body", NOT_SET_UP)
-        if action == "save":
+        if form.saving:
             services.save(
                 session,
                 school,
@@ -127,11 +121,11 @@ def wording_key_reset_post(
     admin: AdminUser,
     school: SchoolDep,
     key: str,
-    version: Annotated[str, Form()] = "",
+    form: Annotated[VersionedForm, Depends()],
 ) -> Response:
     _editing(session, school, key)
     done = services.reset(
-        session, school, key, seen_version=_version(version), actor=Actor.staff(admin)
+        session, school, key, seen_version=form.seen_version, actor=Actor.staff(admin)
     )
     session.commit()
     outcome = "reset=1" if done else "unchanged=1"

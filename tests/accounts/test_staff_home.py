@@ -20,4 +20,4 @@ def test_office_staff_with_nothing_assigned_are_told_so(client, db_session, sett
     cast = make_cast(db_session)
     make_case(db_session, settings, cast, "open")
     sign_in(client, cast.office)
-    assert "No open cases are waiting for you." in text_of(client.get("/staff"))
+    assert "Nothing is waiting for you to do." in text_of(client.get("/staff"))

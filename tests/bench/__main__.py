@@ -155,7 +155,8 @@ def run_concurrency(db: BenchDatabase, settings: Settings, args: argparse.Namesp
     today = school_today(CLOCK.now())
     engine = make_engine(settings.database_url, CLOCK)
     needed = int(600 * (args.seconds + args.warmup_seconds)) + 1000
-    drafts = journey.insert_drafts(engine, needed, settings.complaint_categories, today, 10**7)
+    categories = journey.categories_of(engine)
+    drafts = journey.insert_drafts(engine, needed, categories, today, 10**7)
     engine.dispose()
     env = {
         "PORTAL_ENVIRONMENT": "production",
@@ -183,7 +184,7 @@ def run_concurrency(db: BenchDatabase, settings: Settings, args: argparse.Namesp
                 health_seconds=args.health_seconds,
                 warmup=args.warmup_seconds,
                 draft_tokens=drafts,
-                categories=settings.complaint_categories,
+                categories=categories,
                 today=today,
             )
         )

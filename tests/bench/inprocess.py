@@ -125,7 +125,11 @@ def measure_in_process(
         )
         timings.append(_submit_service(engine, settings, measure, today))
         timings.append(_submit_http(engine, settings, parent, measure, today))
-        timings.append(_whole_form(parent, settings, max(10, requests // 5), warmup, today))
+        timings.append(
+            _whole_form(
+                parent, journey.categories_of(engine), max(10, requests // 5), warmup, today
+            )
+        )
     engine.dispose()
     return timings
 
@@ -201,6 +205,8 @@ def _staff_pages(
         f"staff queue, search '{NO_SUCH_WORD}', in no case (all cases)",
         "staff queue, search by email (all cases)",
         "staff case page /staff/complaints/<ref>",
+        "staff home /staff (your move, waiting for others)",
+        "week view /staff/complaints/week",
     ]
     if problem:
         return [Timing(name, note=problem) for name in names]
@@ -226,6 +232,8 @@ def _staff_pages(
         lambda i: staff.get("/staff/complaints", params={"q": NO_SUCH_WORD, "closed": "1"}),
         lambda i: staff.get("/staff/complaints", params={"q": pick("emails", i), "closed": "1"}),
         lambda i: staff.get(f"/staff/complaints/{pick('references', i)}"),
+        lambda i: staff.get("/staff"),
+        lambda i: staff.get("/staff/complaints/week"),
     ]
     return [
         measure.run(name, send, check=no_login) for name, send in zip(names, sends, strict=True)
@@ -235,7 +243,7 @@ def _staff_pages(
 def _submit_service(engine, settings: Settings, measure: Measure, today: date) -> Timing:  # type: ignore[no-untyped-def]
     """services.submit and the commit, without HTTP: the procedure's own cost."""
     timing = Timing("submission (services.submit + commit)")
-    categories = settings.complaint_categories
+    categories = journey.categories_of(engine)
     with Session(engine, expire_on_commit=False) as session:
         for i in range(measure.warmup + measure.requests):
             new = journey.new_complaint(1_000_000 + i, categories, today)
@@ -259,7 +267,7 @@ def _submit_http(  # type: ignore[no-untyped-def]
         return Timing(name, note=f"not available ({first.status_code})")
     total = measure.warmup + measure.requests
     draft_tokens = journey.insert_drafts(
-        engine, total, settings.complaint_categories, today, 2_000_000
+        engine, total, journey.categories_of(engine), today, 2_000_000
     )
 
     def send(i: int) -> httpx.Response:
@@ -278,7 +286,7 @@ def _submit_http(  # type: ignore[no-untyped-def]
 
 
 def _whole_form(
-    parent: TestClient, settings: Settings, journeys: int, warmup: int, today: date
+    parent: TestClient, categories: list[str], journeys: int, warmup: int, today: date
 ) -> Timing:
     """Every page as a browser does it: GET each question, POST each answer, the done page."""
     requests = 2 * len(journey.form_posts(journey.answers(0, ["x"], today))) + 1
@@ -292,7 +300,7 @@ def _whole_form(
             timing.note = f"not available ({page.status_code})"
             timing.samples = []
             return timing
-        given = journey.answers(3_000_000 + i, settings.complaint_categories, today)
+        given = journey.answers(3_000_000 + i, categories, today)
         for path, data in journey.form_posts(given):
             response = parent.post(path, data={**data, "csrf_token": token}, follow_redirects=False)
             where = response.headers.get("location", "")

@@ -10,11 +10,13 @@ from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from portal.clock import SystemClock
 from portal.complaints import drafts
 from portal.complaints.models import About, ComplaintDraft
 from portal.complaints.services import NewComplaint, token_digest
+from portal.school.services import school_of
 
 CSRF_FIELD = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
 SUBMIT_PATH = "/complaints/new/submit"
@@ -98,6 +100,12 @@ def form_posts(given: dict[str, Any]) -> list[tuple[str, dict[str, str]]]:
         ),
         (SUBMIT_PATH, {"website": ""}),
     ]
+
+
+def categories_of(engine: Engine) -> list[str]:
+    """The school's own categories (a setting of its profile, made by the demo school)."""
+    with Session(engine) as session:
+        return list(school_of(session).categories)
 
 
 def insert_drafts(

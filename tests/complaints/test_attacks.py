@@ -158,7 +158,7 @@ def test_a_case_about_the_head_cannot_join_a_campaign_the_head_answers(db_sessio
     campaign = make_case(db_session, settings, cast, "open")
     about_head = submit(db_session, settings, about=About.head)
     with pytest.raises(ComplaintError, match="answered by someone else"):
-        services.link_to_lead(db_session, about_head, campaign, cast.chair)
+        services.link_to_lead(db_session, settings, about_head, campaign, cast.chair)
     db_session.rollback()
     # Even a link made behind the services' back gets no letter from the head.
     about_head.lead_complaint_id = campaign.id

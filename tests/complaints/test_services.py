@@ -285,7 +285,7 @@ def test_linked_cases_get_the_same_response(db_session, settings, staff):
         for i in range(3)
     ]
     for other in others:
-        services.link_to_lead(db_session, other, lead, staff["office"])
+        services.link_to_lead(db_session, settings, other, lead, staff["office"])
     db_session.commit()
     answered = services.respond(db_session, settings, lead, staff["head"], LETTER)
     db_session.commit()

@@ -45,11 +45,10 @@ def stage1_letter_text(
         by_when = f"by {format_date(window)}"
     except CalendarExhaustedError:
         by_when = f"within {school.escalation_window_days} school days of this letter"
+    values = _letter_values(session, complaint, letter, user)
+    values["case"] = case_view(complaint, school, escalate_by=by_when)
     return render_wording(
-        session,
-        "stage1-letter",
-        {**_letter_values(session, complaint, letter, user), "escalate_by": by_when},
-        school=school,
+        session, "stage1-letter", {**values, "escalate_by": by_when}, school=school
     ).body
 
 

@@ -27,8 +27,37 @@ def _kind_word(complaint: Complaint) -> str:
     return "concern" if complaint.stage == Stage.concern else "complaint"
 
 
-def case_view(complaint: Complaint, school: School) -> CaseView:
-    """The case as an email or letter template reads it: words, not the row."""
+def next_step(complaint: Complaint, escalate_by: str) -> str:
+    """What the parent can do next, the one wording every email and letter of a stage uses.
+    `escalate_by` says until when ("by Monday 14 December 2026")."""
+    if complaint.stage == Stage.stage2:
+        return (
+            "This is the end of the school's complaints procedure. If you think the school did "
+            "not follow its procedure, you can contact the Department for Education."
+        )
+    if complaint.stage == Stage.concern:
+        return (
+            "If you are not satisfied, you can ask for this to be looked at as a formal "
+            "complaint (stage 1). Use the button on your case page, or write to the school, "
+            f"{escalate_by}. Please say why you are not satisfied."
+        )
+    return (
+        "If you are not satisfied, you can ask for your complaint to be considered by a panel "
+        "of governors (stage 2). Use the button on your case page, or write to the clerk to the "
+        f"governors, {escalate_by}. Please say why you are not satisfied and what you would like "
+        "to happen."
+    )
+
+
+def case_view(complaint: Complaint, school: School, *, escalate_by: str = "") -> CaseView:
+    """The case as an email or letter template reads it: words, not the row. `escalate_by`:
+    until when the parent may take it further (by default, the case's own escalation date)."""
+    if not escalate_by:
+        escalate_by = (
+            f"by {format_date(complaint.next_deadline)}"
+            if complaint.next_deadline is not None
+            else f"within {school.escalation_window_days} school days of our letter"
+        )
     return CaseView(
         reference=complaint.reference,
         kind=_kind_word(complaint),
@@ -41,12 +70,13 @@ def case_view(complaint: Complaint, school: School) -> CaseView:
         received_on=format_date(complaint.received_on) if complaint.received_on else "",
         deadline=_due(complaint.next_deadline),
         acknowledge_by=_by_when(complaint, school),
+        next_step=next_step(complaint, escalate_by),
     )
 
 
 def _email_parent(
     session: Session,
-    settings: Settings,
+    settings: Settings | None,
     complaint: Complaint,
     key: str,
     *,
@@ -72,9 +102,17 @@ def _email_parent(
         subject=message.subject,
         body_text=message.body + f"\n\n{school.name}\n{school.contact_phone}\n",
         related=("complaint", str(complaint.id)),
-        sealed_secret=seal(settings.secret_key, private_link) if private_link else None,
+        sealed_secret=_sealed(settings, private_link),
         held=complaint.status == Status.held,
     )
+
+
+def _sealed(settings: Settings | None, private_link: str | None) -> str | None:
+    if not private_link:
+        return None
+    if settings is None:
+        raise ValueError("an email with a private link needs the settings' key to seal it")
+    return seal(settings.secret_key, private_link)
 
 
 def _email_staff(

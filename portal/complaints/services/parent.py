@@ -26,6 +26,7 @@ from portal.complaints.models import (
 from portal.complaints.services.access import handler_of
 from portal.complaints.services.deadlines import _set_deadline, school_calendar, school_date
 from portal.complaints.services.errors import ComplaintError
+from portal.complaints.services.linked import move_group_with, release_followers
 from portal.complaints.services.notices import _email_parent, _email_staff, _kind_word
 from portal.complaints.services.receiving import _received_on
 from portal.complaints.services.state import _add_message, _change_status
@@ -113,6 +114,12 @@ def withdraw(session: Session, settings: Settings, complaint: Complaint, reason:
         Actor.parent(complaint.display_name),
     )
     _change_status(session, complaint, Status.withdrawn, Actor.parent(complaint.display_name))
+    release_followers(
+        session,
+        complaint,
+        Actor.parent(complaint.display_name),
+        f"Its lead {complaint.reference} was withdrawn",
+    )
     _email_parent(
         session,
         settings,
@@ -165,6 +172,7 @@ def escalate(
     calendar = school_calendar(session)
     if complaint.stage == Stage.concern:
         complaint.stage = Stage.stage1
+        complaint.outcome = None  # the concern's outcome stays on its reply, not on the complaint
         complaint.received_on = _received_on(calendar, today)
         _change_status(session, complaint, Status.open, actor)
         _set_deadline(session, complaint, DeadlineKind.respond, complaint.received_on)
@@ -193,6 +201,7 @@ def escalate(
         to_value=complaint.stage,
     )
     session.add(complaint)
+    move_group_with(session, settings, complaint, old_stage, actor)
     _email_parent(
         session,
         settings,

@@ -20,12 +20,12 @@ from portal.complaints.models import (
 from portal.complaints.services.access import (
     can_handle,
     can_message,
-    linked_cases,
     may_answer_with_lead,
 )
 from portal.complaints.services.deadlines import _set_deadline
 from portal.complaints.services.errors import ComplaintError
 from portal.complaints.services.letter_text import Letter, _check_letter, stage1_letter_text
+from portal.complaints.services.linked import bring_along, followers, is_follower
 from portal.complaints.services.notices import _email_parent
 from portal.complaints.services.state import _add_message, _change_status
 from portal.config import Settings
@@ -41,11 +41,17 @@ def respond(
         raise ComplaintError("outcome", "Only an open concern or stage 1 case can be answered")
     if not can_handle(session, user, complaint):
         raise ComplaintError("outcome", "Only the case's handler can send its response")
+    if is_follower(complaint):
+        raise ComplaintError("outcome", "This case is answered with its lead case")
     _check_letter(letter)
+    # Linked cases not yet where the lead is (linked before it was sorted) catch up first.
+    bring_along(session, settings, complaint, Actor.staff(user))
     answered = [complaint] + [
         case
-        for case in linked_cases(session, complaint)
-        if case.status == Status.open and may_answer_with_lead(session, user, case)
+        for case in followers(session, complaint)
+        if case.status == Status.open
+        and case.stage == complaint.stage
+        and may_answer_with_lead(session, user, case)
     ]
     today = school_today(now_of(session))
     for case in answered:

@@ -22,6 +22,7 @@ from portal.complaints.models import (
 from portal.complaints.services.access import can_handle, involved_user_ids, is_excluded
 from portal.complaints.services.errors import ComplaintError
 from portal.complaints.services.letter_text import Letter, _check_letter, _letter_values
+from portal.complaints.services.linked import bring_along, followers, is_follower
 from portal.complaints.services.notices import _email_parent
 from portal.complaints.services.state import _add_message, _change_status, claim
 from portal.config import Settings
@@ -59,6 +60,10 @@ def record_panel(
 ) -> Panel:
     if complaint.stage != Stage.stage2 or complaint.status != Status.open:
         raise ComplaintError("hearing_on", "A panel can only be recorded for an open stage 2 case")
+    if is_follower(complaint):
+        raise ComplaintError(
+            "hearing_on", "This case is heard with its lead case: record the panel there"
+        )
     if not user.has_role(Role.clerk, Role.chair) or is_excluded(session, user, complaint):
         raise ComplaintError("hearing_on", "Only the clerk or the chair can record the panel")
     if hearing_on is None:
@@ -100,33 +105,45 @@ def send_panel_outcome(
         raise ComplaintError("outcome", "Only the clerk or chair can send the panel's outcome")
     if complaint.status != Status.open:
         raise ComplaintError("outcome", "This case is not waiting for a panel outcome")
+    if is_follower(complaint):
+        raise ComplaintError("outcome", "This case is heard with its lead case")
     panel = panel_for(session, complaint)
     if panel is None or len(panel.member_ids) != 3:
         raise ComplaintError("outcome", "Record the panel (date and three members) first")
     _check_letter(letter)
     members = [session.get(StaffUser, m) for m in panel.member_ids]
-    body = render_wording(
-        session,
-        "panel-outcome-letter",
-        {
-            **_letter_values(session, complaint, letter, user),
-            "hearing_on": format_date(panel.hearing_on),
-            "panel_members": ", ".join(m.name for m in members if m),
-        },
-    ).body
-    _add_message(
-        session,
-        complaint,
-        MessageKind.stage2_letter,
-        body,
-        Actor.staff(user),
-        outcome=letter.outcome,
-    )
-    complaint.outcome = letter.outcome
-    _change_status(session, complaint, Status.closed, Actor.staff(user))
-    _email_parent(
-        session,
-        settings,
-        complaint,
-        "panel-outcome-ready",
-    )
+    # Every linked case heard with this one gets the panel's letter, addressed to its parent.
+    bring_along(session, settings, complaint, Actor.staff(user))
+    heard = [complaint] + [
+        case
+        for case in followers(session, complaint)
+        if case.stage == Stage.stage2
+        and case.status == Status.open
+        and can_handle(session, user, case)
+    ]
+    for case in heard:
+        body = render_wording(
+            session,
+            "panel-outcome-letter",
+            {
+                **_letter_values(session, case, letter, user),
+                "hearing_on": format_date(panel.hearing_on),
+                "panel_members": ", ".join(m.name for m in members if m),
+            },
+        ).body
+        _add_message(
+            session,
+            case,
+            MessageKind.stage2_letter,
+            body,
+            Actor.staff(user),
+            outcome=letter.outcome,
+        )
+        case.outcome = letter.outcome
+        _change_status(session, case, Status.closed, Actor.staff(user))
+        _email_parent(
+            session,
+            settings,
+            case,
+            "panel-outcome-ready",
+        )

@@ -33,6 +33,7 @@ from portal.complaints.services.access import (
 )
 from portal.complaints.services.deadlines import _set_deadline
 from portal.complaints.services.errors import ComplaintError
+from portal.complaints.services.linked import bring_along, is_follower, release_followers
 from portal.complaints.services.notices import _email_parent, _email_staff
 from portal.complaints.services.queue import find_by_reference
 from portal.complaints.services.state import _add_message, _change_status
@@ -61,6 +62,10 @@ def triage(
         raise ComplaintError("handler_id", "You cannot sort this case")
     if complaint.status not in (Status.new, Status.open) or complaint.stage == Stage.stage2:
         raise ComplaintError("stage", "Only new or open concerns and stage 1 cases can be sorted")
+    if is_follower(complaint):
+        raise ComplaintError(
+            "stage", "This case is answered with its lead case: sort that one, or unlink it first"
+        )
     if decision.stage not in (Stage.concern, Stage.stage1):
         raise ComplaintError("stage", "Select concern or stage 1 complaint")
     if decision.category not in school_of(session).categories:
@@ -135,6 +140,7 @@ def triage(
     )
     if declined:
         _close_declined(session, settings, complaint, user, decision.notes)
+        release_followers(session, complaint, actor, f"Its lead {complaint.reference} was closed")
         return
     if first_triage:
         _change_status(session, complaint, Status.open, actor)
@@ -148,7 +154,12 @@ def triage(
         )
     elif old_stage != complaint.stage:
         _set_deadline(session, complaint, DeadlineKind.respond, complaint.received_on)
+        if old_stage == Stage.concern and complaint.stage == Stage.stage1:
+            _email_parent(
+                session, settings, complaint, "concern-made-formal", handler_name=handler.name
+            )
     session.add(complaint)
+    bring_along(session, settings, complaint, actor)
     if previous_handler != handler.id:
         _email_staff(
             session,
@@ -211,6 +222,9 @@ def redirect_out_of_scope(
         Actor.staff(user),
     )
     _change_status(session, complaint, Status.redirected, Actor.staff(user), procedure=procedure)
+    release_followers(
+        session, complaint, Actor.staff(user), f"Its lead {complaint.reference} went elsewhere"
+    )
     _email_parent(
         session,
         settings,
@@ -222,12 +236,25 @@ def redirect_out_of_scope(
     )
 
 
-def link_to_lead(session: Session, complaint: Complaint, lead: Complaint, user: StaffUser) -> None:
-    """Duplicates and campaigns: one case leads; the others are answered with it."""
+def link_to_lead(
+    session: Session, settings: Settings, complaint: Complaint, lead: Complaint, user: StaffUser
+) -> None:
+    """Duplicates and campaigns: one case leads; the others are answered with it, and follow it
+    through the procedure from now on (`services.linked`)."""
     if not (can_triage(session, user, complaint) or can_handle(session, user, complaint)):
         raise ComplaintError("lead_reference", "You cannot link this case")
     if not complaint.is_active or not lead.is_active:
         raise ComplaintError("lead_reference", "Only open cases can be linked")
+    if lead.status not in (Status.new, Status.open) or lead.stage == Stage.stage2:
+        raise ComplaintError(
+            "lead_reference",
+            f"{lead.reference} has already been answered, so this case cannot get its letter: "
+            "answer this case on its own",
+        )
+    if complaint.status not in (Status.new, Status.open) or complaint.stage == Stage.stage2:
+        raise ComplaintError(
+            "lead_reference", "This case has already been answered, so it cannot follow another"
+        )
     if lead.id == complaint.id:
         raise ComplaintError("lead_reference", "A case cannot lead itself")
     if linked_cases(session, complaint):
@@ -262,13 +289,14 @@ def link_to_lead(session: Session, complaint: Complaint, lead: Complaint, user: 
         actor=Actor.staff(user),
         to_value=lead.reference,
     )
+    bring_along(session, settings, lead, Actor.staff(user))
 
 
 def link_to_lead_by_reference(
-    session: Session, complaint: Complaint, reference: str, user: StaffUser
+    session: Session, settings: Settings, complaint: Complaint, reference: str, user: StaffUser
 ) -> Complaint:
     lead = find_by_reference(session, reference)
     if lead is None or not can_see(session, user, lead):
         raise ComplaintError("lead_reference", "No case with that reference")
-    link_to_lead(session, complaint, lead, user)
+    link_to_lead(session, settings, complaint, lead, user)
     return lead

@@ -1,0 +1,164 @@
+"""Each person's own view of the procedure: what is their move now, what waits for someone else,
+and what falls due this week. Every list goes through the one visibility rule."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import and_, false, func, not_, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session
+
+from portal.accounts.models import Role, StaffUser
+from portal.complaints.models import About, Complaint, Stage, Status
+from portal.complaints.services.access import visibility_clause
+
+HOME_LIMIT = 10
+WEEK_LIMIT = 200
+
+
+def _sorts(user: StaffUser) -> set[str]:
+    """The new cases that are this person's to sort, by the procedure's routing: office sorts
+    cases about the school or a member of staff; the chair and the clerk those about the head
+    or a governor (they may sort any, but the office's are not theirs to do)."""
+    abouts: set[str] = set()
+    if user.has_role(Role.office):
+        abouts |= {About.school.value, About.staff.value}
+    if user.has_role(Role.chair, Role.clerk):
+        abouts |= {About.head.value, About.governor.value}
+    return abouts
+
+
+def your_move_clause(user: StaffUser) -> ColumnElement[bool]:
+    """Cases waiting on this person: new or held ones to sort, open ones they must answer."""
+    sorts = _sorts(user)
+    to_sort = (
+        and_(Complaint.status.in_([Status.new, Status.held]), Complaint.about.in_(sorts))
+        if sorts
+        else false()
+    )
+    to_answer = and_(Complaint.status == Status.open, Complaint.handler_user_id == user.id)
+    return or_(to_sort, to_answer)
+
+
+@dataclass(frozen=True)
+class Home:
+    your_move: list[Complaint]
+    your_move_count: int
+    waiting: list[Complaint]  # the first few only: counting them all would read every open case
+
+
+def home_lists(session: Session, user: StaffUser, *, limit: int = HOME_LIMIT) -> Home:
+    """Soonest deadline first (so overdue cases lead), cases with no date yet last."""
+    visible = visibility_clause(user)
+    mine = your_move_clause(user)
+    # Held cases are active=False (out of the queue) but still office's move to release.
+    moving = and_(visible, mine)
+    waiting = and_(visible, Complaint.is_active.is_(True), not_(mine))
+    order = (Complaint.queue_date, Complaint.id)
+    return Home(
+        your_move=list(
+            session.scalars(select(Complaint).where(moving).order_by(*order).limit(limit))
+        ),
+        your_move_count=_count(session, moving),
+        waiting=list(
+            session.scalars(select(Complaint).where(waiting).order_by(*order).limit(limit))
+        ),
+    )
+
+
+def _count(session: Session, clause: ColumnElement[bool]) -> int:
+    return session.scalar(select(func.count()).select_from(Complaint).where(clause)) or 0
+
+
+@dataclass(frozen=True)
+class WeekDay:
+    day: date
+    cases: list[Complaint]
+
+
+@dataclass(frozen=True)
+class Week:
+    monday: date
+    days: list[WeekDay]  # Monday to Friday
+    overdue: list[Complaint]  # before this week and still waiting (only on the current week)
+    more: bool  # more than WEEK_LIMIT cases fall due: the list is cut
+
+
+def week_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def week_view(session: Session, user: StaffUser, monday: date, today: date) -> Week:
+    """The active cases this person may see whose next date falls in the week from `monday`."""
+    end = monday + timedelta(days=7)
+    visible = visibility_clause(user)
+    due = and_(
+        visible,
+        Complaint.is_active.is_(True),
+        Complaint.next_deadline >= monday,
+        Complaint.next_deadline < end,
+    )
+    rows = list(
+        session.scalars(
+            select(Complaint)
+            .where(due)
+            .order_by(Complaint.next_deadline, Complaint.id)
+            .limit(WEEK_LIMIT + 1)
+        )
+    )
+    more = len(rows) > WEEK_LIMIT
+    rows = rows[:WEEK_LIMIT]
+    by_day: dict[date, list[Complaint]] = {monday + timedelta(days=n): [] for n in range(5)}
+    for case in rows:
+        if case.next_deadline is not None:
+            # A date at a weekend (none should be: dates are school days) shows on the Friday.
+            by_day.setdefault(min(case.next_deadline, monday + timedelta(days=4)), []).append(case)
+    overdue: list[Complaint] = []
+    if monday == week_of(today):
+        overdue = list(
+            session.scalars(
+                select(Complaint)
+                .where(
+                    visible,
+                    Complaint.is_active.is_(True),
+                    Complaint.next_deadline < monday,
+                    Complaint.deadline_kind != "escalate",
+                )
+                .order_by(Complaint.next_deadline, Complaint.id)
+                .limit(WEEK_LIMIT)
+            )
+        )
+    return Week(
+        monday=monday,
+        days=[WeekDay(day, cases) for day, cases in sorted(by_day.items())],
+        overdue=overdue,
+        more=more,
+    )
+
+
+def next_move(case: Complaint) -> str:
+    """What the person whose move it is has to do next, in a few words."""
+    if case.status == Status.held:
+        return "Check it and release it into the queue"
+    if case.status == Status.new:
+        return "Sort it and give it to a handler"
+    if case.stage == Stage.stage2:
+        return "Record the panel, then send its outcome"
+    if case.stage == Stage.concern:
+        return "Send the reply to the concern"
+    return "Send the stage 1 response"
+
+
+def waiting_for(case: Complaint, names: Mapping[int, StaffUser]) -> str:
+    """Who a case is waiting for, when it is not this person."""
+    if case.status == Status.new:
+        return "Waiting to be sorted"
+    if case.status == Status.responded:
+        return "Answered: the parent may ask for the next stage"
+    handler = names.get(case.handler_user_id) if case.handler_user_id else None
+    if case.stage == Stage.stage2:
+        return "With the governors' panel" + (f" ({handler.name}, clerk)" if handler else "")
+    return f"Being looked into by {handler.name}" if handler else "Being looked into"

@@ -1,0 +1,112 @@
+"""Each person's home: "your move" (soonest date first, overdue leading) apart from "waiting for
+someone else", and a week view of what falls due, all through the one visibility rule."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from portal.complaints import services
+from portal.complaints.models import About, Complaint
+from tests.complaints.factories import make_case, make_cast
+from tests.conftest import page, text_of
+from tests.factories import sign_in
+
+
+@pytest.fixture(autouse=True)
+def _files_in_tmp(settings, tmp_path):
+    settings.attachments_dir = tmp_path / "attachments"
+
+
+@pytest.fixture
+def cast(db_session):
+    return make_cast(db_session)
+
+
+def _section(response, caption_id: str) -> list[str]:
+    table = page(response).find(id=caption_id)
+    if table is None:
+        return []
+    return [a.text.strip() for a in table.find_parent("table").select("tbody a")]
+
+
+def test_office_sees_new_cases_as_its_move_and_sorted_ones_as_waiting(
+    client, db_session, settings, cast
+):
+    new = make_case(db_session, settings, cast, "new")
+    sorted_case = make_case(db_session, settings, cast, "open", parent_email="b@example.com")
+    about_head = make_case(db_session, settings, cast, "new", about=About.head)
+    sign_in(client, cast.office)
+    home = client.get("/staff")
+    assert _section(home, "your-move-caption") == [new.reference]
+    assert "Sort it and give it to a handler" in text_of(home)
+    assert _section(home, "waiting-caption") == [sorted_case.reference]
+    assert f"Being looked into by {cast.head.name}" in text_of(home)
+    assert about_head.reference not in home.text  # never a case office may not see
+
+
+def test_the_head_sees_what_he_must_answer_apart_from_what_waits_on_the_parent(
+    client, db_session, settings, cast
+):
+    waiting_on_him = make_case(db_session, settings, cast, "open")
+    answered = make_case(db_session, settings, cast, "responded", parent_email="c@example.com")
+    unsorted = make_case(db_session, settings, cast, "new", parent_email="d@example.com")
+    sign_in(client, cast.head)
+    home = client.get("/staff")
+    assert _section(home, "your-move-caption") == [waiting_on_him.reference]
+    waiting = _section(home, "waiting-caption")
+    assert answered.reference in waiting and unsorted.reference in waiting
+    assert "the parent may ask for the next stage" in text_of(home)
+
+
+def test_overdue_cases_lead_the_move_list(client, db_session, settings, cast):
+    later = make_case(db_session, settings, cast, "open")
+    earlier = make_case(db_session, settings, cast, "open", parent_email="e@example.com")
+    earlier.next_deadline = earlier.queue_date = date(2026, 11, 2)  # long past: overdue
+    db_session.add(earlier)
+    db_session.commit()
+    sign_in(client, cast.head)
+    home = client.get("/staff")
+    assert _section(home, "your-move-caption") == [earlier.reference, later.reference]
+    assert "Overdue" in text_of(home)
+
+
+def test_the_week_view_shows_each_day_and_whose_move(client, db_session, settings, cast):
+    mine = make_case(db_session, settings, cast, "open")
+    other = make_case(db_session, settings, cast, "new", parent_email="f@example.com")
+    hidden = make_case(db_session, settings, cast, "new", about=About.head)
+    for case in (mine, other, hidden):
+        case.next_deadline = case.queue_date = date(2026, 11, 26)  # Thursday of this week
+        db_session.add(case)
+    db_session.commit()
+    sign_in(client, cast.head)
+    week = client.get("/staff/complaints/week")
+    assert week.status_code == 200
+    words = text_of(week)
+    assert "What falls due in the week of Monday 23 November 2026" in words
+    thursday = _section(week, "day-4")
+    assert thursday == [mine.reference, other.reference]
+    assert hidden.reference not in week.text
+    assert "Your move" in words
+    next_week = client.get("/staff/complaints/week?week=2026-12-02")
+    assert "week of Monday 30 November 2026" in text_of(next_week)
+    assert mine.reference not in next_week.text
+
+
+@pytest.mark.parametrize("week", ["nonsense", "99999-01-01", "0001-01-01", "2026-02-30", "\u202e"])
+def test_a_week_that_is_not_a_date_shows_this_week(client, db_session, settings, cast, week):
+    sign_in(client, cast.office)
+    response = client.get("/staff/complaints/week", params={"week": week})
+    assert response.status_code == 200
+    assert "week of Monday 23 November 2026" in text_of(response)
+
+
+def test_home_lists_never_hold_a_case_about_the_person(db_session, settings, cast):
+    named = make_case(
+        db_session, settings, cast, "new", about=About.staff, about_name="Janet Okafor"
+    )
+    home = services.home_lists(db_session, cast.office)
+    ids = {case.id for case in [*home.your_move, *home.waiting]}
+    assert named.id not in ids
+    assert db_session.get(Complaint, named.id) is not None
