@@ -3,10 +3,11 @@ when PORTAL_DATABASE_URL points at PostgreSQL), holding the demo school.
 
 Each test runs inside one transaction on one connection, rolled back at the end: the app's sessions
 (`app.state.sessions`) and the test's own (`db_session`) all join it through savepoints, so a
-`commit()` anywhere is real to every later read in the test and gone after it. Tests that need real
-commits across connections (threads racing, a served app, the CLI, database roles) are marked
-`@pytest.mark.committed`: they run on the engine as the portal does, and every table is emptied
-after them."""
+`commit()` anywhere is real to every later read in the test and gone after it. The savepoints nest,
+so a `db_session.rollback()` after a request undoes that request too: to read afresh, `commit()`
+or `expire_all()`. Tests that need real commits across connections (threads racing, a served app,
+the CLI, database roles) are marked `@pytest.mark.committed`: they run on the engine as the portal
+does, and every table is emptied after them."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from portal.history import history_purge_permitted
 from portal.models import metadata
 from portal.school.demo import create_demo_school
 from portal.school.services import School
+from portal.school.stamp import KEPT
 from tests.clocks import TERM_DATES, fixed_test_clock
 from tests.databases import migrated_database
 from tests.factories import Cast, make_cast
@@ -84,6 +86,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 def app(request: pytest.FixtureRequest, settings: Settings, clock: FixedClock) -> Iterator[FastAPI]:
     application = create_app(settings, clock)
     engine = application.state.engine
+    # What this process kept under the school's settings stamp starts empty for every test: the
+    # demo school's stamp outlives rolled-back tests, what they kept under it must not.
+    KEPT.clear()
     if request.node.get_closest_marker("committed"):
         _ensure_demo_school(application)
         yield application

@@ -239,7 +239,7 @@ def test_saving_changes_the_emails_sent_and_back_to_our_default_restores_them(
     )
     assert reset.headers["location"].endswith("?reset=1")
     assert _override_count(db_session) == 0
-    db_session.rollback()  # a new transaction: what the school's settings are now
+    db_session.commit()  # nothing of its own to keep: a new transaction, the settings now
     tags = db_session.scalars(
         select(HistoryEvent.tag)
         .where(HistoryEvent.subject_type == "wording")
