@@ -66,7 +66,7 @@ def test_a_longer_stage_1_timescale_moves_open_cases_and_tells_each_parent(
         assert "We will now send our response by" in mail.body_text
         tags = db_session.scalars(
             select(HistoryEvent.tag).where(
-                HistoryEvent.subject_type == "complaint", HistoryEvent.subject_id == case.id
+                HistoryEvent.subject_type == "complaint", HistoryEvent.subject_id == str(case.id)
             )
         ).all()
         assert "complaint:deadline:moved" in tags

@@ -89,7 +89,9 @@ def _tags(db_session, case: Complaint) -> list[str]:
     return list(
         db_session.scalars(
             select(HistoryEvent.tag)
-            .where(HistoryEvent.subject_type == "complaint", HistoryEvent.subject_id == case.id)
+            .where(
+                HistoryEvent.subject_type == "complaint", HistoryEvent.subject_id == str(case.id)
+            )
             .order_by(HistoryEvent.id)
         )
     )
