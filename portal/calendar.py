@@ -95,9 +95,20 @@ class DeadlineExplanation:
     closures_skipped: list[date] = field(default_factory=list)
     non_term_weekdays_skipped: int = 0
 
-    def summary(self) -> str:
-        """Describe the calculation in plain English, suitable for a letter or a case note."""
-        if self.received == self.counted_from:
+    def summary(self, start: str | None = None) -> str:
+        """Describe the calculation in plain English, suitable for a letter or a case note.
+
+        `start` names what the count starts from when it is not the day the case was received,
+        as it reads before that day's date ("the response letter, sent")."""
+        if start is not None:
+            if self.received == self.counted_from:
+                opening = f"Counted from {start} {format_date(self.received)}."
+            else:
+                opening = (
+                    f"Counted from {format_date(self.counted_from)}, the first school day "
+                    f"after {start} {format_date(self.received)}."
+                )
+        elif self.received == self.counted_from:
             opening = f"Received and counted from {format_date(self.received)}."
         else:
             opening = (

@@ -18,7 +18,7 @@ from jinja2 import (
     select_autoescape,
 )
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from starlette.requests import HTTPConnection
 from starlette.responses import HTMLResponse
 
@@ -141,10 +141,15 @@ def bdi(value: object) -> Markup:
 
 
 def pre_text(value: object) -> Markup:
-    """Someone's own paragraphs, line breaks kept, direction worked out from the text itself."""
-    return Markup('<span class="school-pre" dir="auto">{}</span>').format(
-        "" if value is None else value
-    )
+    """Someone's own paragraphs, line breaks kept, direction worked out from the text itself.
+
+    Each line break is written as the character reference `&#10;`: the GOV.UK macros indent
+    the HTML they are given (`indent(6)` in the summary list), which would put spaces at the
+    start of every line after the first, and `white-space: pre-wrap` would show them.
+    """
+    text = escape("" if value is None else value)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", Markup("&#10;"))
+    return Markup('<span class="school-pre" dir="auto">{}</span>').format(lines)
 
 
 def _long_date(value: date | datetime | None) -> str:

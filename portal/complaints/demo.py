@@ -218,6 +218,10 @@ def load_demo_cases(session: Session, settings: Settings) -> None:
         member_ids=[g.id for g in governors],
         papers="The complaint form, the stage 1 letter, the uniform policy (September 2026).",
         hearing_notes="",
+        hearing_time="18:00",
+        hearing_format="in_person",
+        hearing_place="The school library (use the Mill Lane gate)",
+        settings=settings,
     )
 
     finished = _case(
@@ -239,6 +243,9 @@ def load_demo_cases(session: Session, settings: Settings) -> None:
         member_ids=[g.id for g in governors],
         papers="The complaint form, the stage 1 letter, the uniform policy, consultation results.",
         hearing_notes="Mr Adeyemi attended and spoke for 20 minutes. The head teacher attended.",
+        hearing_time="17:30",
+        hearing_format="video",
+        hearing_place="A video call; the clerk sent the link",
     )
     services.send_panel_outcome(session, settings, finished, clerk, PANEL_LETTER)
 
@@ -313,10 +320,10 @@ def load_demo_cases(session: Session, settings: Settings) -> None:
             ("Jo Walsh", "jo.walsh@example.com"),
         ]
     ]
-    for case in campaign:
-        _triage(session, settings, case, office)
+    # Linked as they arrived, before sorting: sorting the lead sorts them with it.
     for case in campaign[1:]:
         services.link_to_lead(session, settings, case, campaign[0], office)
+    _triage(session, settings, campaign[0], office)
 
     persistent = _case(
         session,

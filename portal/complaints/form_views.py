@@ -68,7 +68,11 @@ FIELD_STEPS = {
     "parent_email": "contact",
     "parent_phone": "contact",
     "child_name": "contact",
+    "anonymous_child": "contact",
 }
+# On the anonymous path, a child's name given is kept only when the parent says so: it can tell
+# the school who the family is.
+CHILD_NAME_CHOICES = ("keep", "remove")
 LONG_TEXT_LIMIT = 10_000
 NAME_LIMIT = 200
 EMAIL_LIMIT = 320
@@ -144,7 +148,19 @@ def first_unanswered(answers: dict[str, Any], school: School, today: date) -> st
         return "about"
     errors = services.validate_new(new_complaint(answers), school, today)
     steps = {FIELD_STEPS.get(name, "check") for name in errors}
+    if _child_name_unasked(answers):
+        steps.add("contact")
     return next((step for step in STEPS if step in steps), None)
+
+
+def _child_name_unasked(answers: dict[str, Any]) -> bool:
+    """Anonymous with a child's name, but not yet asked whether to keep it (a draft saved before
+    the question existed): the contact page asks it before the case can be sent."""
+    return (
+        bool(answers.get("anonymous"))
+        and bool(answers.get("child_name"))
+        and answers.get("anonymous_child") not in CHILD_NAME_CHOICES
+    )
 
 
 def _values_from(answers: dict[str, Any]) -> dict[str, Any]:
@@ -254,17 +270,20 @@ def _read_contact(
         name: _text(form, name).strip()
         for name in ("parent_name", "parent_email", "parent_phone", "child_name")
     }
-    result = PageAnswer(values={**typed, "anonymous": anonymous})
+    child_choice = _text(form, "anonymous_child")
+    child_choice = child_choice if child_choice in CHILD_NAME_CHOICES else ""
+    result = PageAnswer(values={**typed, "anonymous": anonymous, "anonymous_child": child_choice})
     if anonymous:
         result.changes = {
             "anonymous": True,
             "parent_name": "",
             "parent_email": "",
             "parent_phone": "",
-            "child_name": typed["child_name"],
+            "child_name": "" if child_choice == "remove" else typed["child_name"],
+            "anonymous_child": child_choice,
         }
     else:
-        result.changes = {"anonymous": False, **typed}
+        result.changes = {"anonymous": False, **typed, "anonymous_child": ""}
     checked = _rule_errors(
         {**answers, **result.changes}, school, today, ("parent_name", "parent_email")
     )
@@ -286,6 +305,10 @@ def _read_contact(
             )
     if problem := _too_long(typed["child_name"], NAME_LIMIT, "Your child's name"):
         errors["child_name"] = problem
+    if anonymous and typed["child_name"] and not child_choice:
+        errors["anonymous_child"] = (
+            "Select whether we should keep your child's name, or leave their name empty"
+        )
     result.errors = errors
     return result
 
@@ -381,6 +404,7 @@ def _render_step(
         "categories": school_of(session).categories,
         "files": files,
         "max_files": MAX_FILES,
+        "text_limit": LONG_TEXT_LIMIT,
         "answers": answers,
         "new": new_complaint(answers),
         "change_url": lambda target: _step_url(target, from_check=True),

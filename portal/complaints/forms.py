@@ -145,6 +145,9 @@ class PanelForm(PostedForm):
     member_3: Text = ""
     papers: Text = ""
     hearing_notes: Text = ""
+    hearing_time: Text = ""
+    hearing_format: Text = "in_person"
+    hearing_place: Text = ""
 
     def validate(self) -> Checked[Panel]:
         members = [row_id_or_none(m) for m in (self.member_1, self.member_2, self.member_3)]
@@ -187,11 +190,35 @@ class ReplyForm(PostedForm):
     body: Text = ""
 
 
+# The parent's long answers on the tracking page have the form's limit; the character count on
+# each textarea says it before they send.
+PARENT_TEXT_LIMIT = services.REPLY_TEXT_LIMIT
+
+
+def _within_limit(field_id: str, text: str, what: str) -> dict[str, str]:
+    if len(text) > PARENT_TEXT_LIMIT:
+        return {field_id: f"{what} must be {PARENT_TEXT_LIMIT:,} characters or fewer"}
+    return {}
+
+
 @dataclass(frozen=True)
 class WithdrawForm(PostedForm):
     reason: Text = ""
+
+    def validate(self) -> Checked[str]:
+        return Checked(self.reason, _within_limit("reason", self.reason, "Your reason"))
+
+
+@dataclass(frozen=True)
+class CompanionForm(PostedForm):
+    """Who the parent will bring to the panel hearing."""
+
+    companion_name: Text = ""
 
 
 @dataclass(frozen=True)
 class EscalateForm(PostedForm):
     reasons: Text = ""
+
+    def validate(self) -> Checked[str]:
+        return Checked(self.reasons, _within_limit("reasons", self.reasons, "Your reasons"))

@@ -23,6 +23,12 @@ from portal.school.services import School
 LETTER_TITLES = {
     MessageKind.stage1_letter: "Response to your complaint",
     MessageKind.stage2_letter: "Outcome of the governors' panel",
+    MessageKind.acknowledgement: "We have received your concern or complaint",
+}
+FILE_WORDS = {
+    MessageKind.stage1_letter: "response",
+    MessageKind.stage2_letter: "panel-outcome",
+    MessageKind.acknowledgement: "acknowledgement",
 }
 
 _PLAIN = {
@@ -150,5 +156,5 @@ def _is_heading(text: str) -> bool:
 
 
 def letter_filename(complaint: Complaint, message: ComplaintMessage) -> str:
-    kind = "panel-outcome" if message.kind == MessageKind.stage2_letter else "response"
+    kind = FILE_WORDS.get(MessageKind(message.kind), "letter")
     return f"{complaint.reference}-{kind}.pdf"

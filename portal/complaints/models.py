@@ -95,6 +95,15 @@ class DeadlineKind(enum.StrEnum):
             DeadlineKind.panel: "Panel outcome due",
         }[self]
 
+    @property
+    def counted_from(self) -> str | None:
+        """What the school days count from, when it is not the day the case was received: the
+        words before that day's date in the deadline's explanation."""
+        return {
+            DeadlineKind.escalate: "the response letter, sent",
+            DeadlineKind.panel: "the request for the governors' panel, made",
+        }.get(self)
+
 
 class Outcome(enum.StrEnum):
     upheld = "upheld"
@@ -120,6 +129,7 @@ class MessageKind(enum.StrEnum):
     redirect_notice = "redirect_notice"
     withdrawal = "withdrawal"
     escalation_request = "escalation_request"
+    acknowledgement = "acknowledgement"
 
     @property
     def parent_can_see(self) -> bool:
@@ -127,7 +137,11 @@ class MessageKind(enum.StrEnum):
 
     @property
     def is_letter(self) -> bool:
-        return self in (MessageKind.stage1_letter, MessageKind.stage2_letter)
+        return self in (
+            MessageKind.stage1_letter,
+            MessageKind.stage2_letter,
+            MessageKind.acknowledgement,
+        )
 
 
 # Bumped by every change to a case; an UPDATE from a stale read matches no row (StaleDataError), so
@@ -305,6 +319,12 @@ class Panel(SQLModel, table=True):
     )
     papers: str = Field(default="", sa_column=Column(Text, nullable=False))
     hearing_notes: str = Field(default="", sa_column=Column(Text, nullable=False))
+    hearing_time: str = Field(default="", sa_column=Column(String(5), nullable=False))
+    hearing_format: str = Field(default="in_person", sa_column=Column(String(20), nullable=False))
+    hearing_place: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    papers_by: date | None = Field(default=None, sa_column=Column(Date))
+    companion_name: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    companion_asked_at: datetime | None = Field(default=None, sa_column=Column(DateTime))
     recorded_by_user_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("staff_user.id"))
     )

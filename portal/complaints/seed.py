@@ -872,11 +872,11 @@ class _CaseBuilder:
         reason = self.rng.choice(
             [
                 "The office sorted it out with me. Thank you.",
-                "No reason given.",
+                "",
                 "We have moved schools.",
             ]
         )
-        body = f"The parent withdrew this {kind_word}. Reason: {reason}"
+        body = services.withdrawal_confirmation(kind_word, format_date(at.date()), reason)
         messages.append(self.message(case["id"], MessageKind.withdrawal, body, at, parent))
         events.append(
             self.event(

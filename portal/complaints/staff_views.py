@@ -21,7 +21,7 @@ from sqlmodel import Session
 from portal.accounts.access import require_role
 from portal.accounts.models import Role, StaffUser
 from portal.calendar import format_date
-from portal.complaints import attachments, services
+from portal.complaints import attachments, services, timeline
 from portal.complaints.actions import may_take
 from portal.complaints.actions import shown as shown_actions
 from portal.complaints.forms import (
@@ -50,9 +50,9 @@ from portal.complaints.models import (
 )
 from portal.complaints.timeline import describe
 from portal.config import Settings
-from portal.db import SessionDep
+from portal.db import SessionDep, now_of
 from portal.forms import PostedForm
-from portal.history import HistoryEvent, history_of
+from portal.history import HistoryEvent
 from portal.inputs import CleanInputRoute, RowId, row_id_or_none
 from portal.school.services import school_of
 from portal.security import Forbidden
@@ -162,6 +162,7 @@ MESSAGE_HEADINGS = {
     MessageKind.redirect_notice: "Sent to another procedure",
     MessageKind.withdrawal: "Withdrawn by the parent",
     MessageKind.escalation_request: "The parent asked for the next stage",
+    MessageKind.acknowledgement: "Acknowledgement letter",
 }
 
 
@@ -401,18 +402,34 @@ def complaint_case(
     user: ComplaintsUser,
     reference: str,
     template: str = "",
+    done: str = "",
+    before: str = "",
+    after: str = "",
 ) -> Response:
+    """The case; `before` and `after` page its history (event ids, from the page's links)."""
     case = _case_or_404(session, user, reference)
     deadline = services.deadline_view(session, case, services.school_date(session))
     if deadline is not None and deadline.due != case.next_deadline:
         services.refresh_deadline(session, case)
-    services.record_view(session, case, user)
+    earlier_than, later_than = row_id_or_none(before), row_id_or_none(after)
+    history_page = timeline.changes(session, case.id, before=earlier_than, after=later_than)
+    # The page after the person's own action, or another page of the history, continues the
+    # look they are recorded for; any other showing of the case is a new opening.
+    continuing = done in DONE_MESSAGES or earlier_than is not None or later_than is not None
+    if not (continuing and _continues_look(session, case, user)):
+        services.record_view(session, case, user)
     session.commit()
     values: dict[str, Any] = {}
     chosen = _response_templates(session).get(template)
     if chosen is not None:
         values[chosen.field] = chosen.text.format_map(_template_fields(case))
-    return _render_case(request, session, user, case, values=values, deadline=deadline)
+    return _render_case(
+        request, session, user, case, values=values, deadline=deadline, history=history_page
+    )
+
+
+def _continues_look(session: Session, case: Complaint, user: StaffUser) -> bool:
+    return timeline.continues_look(session, case.id, user.id, now_of(session))
 
 
 def _render_case(
@@ -425,8 +442,10 @@ def _render_case(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
     deadline: services.DeadlineView | None = None,
+    history: timeline.ChangesPage | None = None,
 ) -> Response:
     _settings(request)
+    history = history or timeline.changes(session, case.id)
     deadline = deadline or services.deadline_view(session, case, services.school_date(session))
     panel = services.panel_for(session, case)
     people = services.users_by_id(
@@ -466,7 +485,9 @@ def _render_case(
         ),
         "attachments": services.attachments_for(session, case),
         "messages": [_message_view(case, message) for message in messages],
-        "history": [_event_view(event) for event in history_of(session, "complaint", case.id)],
+        "looks": timeline.looks(session, case.id),
+        "history": [_event_view(event) for event in history.events],
+        "history_page": history,
         "panel": panel,
         "panel_members": [people[m] for m in panel.member_ids if m in people] if panel else [],
         "shown": shown,
@@ -536,6 +557,9 @@ def _default_values(case: Complaint, panel: Any) -> dict[str, Any]:
                 "member_3": str(members[2] or ""),
                 "papers": panel.papers,
                 "hearing_notes": panel.hearing_notes,
+                "hearing_time": panel.hearing_time,
+                "hearing_format": panel.hearing_format,
+                "hearing_place": panel.hearing_place,
             }
         )
         if panel.hearing_on:
@@ -593,7 +617,8 @@ def _failed(
     """Undo the attempt and show the case again with the errors and what was typed."""
     session.rollback()
     session.refresh(case)
-    services.record_view(session, case, user)
+    if not _continues_look(session, case, user):
+        services.record_view(session, case, user)
     session.commit()
     return _render_case(request, session, user, case, values=values, errors=errors, status_code=422)
 
@@ -871,6 +896,10 @@ def complaint_panel(
             member_ids=panel.value.member_ids,
             papers=form.papers,
             hearing_notes=form.hearing_notes,
+            hearing_time=form.hearing_time,
+            hearing_format=form.hearing_format,
+            hearing_place=form.hearing_place,
+            settings=_settings(request),
         ),
         refused=panel.errors,
     )

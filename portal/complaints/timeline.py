@@ -1,14 +1,24 @@
-"""What a case's history records, and the sentence the case page's timeline shows for each.
+"""What a case's history records, and how the case page shows it.
 
 Every tag a complaint's history event may carry is a `Tag`; `describe` turns an event into the
 words staff read. A new tag without a sentence fails `tests/complaints/test_timeline.py`.
+
+Every look at a case by staff is recorded, so a busy case gathers far more looks than changes
+(one case under load: 1,268 events, nearly all of them views). The case page therefore reads the
+two apart: `looks` counts the views in SQL, one line per person and thing opened, and `changes`
+reads everything else a page at a time, newest page first.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session
 
 from portal.calendar import format_date
 from portal.complaints.models import MessageKind, Stage, Status
@@ -19,6 +29,7 @@ MESSAGE_TAG_PREFIX = "complaint:message:"
 
 class Tag(enum.StrEnum):
     view = "complaint:view"
+    outbox_view = "complaint:view:outbox"
     exclude = "complaint:exclude"
     exclusion_cleared = "complaint:exclude:cleared"
     receive = "complaint:receive"
@@ -48,6 +59,7 @@ MESSAGE_WORDS = {
     MessageKind.redirect_notice: "Sent to another procedure",
     MessageKind.withdrawal: "The parent withdrew it",
     MessageKind.escalation_request: "The parent asked for the next stage",
+    MessageKind.acknowledgement: "Acknowledgement sent to the parent",
 }
 
 
@@ -108,6 +120,7 @@ def _moved_on(event: HistoryEvent) -> str:
 
 SENTENCES: dict[Tag, Callable[[HistoryEvent], str]] = {
     Tag.view: _viewed,
+    Tag.outbox_view: lambda _e: "Read an email about this case in the outbox",
     Tag.exclude: lambda _e: "Kept someone out of this case (the person it is about)",
     Tag.exclusion_cleared: lambda _e: "Cleared an unsure match: that person may see this case",
     Tag.receive: _received,
@@ -137,3 +150,137 @@ def describe(event: HistoryEvent) -> str:
     except ValueError:
         return event.tag
     return SENTENCES[tag](event)
+
+
+# ---------------------------------------------------------------- reading a case's history
+
+LOOK_TAGS = (Tag.view.value, Tag.outbox_view.value)
+CHANGES_PER_PAGE = 50
+# A page shown again within this time after the person's own action on the case (the page
+# after "Send", the form shown again with its errors, an earlier page of the history) is the
+# same look, not another opening.
+SAME_LOOK_WITHIN = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Looks:
+    """How often one person opened one thing on the case: the case page, a file, a letter."""
+
+    who: str
+    what: str
+    times: int
+    last: datetime
+
+
+@dataclass(frozen=True)
+class ChangesPage:
+    """A page of the case's history without its views, oldest first, with where to go next:
+    `earlier` and `later` are the event ids to page from (`?before=` and `?after=`)."""
+
+    events: list[HistoryEvent]
+    total: int
+    earlier: int | None
+    later: int | None
+
+    @property
+    def is_latest(self) -> bool:
+        return self.later is None
+
+
+def _of_case(complaint_id: int) -> ColumnElement[bool]:
+    return (HistoryEvent.subject_type == "complaint") & (
+        HistoryEvent.subject_id == str(complaint_id)
+    )
+
+
+def looks(session: Session, complaint_id: int) -> list[Looks]:
+    """Every staff look at the case, counted per person and per thing opened, newest first.
+
+    Counted by the database: a case opened a thousand times costs one row per person."""
+    newest = func.max(HistoryEvent.id)
+    rows = session.execute(
+        select(
+            HistoryEvent.actor_label,
+            HistoryEvent.tag,
+            HistoryEvent.detail,
+            func.count(),
+            func.max(HistoryEvent.occurred_at),
+        )
+        .where(_of_case(complaint_id), HistoryEvent.tag.in_(LOOK_TAGS))
+        .group_by(
+            HistoryEvent.actor_user_id,
+            HistoryEvent.actor_label,
+            HistoryEvent.tag,
+            HistoryEvent.detail,
+        )
+        .order_by(newest.desc())
+    )
+    return [
+        Looks(
+            who=label,
+            what=describe(HistoryEvent(tag=tag, detail=detail)),
+            times=times,
+            last=last,
+        )
+        for label, tag, detail, times, last in rows
+    ]
+
+
+def changes(
+    session: Session,
+    complaint_id: int,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+    size: int | None = None,
+) -> ChangesPage:
+    """One page of everything but the views: the newest `size` events (`CHANGES_PER_PAGE`), or
+    those just before the event `before`, or just after the event `after`; oldest first."""
+    size = size or CHANGES_PER_PAGE
+    changed = _of_case(complaint_id) & HistoryEvent.tag.not_in(LOOK_TAGS)
+    statement = select(HistoryEvent).where(changed)
+    if after is not None:
+        statement = statement.where(HistoryEvent.id > after).order_by(HistoryEvent.id)
+    else:
+        if before is not None:
+            statement = statement.where(HistoryEvent.id < before)
+        statement = statement.order_by(HistoryEvent.id.desc())
+    events = list(session.scalars(statement.limit(size + 1)))
+    more = len(events) > size
+    events = events[:size]
+    if after is None:
+        events.reverse()
+    total = session.scalar(select(func.count()).select_from(HistoryEvent).where(changed)) or 0
+    if not events:
+        return ChangesPage(events=[], total=total, earlier=None, later=None)
+    first, last = events[0].id, events[-1].id
+
+    def exists(condition: ColumnElement[bool]) -> bool:
+        found = session.scalar(select(HistoryEvent.id).where(changed, condition).limit(1))
+        return found is not None
+
+    if after is not None:
+        earlier = first if exists(HistoryEvent.id < first) else None
+        later = last if more else None
+    else:
+        earlier = first if more else None
+        later = last if before is not None and exists(HistoryEvent.id > last) else None
+    return ChangesPage(events=events, total=total, earlier=earlier, later=later)
+
+
+def continues_look(session: Session, complaint_id: int, user_id: int, now: datetime) -> bool:
+    """Whether showing the case to this person now only continues their look at it: the newest
+    event on the case that a person caused (not the portal itself) is theirs, and recent.
+
+    After their own action, or a refused form, or on an earlier page of the history, the page
+    is shown again; nothing anybody else did came in between, so it is not a new opening."""
+    newest = session.execute(
+        select(HistoryEvent.actor_user_id, HistoryEvent.occurred_at)
+        .where(_of_case(complaint_id), HistoryEvent.actor_type != "system")
+        .order_by(HistoryEvent.id.desc())
+        .limit(1)
+    ).first()
+    if newest is None:
+        return False
+    actor, when = newest
+    return actor == user_id and now - when <= SAME_LOOK_WITHIN

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
@@ -20,8 +20,16 @@ from sqlmodel import Session
 from portal.clock import unix_seconds
 from portal.complaints import attachments, letters, services
 from portal.complaints.attachments import AttachmentError
-from portal.complaints.forms import EscalateForm, FindCaseForm, ReplyForm, WithdrawForm
+from portal.complaints.forms import (
+    PARENT_TEXT_LIMIT,
+    CompanionForm,
+    EscalateForm,
+    FindCaseForm,
+    ReplyForm,
+    WithdrawForm,
+)
 from portal.complaints.models import (
+    About,
     Attachment,
     Complaint,
     ComplaintMessage,
@@ -214,6 +222,7 @@ def _case_page(
         "complaints/track/case.html",
         {
             "case": case,
+            "about": About(case.about),
             "base": access.base,
             "by_cookie": access.base == COOKIE_BASE,
             "kind_word": "concern" if case.stage == Stage.concern else "complaint",
@@ -223,11 +232,80 @@ def _case_page(
             "deadline": services.deadline_view(session, case, today),
             "escalation_open": services.escalation_open(case, today),
             "redirect_where": _where_to_go(session, case.redirect_to),
+            "hearing": _hearing(session, case, today),
+            "text_limit": PARENT_TEXT_LIMIT,
             "errors": errors or {},
             "values": values or {},
         },
         status_code=status_code,
     )
+
+
+def _hearing(session: Session, case: Complaint, today: date) -> dict[str, Any] | None:
+    """The panel hearing as the parent sees it (only while their stage 2 case is open)."""
+    if case.stage != Stage.stage2:
+        return None
+    panel = services.hearing_panel(session, case)
+    if panel is None or panel.hearing_on is None:
+        return None
+    when, how = services.hearing_words(panel)
+    members = services.users_by_id(session, panel.member_ids)
+    return {
+        "when": when,
+        "how": how,
+        "members": [members[m].name for m in panel.member_ids if m in members],
+        "papers_by": panel.papers_by,
+        "ahead": panel.hearing_on >= today and case.status == "open",
+    }
+
+
+@_parent_route("GET", "/hearing.ics")
+def track_hearing_invitation(request: Request, session: SessionDep, access: Access) -> Response:
+    if access is None:
+        return _find_again()
+    panel = services.hearing_panel(session, access.case)
+    if access.case.stage != Stage.stage2 or panel is None or panel.hearing_on is None:
+        raise HTTPException(status_code=404)
+    content = services.hearing_invitation(
+        panel, access.case, school_of(session).name, now_of(session)
+    )
+    return Response(
+        content,
+        media_type="text/calendar",
+        headers={
+            "Content-Disposition": attachments.content_disposition(
+                f"{access.case.reference}-panel-hearing.ics"
+            ),
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@_parent_route("POST", "/companion")
+def track_companion(
+    request: Request,
+    session: SessionDep,
+    access: Access,
+    form: Annotated[CompanionForm, Depends()],
+) -> Response:
+    if access is None:
+        return _find_again()
+    try:
+        services.ask_for_companion(
+            session, request.app.state.settings, access.case, form.companion_name
+        )
+    except ComplaintError as error:
+        session.rollback()
+        return _case_page(
+            request,
+            session,
+            access,
+            errors={error.field: error.message},
+            values=form.typed(),
+            status_code=422,
+        )
+    session.commit()
+    return RedirectResponse(f"{access.base}?companion=1#hearing", status_code=303)
 
 
 @_parent_route("GET")
@@ -359,6 +437,7 @@ def _withdraw_page(
             "case": case,
             "base": access.base,
             "kind_word": "concern" if case.stage == Stage.concern else "complaint",
+            "text_limit": PARENT_TEXT_LIMIT,
             "errors": errors or {},
             "values": values or {},
         },
@@ -375,6 +454,8 @@ def track_withdraw(
 ) -> Response:
     if access is None:
         return _find_again()
+    if errors := form.validate().errors:
+        return _withdraw_page(request, access, errors=errors, values=form.typed(), status_code=422)
     try:
         services.withdraw(session, request.app.state.settings, access.case, form.reason)
     except ComplaintError as error:
@@ -399,6 +480,10 @@ def track_escalate(
 ) -> Response:
     if access is None:
         return _find_again()
+    if errors := form.validate().errors:
+        return _case_page(
+            request, session, access, errors=errors, values=form.typed(), status_code=422
+        )
     try:
         services.escalate(session, request.app.state.settings, access.case, form.reasons)
     except ComplaintError as error:

@@ -100,6 +100,10 @@ _LETTER_COMMON = {
     "signer_name": "the name of the member of staff who signs the letter",
     "signer_role": "their roles and the school, for the line under the signature",
 }
+RESPONSE_BY = (
+    'when the parent should have the full reply: "by Wednesday 16 December 2026", or '
+    '"within 10 school days"'
+)
 _LETTER_SAMPLE = {
     "recipient_name": "Jordan Ellison",
     "outcome": "Partly upheld",
@@ -154,8 +158,11 @@ CATALOGUE: tuple[Wording, ...] = (
         "complaint-received",
         "We have received your concern or complaint",
         "Sent to the parent as soon as a concern or complaint arrives, with their private link.",
-        {"private_link": "the parent's private link to their case (keep it in the email)"},
-        {"private_link": SECRET_PLACEHOLDER},
+        {
+            "private_link": "the parent's private link to their case (keep it in the email)",
+            "response_by": RESPONSE_BY,
+        },
+        {"private_link": SECRET_PLACEHOLDER, "response_by": "by Wednesday 16 December 2026"},
         needs_private_link=True,
     ),
     _parent_email(
@@ -254,6 +261,24 @@ CATALOGUE: tuple[Wording, ...] = (
         },
     ),
     _parent_email(
+        "panel-arranged",
+        "Your governors' panel hearing",
+        "Sent to the parent when the clerk or chair arranges the panel hearing, and again if its "
+        "date, time, place or members change.",
+        {
+            "hearing_when": 'the day and time of the hearing: "Tuesday 12 January 2027 at 18:00"',
+            "hearing_how": "how it is held and where, or how to join",
+            "panel_members": "the names of the three governors on the panel",
+            "papers_by": "the last day to send papers to the panel",
+        },
+        {
+            "hearing_when": "Tuesday 12 January 2027 at 18:00",
+            "hearing_how": "In person, in the school library",
+            "panel_members": "Aisha Rahman, Mark Ellis and Sarah Lee",
+            "papers_by": "Tuesday 5 January 2027",
+        },
+    ),
+    _parent_email(
         "moved-with-linked-cases",
         "Your case moved on with the cases linked to it",
         "Sent to a parent whose case is answered together with others on the same matter, when "
@@ -296,6 +321,23 @@ CATALOGUE: tuple[Wording, ...] = (
         "staff-next-stage",
         "A case has moved to the next stage",
         "Sent to the new handler (or the clerk) when the parent asks for the next stage.",
+    ),
+    _staff_email(
+        "staff-panel-member",
+        "You are on a complaint panel",
+        "Sent to each governor on a stage 2 panel when the hearing is arranged or changed.",
+        {
+            "hearing_when": 'the day and time of the hearing: "Tuesday 12 January 2027 at 18:00"',
+            "hearing_how": "how it is held and where, or how to join",
+            "panel_members": "the names of the three governors on the panel",
+            "papers_by": "the last day to send papers to the panel",
+        },
+        {
+            "hearing_when": "Tuesday 12 January 2027 at 18:00",
+            "hearing_how": "In person, in the school library",
+            "panel_members": "Aisha Rahman, Mark Ellis and Sarah Lee",
+            "papers_by": "Tuesday 5 January 2027",
+        },
     ),
     _staff_email(
         "staff-reminder",
@@ -360,6 +402,20 @@ CATALOGUE: tuple[Wording, ...] = (
             '2026", or "within 10 school days of this letter"',
         },
         sample={**_LETTER_SAMPLE, "escalate_by": "by Monday 14 December 2026"},
+    ),
+    Wording(
+        key="acknowledgement-letter",
+        kind=LETTER,
+        title="Acknowledgement (the first letter)",
+        purpose="Sent as soon as a concern or complaint is received: it is a message on the case "
+        "the parent can read and download, and is printed for a parent with no email.",
+        to="parent",
+        variables={
+            **_COMMON,
+            "recipient_name": 'the parent\'s name, or "parent or carer" when the case is anonymous',
+            "response_by": RESPONSE_BY,
+        },
+        sample={"recipient_name": "Jordan Ellison", "response_by": "by Wednesday 16 December 2026"},
     ),
     Wording(
         key="panel-outcome-letter",

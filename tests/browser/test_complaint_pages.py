@@ -385,7 +385,7 @@ def test_parent_pages_fit_a_phone_screen(new_page: PageMaker) -> None:
 def test_track_pages_and_their_errors(
     new_page: PageMaker, live_server: LiveServer, js: bool
 ) -> None:
-    heading = "Check on your concern or complaint"
+    heading = "Check your concern or complaint"
     page = new_page(js=js)
     page.goto("/track")
     check_page(page, heading)

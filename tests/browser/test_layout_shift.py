@@ -35,4 +35,4 @@ def test_without_javascript_the_menu_is_shown_at_375px(new_page: PageMaker) -> N
     page = new_page(js=False, viewport=MOBILE)
     page.goto("/")
     expect(page.locator("#navigation")).to_be_visible()
-    expect(page.get_by_role("link", name="Check a complaint")).to_be_visible()
+    expect(page.get_by_role("link", name="Check your concern or complaint")).to_be_visible()

@@ -218,7 +218,9 @@ def test_full_journey_records_the_complaint_and_queues_the_email(client, db_sess
 
 
 def test_anonymous_journey_sends_no_email_and_shows_the_private_link(client, db_session):
-    fill_in(client, contact={**PARENT, "anonymous": "yes"}, kind="concern")
+    fill_in(
+        client, contact={**PARENT, "anonymous": "yes", "anonymous_child": "keep"}, kind="concern"
+    )
     check = text_of(client.get("/complaints/new/check"))
     assert "You are staying anonymous" in check
     assert "sam.parent@example.com" not in check

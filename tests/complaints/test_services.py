@@ -60,7 +60,10 @@ def test_submission_is_stored_with_reference_deadline_and_acknowledgement(db_ses
     assert email.to_address == "Sam.Parent@example.com"
     assert case.reference in email.subject
     assert "/track/" not in email.body_text  # sealed until sent: staff never read the link
-    assert [e.tag for e in history_of(db_session, "complaint", case.id)] == ["complaint:receive"]
+    assert [e.tag for e in history_of(db_session, "complaint", case.id)] == [
+        "complaint:receive",
+        "complaint:message:acknowledgement",
+    ]
 
 
 def test_references_are_unique_and_not_sequential(db_session, settings):
@@ -351,7 +354,7 @@ def test_panel_members_must_be_uninvolved_governors_and_not_the_head(db_session,
         db_session,
         case,
         staff["clerk"],
-        hearing_on=date(2026, 12, 10),
+        hearing_on=services.school_date(db_session),  # it met today
         member_ids=[staff["gov1"].id, staff["gov2"].id, staff["gov3"].id],
         papers="The complaint, the stage 1 letter, the behaviour log.",
         hearing_notes="Parent attended with a friend.",

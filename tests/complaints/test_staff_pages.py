@@ -512,8 +512,11 @@ def test_handler_sends_the_stage_1_response(client, db_session, settings, cast):
     assert response.status_code == 303
     assert response.headers["location"].endswith("?done=respond")
     shown = page(client.get(response.headers["location"]))
-    letter = shown.select_one("#messages .school-card")
-    assert "Response letter" in letter.select_one("h3").text
+    letter = next(
+        card
+        for card in shown.select("#messages .school-card")
+        if "Response letter" in card.select_one("h3").text
+    )
     body = letter.select_one(".school-pre").text
     assert "Outcome: Upheld." in body
     assert "\n\nWhat we looked into\nWe spoke to the staff on duty that day." in body
@@ -629,7 +632,7 @@ def test_messages_and_internal_notes(client, db_session, settings, cast):
 # ---------------------------------------------------------------- stage 2
 
 
-def test_clerk_records_the_panel_and_sends_its_outcome(client, db_session, settings, cast):
+def test_clerk_records_the_panel_and_sends_its_outcome(client, db_session, settings, cast, clock):
     case = make_case(db_session, settings, cast, "stage2")
     as_user(client, cast.clerk)
     html = page(client.get(case_url(case)))
@@ -676,6 +679,17 @@ def test_clerk_records_the_panel_and_sends_its_outcome(client, db_session, setti
     panel_text = page(client.get(case_url(case))).select_one("#panel").get_text(" ")
     assert "Tuesday 12 January 2027" in panel_text and "Sarah Lee" in panel_text
 
+    letter_form = {
+        "outcome": "not_upheld",
+        "investigated": "The panel read the papers and heard from both sides.",
+        "decision": "The school followed its policy.",
+        "actions": "",
+    }
+    too_early = act(client, case, "outcome", letter_form)
+    assert too_early.status_code == 422
+    assert "The panel meets on Tuesday 12 January 2027" in text_of(too_early)
+    clock.set(datetime(2027, 1, 12, 19, 30))  # the evening of the hearing
+    as_user(client, cast.clerk)  # weeks later: a new sign-in
     outcome = act(
         client,
         case,

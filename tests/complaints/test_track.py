@@ -65,7 +65,6 @@ def tracked_cases(session, settings, cast):  # type: ignore[no-untyped-def]
         cast,
         handler=cast.head,
         sorted_by=cast.office,
-        hearing_on=date(2026, 12, 10),
         response=LETTER,
         panel_outcome=PANEL_LETTER,
         parent_email=EMAIL,
@@ -103,7 +102,7 @@ def test_the_form_asks_for_reference_and_email_and_mentions_the_link(client):
     response = client.get("/track")
     assert response.status_code == 200
     html = page(response)
-    assert html.select_one("h1").text.strip() == "Check on your concern or complaint"
+    assert html.select_one("h1").text.strip() == "Check your concern or complaint"
     assert html.select_one("label[for=reference]") and html.select_one("label[for=email]")
     assert "private link" in text_of(response)
 
@@ -224,18 +223,20 @@ def test_parent_sees_messages_and_letters_in_order_but_never_internal_notes(
     html = page(response)
     headings = [h.text.strip() for h in html.select(".school-message h3")]
     assert headings == [
+        "Letter: we have received your complaint",
         "Message from the school",
         "Your message",
         "Letter: our response to your complaint",
     ]
-    letter = html.select_one(".school-letter")
+    letter = html.select(".school-letter")[-1]  # the first is the acknowledgement
     assert "school-pre" in letter["class"]
     assert "What we looked into\nWe spoke to the class teacher" in letter.text
     pdf_links = [a["href"] for a in html.select("a[href$='.pdf']")]
     letter_row = db_session.scalars(
         select(ComplaintMessage).where(ComplaintMessage.kind == MessageKind.stage1_letter)
     ).one()
-    assert pdf_links == [f"/track/{token}/letters/{letter_row.id}.pdf"]
+    assert pdf_links[-1] == f"/track/{token}/letters/{letter_row.id}.pdf"
+    assert len(pdf_links) == 2  # the acknowledgement and the response
     assert "Download as PDF" in html.select_one("a[href$='.pdf']").text
     assert "you can ask for a governors' panel until" in text_of(response)
 
@@ -245,7 +246,7 @@ def test_a_deadline_says_what_happens_next_and_when(client, cases):
     html = page(client.get(f"/track/{token}"))
     rows = {
         row.select_one("dt").text.strip(): row.select_one("dd").text.strip()
-        for row in html.select(".govuk-summary-list__row")
+        for row in html.select(".govuk-summary-list:not(#your-answers) .govuk-summary-list__row")
     }
     assert rows == {
         "Next step": "We send you our reply",
@@ -321,7 +322,12 @@ def test_an_empty_reply_or_a_bad_file_is_explained_and_the_text_kept(client, cas
     assert bad_file.status_code == 422
     assert page(bad_file).select_one(".govuk-error-summary a")["href"] == "#attachment"
     assert page(bad_file).select_one("textarea#body").text == "See the file."
-    assert db_session.scalars(select(ComplaintMessage)).all() == []
+    assert (
+        db_session.scalars(
+            select(ComplaintMessage).where(ComplaintMessage.kind == "parent_reply")
+        ).all()
+        == []
+    )
 
 
 # ---------------------------------------------------------------- withdrawing
@@ -472,7 +478,7 @@ def test_after_stage_2_the_procedure_is_complete(client, cases):
     assert "Department for Education" in text
     html = page(response)
     assert html.select_one("textarea") is None
-    assert len(html.select("a[href$='.pdf']")) == 2
+    assert len(html.select("a[href$='.pdf']")) == 3  # acknowledgement, response, panel outcome
 
 
 def test_a_redirected_case_says_where_to_go(client, cases, db_session, settings, cast):

@@ -125,7 +125,7 @@ def make_case_with_link(
     handler: StaffUser | None = None,
     sorted_by: StaffUser | None = None,
     panel: list[StaffUser] | None = None,
-    hearing_on: date = date(2027, 1, 12),
+    hearing_on: date | None = None,
     response: services.Letter | None = None,
     panel_outcome: services.Letter | None = None,
     **answer_overrides: Any,
@@ -191,7 +191,8 @@ def make_case_with_link(
         session,
         complaint,
         clerk,
-        hearing_on=hearing_on,
+        # The hearing is today by default: a panel's outcome may only be sent once it has met.
+        hearing_on=hearing_on or services.school_date(session),
         member_ids=[member.id for member in members],
         papers="The stage 1 letter and the parent's request.",
         hearing_notes="The parent and the head teacher both spoke.",

@@ -69,7 +69,7 @@ def test_home_offers_the_four_routes(client):
     assert links["Raise a concern or complaint"] == "/complaints/new"
     assert links["Comment on school news"] == "/news"
     assert links["Photos and consent"] == "/photos"
-    assert links["Check on a complaint"] == "/track"
+    assert links["Check your concern or complaint"] == "/track"
 
 
 def test_online_guidance_covers_the_three_expectations_and_the_channels(client, published):

@@ -49,7 +49,7 @@ def _override_count(db_session) -> int:
 
 
 def test_every_email_and_letter_has_a_default_that_passes_its_own_checks(school):
-    assert len([w for w in CATALOGUE if w.is_email]) == 23
+    assert len([w for w in CATALOGUE if w.is_email]) == 25
     assert {"stage1-letter", "panel-outcome-letter"} <= {w.key for w in CATALOGUE}
     for wording in CATALOGUE:
         text = default_text(wording)
@@ -61,21 +61,29 @@ def test_every_email_and_letter_has_a_default_that_passes_its_own_checks(school)
             assert shown.subject and "\n" not in shown.subject, wording.key
 
 
-def test_the_default_received_email_is_the_old_text_word_for_word(school, db_session):
+def test_the_default_received_email_says_what_happens_next_and_by_when(school, db_session):
     shown = services.render(
         db_session,
         "complaint-received",
-        {"case": SAMPLE_CASE, "recipient_name": "Jordan Ellison", "private_link": "LINK"},
+        {
+            "case": SAMPLE_CASE,
+            "recipient_name": "Jordan Ellison",
+            "private_link": "LINK",
+            "response_by": "by Wednesday 16 December 2026",
+        },
     )
     assert shown.subject == "We have received your complaint (C-7K4P-2QX)"
     assert shown.body == (
         "Dear Jordan Ellison,\n\n"
         f"Thank you for contacting {school.name}. We have received your complaint and its "
         "reference is C-7K4P-2QX.\n\n"
-        "We will contact you by Monday 7 December 2026 to say who is looking into it and when "
-        "you will hear from them.\n\n"
-        "You can check on it, reply to us or withdraw it at any time here:\nLINK\n\n"
-        "Keep this link private: anyone with it can see your case."
+        "We will contact you by Monday 7 December 2026 to say who is looking into it. You "
+        "should have our full reply by Wednesday 16 December 2026.\n\n"
+        "To check your complaint, reply to us or withdraw it at any time, use your private "
+        "link:\nLINK\n\n"
+        "Keep this link private: anyone with it can see your case.\n\n"
+        'You can also choose "Check your concern or complaint" on the school\'s parent portal, '
+        "then enter your reference and this email address."
     )
 
 

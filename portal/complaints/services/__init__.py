@@ -87,6 +87,7 @@ from portal.complaints.services.parent import (
     escalation_open,
     parent_reply,
     withdraw,
+    withdrawal_confirmation,
 )
 from portal.complaints.services.persistent import (
     close_as_same_matter,
@@ -131,7 +132,12 @@ from portal.complaints.services.responding import (
     send_message,
 )
 from portal.complaints.services.stage2 import (
+    HEARING_FORMATS,
+    ask_for_companion,
     eligible_panel_members,
+    hearing_invitation,
+    hearing_panel,
+    hearing_words,
     panel_for,
     record_panel,
     send_panel_outcome,
@@ -156,6 +162,7 @@ from portal.complaints.services.triage import (
 from portal.signing import token_digest
 
 __all__ = [
+    "HEARING_FORMATS",
     "REFERENCE_ALPHABET",
     "REPLY_TEXT_LIMIT",
     "SEARCH_SET_LIMIT",
@@ -191,6 +198,7 @@ __all__ = [
     "_tell_procedure_complete",
     "_unused_reference",
     "add_note",
+    "ask_for_companion",
     "attachments_for",
     "can_handle",
     "can_mark_persistent",
@@ -219,6 +227,9 @@ __all__ = [
     "group_lead",
     "handler_of",
     "handler_roles",
+    "hearing_invitation",
+    "hearing_panel",
+    "hearing_words",
     "home_lists",
     "involved_user_ids",
     "is_excluded",
@@ -270,5 +281,6 @@ __all__ = [
     "week_of",
     "week_view",
     "withdraw",
+    "withdrawal_confirmation",
     "your_move_clause",
 ]

@@ -101,16 +101,31 @@ def parent_reply(
     return message
 
 
+def withdrawal_confirmation(kind_word: str, withdrawn_on: str, reason: str) -> str:
+    """The written confirmation on the case, addressed to the parent, as the email is: staff
+    read the same words, so they see exactly what the parent was told."""
+    given = reason.strip()
+    return (
+        f"You withdrew your {kind_word} on {withdrawn_on}. This is our written confirmation.\n\n"
+        "What happens now\n"
+        "We have stopped looking into it and we will take no further action. We will not "
+        "contact you about it again.\n\n"
+        f"You can still read your {kind_word} and its messages here. If you change your mind, "
+        "you can raise it again as a new concern or complaint.\n\n"
+        + (f"Your reason\n{given}" if given else "You did not give a reason.")
+    )
+
+
 def withdraw(session: Session, settings: Settings, complaint: Complaint, reason: str) -> None:
     """The parent withdraws; we confirm it in writing (a message on the case and an email)."""
     if not complaint.is_active:
         raise ComplaintError("reason", "This case is already closed")
-    text = reason.strip() or "No reason given."
+    withdrawn_on = format_date(school_date(session))
     _add_message(
         session,
         complaint,
         MessageKind.withdrawal,
-        f"The parent withdrew this {_kind_word(complaint)}. Reason: {text}",
+        withdrawal_confirmation(_kind_word(complaint), withdrawn_on, reason),
         Actor.parent(complaint.display_name),
     )
     _change_status(session, complaint, Status.withdrawn, Actor.parent(complaint.display_name))
@@ -125,7 +140,7 @@ def withdraw(session: Session, settings: Settings, complaint: Complaint, reason:
         settings,
         complaint,
         "case-withdrawn",
-        withdrawn_on=format_date(school_date(session)),
+        withdrawn_on=withdrawn_on,
     )
     handler = handler_of(session, complaint)
     _email_staff(

@@ -13,23 +13,24 @@ from sqlalchemy import (
 from sqlmodel import Session
 
 from portal.accounts.models import StaffUser
-from portal.calendar import CalendarExhaustedError, SchoolCalendar
+from portal.calendar import CalendarExhaustedError, SchoolCalendar, format_date
 from portal.clock import school_today
 from portal.complaints.models import (
     About,
     Attachment,
     Complaint,
     DeadlineKind,
+    MessageKind,
     PersistentComplainant,
     Stage,
     Status,
 )
 from portal.complaints.services.access import _exclude_named_at_receipt, can_triage
-from portal.complaints.services.deadlines import _set_deadline, school_calendar
+from portal.complaints.services.deadlines import _set_deadline, compute_deadline, school_calendar
 from portal.complaints.services.errors import ComplaintError
-from portal.complaints.services.notices import _email_parent
+from portal.complaints.services.notices import _email_parent, case_view
 from portal.complaints.services.queue import REFERENCE_ALPHABET, normalise_email
-from portal.complaints.services.state import _adjust_count, _change_status
+from portal.complaints.services.state import _add_message, _adjust_count, _change_status
 from portal.config import Settings
 from portal.db import now_of
 from portal.history import Actor, record_event
@@ -41,6 +42,7 @@ from portal.mail import (
 )
 from portal.school.services import School, school_of
 from portal.signing import token_digest
+from portal.wording.services import render as render_wording
 
 
 @dataclass
@@ -195,6 +197,9 @@ def submit(
             "persistent": complaint.persistent_matter,
         },
     )
+    response_by = reply_due_words(session, complaint)
+    if not held:
+        acknowledge(session, complaint, response_by)
     if email:
         _email_parent(
             session,
@@ -202,6 +207,7 @@ def submit(
             complaint,
             "complaint-received",
             private_link=f"{settings.base_url}/track/{token}",
+            response_by=response_by,
         )
     if persistent is not None:
         _tell_procedure_complete(session, settings, complaint, persistent)
@@ -222,6 +228,7 @@ def release_held(
         raise ComplaintError("release", "This case is not held")
     _change_status(session, complaint, Status.new, Actor.staff(user), released=True)
     _set_deadline(session, complaint, DeadlineKind.acknowledge, complaint.received_on)
+    acknowledge(session, complaint, reply_due_words(session, complaint))
     session.execute(
         update(OutboxMessage)
         .where(
@@ -231,6 +238,40 @@ def release_held(
         )
         .values(status=OutboxStatus.queued.value, next_attempt_at=now_of(session))
     )
+
+
+def reply_due_words(session: Session, complaint: Complaint) -> str:
+    """When the parent should have the full reply, counted from the day it was received: "by
+    Wednesday 16 December 2026", or the timescale when the term dates do not reach that far."""
+    school = school_of(session)
+    days = (
+        school.stage1_response_days if complaint.asked_for_formal else school.concern_response_days
+    )
+    if complaint.received_on is None:
+        return f"within {days} school days"
+    try:
+        due = compute_deadline(school_calendar(session), complaint.received_on, days)
+    except CalendarExhaustedError:
+        return f"within {days} school days"
+    return f"by {format_date(due)}"
+
+
+def acknowledge(session: Session, complaint: Complaint, response_by: str) -> None:
+    """The acknowledgement: a letter on the case (the parent reads and downloads it; office
+    prints it for a parent with no email), sent the moment the case is received, so always
+    inside the acknowledgement timescale. Its email is the "complaint-received" one."""
+    school = school_of(session)
+    letter = render_wording(
+        session,
+        "acknowledgement-letter",
+        {
+            "case": case_view(complaint, school),
+            "recipient_name": "parent or carer" if complaint.anonymous else complaint.parent_name,
+            "response_by": response_by,
+        },
+        school=school,
+    )
+    _add_message(session, complaint, MessageKind.acknowledgement, letter.body, Actor.system())
 
 
 def _tell_procedure_complete(
