@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.clock import Clock, SystemClock
 from portal.config import PROJECT_ROOT, Settings, get_settings
-from portal.db import make_engine
+from portal.db import make_engine, make_sessions
 from portal.domains import INSTALLED_DOMAINS, installed
 from portal.inputs import CleanInputRoute
 from portal.school.services import NOT_SET_UP, School
@@ -60,6 +60,7 @@ def create_app(
     app.state.settings = settings
     app.state.clock = clock
     app.state.engine = make_engine(settings.database_url, clock)
+    app.state.sessions = make_sessions(app.state.engine)
     app.state.static_assets = StaticAssets(PROJECT_ROOT / "static")
     app.state.domains = assembled
     app.state.templates = make_templates(

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
 
 from portal.clock import Clock, bind_clock, clock_of
@@ -39,6 +40,13 @@ def make_engine(url: str, clock: Clock | None = None) -> Engine:
     return engine
 
 
+def make_sessions(engine: Engine) -> sessionmaker[Session]:
+    """Where the web app's database sessions come from (`app.state.sessions`): every request and
+    every page that reads the school opens its session here, never on the engine itself, so a
+    test can point them all at one connection inside a transaction it rolls back."""
+    return sessionmaker(engine, class_=Session, expire_on_commit=False)
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -66,7 +74,7 @@ def now_of(session: Session):  # type: ignore[no-untyped-def]
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+    with request.app.state.sessions() as session:
         request.state.db_session = session  # the page renderer reads the school through it
         yield session
 

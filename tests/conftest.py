@@ -1,16 +1,25 @@
 """Shared fixtures: one freshly migrated database per test run (SQLite file, or a PostgreSQL schema
-when PORTAL_DATABASE_URL points at PostgreSQL), emptied after every test."""
+when PORTAL_DATABASE_URL points at PostgreSQL), holding the demo school.
+
+Each test runs inside one transaction on one connection, rolled back at the end: the app's sessions
+(`app.state.sessions`) and the test's own (`db_session`) all join it through savepoints, so a
+`commit()` anywhere is real to every later read in the test and gone after it. The savepoints nest,
+so a `db_session.rollback()` after a request undoes that request too: to read afresh, `commit()`
+or `expire_all()`. Tests that need real commits across connections (threads racing, a served app,
+the CLI, database roles) are marked `@pytest.mark.committed`: they run on the engine as the portal
+does, and every table is emptied after them."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bs4 import BeautifulSoup
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from portal.app import create_app
@@ -20,9 +29,12 @@ from portal.history import history_purge_permitted
 from portal.models import metadata
 from portal.school.demo import create_demo_school
 from portal.school.services import School
+from portal.school.stamp import KEPT
 from tests.clocks import TERM_DATES, fixed_test_clock
 from tests.databases import migrated_database
-from tests.schools import school_now
+from tests.factories import Cast, make_cast
+from tests.factories.school import school_now
+from tests.pages import csrf_of, page, post_form, text_of  # noqa: F401 (tests import them from here)
 
 TEST_SECRET = "test-secret-key-" + "x" * 40
 
@@ -71,14 +83,63 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, clock: FixedClock) -> Iterator[FastAPI]:
+def app(request: pytest.FixtureRequest, settings: Settings, clock: FixedClock) -> Iterator[FastAPI]:
     application = create_app(settings, clock)
+    engine = application.state.engine
+    # What this process kept under the school's settings stamp starts empty for every test: the
+    # demo school's stamp outlives rolled-back tests, what they kept under it must not.
+    KEPT.clear()
+    if request.node.get_closest_marker("committed"):
+        _ensure_demo_school(application)
+        yield application
+        _empty_tables(application)
+        _DEMO_SCHOOL_IN.discard(settings.database_url)
+        engine.dispose()
+        return
+    if engine.dialect.name == "sqlite":
+        _let_pysqlite_use_savepoints(engine)
+    _ensure_demo_school(application)
+    with engine.connect() as connection:
+        outer = connection.begin()
+        application.state.sessions = sessionmaker(
+            connection,
+            class_=Session,
+            expire_on_commit=False,
+            join_transaction_mode="create_savepoint",
+        )
+        try:
+            yield application
+        finally:
+            outer.rollback()
+    engine.dispose()
+
+
+# The databases (one per worker) where the demo school is committed: made by the first test,
+# kept by every rolled-back test, made again after a committed test has emptied the tables.
+_DEMO_SCHOOL_IN: set[str] = set()
+
+
+def _ensure_demo_school(application: FastAPI) -> None:
+    url = application.state.settings.database_url
+    if url in _DEMO_SCHOOL_IN:
+        return
     with Session(application.state.engine) as session:
         create_demo_school(session, TERM_DATES)
         session.commit()
-    yield application
-    _empty_tables(application)
-    application.state.engine.dispose()
+    _DEMO_SCHOOL_IN.add(url)
+
+
+def _let_pysqlite_use_savepoints(engine: Engine) -> None:
+    """pysqlite begins and ends transactions on its own, which breaks SAVEPOINT: hand that to
+    SQLAlchemy (the recipe in its SQLite dialect's "Serializable isolation / Savepoints")."""
+
+    @event.listens_for(engine, "connect")
+    def _no_pysqlite_transactions(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection) -> None:  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN")
 
 
 def _empty_tables(application: FastAPI) -> None:
@@ -91,13 +152,20 @@ def _empty_tables(application: FastAPI) -> None:
 @pytest.fixture
 def school(app: FastAPI) -> School:
     """The demo school's profile as the app reads it."""
-    return school_now(app.state.engine)
+    return school_now(app)
 
 
 @pytest.fixture
 def db_session(app: FastAPI) -> Iterator[Session]:
-    with Session(app.state.engine, expire_on_commit=False) as session:
+    """The test's own session, on the app's connection (or engine, for a committed test)."""
+    with app.state.sessions() as session:
         yield session
+
+
+@pytest.fixture
+def cast(db_session: Session) -> Cast:
+    """The school's people for cases: office, head, chair, clerk and three governors."""
+    return make_cast(db_session)
 
 
 @pytest.fixture
@@ -106,28 +174,6 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         app, base_url="http://testserver", raise_server_exceptions=False
     ) as test_client:
         yield test_client
-
-
-def page(response) -> BeautifulSoup:  # type: ignore[no-untyped-def]
-    return BeautifulSoup(response.text, "html.parser")
-
-
-def csrf_of(response) -> str:  # type: ignore[no-untyped-def]
-    field = page(response).select_one("input[name=csrf_token]")
-    assert field is not None, "page has no CSRF field"
-    return str(field["value"])
-
-
-def post_form(client: TestClient, path: str, data: dict, *, from_page: str | None = None):  # type: ignore[no-untyped-def]
-    """Fill in and send a form the way a browser does: read the CSRF token from the page first."""
-    form_page = client.get(from_page or path)
-    return client.post(
-        path, data={**data, "csrf_token": csrf_of(form_page)}, follow_redirects=False
-    )
-
-
-def text_of(response) -> str:  # type: ignore[no-untyped-def]
-    return re.sub(r"\s+", " ", page(response).get_text(" ")).strip()
 
 
 _EXIT_STATUS = 0

@@ -50,8 +50,7 @@ from portal.config import Settings
 from portal.history import HistoryEvent
 from portal.school.demo import create_demo_school
 from portal.school.services import DEFAULT_OUT_OF_SCOPE
-from tests.complaints.factories import PDF_BYTES, make_case, make_cast
-from tests.factories import PASSWORD, make_user, sign_in
+from tests.factories import PASSWORD, PDF_BYTES, make_case, make_cast, make_user, sign_in
 
 T = TypeVar("T")
 
@@ -562,7 +561,7 @@ def response_problem(plan: Plan, response) -> str | None:  # type: ignore[no-unt
 def problems(world: World) -> list[str]:
     """Everything that shows a change was half-written."""
     found: list[str] = []
-    with Session(world.app.state.engine) as session:
+    with world.app.state.sessions() as session:
         complaints = list(
             session.execute(
                 select(

@@ -28,9 +28,8 @@ from portal.accounts.models import Role
 from portal.complaints import services
 from portal.complaints.models import About, Complaint, ComplaintMessage, MessageKind
 from portal.mail import OutboxMessage
-from tests.complaints.factories import add_file, answers, make_case, make_cast
 from tests.conftest import csrf_of
-from tests.factories import make_user, sign_in
+from tests.factories import add_file, answers, make_case, make_cast, make_user, sign_in
 from tests.routes import api_routes
 
 PUBLIC = {"/staff/login", "/staff/logout"}

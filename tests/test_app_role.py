@@ -38,6 +38,9 @@ from tests.conftest import csrf_of
 
 OPERATIONS = Path(__file__).resolve().parent.parent / "docs" / "operations.md"
 
+# Roles, grants and a second connection as another user: real commits.
+pytestmark = pytest.mark.committed
+
 
 def documented_role_sql() -> str:
     """The ```sql block between the app-role-sql markers in docs/operations.md."""

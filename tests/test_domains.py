@@ -83,6 +83,7 @@ def notices_app(app: FastAPI, settings: Settings, tmp_path: Path) -> Iterator[Fa
     with_notices = settings.model_copy(update={"templates_override_dir": tmp_path / "templates"})
     try:
         notices = create_app(with_notices, app.state.clock, (*INSTALLED_DOMAINS, "house_notices"))
+        notices.state.sessions = app.state.sessions  # inside the test's transaction too
         yield notices
         notices.state.engine.dispose()
     finally:

@@ -44,6 +44,7 @@ def cli_env(monkeypatch, database_url, tmp_path):
     get_settings.cache_clear()
 
 
+@pytest.mark.committed
 def test_check_passes_with_a_reachable_database(cli_env, app):
     result = CliRunner().invoke(cli, ["check"])
     assert result.exit_code == 0, result.output
@@ -51,6 +52,7 @@ def test_check_passes_with_a_reachable_database(cli_env, app):
     assert "All checks passed." in result.output
 
 
+@pytest.mark.committed
 def test_check_fails_when_the_database_is_unreachable(cli_env, monkeypatch, app):
     monkeypatch.setenv("PORTAL_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
     get_settings.cache_clear()
@@ -71,6 +73,7 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
     assert "PORTAL_SECRET_KEY must be set in production" in result.output
 
 
+@pytest.mark.committed
 def test_create_user_and_demo(cli_env, app, db_session):
     result = CliRunner().invoke(
         cli,
@@ -94,18 +97,21 @@ def test_create_user_and_demo(cli_env, app, db_session):
     assert "already present" in again.output
 
 
+@pytest.mark.committed
 def test_send_mail_without_smtp_explains_messages_stay_queued(cli_env, app):
     result = CliRunner().invoke(cli, ["send-mail"])
     assert result.exit_code == 0
     assert "stay in the outbox" in result.output
 
 
+@pytest.mark.committed
 def test_remind_runs_and_reports(cli_env, app):
     result = CliRunner().invoke(cli, ["remind"])
     assert result.exit_code == 0, result.output
     assert "reminded 0, closed 0" in result.output
 
 
+@pytest.mark.committed
 def test_past_the_last_term_dates_the_demo_loads_and_remind_warns_the_admin(
     cli_env, app, monkeypatch
 ):

@@ -30,9 +30,8 @@ from portal.history import (
     record_event,
 )
 from portal.migrations import alembic_config
-from tests.complaints.factories import make_case, make_cast
 from tests.databases import migrated_database
-from tests.factories import make_user
+from tests.factories import make_case, make_cast, make_user
 
 
 def _event(session, subject_id: object = 1, tag: str = "complaint:note", **kwargs) -> HistoryEvent:
@@ -232,6 +231,7 @@ def _purge(reference: str, by: str, *extra: str):
     )
 
 
+@pytest.mark.committed
 def test_portal_purge_deletes_a_closed_cases_history_and_records_it(
     cli_env, app, db_session, settings
 ):
@@ -254,6 +254,7 @@ def test_portal_purge_deletes_a_closed_cases_history_and_records_it(
     assert len(history_of(db_session, "complaint", other.id)) == before
 
 
+@pytest.mark.committed
 def test_portal_purge_asks_first_and_refuses_open_cases_and_non_admins(
     cli_env, app, db_session, settings
 ):

@@ -19,7 +19,6 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import select
-from sqlmodel import Session
 
 from portal.accounts.models import Role
 from portal.app import create_app
@@ -29,10 +28,9 @@ from portal.config import Settings
 from portal.inputs import MAX_ROW_ID, CleanInputRoute, row_id_or_none
 from portal.text import clean_text, is_clean
 from tests.clocks import TERM_DATES, fixed_test_clock
-from tests.complaints.factories import PDF_BYTES, add_file, answers, make_case, make_cast
 from tests.conftest import TEST_SECRET, csrf_of, page, post_form
 from tests.databases import migrated_database
-from tests.factories import make_user, sign_in
+from tests.factories import PDF_BYTES, add_file, answers, make_case, make_cast, make_user, sign_in
 from tests.hostile import (
     CONTROL_ALPHABET,
     HOSTILE_FILENAMES,
@@ -104,7 +102,7 @@ def _world(database_url: str, folder: Path) -> Iterator[World]:
         _env_file=None,
     )
     app = create_app(settings, fixed_test_clock())
-    with Session(app.state.engine, expire_on_commit=False) as session:
+    with app.state.sessions() as session:
         built = build_world(app, session, settings)
     yield built
     close_world(built)
@@ -197,13 +195,8 @@ def test_row_ids_outside_the_database_range_are_refused():
         assert row_id_or_none(bad) is None, bad
 
 
-def _cast_and_case(db_session: Session, settings: Settings, **overrides):  # type: ignore[no-untyped-def]
-    cast = make_cast(db_session)
-    return cast, make_case(db_session, settings, cast, "open", **overrides)
-
-
-def test_nul_and_controls_are_stripped_before_they_are_stored(client, db_session, settings):
-    cast, case = _cast_and_case(db_session, settings)
+def test_nul_and_controls_are_stripped_before_they_are_stored(cast, client, db_session, settings):
+    case = make_case(db_session, settings, cast, "open")
     sign_in(client, cast.head)
     response = post_form(
         client,
@@ -218,8 +211,8 @@ def test_nul_and_controls_are_stripped_before_they_are_stored(client, db_session
     assert note.body == "Spoke to Dad on the\nphone."
 
 
-def test_nul_in_a_search_or_a_path_is_not_a_server_error(client, db_session, settings):
-    cast, case = _cast_and_case(db_session, settings)
+def test_nul_in_a_search_or_a_path_is_not_a_server_error(cast, client, db_session, settings):
+    case = make_case(db_session, settings, cast, "open")
     sign_in(client, cast.office)
     assert client.get("/staff/complaints?q=a%00b").status_code == 200
     assert client.get(f"/staff/complaints/{case.reference}%00").status_code == 200
@@ -230,8 +223,8 @@ def test_nul_in_a_search_or_a_path_is_not_a_server_error(client, db_session, set
 
 
 @pytest.mark.parametrize("number", [HUGE, str(2**40), str(MAX_ROW_ID + 1)])
-def test_ids_beyond_the_database_range_answer_not_found(client, db_session, settings, number):
-    _, case = _cast_and_case(db_session, settings)
+def test_ids_beyond_the_database_range_answer_not_found(cast, client, db_session, settings, number):
+    case = make_case(db_session, settings, cast, "open")
     admin = make_user(db_session, Role.admin, Role.chair)
     sign_in(client, admin)
     for path in (
@@ -249,8 +242,10 @@ def test_ids_beyond_the_database_range_answer_not_found(client, db_session, sett
     assert posted.status_code == 404
 
 
-def test_numbers_beyond_range_in_query_strings_are_a_clear_answer(client, db_session, settings):
-    _cast_and_case(db_session, settings)
+def test_numbers_beyond_range_in_query_strings_are_a_clear_answer(
+    cast, client, db_session, settings
+):
+    make_case(db_session, settings, cast, "open")
     admin = make_user(db_session, Role.admin, Role.office)
     sign_in(client, admin)
     assert client.get(f"/staff/complaints?after=2026-11-25_{HUGE}").status_code == 200
@@ -576,7 +571,7 @@ def test_a_parent_sending_anything_never_sees_a_server_error(world: World, hosti
 
 
 def _newest_reference(world: World) -> str:
-    with Session(world.app.state.engine) as session:
+    with world.app.state.sessions() as session:
         return session.scalars(select(Complaint.reference).order_by(Complaint.id.desc())).first()
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.complaints.test_track import cases, staff  # noqa: F401 - fixtures
+from tests.factories import submit
 
 HOSTILE = [
     "\u00e9" * 64,
@@ -27,8 +27,10 @@ def _get(app, path: str, cookie: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("value", HOSTILE)
-def test_a_hostile_track_cookie_sends_the_parent_to_find_their_case(app, cases, value):  # noqa: F811
-    case, _ = cases.submitted()
+def test_a_hostile_track_cookie_sends_the_parent_to_find_their_case(
+    app, db_session, settings, value
+):
+    case = submit(db_session, settings)
     for cookie in (
         f"{case.id}.99999999999.{value}",
         f"{value}.99999999999.abc",

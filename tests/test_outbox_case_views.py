@@ -9,8 +9,7 @@ from sqlalchemy import select
 from portal.accounts.models import Role
 from portal.history import HistoryEvent, history_of
 from portal.mail import OutboxMessage, queue_mail
-from tests.complaints.factories import make_case, make_cast
-from tests.factories import make_user, sign_in
+from tests.factories import make_case, make_cast, make_user, sign_in
 
 
 def test_opening_a_cases_email_in_the_outbox_is_recorded_on_the_case(client, db_session, settings):

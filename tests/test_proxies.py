@@ -204,12 +204,14 @@ def test_serve_leaves_forwarded_headers_to_the_portal(serve_options):
     assert "forwarded_allow_ips" not in serve_options
 
 
+@pytest.mark.committed
 def test_a_served_portal_ignores_a_spoofed_header_from_loopback(served):
     base, _ = served
     response = httpx.get(f"{base}/whoami", headers={"x-forwarded-for": SPOOFED})
     assert response.text == "127.0.0.1"
 
 
+@pytest.mark.committed
 def test_a_served_portal_believes_a_trusted_proxy(served, settings):
     settings.trusted_proxies = ["127.0.0.1"]
     base, _ = served
@@ -220,6 +222,7 @@ def test_a_served_portal_believes_a_trusted_proxy(served, settings):
 # ---------------------------------------------------------------- private links out of the logs
 
 
+@pytest.mark.committed
 def test_the_access_log_never_shows_a_private_tracking_link(served):
     base, log = served
     token = "Zq3-secret_token_value_1234567890abcdef"

@@ -8,8 +8,7 @@ from fastapi.testclient import TestClient
 
 from portal.accounts.models import Role
 from tests.conftest import csrf_of, page, text_of
-from tests.factories import PASSWORD, make_user, sign_in
-from tests.schools import change_school
+from tests.factories import PASSWORD, change_school, make_user, sign_in
 
 
 def test_every_response_carries_the_security_headers(client):
@@ -86,7 +85,7 @@ def test_healthz_reports_the_database(client):
 
 
 def test_brand_colour_comes_from_the_school_profile(client, app):
-    change_school(app.state.engine, brand_colour="#0b0c0c")
+    change_school(app, brand_colour="#0b0c0c")
     css = client.get("/brand.css").text
     assert "#0b0c0c" in css
     assert "--govuk-brand-colour" in css

@@ -24,9 +24,9 @@ from portal.complaints import services as complaint_services
 from portal.complaints.models import Complaint, ComplaintDraft
 from portal.history import history_of
 from portal.throttle import Limit, Throttle
-from tests.complaints.test_form import fill_in, send
+from tests.complaints.test_form import fill_in
 from tests.conftest import csrf_of
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user, send
 
 STRANGER = "203.0.113.9"
 SCHOOL = "192.0.2.10"
@@ -115,6 +115,7 @@ def test_attempt_all_stops_counting_at_the_first_refusal(app):
 # ---------------------------------------------------------------- sign-in
 
 
+@pytest.mark.committed
 def test_a_burst_of_wrong_passwords_checks_exactly_the_limit_and_the_right_one_stays_out(
     app, client, db_session, settings, monkeypatch
 ):
@@ -207,6 +208,7 @@ def test_guesses_spread_over_many_addresses_meet_the_account_ceiling(
 # ---------------------------------------------------------------- the case look-up
 
 
+@pytest.mark.committed
 def test_a_burst_of_case_look_ups_checks_exactly_the_limit(app, client, settings, monkeypatch):
     settings.track_attempts_per_hour_per_address = 20
     real = complaint_services.find_for_parent
@@ -264,6 +266,7 @@ def slow_submit(monkeypatch):  # type: ignore[no-untyped-def]
     return calls
 
 
+@pytest.mark.committed
 def test_a_burst_of_submissions_stores_exactly_the_limit(app, db_session, settings, slow_submit):
     settings.submissions_per_hour_per_address = 3
     with ExitStack() as stack:

@@ -10,7 +10,6 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlmodel import Session
 
 from portal.accounts.access import optional_user
 from portal.accounts.models import Role
@@ -42,7 +41,7 @@ def school_for_request(request: Request) -> School:
         if session is not None and session.in_transaction():
             school = school_of(session)  # the route's own, still open: no second connection
         else:
-            with Session(request.app.state.engine) as own:
+            with request.app.state.sessions() as own:
                 school = school_of(own)
     except Exception:
         log.exception("could not read the school profile for %s", request.url.path)

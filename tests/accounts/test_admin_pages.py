@@ -6,17 +6,11 @@ from sqlalchemy import select
 
 from portal.accounts.models import Role, StaffUser
 from tests.conftest import page, post_form, text_of
-from tests.factories import make_user, sign_in
-
-
-def _admin_client(client, db_session):
-    admin = make_user(db_session, Role.admin, name="Priya Shah")
-    sign_in(client, admin)
-    return admin
+from tests.factories import admin_client, make_user
 
 
 def test_admin_adds_a_staff_account_with_roles(client, db_session):
-    _admin_client(client, db_session)
+    admin_client(client, db_session, name="Priya Shah")
     response = post_form(
         client,
         "/staff/users/new",
@@ -38,7 +32,7 @@ def test_admin_adds_a_staff_account_with_roles(client, db_session):
 
 
 def test_bad_input_is_explained_and_nothing_typed_is_lost(client, db_session):
-    _admin_client(client, db_session)
+    admin_client(client, db_session, name="Priya Shah")
     response = post_form(
         client,
         "/staff/users/new",
@@ -59,7 +53,7 @@ def test_bad_input_is_explained_and_nothing_typed_is_lost(client, db_session):
 
 
 def test_a_user_needs_at_least_one_role(client, db_session):
-    _admin_client(client, db_session)
+    admin_client(client, db_session, name="Priya Shah")
     response = post_form(
         client,
         "/staff/users/new",
@@ -70,7 +64,7 @@ def test_a_user_needs_at_least_one_role(client, db_session):
 
 
 def test_duplicate_email_is_refused(client, db_session):
-    _admin_client(client, db_session)
+    admin_client(client, db_session, name="Priya Shah")
     existing = make_user(db_session, Role.office)
     response = post_form(
         client,
@@ -87,7 +81,7 @@ def test_duplicate_email_is_refused(client, db_session):
 
 
 def test_admin_changes_roles_and_it_is_recorded(client, db_session):
-    _admin_client(client, db_session)
+    admin_client(client, db_session, name="Priya Shah")
     user = make_user(db_session, Role.office)
     response = post_form(
         client,
@@ -101,7 +95,7 @@ def test_admin_changes_roles_and_it_is_recorded(client, db_session):
 
 
 def test_admin_switches_an_account_off_and_back_on(client, db_session):
-    _admin_client(client, db_session)
+    admin_client(client, db_session, name="Priya Shah")
     user = make_user(db_session, Role.office)
     post_form(
         client,
@@ -122,7 +116,7 @@ def test_admin_switches_an_account_off_and_back_on(client, db_session):
 
 
 def test_admin_cannot_switch_off_their_own_account(client, db_session):
-    admin = _admin_client(client, db_session)
+    admin = admin_client(client, db_session, name="Priya Shah")
     response = post_form(
         client,
         f"/staff/users/{admin.id}/active",
@@ -134,7 +128,7 @@ def test_admin_cannot_switch_off_their_own_account(client, db_session):
 
 
 def test_the_last_admin_cannot_lose_the_admin_role(client, db_session):
-    admin = _admin_client(client, db_session)
+    admin = admin_client(client, db_session, name="Priya Shah")
     response = post_form(
         client, f"/staff/users/{admin.id}", {"name": admin.name, "roles": ["office"]}
     )
@@ -143,7 +137,7 @@ def test_the_last_admin_cannot_lose_the_admin_role(client, db_session):
 
 
 def test_admin_sets_a_new_password_which_signs_them_out(client, db_session):
-    _admin_client(client, db_session)
+    admin_client(client, db_session, name="Priya Shah")
     user = make_user(db_session, Role.office)
     response = post_form(
         client,
@@ -159,5 +153,5 @@ def test_admin_sets_a_new_password_which_signs_them_out(client, db_session):
 
 
 def test_unknown_user_page_is_not_found(client, db_session):
-    _admin_client(client, db_session)
+    admin_client(client, db_session, name="Priya Shah")
     assert client.get("/staff/users/999999").status_code == 404

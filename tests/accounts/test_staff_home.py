@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tests.complaints.factories import make_case, make_cast
 from tests.conftest import page, text_of
-from tests.factories import sign_in
+from tests.factories import make_case, make_cast, sign_in
 
 
 def test_the_head_sees_their_own_open_cases_first(client, db_session, settings):

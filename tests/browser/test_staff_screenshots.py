@@ -28,7 +28,7 @@ from tests.browser.conftest import (
     sign_in,
 )
 from tests.clocks import TEST_NOW
-from tests.complaints.factories import answers
+from tests.factories import answers
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("PORTAL_SCREENSHOTS") != "1",

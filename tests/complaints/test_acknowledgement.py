@@ -12,7 +12,7 @@ from portal.complaints import services
 from portal.complaints.letters import letter_pdf
 from portal.complaints.models import ComplaintMessage, MessageKind
 from portal.mail import OutboxMessage
-from tests.complaints.factories import answers, make_cast
+from tests.factories import answers, make_cast
 
 
 @pytest.fixture(autouse=True)

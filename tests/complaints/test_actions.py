@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from portal.complaints.actions import ACTIONS, permitted, shown
-from tests.complaints.factories import STATES, make_case, make_cast
+from tests.factories import STATES, make_case, make_cast
 from tests.routes import api_routes
 
 ACTION_PREFIX = "/staff/complaints/{reference}/"

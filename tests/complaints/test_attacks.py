@@ -34,25 +34,22 @@ from portal.complaints.services import ComplaintError, Triage
 from portal.history import HistoryEvent
 from portal.mail import OutboxMessage
 from portal.school.term_dates import running_out, warn_admins
-from tests.complaints.factories import PDF_BYTES, answers, letter, make_case, make_cast
 from tests.conftest import csrf_of, text_of
-from tests.factories import make_user, sign_in
+from tests.factories import (
+    PDF_BYTES,
+    add_file,
+    answers,
+    letter,
+    make_case,
+    make_user,
+    sign_in,
+    submit,
+)
 
 
 @pytest.fixture(autouse=True)
 def _files_in_tmp(settings, tmp_path):
     settings.attachments_dir = tmp_path / "attachments"
-
-
-@pytest.fixture
-def cast(db_session):
-    return make_cast(db_session)
-
-
-def submit(db_session, settings, **overrides) -> Complaint:
-    received = services.submit(db_session, settings, answers(**overrides))
-    db_session.commit()
-    return received.complaint
 
 
 # ---------------------------------------------------------------- 2. the person a parent names
@@ -205,7 +202,7 @@ def _at_once(app, count: int, action: Callable[[Session, Complaint], None], case
     lock = threading.Lock()
 
     def run() -> None:
-        with Session(app.state.engine, expire_on_commit=False) as session:
+        with app.state.sessions() as session:
             # Every thread reads the case as it was, gives its connection back (there are fewer
             # connections than threads), then all act on what they read at the same moment.
             case = session.get(Complaint, case_id)
@@ -229,6 +226,7 @@ def _at_once(app, count: int, action: Callable[[Session, Complaint], None], case
     return outcomes
 
 
+@pytest.mark.committed
 def test_twenty_withdrawals_at_once_withdraw_once(app, db_session, settings, cast):
     case = make_case(db_session, settings, cast, "open")
     outcomes = _at_once(
@@ -252,6 +250,7 @@ def test_twenty_withdrawals_at_once_withdraw_once(app, db_session, settings, cas
     assert all(count >= 0 for count in counts.values())
 
 
+@pytest.mark.committed
 def test_fifteen_escalations_at_once_open_one_stage_2(app, db_session, settings, cast):
     case = make_case(db_session, settings, cast, "responded")
     outcomes = _at_once(
@@ -280,7 +279,7 @@ def test_a_request_from_a_stale_page_gets_the_calm_already_done_page(
     token = token_holder.access_token
     form = client.get(f"/track/{token}/withdraw")
     # Someone else changes the case between this page loading and the form being sent.
-    with Session(client.app.state.engine) as other:
+    with client.app.state.sessions() as other:
         stale = other.get(Complaint, token_holder.complaint.id)
         services.withdraw(other, settings, stale, "From another tab")
         other.commit()
@@ -347,8 +346,6 @@ def test_replies_have_a_size_and_daily_limit_and_keep_what_was_typed(
 
 
 def test_staff_downloads_are_recorded_as_views_of_the_case(client, db_session, settings, cast):
-    from tests.complaints.factories import add_file
-
     case = make_case(
         db_session, settings, cast, "responded", attachment_ids=[add_file(db_session, settings)]
     )
@@ -446,6 +443,7 @@ def test_a_list_of_addresses_is_refused_with_a_clear_message(db_session, setting
     assert db_session.scalar(select(func.count()).select_from(Complaint)) == 0
 
 
+@pytest.mark.committed
 def test_a_panel_recorded_twice_at_once_is_recorded_once(app, db_session, settings, cast):
     case = make_case(db_session, settings, cast, "stage2")
     members = [g.id for g in cast.governors]

@@ -12,8 +12,8 @@ from portal.complaints import services
 from portal.complaints.models import Complaint
 from portal.history import HistoryEvent
 from portal.mail import OutboxMessage
-from tests.complaints.factories import make_case, make_cast
-from tests.school.helpers import admin_client, send
+from tests.factories import admin_client, make_case, make_cast
+from tests.school.helpers import send
 
 TIMESCALES = {
     "acknowledge_within_days": "5",

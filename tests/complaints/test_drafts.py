@@ -15,6 +15,7 @@ from portal.complaints import attachments, drafts
 from portal.complaints.models import Attachment, ComplaintDraft
 from portal.db import now_of
 from tests.conftest import csrf_of, page, post_form, text_of
+from tests.factories import answer_steps, upload
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 WHAT_HAPPENED = "The school trip was cancelled and we were not told why."
@@ -27,24 +28,19 @@ def settings(settings, tmp_path):
 
 
 def start_draft(client) -> None:
-    for step, data in [
-        ("kind", {"kind": "concern"}),
-        ("about", {"about": "school"}),
-        ("category", {"category": "School trips and activities"}),
-        ("what-happened", {"what_happened": WHAT_HAPPENED}),
-    ]:
-        assert post_form(client, f"/complaints/new/{step}", data).status_code == 303
+    answer_steps(
+        client,
+        [
+            ("kind", {"kind": "concern"}),
+            ("about", {"about": "school"}),
+            ("category", {"category": "School trips and activities"}),
+            ("what-happened", {"what_happened": WHAT_HAPPENED}),
+        ],
+    )
 
 
 def add_file(client, name: str = "letter.pdf") -> None:
-    form_page = client.get("/complaints/new/attachments")
-    response = client.post(
-        "/complaints/new/attachments",
-        data={"csrf_token": csrf_of(form_page), "action": "add"},
-        files={"file": (name, PDF, "application/pdf")},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303
+    assert upload(client, name, PDF, media_type="application/pdf").status_code == 303
 
 
 def only_draft(db_session) -> ComplaintDraft:

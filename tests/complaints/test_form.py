@@ -12,7 +12,6 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 from sqlalchemy import func, select
-from sqlmodel import Session
 
 from portal import mail
 from portal.accounts.models import Role
@@ -21,9 +20,8 @@ from portal.complaints import form_views, services
 from portal.complaints.models import About, Attachment, Complaint, ComplaintDraft, Stage, Status
 from portal.complaints.services import ComplaintError, NewComplaint
 from portal.mail import SECRET_PLACEHOLDER, OutboxMessage, OutboxStatus
-from tests.conftest import csrf_of, page, post_form, text_of
-from tests.factories import make_user, sign_in
-from tests.schools import change_school
+from tests.conftest import csrf_of, page, text_of
+from tests.factories import answer, answer_steps, change_school, make_user, send, sign_in, upload
 
 REFERENCE = re.compile(r"^C-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{3}$")
 WHAT_HAPPENED = "My son was pushed over in the playground and nobody told me about it."
@@ -44,26 +42,6 @@ def settings(settings, tmp_path):
 # ---------------------------------------------------------------- helpers
 
 
-def answer(client, step: str, data: dict, *, from_check: bool = False):
-    path = f"/complaints/new/{step}"
-    return post_form(
-        client,
-        path,
-        {**data, **({"from": "check"} if from_check else {})},
-        from_page=path + ("?from=check" if from_check else ""),
-    )
-
-
-def upload(client, filename: str, content: bytes, *, action: str = "add"):
-    form_page = client.get("/complaints/new/attachments")
-    return client.post(
-        "/complaints/new/attachments",
-        data={"csrf_token": csrf_of(form_page), "action": action},
-        files={"file": (filename, content, "application/octet-stream")},
-        follow_redirects=False,
-    )
-
-
 def answer_up_to_contact(client, **overrides) -> None:
     steps = [
         ("kind", {"kind": overrides.get("kind", "complaint")}),
@@ -81,9 +59,7 @@ def answer_up_to_contact(client, **overrides) -> None:
         ("done-so-far", {"done_so_far": "I spoke to the class teacher."}),
         ("put-right", {"put_right": "Tell me the same day next time."}),
     ]
-    for step, data in steps:
-        response = answer(client, step, data)
-        assert response.status_code == 303, (step, text_of(response))
+    answer_steps(client, steps)
 
 
 def fill_in(client, *, contact: dict | None = None, **overrides) -> None:
@@ -91,16 +67,6 @@ def fill_in(client, *, contact: dict | None = None, **overrides) -> None:
     response = answer(client, "contact", contact if contact is not None else PARENT)
     assert response.status_code == 303, text_of(response)
     assert response.headers["location"] == "/complaints/new/check"
-
-
-def send(client, **extra):
-    check = client.get("/complaints/new/check")
-    assert check.status_code == 200
-    return client.post(
-        "/complaints/new/submit",
-        data={"csrf_token": csrf_of(check), "website": "", **extra},
-        follow_redirects=False,
-    )
 
 
 def assert_title_is_h1(response) -> None:
@@ -155,7 +121,7 @@ def outbox(db_session) -> list[OutboxMessage]:
 
 
 def test_start_page_explains_timescales_other_procedures_and_safeguarding(client, app):
-    school = change_school(app.state.engine, acknowledge_within_days=4, escalation_window_days=12)
+    school = change_school(app, acknowledge_within_days=4, escalation_window_days=12)
     response = client.get("/complaints/new")
     assert response.status_code == 200
     assert_title_is_h1(response)
@@ -277,11 +243,12 @@ def test_anonymous_journey_sends_no_email_and_shows_the_private_link(client, db_
     assert services.find_by_token(db_session, link.rsplit("/", 1)[1]).id == complaint.id
 
 
+@pytest.mark.committed
 def test_submission_is_committed_before_the_confirmation_is_shown(client, app, settings):
     fill_in(client)
     sent = send(client)
     assert sent.status_code == 303
-    with Session(app.state.engine) as other:
+    with app.state.sessions() as other:
         [complaint] = other.scalars(select(Complaint)).all()
         [email] = other.scalars(select(OutboxMessage)).all()
     assert not settings.smtp_configured

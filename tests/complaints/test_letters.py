@@ -11,17 +11,12 @@ from sqlalchemy import select
 from portal.complaints import services
 from portal.complaints.letters import latin1_text, letter_pdf
 from portal.complaints.models import ComplaintMessage, MessageKind
-from tests.complaints.test_track import EMAIL, Cases, find, make_staff
+from tests.complaints.test_track import EMAIL, find, tracked_cases
 
 
 @pytest.fixture
-def staff(db_session):  # type: ignore[no-untyped-def]
-    return make_staff(db_session)
-
-
-@pytest.fixture
-def cases(db_session, settings, staff) -> Cases:  # type: ignore[no-untyped-def]
-    return Cases(db_session, settings, staff)
+def cases(db_session, settings, cast):  # type: ignore[no-untyped-def]
+    return tracked_cases(db_session, settings, cast)
 
 
 def pdf_text(content: bytes) -> str:
@@ -41,7 +36,7 @@ def letter_of(db_session, kind: MessageKind) -> ComplaintMessage:  # type: ignor
 def test_a_stage_1_letter_is_an_a4_pdf_with_the_school_date_reference_and_body(
     cases, db_session, settings, school
 ):
-    case, _ = cases.responded()
+    case, _ = cases("responded")
     message = letter_of(db_session, MessageKind.stage1_letter)
     content = letter_pdf(school, case, message)
     assert content.startswith(b"%PDF-")
@@ -52,14 +47,14 @@ def test_a_stage_1_letter_is_an_a4_pdf_with_the_school_date_reference_and_body(
     assert f"Reference: {case.reference}" in text
     assert "Response to your complaint" in text
     assert "Wednesday 25 November 2026" in text
-    assert "Dear Sam Parent," in text
+    assert "Dear Alex Parent," in text
     assert "We spoke to the class teacher and read the behaviour log." in text
     assert "Page 1 of 1" in text
     assert f"/Title (Response to your complaint \\({case.reference}\\))".encode() in content
 
 
 def test_a_stage_2_letter_says_where_to_go_next(cases, db_session, settings, school):
-    case, _ = cases.closed_at_stage2()
+    case, _ = cases("closed")
     message = letter_of(db_session, MessageKind.stage2_letter)
     text = pdf_text(letter_pdf(school, case, message))
     assert "Outcome of the governors' panel" in text
@@ -68,13 +63,13 @@ def test_a_stage_2_letter_says_where_to_go_next(cases, db_session, settings, sch
 
 
 def test_the_same_letter_gives_the_same_pdf(cases, db_session, settings, school):
-    case, _ = cases.responded()
+    case, _ = cases("responded")
     message = letter_of(db_session, MessageKind.stage1_letter)
     assert letter_pdf(school, case, message) == letter_pdf(school, case, message)
 
 
 def test_unicode_is_printed_safely(cases, db_session, settings, school):
-    case, _ = cases.responded()
+    case, _ = cases("responded")
     message = ComplaintMessage(
         complaint_id=case.id,
         kind=MessageKind.stage1_letter,
@@ -89,7 +84,7 @@ def test_unicode_is_printed_safely(cases, db_session, settings, school):
 
 
 def test_long_letters_run_onto_numbered_pages(cases, db_session, settings, school):
-    case, _ = cases.responded()
+    case, _ = cases("responded")
     message = ComplaintMessage(
         complaint_id=case.id,
         kind=MessageKind.stage2_letter,
@@ -114,7 +109,7 @@ def test_latin1_text_keeps_what_it_can():
 
 
 def test_the_parent_downloads_the_stage_1_letter(client, cases, db_session):
-    case, token = cases.responded()
+    case, token = cases("responded")
     message = letter_of(db_session, MessageKind.stage1_letter)
     response = client.get(f"/track/{token}/letters/{message.id}.pdf")
     assert response.status_code == 200
@@ -128,7 +123,7 @@ def test_the_parent_downloads_the_stage_1_letter(client, cases, db_session):
 
 
 def test_the_parent_downloads_the_stage_2_letter_through_the_cookie(client, cases, db_session):
-    case, _ = cases.closed_at_stage2()
+    case, _ = cases("closed")
     find(client, case.reference, EMAIL)
     message = letter_of(db_session, MessageKind.stage2_letter)
     response = client.get(f"/track/case/letters/{message.id}.pdf")
@@ -142,11 +137,11 @@ def test_the_parent_downloads_the_stage_2_letter_through_the_cookie(client, case
     assert "Department for Education" in text
 
 
-def test_only_letters_of_this_case_can_be_downloaded(client, cases, db_session, settings):
-    case, token = cases.responded()
-    other, other_token = cases.responded(parent_email="other.parent@example.com")
+def test_only_letters_of_this_case_can_be_downloaded(cast, client, cases, db_session, settings):
+    case, token = cases("responded")
+    other, other_token = cases("responded", parent_email="other.parent@example.com")
     message = services.send_message(
-        db_session, settings, case, cases.staff["head"], "Your letter is on the portal."
+        db_session, settings, case, cast.head, "Your letter is on the portal."
     )
     db_session.commit()
     own_letter = letter_of_case(db_session, case.id)

@@ -19,9 +19,8 @@ from portal.complaints.models import (
 from portal.complaints.services import ComplaintError
 from portal.history import HistoryEvent
 from portal.mail import OutboxMessage
-from tests.complaints.factories import answers, letter, make_case, make_cast
 from tests.conftest import csrf_of, text_of
-from tests.factories import sign_in
+from tests.factories import answers, letter, make_case, sign_in
 
 REASONS = "The letter did not deal with the children waiting in the rain at all."
 
@@ -29,11 +28,6 @@ REASONS = "The letter did not deal with the children waiting in the rain at all.
 @pytest.fixture(autouse=True)
 def _files_in_tmp(settings, tmp_path):
     settings.attachments_dir = tmp_path / "attachments"
-
-
-@pytest.fixture
-def cast(db_session):
-    return make_cast(db_session)
 
 
 def _submit(db_session, settings, number: int, **overrides) -> Complaint:

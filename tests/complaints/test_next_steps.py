@@ -10,7 +10,7 @@ from sqlalchemy import select
 from portal.complaints import services
 from portal.complaints.models import ComplaintMessage, MessageKind, Outcome, Stage
 from portal.mail import OutboxMessage
-from tests.complaints.factories import letter, make_case, make_cast
+from tests.factories import letter, make_case, make_cast
 
 FORMAL = "formal complaint (stage 1)"
 PANEL = "panel of governors (stage 2)"

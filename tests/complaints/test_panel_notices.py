@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portal.complaints import services
 from portal.complaints.services import ComplaintError
 from portal.mail import OutboxMessage
-from tests.complaints.factories import letter, make_case, make_cast
+from tests.factories import letter, make_case, make_cast
 
 HEARING = date(2026, 12, 10)  # a Thursday in term
 
@@ -109,7 +109,7 @@ def test_no_outcome_before_the_panel_has_met(db_session, settings, clock):
 
 
 def _stage2_with_token(db_session, settings, cast):
-    from tests.complaints.factories import answers
+    from tests.factories import answers
 
     received = services.submit(db_session, settings, answers())
     db_session.commit()

@@ -16,10 +16,9 @@ from portal.complaints.forms import PARENT_TEXT_LIMIT
 from portal.complaints.models import Complaint, ComplaintDraft, ComplaintMessage, MessageKind
 from portal.config import PROJECT_ROOT
 from portal.mail import OutboxMessage
-from tests.complaints.factories import add_file, answers, make_case, make_cast
 from tests.complaints.test_letters import pdf_text
 from tests.conftest import csrf_of, page, post_form, text_of
-from tests.factories import sign_in
+from tests.factories import add_file, answers, make_case, sign_in
 
 # What a parent may type: markup-like text, quotes, an ampersand, lines and paragraphs.
 WORDS = (
@@ -31,11 +30,6 @@ WORDS = (
 TYPED = WORDS.replace("\n", "\r\n")  # as a browser sends a textarea
 PARENT_NAME = "Siobhán O'Brien & Dev"
 EMAIL = "siobhan.obrien@example.com"
-
-
-@pytest.fixture
-def cast(db_session):  # type: ignore[no-untyped-def]
-    return make_cast(db_session)
 
 
 def submitted(db_session, settings, **overrides) -> tuple[Complaint, str]:  # type: ignore[no-untyped-def]

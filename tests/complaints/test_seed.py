@@ -25,6 +25,8 @@ from portal.complaints.services import NewComplaint, QueueFilters
 from portal.history import HistoryEvent
 
 CASES = 300
+# Seeding is a bulk load (`portal seed`): its own pragmas and sequences, real commits.
+pytestmark = pytest.mark.committed
 
 
 @pytest.fixture

@@ -9,19 +9,13 @@ import pytest
 
 from portal.complaints import services
 from portal.complaints.models import About, Complaint
-from tests.complaints.factories import make_case, make_cast
 from tests.conftest import page, text_of
-from tests.factories import sign_in
+from tests.factories import make_case, sign_in
 
 
 @pytest.fixture(autouse=True)
 def _files_in_tmp(settings, tmp_path):
     settings.attachments_dir = tmp_path / "attachments"
-
-
-@pytest.fixture
-def cast(db_session):
-    return make_cast(db_session)
 
 
 def _section(response, caption_id: str) -> list[str]:

@@ -21,10 +21,8 @@ from portal.complaints.models import (
 )
 from portal.history import HistoryEvent
 from portal.mail import OutboxMessage
-from tests.complaints.factories import PDF_BYTES, add_file, make_case, make_cast
 from tests.conftest import csrf_of, page, text_of
-from tests.factories import sign_in
-from tests.schools import add_closures
+from tests.factories import PDF_BYTES, add_closures, add_file, make_case, sign_in
 
 QUEUE = "/staff/complaints"
 
@@ -32,11 +30,6 @@ QUEUE = "/staff/complaints"
 @pytest.fixture(autouse=True)
 def _files_in_tmp(settings, tmp_path):
     settings.attachments_dir = tmp_path / "attachments"
-
-
-@pytest.fixture
-def cast(db_session):
-    return make_cast(db_session)
 
 
 def as_user(client, user):
@@ -322,13 +315,13 @@ def test_unknown_or_hidden_cases_are_not_found(client, db_session, settings, cas
     assert hidden.reference not in queue_references(client.get(QUEUE))
 
 
-def test_deadline_moves_when_term_dates_change(client, db_session, settings, cast, tmp_path):
+def test_deadline_moves_when_term_dates_change(app, client, db_session, settings, cast, tmp_path):
     case = make_case(db_session, settings, cast, "open")
     before = case.next_deadline
     closure = before - timedelta(days=1)
     while closure.weekday() >= 5:
         closure -= timedelta(days=1)
-    add_closures(db_session.get_bind(), closure)
+    add_closures(app, closure)
     as_user(client, cast.office)
 
     html = page(client.get(case_url(case)))

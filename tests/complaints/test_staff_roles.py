@@ -16,10 +16,9 @@ from sqlalchemy import select
 
 from portal.accounts.models import Role
 from portal.complaints.models import About, Attachment, ComplaintMessage, MessageKind
-from tests.complaints.factories import add_file, make_case, make_cast
 from tests.complaints.test_staff_pages import queue_references
 from tests.conftest import csrf_of
-from tests.factories import make_user, sign_in
+from tests.factories import add_file, make_case, make_cast, make_user, sign_in
 from tests.routes import api_routes
 
 ACTIONS = (

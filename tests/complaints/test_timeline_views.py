@@ -18,9 +18,8 @@ from portal.complaints import services, timeline
 from portal.complaints.models import About, Complaint, DeadlineKind
 from portal.history import HistoryEvent
 from tests.clocks import TERM_DATES
-from tests.complaints.factories import add_file, make_case, make_cast
 from tests.conftest import csrf_of, page
-from tests.factories import sign_in
+from tests.factories import add_file, make_case, sign_in
 
 QUEUE = "/staff/complaints"
 
@@ -28,11 +27,6 @@ QUEUE = "/staff/complaints"
 @pytest.fixture(autouse=True)
 def _files_in_tmp(settings, tmp_path):
     settings.attachments_dir = tmp_path / "attachments"
-
-
-@pytest.fixture
-def cast(db_session):
-    return make_cast(db_session)
 
 
 def case_url(case: Complaint, action: str = "") -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from datetime import date, timedelta
@@ -11,7 +12,6 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from portal.accounts.models import Role
 from portal.complaints import services
 from portal.complaints.models import (
     Attachment,
@@ -23,10 +23,10 @@ from portal.complaints.models import (
     Stage,
     Status,
 )
-from portal.complaints.services import Letter, NewComplaint, Triage
+from portal.complaints.services import Letter
 from portal.mail import OutboxMessage
 from tests.conftest import csrf_of, page, post_form, text_of
-from tests.factories import make_user
+from tests.factories import make_case_with_link
 
 EMAIL = "Sam.Parent@example.com"
 LETTER = Letter(
@@ -50,105 +50,30 @@ def png_bytes() -> bytes:
     return buffer.getvalue()
 
 
-class Cases:
-    """Builds cases at each step of the procedure through the services, as staff would."""
-
-    def __init__(self, session, settings, staff) -> None:  # type: ignore[no-untyped-def]
-        self.session = session
-        self.settings = settings
-        self.staff = staff
-
-    def submitted(self, *, formal: bool = True, **overrides) -> tuple[Complaint, str]:  # type: ignore[no-untyped-def]
-        answers = dict(
-            formal=formal,
-            about="school",
-            about_name="",
-            category="Behaviour and bullying",
-            what_happened="My son was pushed in the playground and nobody told me.",
-            happened_on=date(2026, 11, 20),
-            done_so_far="I spoke to the class teacher.",
-            put_right="Tell me when something like this happens.",
-            anonymous=False,
-            parent_name="Sam Parent",
-            parent_email=EMAIL,
-            parent_phone="07700 900123",
-            child_name="Alex Parent",
-        )
-        answers.update(overrides)
-        received = services.submit(self.session, self.settings, NewComplaint(**answers))
-        self.session.commit()
-        return received.complaint, received.access_token
-
-    def triaged(self, **overrides) -> tuple[Complaint, str]:  # type: ignore[no-untyped-def]
-        case, token = self.submitted(**overrides)
-        services.triage(
-            self.session,
-            self.settings,
-            case,
-            self.staff["office"],
-            Triage(
-                stage=Stage(case.stage), category=case.category, handler_id=self.staff["head"].id
-            ),
-        )
-        self.session.commit()
-        return case, token
-
-    def responded(self, **overrides) -> tuple[Complaint, str]:  # type: ignore[no-untyped-def]
-        case, token = self.triaged(**overrides)
-        services.respond(self.session, self.settings, case, self.staff["head"], LETTER)
-        self.session.commit()
-        return case, token
-
-    def escalated(self, **overrides) -> tuple[Complaint, str]:  # type: ignore[no-untyped-def]
-        case, token = self.responded(**overrides)
-        services.escalate(
-            self.session, self.settings, case, "The response did not answer my main worry."
-        )
-        self.session.commit()
-        return case, token
-
-    def closed_at_stage2(self, **overrides) -> tuple[Complaint, str]:  # type: ignore[no-untyped-def]
-        case, token = self.escalated(**overrides)
-        clerk = self.staff["clerk"]
-        services.record_panel(
-            self.session,
-            case,
-            clerk,
-            hearing_on=services.school_date(self.session),  # it met today
-            member_ids=[self.staff["gov1"].id, self.staff["gov2"].id, self.staff["gov3"].id],
-            papers="The letters so far.",
-            hearing_notes="Both sides heard.",
-        )
-        services.send_panel_outcome(self.session, self.settings, case, clerk, PANEL_LETTER)
-        self.session.commit()
-        return case, token
-
-
 @pytest.fixture(autouse=True)
 def _attachments_in_tmp(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
     settings.attachments_dir = tmp_path / "attachments"
 
 
-def make_staff(db_session) -> dict:  # type: ignore[no-untyped-def]
-    return {
-        "office": make_user(db_session, Role.office, name="Janet Office"),
-        "head": make_user(db_session, Role.head, name="David Head"),
-        "chair": make_user(db_session, Role.chair, name="Helen Chair"),
-        "clerk": make_user(db_session, Role.clerk, name="Tom Clerk"),
-        "gov1": make_user(db_session, Role.governor, name="Aisha Governor"),
-        "gov2": make_user(db_session, Role.governor, name="Mark Governor"),
-        "gov3": make_user(db_session, Role.governor, name="Sarah Governor"),
-    }
+def tracked_cases(session, settings, cast):  # type: ignore[no-untyped-def]
+    """`cases("responded", **answers)`: a case at that state and its private link's token, with
+    the head as handler and this module's letters."""
+    return functools.partial(
+        make_case_with_link,
+        session,
+        settings,
+        cast,
+        handler=cast.head,
+        sorted_by=cast.office,
+        response=LETTER,
+        panel_outcome=PANEL_LETTER,
+        parent_email=EMAIL,
+    )
 
 
 @pytest.fixture
-def staff(db_session):  # type: ignore[no-untyped-def]
-    return make_staff(db_session)
-
-
-@pytest.fixture
-def cases(db_session, settings, staff) -> Cases:  # type: ignore[no-untyped-def]
-    return Cases(db_session, settings, staff)
+def cases(db_session, settings, cast):  # type: ignore[no-untyped-def]
+    return tracked_cases(db_session, settings, cast)
 
 
 def find(client, reference: str, email: str):  # type: ignore[no-untyped-def]
@@ -183,7 +108,7 @@ def test_the_form_asks_for_reference_and_email_and_mentions_the_link(client):
 
 
 def test_reference_and_email_open_the_case_forgiving_capitals_and_dashes(client, cases):
-    case, _ = cases.submitted()
+    case, _ = cases("new")
     typed_reference = case.reference.lower().replace("-", "")
     response = find(client, typed_reference, "  SAM.parent@EXAMPLE.com ")
     assert response.status_code == 303
@@ -209,7 +134,7 @@ def test_missing_answers_are_explained(client):
 
 
 def test_wrong_email_and_unknown_reference_read_exactly_the_same(client, cases):
-    case, _ = cases.submitted()
+    case, _ = cases("new")
     wrong_email = find(client, case.reference, "someone.else@example.com")
     unknown_reference = find(client, "C-2345-678", EMAIL)
     assert wrong_email.status_code == unknown_reference.status_code == 422
@@ -221,7 +146,7 @@ def test_wrong_email_and_unknown_reference_read_exactly_the_same(client, cases):
 
 def test_too_many_wrong_tries_from_one_address_are_refused(client, cases, settings):
     settings.track_attempts_per_hour_per_address = 3
-    case, _ = cases.submitted()
+    case, _ = cases("new")
     for _ in range(3):
         assert find(client, case.reference, "guess@example.com").status_code == 422
     refused = find(client, case.reference, "guess@example.com")
@@ -232,7 +157,7 @@ def test_too_many_wrong_tries_from_one_address_are_refused(client, cases, settin
 
 
 def test_the_private_link_shows_the_case(client, cases):
-    case, token = cases.submitted(formal=False)
+    case, token = cases("new", formal=False)
     response = client.get(f"/track/{token}")
     assert response.status_code == 200
     html = page(response)
@@ -242,7 +167,7 @@ def test_the_private_link_shows_the_case(client, cases):
 
 
 def test_a_wrong_private_link_reveals_nothing(client, cases):
-    case, token = cases.submitted()
+    case, token = cases("new")
     response = client.get(f"/track/{token[:-2]}xx")
     assert response.status_code == 404
     assert page(response).select_one("h1").text.strip() == "Page not found"
@@ -256,7 +181,7 @@ def test_the_case_page_needs_the_cookie_or_the_link(client, cases):
 
 
 def test_the_token_is_never_in_a_query_string(client, cases):
-    _, token = cases.responded()
+    _, token = cases("responded")
     html = page(client.get(f"/track/{token}"))
     targets = [a["href"] for a in html.select("a[href]")] + [
         form["action"] for form in html.select("form[action]")
@@ -266,7 +191,7 @@ def test_the_token_is_never_in_a_query_string(client, cases):
 
 
 def test_leaving_forgets_the_case_on_this_device(client, cases):
-    case, _ = cases.submitted()
+    case, _ = cases("new")
     find(client, case.reference, EMAIL)
     shown = client.get("/track/case")
     response = client.post(
@@ -280,16 +205,16 @@ def test_leaving_forgets_the_case_on_this_device(client, cases):
 
 
 def test_parent_sees_messages_and_letters_in_order_but_never_internal_notes(
-    client, cases, db_session, settings, staff
+    client, cases, db_session, settings, cast
 ):
-    case, token = cases.triaged()
-    services.add_note(db_session, case, staff["head"], "INTERNAL: the teacher was off sick.")
+    case, token = cases("open")
+    services.add_note(db_session, case, cast.head, "INTERNAL: the teacher was off sick.")
     services.send_message(
-        db_session, settings, case, staff["head"], "Could you tell us which day it was?"
+        db_session, settings, case, cast.head, "Could you tell us which day it was?"
     )
     db_session.commit()
     services.parent_reply(db_session, settings, case, "It was Friday 20 November.")
-    services.respond(db_session, settings, case, staff["head"], LETTER)
+    services.respond(db_session, settings, case, cast.head, LETTER)
     db_session.commit()
 
     response = client.get(f"/track/{token}")
@@ -317,7 +242,7 @@ def test_parent_sees_messages_and_letters_in_order_but_never_internal_notes(
 
 
 def test_a_deadline_says_what_happens_next_and_when(client, cases):
-    _, token = cases.triaged()
+    _, token = cases("open")
     html = page(client.get(f"/track/{token}"))
     rows = {
         row.select_one("dt").text.strip(): row.select_one("dd").text.strip()
@@ -332,8 +257,8 @@ def test_a_deadline_says_what_happens_next_and_when(client, cases):
 # ---------------------------------------------------------------- replying
 
 
-def test_a_reply_is_stored_with_its_file_and_the_handler_is_told(client, cases, db_session, staff):
-    case, token = cases.triaged()
+def test_a_reply_is_stored_with_its_file_and_the_handler_is_told(client, cases, db_session, cast):
+    case, token = cases("open")
     form_page = client.get(f"/track/{token}")
     response = client.post(
         f"/track/{token}/reply",
@@ -350,7 +275,7 @@ def test_a_reply_is_stored_with_its_file_and_the_handler_is_told(client, cases, 
     assert reply.body == "Here is a photo of the bruise."
     stored = db_session.scalars(select(Attachment)).one()
     assert (stored.complaint_id, stored.message_id) == (case.id, reply.id)
-    assert [m.subject for m in emails_to(db_session, staff["head"].email)][-1] == (
+    assert [m.subject for m in emails_to(db_session, cast.head.email)][-1] == (
         f"The parent has replied on case {case.reference}"
     )
 
@@ -364,7 +289,7 @@ def test_a_reply_is_stored_with_its_file_and_the_handler_is_told(client, cases, 
 
 
 def test_a_reply_without_a_file_works(client, cases, db_session):
-    _, token = cases.triaged()
+    _, token = cases("open")
     form_page = client.get(f"/track/{token}")
     response = client.post(
         f"/track/{token}/reply",
@@ -377,7 +302,7 @@ def test_a_reply_without_a_file_works(client, cases, db_session):
 
 
 def test_an_empty_reply_or_a_bad_file_is_explained_and_the_text_kept(client, cases, db_session):
-    _, token = cases.triaged()
+    _, token = cases("open")
     response = post_form(
         client, f"/track/{token}/reply", {"body": "x"}, from_page=f"/track/{token}"
     )
@@ -409,7 +334,7 @@ def test_an_empty_reply_or_a_bad_file_is_explained_and_the_text_kept(client, cas
 
 
 def test_withdrawing_asks_first_then_confirms_in_writing(client, cases, db_session):
-    case, _ = cases.triaged()
+    case, _ = cases("open")
     find(client, case.reference, EMAIL)
     confirm = client.get("/track/case/withdraw")
     assert confirm.status_code == 200
@@ -444,7 +369,7 @@ def test_withdrawing_asks_first_then_confirms_in_writing(client, cases, db_sessi
 
 
 def test_a_closed_case_cannot_be_withdrawn_again(client, cases, db_session, settings):
-    case, token = cases.triaged()
+    case, token = cases("open")
     form_page = client.get(f"/track/{token}/withdraw")
     services.withdraw(db_session, settings, case, "")
     db_session.commit()
@@ -462,9 +387,9 @@ def test_a_closed_case_cannot_be_withdrawn_again(client, cases, db_session, sett
 
 
 def test_asking_for_the_panel_inside_the_window_opens_stage_2(
-    client, cases, db_session, staff, settings
+    client, cases, db_session, cast, settings
 ):
-    case, token = cases.responded()
+    case, token = cases("responded")
     shown = client.get(f"/track/{token}")
     html = page(shown)
     assert html.select_one("#escalate").text.strip() == "Ask for the governors' panel"
@@ -484,8 +409,8 @@ def test_asking_for_the_panel_inside_the_window_opens_stage_2(
     # 20 school days from Wednesday 25 November 2026, skipping Christmas and an INSET day
     assert case.escalated_on == date(2026, 11, 25)
     assert case.next_deadline == date(2027, 1, 7)
-    assert case.handler_user_id == staff["clerk"].id
-    assert any("stage 2" in m.subject for m in emails_to(db_session, staff["clerk"].email))
+    assert case.handler_user_id == cast.clerk.id
+    assert any("stage 2" in m.subject for m in emails_to(db_session, cast.clerk.email))
 
     after = client.get(response.headers["location"])
     assert "Your case is now a stage 2 (governors' panel)" in text_of(after)
@@ -494,7 +419,7 @@ def test_asking_for_the_panel_inside_the_window_opens_stage_2(
 
 
 def test_a_concern_can_become_a_formal_complaint(client, cases, db_session):
-    case, token = cases.responded(formal=False)
+    case, token = cases("responded", formal=False)
     html = page(client.get(f"/track/{token}"))
     assert html.select_one("#escalate").text.strip() == "Make this a formal complaint"
     response = post_form(
@@ -509,7 +434,7 @@ def test_a_concern_can_become_a_formal_complaint(client, cases, db_session):
 
 
 def test_escalation_needs_reasons(client, cases):
-    _, token = cases.responded()
+    _, token = cases("responded")
     response = post_form(
         client, f"/track/{token}/escalate", {"reasons": "No"}, from_page=f"/track/{token}"
     )
@@ -520,7 +445,7 @@ def test_escalation_needs_reasons(client, cases):
 
 
 def test_escalation_after_the_window_is_refused_clearly(client, cases, db_session):
-    case, token = cases.responded()
+    case, token = cases("responded")
     form_page = client.get(f"/track/{token}")
     case.next_deadline = services.school_date(db_session) - timedelta(days=1)
     db_session.add(case)
@@ -546,7 +471,7 @@ def test_escalation_after_the_window_is_refused_clearly(client, cases, db_sessio
 
 
 def test_after_stage_2_the_procedure_is_complete(client, cases):
-    _, token = cases.closed_at_stage2()
+    _, token = cases("closed")
     response = client.get(f"/track/{token}")
     text = text_of(response)
     assert "This is the end of the school's complaints procedure" in text
@@ -556,13 +481,13 @@ def test_after_stage_2_the_procedure_is_complete(client, cases):
     assert len(html.select("a[href$='.pdf']")) == 3  # acknowledgement, response, panel outcome
 
 
-def test_a_redirected_case_says_where_to_go(client, cases, db_session, settings, staff):
-    case, token = cases.submitted(category="Something else")
+def test_a_redirected_case_says_where_to_go(client, cases, db_session, settings, cast):
+    case, token = cases("new", category="Something else")
     services.redirect_out_of_scope(
         db_session,
         settings,
         case,
-        staff["office"],
+        cast.office,
         procedure="admissions",
         reason="This is about a place for your younger child.",
     )
@@ -572,10 +497,12 @@ def test_a_redirected_case_says_where_to_go(client, cases, db_session, settings,
     assert "Admissions appeals go to the admission authority" in text
 
 
-def test_a_persistent_case_says_the_procedure_is_exhausted(client, cases, db_session, settings):
-    case, token = cases.responded()
+def test_a_persistent_case_says_the_procedure_is_exhausted(
+    cast, client, cases, db_session, settings
+):
+    case, token = cases("responded")
     services.mark_persistent(
-        db_session, settings, case, cases.staff["chair"], "Same matter raised eight times."
+        db_session, settings, case, cast.chair, "Same matter raised eight times."
     )
     db_session.commit()
     html = page(client.get(f"/track/{token}"))
@@ -585,13 +512,15 @@ def test_a_persistent_case_says_the_procedure_is_exhausted(client, cases, db_ses
     assert html.select_one("#escalate") is None
 
 
-def test_a_new_case_on_a_persistent_matter_takes_no_replies(client, cases, db_session, settings):
-    first, _ = cases.responded()
+def test_a_new_case_on_a_persistent_matter_takes_no_replies(
+    cast, client, cases, db_session, settings
+):
+    first, _ = cases("responded")
     services.mark_persistent(
-        db_session, settings, first, cases.staff["chair"], "Same matter raised eight times."
+        db_session, settings, first, cast.chair, "Same matter raised eight times."
     )
     db_session.commit()
-    second, token = cases.submitted()
+    second, token = cases("new")
     assert second.persistent_matter and second.is_active
     form_page = client.get(f"/track/{token}")
     assert page(form_page).select_one("textarea#body") is None
@@ -608,8 +537,8 @@ def test_a_new_case_on_a_persistent_matter_takes_no_replies(client, cases, db_se
 
 
 def test_a_file_is_only_served_for_its_own_case(client, cases, db_session, settings):
-    case, token = cases.triaged()
-    other, other_token = cases.triaged(parent_email="other.parent@example.com")
+    case, token = cases("open")
+    other, other_token = cases("open", parent_email="other.parent@example.com")
     services.parent_reply(db_session, settings, case, "A file for you.")
     db_session.commit()
     from portal.complaints import attachments
@@ -627,9 +556,9 @@ def test_a_file_is_only_served_for_its_own_case(client, cases, db_session, setti
     assert client.get("/track/case/attachments/999999").status_code == 404
 
 
-def test_a_file_on_an_internal_note_is_never_served(client, cases, db_session, settings, staff):
-    case, token = cases.triaged()
-    note = services.add_note(db_session, case, staff["head"], "Staff only: the log.")
+def test_a_file_on_an_internal_note_is_never_served(client, cases, db_session, settings, cast):
+    case, token = cases("open")
+    note = services.add_note(db_session, case, cast.head, "Staff only: the log.")
     from portal.complaints import attachments
 
     stored = attachments.store(

@@ -1,41 +1,51 @@
-"""Factories: build the rows a test needs through the same services the portal uses."""
+"""Factories: every row, case, person, draft and school change a test needs, built through the
+same services and pages the portal uses. Import them from here:
 
-from __future__ import annotations
+    from tests.factories import make_user, sign_in, make_cast, make_case, submit
 
-import itertools
+- staff: `make_user`, `sign_in`, `admin_client` (an admin signed in), `PASSWORD`;
+- complaints: `make_cast` (the `cast` fixture), `make_case` / `make_case_with_link` (a case in any
+  state of the procedure), `submit` (just received), `answers`, `letter`, `add_file`;
+- the parent's form: `answer`, `answer_steps`, `upload`, `send` (drafts are made this way);
+- the school: `school_now`, `change_school`, `add_closures`.
+"""
 
-from fastapi.testclient import TestClient
-from sqlmodel import Session
+from tests.factories.complaints import (
+    PDF_BYTES,
+    STATES,
+    Cast,
+    add_file,
+    answers,
+    letter,
+    make_case,
+    make_case_with_link,
+    make_cast,
+    submit,
+)
+from tests.factories.parent_form import answer, answer_steps, send, upload
+from tests.factories.school import add_closures, change_school, school_now
+from tests.factories.staff import PASSWORD, admin_client, make_user, sign_in
 
-from portal.accounts.models import Role, StaffUser
-from portal.accounts.services import create_user
-
-PASSWORD = "correct-horse-battery"
-_numbers = itertools.count(1)
-
-
-def make_user(
-    session: Session, *roles: Role, name: str | None = None, email: str | None = None
-) -> StaffUser:
-    number = next(_numbers)
-    user = create_user(
-        session,
-        email=email or f"staff{number}@school.example",
-        name=name or f"Staff Member {number}",
-        password=PASSWORD,
-        roles=roles or (Role.office,),
-    )
-    session.commit()
-    return user
-
-
-def sign_in(client: TestClient, user: StaffUser, password: str = PASSWORD) -> None:
-    login = client.get("/staff/login")
-    from tests.conftest import csrf_of
-
-    response = client.post(
-        "/staff/login",
-        data={"email": user.email, "password": password, "csrf_token": csrf_of(login)},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
+__all__ = [
+    "PASSWORD",
+    "PDF_BYTES",
+    "STATES",
+    "Cast",
+    "add_closures",
+    "add_file",
+    "admin_client",
+    "answer",
+    "answer_steps",
+    "answers",
+    "change_school",
+    "letter",
+    "make_case",
+    "make_case_with_link",
+    "make_cast",
+    "make_user",
+    "school_now",
+    "send",
+    "sign_in",
+    "submit",
+    "upload",
+]

@@ -1,21 +1,13 @@
-"""Signing in as an admin and sending the settings forms the way a browser does."""
+"""Sending the settings forms the way a browser does, and reading what they recorded."""
 
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from portal.accounts.models import Role, StaffUser
 from portal.history import HistoryEvent, history_of
 from portal.school.services import profile_row
 from tests.conftest import csrf_of, page
-from tests.factories import make_user, sign_in
-
-
-def admin_client(client: TestClient, session: Session, name: str = "Ada Admin") -> StaffUser:
-    admin = make_user(session, Role.admin, name=name)
-    sign_in(client, admin)
-    return admin
 
 
 def send(client: TestClient, path: str, data: dict, *, from_page: str | None = None, files=None):  # type: ignore[no-untyped-def]

@@ -10,8 +10,8 @@ from PIL import Image
 from portal.school import profile as rules
 from portal.school.models import SchoolProfile
 from tests.conftest import page, text_of
-from tests.school.helpers import admin_client, school_events, send
-from tests.schools import school_now
+from tests.factories import admin_client, school_now
+from tests.school.helpers import school_events, send
 
 
 def png_bytes(size=(100, 100), colour=(200, 30, 30, 255)) -> bytes:
@@ -141,14 +141,14 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded():
         raise AssertionError("a huge image was accepted")
 
 
-def test_removing_the_crest_brings_back_the_plain_one(client, db_session):
+def test_removing_the_crest_brings_back_the_plain_one(app, client, db_session):
     admin_client(client, db_session)
     upload(client, png_bytes())
     response = send(client, "/staff/settings/crest/remove", {}, from_page="/staff/settings/crest")
     assert response.status_code == 303
     row = stored(db_session)
     assert row.crest_image is None and row.crest_version == 2
-    assert not school_now(db_session.get_bind()).has_crest
+    assert not school_now(app).has_crest
     assert page(client.get("/")).select_one(".school-header__crest")["src"] == "/crest.svg"
     assert client.get("/crest/2.png").status_code == 404
     assert school_events(db_session)[-1].details == {"field": "crest", "from": 1, "to": None}

@@ -4,7 +4,6 @@ the school's details, checked the timescales, put in term dates covering today a
 from __future__ import annotations
 
 from sqlalchemy import delete
-from sqlmodel import Session
 
 from portal.accounts.models import Role
 from portal.calendar import Term
@@ -12,24 +11,25 @@ from portal.history import HistoryEvent, history_purge_permitted
 from portal.school.models import SchoolClosure, SchoolProfile, SchoolTerm
 from portal.school.services import profile_row, replace_term_dates
 from tests.conftest import page, text_of
-from tests.factories import make_user, sign_in
+from tests.factories import make_user, school_now, sign_in
 from tests.school.helpers import send
-from tests.schools import school_now
 
 
-def empty_portal(engine) -> None:  # type: ignore[no-untyped-def]
-    with engine.begin() as connection, history_purge_permitted(connection):
-        connection.execute(delete(HistoryEvent).where(HistoryEvent.subject_type == "school"))
-        connection.execute(delete(SchoolClosure))
-        connection.execute(delete(SchoolTerm))
-        connection.execute(delete(SchoolProfile))
+def empty_portal(app) -> None:  # type: ignore[no-untyped-def]
+    with app.state.sessions() as session:
+        with history_purge_permitted(session):
+            session.execute(delete(HistoryEvent).where(HistoryEvent.subject_type == "school"))
+            session.execute(delete(SchoolClosure))
+            session.execute(delete(SchoolTerm))
+            session.execute(delete(SchoolProfile))
+        session.commit()
 
 
 PARENT_PAGES = ("/", "/complaints/new", "/track", "/parents/online")
 
 
 def test_an_empty_portal_is_not_open_to_parents(app, client):
-    empty_portal(app.state.engine)
+    empty_portal(app)
     for url in PARENT_PAGES:
         response = client.get(url, follow_redirects=False)
         assert response.status_code == 503, url
@@ -45,7 +45,7 @@ def test_an_empty_portal_is_not_open_to_parents(app, client):
 
 def test_staff_who_are_not_admins_are_told_an_administrator_must_finish(app, client, db_session):
     office = make_user(db_session, Role.office)
-    empty_portal(app.state.engine)
+    empty_portal(app)
     sign_in(client, office)
     response = client.get("/staff")
     assert response.status_code == 503
@@ -55,7 +55,7 @@ def test_staff_who_are_not_admins_are_told_an_administrator_must_finish(app, cli
 
 def test_the_first_run_from_an_empty_portal_to_open(app, client, db_session, clock):
     admin = make_user(db_session, Role.admin, name="Ada Admin")
-    empty_portal(app.state.engine)
+    empty_portal(app)
     sign_in(client, admin)
 
     assert client.get("/staff", follow_redirects=False).headers["location"] == "/staff/setup"
@@ -82,7 +82,7 @@ def test_the_first_run_from_an_empty_portal_to_open(app, client, db_session, clo
         },
     )
     assert response.status_code == 303 and response.headers["location"] == "/staff/setup"
-    assert school_now(app.state.engine).name == "Oakfield Primary"
+    assert school_now(app).name == "Oakfield Primary"
     assert client.get("/").status_code == 503  # not open yet
 
     values = {
@@ -104,7 +104,7 @@ def test_the_first_run_from_an_empty_portal_to_open(app, client, db_session, clo
     assert refused.headers["location"] == "/staff/setup?not_ready=1"
     assert client.get("/").status_code == 503
 
-    with Session(app.state.engine) as session:
+    with app.state.sessions() as session:
         row = profile_row(session)
         today = clock.now().date()
         replace_term_dates(

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from fastapi.testclient import TestClient
 
 from portal.school import profile as rules
 from tests.conftest import csrf_of, page
-from tests.school.helpers import admin_client, school_events
-from tests.schools import school_now
+from tests.factories import admin_client, school_now
+from tests.school.helpers import school_events
+
+# Real requests racing on their own connections, as in production.
+pytestmark = pytest.mark.committed
 
 
 def _fire(count: int, run) -> None:  # type: ignore[no-untyped-def]
@@ -45,7 +49,7 @@ def test_parallel_saves_of_one_setting_one_wins_the_rest_are_told(app, db_sessio
     _fire(count, run)
     assert sorted(codes) == [303] + [409] * (count - 1), codes
     winner = codes.index(303)
-    assert school_now(app.state.engine).name == f"School number {winner}"
+    assert school_now(app).name == f"School number {winner}"
     events = school_events(db_session)[before:]
     assert [e.details["to"] for e in events] == [f"School number {winner}"]
 
@@ -91,7 +95,7 @@ def test_parallel_saves_of_different_settings_all_keep(app, db_session):
     before = len(school_events(db_session))
     _fire(len(prepared), run)
     assert codes == [303, 303, 303]
-    school = school_now(app.state.engine)
+    school = school_now(app)
     assert school.name == "Parallel School"
     assert school.brand_colour == "#003300"
     assert school.categories == ("Teaching", "Behaviour", "Something else")

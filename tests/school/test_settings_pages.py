@@ -9,9 +9,8 @@ import pytest
 from portal.accounts.models import Role
 from portal.school import profile as rules
 from tests.conftest import page, text_of
-from tests.factories import make_user, sign_in
-from tests.school.helpers import admin_client, school_events, send
-from tests.schools import school_now
+from tests.factories import admin_client, make_user, school_now, sign_in
+from tests.school.helpers import school_events, send
 
 PAGES = [
     "/staff/settings",
@@ -93,16 +92,16 @@ def test_a_new_name_is_one_history_event_and_the_next_page_shows_it(client, db_s
     assert "Ada Admin" in overview
 
 
-def test_an_empty_name_is_refused_with_what_to_do(client, db_session, school):
+def test_an_empty_name_is_refused_with_what_to_do(app, client, db_session, school):
     admin_client(client, db_session)
     response = send(client, "/staff/settings/name", {"name": "   "})
     assert response.status_code == 422
     assert "Enter the school's name" in text_of(response)
     assert page(response).title.text.startswith("Error: ")
-    assert school_now(db_session.get_bind()).name == school.name
+    assert school_now(app).name == school.name
 
 
-def test_contact_details_are_checked_and_kept_as_typed(client, db_session, school):
+def test_contact_details_are_checked_and_kept_as_typed(app, client, db_session, school):
     admin_client(client, db_session)
     typed = {
         "contact_email": "office@a.example, head@b.example",
@@ -120,10 +119,10 @@ def test_contact_details_are_checked_and_kept_as_typed(client, db_session, schoo
     form = page(response)
     assert form.select_one("#contact_email")["value"] == typed["contact_email"]
     assert form.select_one("#website_url")["value"] == typed["website_url"]
-    assert school_now(db_session.get_bind()).contact_email == school.contact_email
+    assert school_now(app).contact_email == school.contact_email
 
 
-def test_contact_details_saved_are_one_event_each(client, db_session):
+def test_contact_details_saved_are_one_event_each(app, client, db_session):
     admin_client(client, db_session)
     before = len(school_events(db_session))
     response = send(
@@ -137,7 +136,7 @@ def test_contact_details_saved_are_one_event_each(client, db_session):
         },
     )
     assert response.status_code == 303
-    school = school_now(db_session.get_bind())
+    school = school_now(app)
     assert school.contact_email == "Office@brookfield.example"
     assert school.contact_phone == "01234 999999"
     events = school_events(db_session)[before:]
@@ -145,7 +144,7 @@ def test_contact_details_saved_are_one_event_each(client, db_session):
     assert "01234 999999" in text_of(client.get("/"))
 
 
-def test_official_channels_one_per_line(client, db_session):
+def test_official_channels_one_per_line(app, client, db_session):
     admin_client(client, db_session)
     response = send(client, "/staff/settings/official-channels", {"official_channels": " \n"})
     assert response.status_code == 422
@@ -156,14 +155,14 @@ def test_official_channels_one_per_line(client, db_session):
         {"official_channels": "The website\n\n  The newsletter  \nLetters home"},
     )
     assert response.status_code == 303
-    channels = school_now(db_session.get_bind()).official_channels
+    channels = school_now(app).official_channels
     assert channels == ("The website", "The newsletter", "Letters home")
     event = school_events(db_session)[-1]
     assert event.details["to"] == list(channels)
     assert isinstance(event.details["from"], list)
 
 
-def test_a_pale_colour_is_refused_with_its_contrast_and_a_preview(client, db_session, school):
+def test_a_pale_colour_is_refused_with_its_contrast_and_a_preview(app, client, db_session, school):
     admin_client(client, db_session)
     response = send(client, "/staff/settings/colour", {"brand_colour": "#f0c000"})
     assert response.status_code == 422
@@ -173,7 +172,7 @@ def test_a_pale_colour_is_refused_with_its_contrast_and_a_preview(client, db_ses
     )
     assert page(response).select_one("#brand_colour")["value"] == "#f0c000"
     assert page(response).select_one("img.school-swatch")["src"].startswith("data:image/svg+xml,")
-    assert school_now(db_session.get_bind()).brand_colour == school.brand_colour
+    assert school_now(app).brand_colour == school.brand_colour
 
 
 def test_a_dark_colour_is_saved_and_brand_css_has_it_at_once(client, db_session):
@@ -206,7 +205,7 @@ def test_contrast_ratio_follows_wcag():
     assert "4.4:1" in rules.read_colour("#777777")[1]["brand_colour"]  # never rounded up to 4.5
 
 
-def test_timescales_have_bounds_and_say_what_the_guidance_suggests(client, db_session, school):
+def test_timescales_have_bounds_and_say_what_the_guidance_suggests(app, client, db_session, school):
     admin_client(client, db_session)
     form = client.get("/staff/settings/timescales")
     words = text_of(form)
@@ -229,10 +228,10 @@ def test_timescales_have_bounds_and_say_what_the_guidance_suggests(client, db_se
     assert "Enter a number of school days" in words
     assert "Enter a number of months from 1 to 12" in words
     assert page(response).select_one("#stage1_response_days")["value"] == "ten"
-    assert school_now(db_session.get_bind()).acknowledge_within_days == 5
+    assert school_now(app).acknowledge_within_days == 5
 
 
-def test_timescales_saved_one_event_per_change(client, db_session):
+def test_timescales_saved_one_event_per_change(app, client, db_session):
     admin_client(client, db_session)
     before = len(school_events(db_session))
     values = {
@@ -245,20 +244,20 @@ def test_timescales_saved_one_event_per_change(client, db_session):
         "reminder_days_before": "2",
     }
     assert send(client, "/staff/settings/timescales", values).status_code == 303
-    school = school_now(db_session.get_bind())
+    school = school_now(app)
     assert (school.acknowledge_within_days, school.stage1_response_days) == (3, 15)
     assert school.late_after_words == "6 months"
     fields = [e.details["field"] for e in school_events(db_session)[before:]]
     assert fields == ["acknowledge_within_days", "stage1_response_days", "late_after_months"]
 
 
-def test_categories_add_rename_remove_reorder(client, db_session, school):
+def test_categories_add_rename_remove_reorder(app, client, db_session, school):
     admin_client(client, db_session)
     current = list(school.categories)
     new = ["Something else", "Teaching", *current[1:-1], "After-school clubs"]
     response = send(client, "/staff/settings/categories", {"categories": "\n".join(new)})
     assert response.status_code == 303
-    assert list(school_now(db_session.get_bind()).categories) == new
+    assert list(school_now(app).categories) == new
     event = school_events(db_session)[-1]
     assert event.details["from"] == current
     assert event.details["to"] == new
@@ -275,16 +274,16 @@ def test_categories_add_rename_remove_reorder(client, db_session, school):
         ("x" * 81, "80 characters or fewer"),
     ],
 )
-def test_categories_refused(client, db_session, school, text, message):
+def test_categories_refused(app, client, db_session, school, text, message):
     admin_client(client, db_session)
     response = send(client, "/staff/settings/categories", {"categories": text})
     assert response.status_code == 422
     assert message in text_of(response)
     assert page(response).select_one("#categories").text.strip() == text.strip()
-    assert school_now(db_session.get_bind()).categories == school.categories
+    assert school_now(app).categories == school.categories
 
 
-def test_other_procedures_add_change_remove_keep_their_key(client, db_session):
+def test_other_procedures_add_change_remove_keep_their_key(app, client, db_session):
     admin_client(client, db_session)
     response = send(
         client,
@@ -292,7 +291,7 @@ def test_other_procedures_add_change_remove_keep_their_key(client, db_session):
         {"name": "Data protection", "where": "Write to the data protection officer.", "url": ""},
     )
     assert response.status_code == 303
-    procedure = school_now(db_session.get_bind()).procedure("data-protection")
+    procedure = school_now(app).procedure("data-protection")
     assert procedure is not None and procedure.name == "Data protection"
 
     response = send(
@@ -305,7 +304,7 @@ def test_other_procedures_add_change_remove_keep_their_key(client, db_session):
         },
     )
     assert response.status_code == 303
-    procedure = school_now(db_session.get_bind()).procedure("data-protection")
+    procedure = school_now(app).procedure("data-protection")
     assert procedure.name == "Your personal data"
     assert procedure.url == "https://ico.org.uk/make-a-complaint/"
 
@@ -316,7 +315,7 @@ def test_other_procedures_add_change_remove_keep_their_key(client, db_session):
         from_page="/staff/settings/other-procedures/admissions",
     )
     assert response.status_code == 303
-    school = school_now(db_session.get_bind())
+    school = school_now(app)
     assert school.procedure("admissions") is None
     assert school.procedure("exclusions") is not None
     tags = [e.details["field"] for e in school_events(db_session)[-3:]]
@@ -338,7 +337,7 @@ def test_an_other_procedure_is_checked(client, db_session):
     assert client.get("/staff/settings/other-procedures/nothing-here").status_code == 404
 
 
-def test_letter_paragraphs_add_change_remove(client, db_session):
+def test_letter_paragraphs_add_change_remove(app, client, db_session):
     admin_client(client, db_session)
     response = send(
         client,
@@ -346,7 +345,7 @@ def test_letter_paragraphs_add_change_remove(client, db_session):
         {"title": "Thank you", "text": "Thank you for raising this with us."},
     )
     assert response.status_code == 303
-    titles = [p.title for p in school_now(db_session.get_bind()).letter_paragraphs]
+    titles = [p.title for p in school_now(app).letter_paragraphs]
     assert titles == ["Meeting offered", "Further support", "Thank you"]
     response = send(
         client,
@@ -361,7 +360,7 @@ def test_letter_paragraphs_add_change_remove(client, db_session):
         from_page="/staff/settings/letter-paragraphs/2",
     )
     assert response.status_code == 303
-    paragraphs = school_now(db_session.get_bind()).letter_paragraphs
+    paragraphs = school_now(app).letter_paragraphs
     assert [(p.title, p.text) for p in paragraphs] == [
         ("A meeting", "Shall we meet?"),
         ("Thank you", "Thank you for raising this with us."),
@@ -373,7 +372,7 @@ def test_letter_paragraphs_add_change_remove(client, db_session):
     assert client.get("/staff/settings/letter-paragraphs/0").status_code == 404
 
 
-def test_a_form_from_before_someone_elses_save_is_refused_not_lost(client, db_session):
+def test_a_form_from_before_someone_elses_save_is_refused_not_lost(app, client, db_session):
     """Two admins open the name form; the second to save is told, and sees the first's name."""
     admin_client(client, db_session)
     stale = client.get("/staff/settings/name")
@@ -393,4 +392,4 @@ def test_a_form_from_before_someone_elses_save_is_refused_not_lost(client, db_se
     assert "Another administrator changed this while you were editing" in words
     assert "First Name School" in words
     assert page(response).select_one("#name")["value"] == "Second Name School"
-    assert school_now(db_session.get_bind()).name == "First Name School"
+    assert school_now(app).name == "First Name School"

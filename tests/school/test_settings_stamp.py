@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import event
 from sqlmodel import Session
 
@@ -15,6 +16,9 @@ from portal.school.services import calendar_of, profile_row, school_of
 from portal.wording import services as wording
 from portal.wording.catalogue import SAMPLE_CASE
 from tests.conftest import text_of
+
+# Other workers and commands on their own connections: real commits.
+pytestmark = pytest.mark.committed
 
 SETTINGS_TABLES = ("school_profile", "school_term", "school_closure", "wording_override")
 

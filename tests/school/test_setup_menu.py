@@ -23,7 +23,7 @@ def _every_link_opens(client, menu: dict[str, str]) -> None:  # type: ignore[no-
 
 def test_while_setting_up_the_menu_shows_only_pages_that_work(app, client, db_session):
     admin = make_user(db_session, Role.admin, Role.head, Role.office, name="Ada Admin")
-    empty_portal(app.state.engine)
+    empty_portal(app)
     sign_in(client, admin)
 
     steps = client.get("/staff/setup")
@@ -60,7 +60,7 @@ def test_once_open_the_menu_has_no_setup_link(client, db_session):
 
 def test_staff_who_are_not_admins_get_no_menu_links_while_setting_up(app, client, db_session):
     office = make_user(db_session, Role.office)
-    empty_portal(app.state.engine)
+    empty_portal(app)
     sign_in(client, office)
     response = client.get("/staff")
     assert response.status_code == 503

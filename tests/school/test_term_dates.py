@@ -10,7 +10,6 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session
 
 from portal.accounts.models import Role
 from portal.calendar import SchoolCalendar, Term, format_date
@@ -20,9 +19,9 @@ from portal.history import HistoryEvent
 from portal.school import term_dates as rules
 from portal.school.models import SchoolClosure, SchoolTerm
 from portal.school.services import calendar_of, school_of
-from tests.complaints.factories import answers, make_case, make_cast
+from tests import factories
 from tests.conftest import csrf_of, page, post_form, text_of
-from tests.factories import make_user, sign_in
+from tests.factories import answers, make_case, make_user, sign_in
 from tests.routes import api_routes
 
 BASE = "/staff/settings/term-dates"
@@ -31,11 +30,6 @@ BASE = "/staff/settings/term-dates"
 @pytest.fixture(autouse=True)
 def _files_in_tmp(settings, tmp_path):
     settings.attachments_dir = tmp_path / "attachments"
-
-
-@pytest.fixture
-def cast(db_session):
-    return make_cast(db_session)
 
 
 def _term_id(db_session, name: str) -> int:
@@ -225,7 +219,7 @@ def test_changing_a_term_shows_its_dates_then_saves_them(client, db_session):
         },
     )
     assert done.status_code == 200, text_of(done)
-    with Session(client.app.state.engine) as fresh:
+    with client.app.state.sessions() as fresh:
         assert calendar_of(fresh).last_known_day == date(2028, 7, 19)
 
 
@@ -253,7 +247,7 @@ def _errors(response) -> dict[str, str]:
 
 @pytest.fixture
 def admin_client(client, db_session):
-    sign_in(client, make_user(db_session, Role.admin))
+    factories.admin_client(client, db_session)
     return client
 
 
@@ -371,8 +365,8 @@ def test_the_year_calendar_marks_every_day_with_words(admin_client):
     assert "School settings" in [a.get_text(strip=True) for a in html.select("nav a")]
 
 
-def test_a_school_with_no_term_dates_is_told_to_add_them(admin_client, db_session):
-    with Session(db_session.get_bind()) as session:
+def test_a_school_with_no_term_dates_is_told_to_add_them(app, admin_client, db_session):
+    with app.state.sessions() as session:
         school_id = school_of(session).id
         for row in session.scalars(select(SchoolClosure)):
             session.delete(row)
@@ -443,7 +437,7 @@ def _at_once(app, actions):
     lock = threading.Lock()
 
     def run(action) -> None:
-        with Session(app.state.engine, expire_on_commit=False) as session:
+        with app.state.sessions() as session:
             barrier.wait(timeout=60)
             try:
                 action(session)
@@ -466,6 +460,7 @@ def _at_once(app, actions):
     return outcomes
 
 
+@pytest.mark.committed
 def test_two_admins_adding_overlapping_terms_at_once_land_one_after_the_other(
     app, db_session, cast
 ):
@@ -489,12 +484,13 @@ def test_two_admins_adding_overlapping_terms_at_once_land_one_after_the_other(
     assert outcomes.count("won") == 1, outcomes
     [other] = [o for o in outcomes if o != "won"]
     assert other == "conflict" or "overlap" in other
-    with Session(app.state.engine) as session:
+    with app.state.sessions() as session:
         terms = [Term(t.name, t.start, t.end) for t in session.scalars(select(SchoolTerm))]
         SchoolCalendar(terms)  # never two overlapping terms stored
         assert len(terms) == 13
 
 
+@pytest.mark.committed
 def test_two_admins_adding_different_closures_at_once_both_land(app, db_session, cast):
     first = make_user(db_session, Role.admin, name="First Admin")
     second = make_user(db_session, Role.admin, name="Second Admin")
@@ -511,7 +507,7 @@ def test_two_admins_adding_different_closures_at_once_both_land(app, db_session,
     )
     assert all(o in ("won", "conflict") for o in outcomes), outcomes
     assert "won" in outcomes
-    with Session(app.state.engine) as session:
+    with app.state.sessions() as session:
         closures = set(session.scalars(select(SchoolClosure.day)))
         stored = session.get(Complaint, case.id)
         expected = services.compute_deadline(
@@ -529,7 +525,7 @@ def test_a_change_to_a_term_someone_else_just_removed_says_so(client, db_session
     term_id = _term_id(db_session, "Summer term 2 2027-28")
     form = client.get(f"{BASE}/terms/{term_id}")
     other = make_user(db_session, Role.admin, name="Other Admin")
-    with Session(client.app.state.engine) as session:
+    with client.app.state.sessions() as session:
         rules.remove_term(session, session.merge(other), term_id)
         session.commit()
     response = client.post(
@@ -554,7 +550,7 @@ def test_a_bad_change_to_a_term_someone_else_just_removed_says_so_too(client, db
     sign_in(client, admin)
     term_id = _term_id(db_session, "Summer term 2 2027-28")
     form = client.get(f"{BASE}/terms/{term_id}")
-    with Session(client.app.state.engine) as session:
+    with client.app.state.sessions() as session:
         rules.remove_term(session, session.merge(admin), term_id)
         session.commit()
     response = client.post(

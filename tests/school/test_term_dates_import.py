@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sqlmodel import Session
 
 from portal.accounts.models import Role
 from portal.calendar import Term
@@ -18,9 +17,9 @@ from portal.school import term_dates as rules
 from portal.school.ical import MAX_BYTES, IcalError, read_ics
 from portal.school.models import SchoolClosure, SchoolTerm
 from portal.school.services import calendar_of
-from tests.complaints.factories import answers
+from tests import factories
 from tests.conftest import csrf_of, page, text_of
-from tests.factories import make_user, sign_in
+from tests.factories import answers, make_user, sign_in
 
 DATA = Path(__file__).parent.parent / "data"
 BASE = "/staff/settings/term-dates"
@@ -121,7 +120,7 @@ def test_terms_in_the_file_that_overlap_are_refused():
 
 @pytest.fixture
 def admin_client(client, db_session):
-    sign_in(client, make_user(db_session, Role.admin, name="Ada Admin"))
+    factories.admin_client(client, db_session)
     return client
 
 
@@ -136,7 +135,7 @@ def _upload(client, path: Path | None = None, *, content: bytes | None = None, n
 
 
 def test_import_preview_then_confirm_sets_the_deadlines_the_old_dates_could_not(
-    client, db_session, settings, clock
+    app, client, db_session, settings, clock
 ):
     clock.set(datetime(2028, 7, 19, 10, 0))
     case = services.submit(db_session, settings, answers()).complaint
@@ -171,7 +170,7 @@ def test_import_preview_then_confirm_sets_the_deadlines_the_old_dates_could_not(
     assert db_session.scalar(select(func.count()).select_from(SchoolTerm)) == 18
     # 20 and 21 July, then 5, 6 and 7 September (4 September is an INSET day in the file).
     assert db_session.get(type(case), case.id).next_deadline == date(2028, 9, 7)
-    with Session(db_session.get_bind()) as fresh:
+    with app.state.sessions() as fresh:
         assert calendar_of(fresh).last_known_day == date(2029, 7, 20)
         reasons = dict(
             fresh.execute(
@@ -202,10 +201,10 @@ def test_an_import_over_existing_dates_says_what_it_replaces(admin_client, db_se
     assert starts[0] == date(2026, 9, 1)  # 2026-27 untouched
 
 
-def test_a_preview_of_dates_that_changed_since_is_refused(admin_client, db_session):
+def test_a_preview_of_dates_that_changed_since_is_refused(app, admin_client, db_session):
     preview = _upload(admin_client, MARKERS)
     other = make_user(db_session, Role.admin, name="Other Admin")
-    with Session(db_session.get_bind()) as session:
+    with app.state.sessions() as session:
         rules.add_closure(
             session, session.merge(other), rules.ClosureInput(date(2027, 11, 26), "INSET")
         )

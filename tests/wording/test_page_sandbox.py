@@ -40,6 +40,7 @@ def override_app(app: FastAPI, settings: Settings, tmp_path: Path) -> Iterator[F
         }
     )
     application = create_app(hostile, app.state.clock)
+    application.state.sessions = app.state.sessions  # inside the test's transaction too
     application.state.attempt_folder = folder
     yield application
     application.state.engine.dispose()

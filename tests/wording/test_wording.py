@@ -6,7 +6,7 @@ import threading
 
 import pytest
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from portal.accounts.models import Role
 from portal.complaints import services as complaints
@@ -19,9 +19,8 @@ from portal.wording import services
 from portal.wording.catalogue import CATALOGUE, SAMPLE_CASE, wording_for
 from portal.wording.models import WordingOverride
 from portal.wording.rendering import WordingProblem, default_text
-from tests.complaints.factories import answers, make_cast
 from tests.conftest import csrf_of, page, text_of
-from tests.factories import make_user, sign_in
+from tests.factories import answers, make_case, make_cast, make_user, sign_in
 
 SECRET = "wording-test-secret-key-0123456789abcdef"
 HOSTILE = [
@@ -248,7 +247,7 @@ def test_saving_changes_the_emails_sent_and_back_to_our_default_restores_them(
     )
     assert reset.headers["location"].endswith("?reset=1")
     assert _override_count(db_session) == 0
-    db_session.rollback()  # a new transaction: what the school's settings are now
+    db_session.commit()  # nothing of its own to keep: a new transaction, the settings now
     tags = db_session.scalars(
         select(HistoryEvent.tag)
         .where(HistoryEvent.subject_type == "wording")
@@ -317,8 +316,6 @@ def test_the_stage1_letter_sent_uses_the_school_wording(db_session, settings):
         actor=Actor.system(),
     )
     db_session.commit()
-    from tests.complaints.factories import make_case
-
     case = make_case(db_session, settings, cast, "responded", parent_name="Robin Hale")
     letter = db_session.scalars(
         select(ComplaintMessage).where(
@@ -330,6 +327,7 @@ def test_the_stage1_letter_sent_uses_the_school_wording(db_session, settings):
     assert "What we looked into" not in letter.body
 
 
+@pytest.mark.committed
 def test_two_admins_saving_at_once_one_wins(app, db_session, school):
     def race(seen_version: int) -> list[str]:
         count = 8
@@ -338,7 +336,7 @@ def test_two_admins_saving_at_once_one_wins(app, db_session, school):
         lock = threading.Lock()
 
         def run(number: int) -> None:
-            with Session(app.state.engine) as session:
+            with app.state.sessions() as session:
                 barrier.wait(timeout=60)
                 try:
                     services.save(

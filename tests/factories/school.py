@@ -1,13 +1,12 @@
-"""The demo school the tests run against, and quick ways to change its profile or term dates
-the way an admin's edit would (straight to the database, then seen by the next request)."""
+"""The demo school the tests run against (the `app` fixture provides it), and quick ways to change
+its profile or term dates the way an admin's edit would (then seen by the next request)."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from fastapi import FastAPI
 
 from portal.calendar import Term
 from portal.school.services import (
@@ -19,13 +18,13 @@ from portal.school.services import (
 )
 
 
-def school_now(engine: Engine) -> School:
-    with Session(engine) as session:
+def school_now(app: FastAPI) -> School:
+    with app.state.sessions() as session:
         return school_of(session)
 
 
-def change_school(engine: Engine, **values: Any) -> School:
-    with Session(engine, expire_on_commit=False) as session:
+def change_school(app: FastAPI, **values: Any) -> School:
+    with app.state.sessions() as session:
         row = profile_row(session)
         assert row is not None, "the test school is made by the app fixture"
         for name, value in values.items():
@@ -37,9 +36,9 @@ def change_school(engine: Engine, **values: Any) -> School:
         return school_of(session)
 
 
-def add_closures(engine: Engine, *days: date) -> None:
+def add_closures(app: FastAPI, *days: date) -> None:
     """Close the school on these days (an INSET day added mid-year, say)."""
-    with Session(engine) as session:
+    with app.state.sessions() as session:
         school = school_of(session)
         calendar = calendar_of(session)
         assert school.id is not None

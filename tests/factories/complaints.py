@@ -2,6 +2,8 @@
 
     cast = make_cast(db_session)
     case = make_case(db_session, settings, cast, "open", about=About.head)
+    case, link_token = make_case_with_link(db_session, settings, cast, "responded")
+    case = submit(db_session, settings, about=About.staff)  # "new", no cast needed
 
 States, in order: "new" (submitted), "open" (triaged), "responded" (stage 1 letter sent),
 "stage2" (the parent escalated), "panel" (panel recorded), "closed" (panel outcome sent).
@@ -19,7 +21,7 @@ from portal.accounts.models import Role, StaffUser
 from portal.complaints import attachments, services
 from portal.complaints.models import About, Complaint, Outcome, Stage
 from portal.config import Settings
-from tests.factories import make_user
+from tests.factories.staff import make_user
 
 STATES = ("new", "open", "responded", "stage2", "panel", "closed")
 PDF_BYTES = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -92,32 +94,63 @@ def add_file(session: Session, settings: Settings, filename: str = "evidence.pdf
     return stored.id
 
 
+def submit(
+    session: Session, settings: Settings, *, now: datetime | None = None, **answer_overrides: Any
+) -> Complaint:
+    """A parent's case, just received (state "new"), committed."""
+    return make_case(session, settings, None, "new", now=now, **answer_overrides)
+
+
 def make_case(
     session: Session,
     settings: Settings,
-    cast: Cast,
+    cast: Cast | None,
+    state: str = "open",
+    **options: Any,
+) -> Complaint:
+    """Submit a case and walk it through the procedure to `state`, committing each step.
+    Options are `make_case_with_link`'s."""
+    return make_case_with_link(session, settings, cast, state, **options)[0]
+
+
+def make_case_with_link(
+    session: Session,
+    settings: Settings,
+    cast: Cast | None,
     state: str = "open",
     *,
     now: datetime | None = None,
-    stage: Stage = Stage.stage1,
+    stage: Stage | None = None,
     about_user: StaffUser | None = None,
     handler: StaffUser | None = None,
     sorted_by: StaffUser | None = None,
     panel: list[StaffUser] | None = None,
     hearing_on: date | None = None,
+    response: services.Letter | None = None,
+    panel_outcome: services.Letter | None = None,
     **answer_overrides: Any,
-) -> Complaint:
-    """Submit a case and walk it through the procedure to `state`, committing each step."""
+) -> tuple[Complaint, str]:
+    """The case and the token of the private link the parent was given. Without a `cast`, the
+    people are the ones given (`sorted_by`, `handler`...), and the handler is otherwise the first
+    the portal offers."""
     if state not in STATES:
         raise ValueError(f"state must be one of {STATES}")
     new = answers(**answer_overrides)
-    complaint = services.submit(session, settings, new, now=now).complaint
+    received = services.submit(session, settings, new, now=now)
+    complaint = received.complaint
     session.commit()
+    link = (complaint, received.access_token)
     if state == "new":
-        return complaint
+        return link
 
-    handler = handler or cast.handler_for(new.about)
+    if handler is None:
+        handler = (
+            cast.handler_for(new.about)
+            if cast is not None
+            else services.eligible_handlers(session, complaint)[0]
+        )
     if sorted_by is None:
+        assert cast is not None, "give `sorted_by` or a cast"
         office_may = new.about in (About.school, About.staff) and about_user is not cast.office
         sorted_by = cast.office if office_may else cast.chair
     services.triage(
@@ -126,7 +159,7 @@ def make_case(
         complaint,
         sorted_by,
         services.Triage(
-            stage=stage,
+            stage=stage or Stage(complaint.stage),
             category=complaint.category,
             handler_id=handler.id,
             about_user_id=about_user.id if about_user else None,
@@ -137,25 +170,27 @@ def make_case(
     )
     session.commit()
     if state == "open":
-        return complaint
+        return link
 
-    services.respond(session, settings, complaint, handler, letter())
+    services.respond(session, settings, complaint, handler, response or letter())
     session.commit()
     if state == "responded":
-        return complaint
+        return link
 
     services.escalate(
         session, settings, complaint, "The school has not dealt with the real problem at all."
     )
     session.commit()
     if state == "stage2":
-        return complaint
+        return link
 
+    assert cast is not None, "give a cast for the governors' panel"
+    clerk = cast.clerk
     members = panel or cast.governors
     services.record_panel(
         session,
         complaint,
-        cast.clerk,
+        clerk,
         # The hearing is today by default: a panel's outcome may only be sent once it has met.
         hearing_on=hearing_on or services.school_date(session),
         member_ids=[member.id for member in members],
@@ -164,8 +199,10 @@ def make_case(
     )
     session.commit()
     if state == "panel":
-        return complaint
+        return link
 
-    services.send_panel_outcome(session, settings, complaint, cast.clerk, letter(Outcome.upheld))
+    services.send_panel_outcome(
+        session, settings, complaint, clerk, panel_outcome or letter(Outcome.upheld)
+    )
     session.commit()
-    return complaint
+    return link
