@@ -37,6 +37,10 @@ KEY = "k" * 40
 VISITOR = "198.51.100.7"
 
 
+# A real server on a busy 2-CPU machine can take more than httpx's default 5 s to answer.
+SERVED_TIMEOUT = 30
+
+
 @pytest.fixture
 def whoami(app):  # type: ignore[no-untyped-def]
     router = APIRouter()
@@ -207,7 +211,9 @@ def test_serve_leaves_forwarded_headers_to_the_portal(serve_options):
 @pytest.mark.committed
 def test_a_served_portal_ignores_a_spoofed_header_from_loopback(served):
     base, _ = served
-    response = httpx.get(f"{base}/whoami", headers={"x-forwarded-for": SPOOFED})
+    response = httpx.get(
+        f"{base}/whoami", headers={"x-forwarded-for": SPOOFED}, timeout=SERVED_TIMEOUT
+    )
     assert response.text == "127.0.0.1"
 
 
@@ -215,7 +221,11 @@ def test_a_served_portal_ignores_a_spoofed_header_from_loopback(served):
 def test_a_served_portal_believes_a_trusted_proxy(served, settings):
     settings.trusted_proxies = ["127.0.0.1"]
     base, _ = served
-    response = httpx.get(f"{base}/whoami", headers={"x-forwarded-for": f"{SPOOFED}, {VISITOR}"})
+    response = httpx.get(
+        f"{base}/whoami",
+        headers={"x-forwarded-for": f"{SPOOFED}, {VISITOR}"},
+        timeout=SERVED_TIMEOUT,
+    )
     assert response.text == VISITOR
 
 
@@ -226,9 +236,9 @@ def test_a_served_portal_believes_a_trusted_proxy(served, settings):
 def test_the_access_log_never_shows_a_private_tracking_link(served):
     base, log = served
     token = "Zq3-secret_token_value_1234567890abcdef"
-    httpx.get(f"{base}/track/{token}")
-    httpx.get(f"{base}/track/{token}/letters/1?download=1")
-    httpx.get(f"{base}/track/case")
+    httpx.get(f"{base}/track/{token}", timeout=SERVED_TIMEOUT)
+    httpx.get(f"{base}/track/{token}/letters/1?download=1", timeout=SERVED_TIMEOUT)
+    httpx.get(f"{base}/track/case", timeout=SERVED_TIMEOUT)
     time.sleep(0.2)
     written = log.getvalue()
     assert token not in written
