@@ -134,3 +134,31 @@ def test_screenshot_a_long_case_history(new_page: PageMaker, live_server: LiveSe
     page.locator(".govuk-pagination__prev a").click()
     expect(history.locator(".govuk-pagination__next")).to_contain_text("Show later events")
     expect(history.locator("#changes tbody tr").first).to_contain_text("Received")
+
+
+@pytest.mark.parametrize(
+    ("who", "viewport", "name"), [("head", DESKTOP, "1280"), ("office", MOBILE, "375")]
+)
+def test_screenshot_staff_home_your_move(
+    new_page: PageMaker, who: str, viewport, name: str
+) -> None:
+    page = new_page(js=True, viewport=viewport)
+    sign_in(page, f"{who}@brookfield-primary.example")
+    page.goto("/staff")
+    expect(page.get_by_role("heading", name="Your cases")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    assert_accessible(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(
+        path=SCREENSHOTS / f"staff-home-{who}-{name}.png", full_page=True, animations="disabled"
+    )
+
+
+def test_screenshot_week_view(new_page: PageMaker) -> None:
+    page = new_page(js=True, viewport=DESKTOP)
+    sign_in(page, HEAD)
+    page.goto("/staff/complaints/week")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("What falls due in the week of")
+    assert_accessible(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "week-view-1280.png", full_page=True, animations="disabled")
