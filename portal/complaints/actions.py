@@ -97,6 +97,11 @@ ACTIONS: dict[str, StaffAction] = {
             ),
         ),
         StaffAction(
+            "letter",
+            lambda c: c.handle,
+            lambda case: case.status == Status.open and _on_its_own(case),
+        ),
+        StaffAction(
             "respond",
             lambda c: c.handle,
             lambda case: (

@@ -82,25 +82,43 @@ class LinkForm(PostedForm):
 
 @dataclass(frozen=True)
 class LetterForm(PostedForm):
-    """A letter to the parent: the stage 1 response and the panel's outcome share it."""
+    """The letter to the parent as a draft: the stage 1 response and the panel's outcome share it.
+
+    `intent` is the button pressed: "save", "preview", or "use:<paragraph>" (a suggested
+    paragraph added to its part of the letter, after what is typed there).
+    """
 
     outcome: Text = ""
     investigated: Text = ""
     decision: Text = ""
     actions: Text = ""
+    draft_version: Text = ""
+    intent: Text = ""
 
-    def validate(self) -> Checked[services.Letter | None]:
-        outcome = _choice(Outcome, self.outcome)
-        if outcome is None:
-            return Checked(None, {"outcome": "Select the outcome"})
-        return Checked(
-            services.Letter(
-                outcome=outcome,
-                investigated=self.investigated,
-                decision=self.decision,
-                actions=self.actions,
-            )
+    def words(self) -> services.LetterWords:
+        return services.LetterWords(
+            outcome=self.outcome if self.outcome in Outcome.__members__ else "",
+            investigated=self.investigated,
+            decision=self.decision,
+            actions=self.actions,
         )
+
+    def version(self) -> int | None:
+        return row_id_or_none(self.draft_version)
+
+    def paragraph_key(self) -> str | None:
+        """The suggested paragraph asked for, when a "Use this" button was pressed."""
+        return self.intent.removeprefix("use:") if self.intent.startswith("use:") else None
+
+
+@dataclass(frozen=True)
+class SendLetterForm(PostedForm):
+    """Send the previewed letter: the version of the draft the person read."""
+
+    draft_version: Text = ""
+
+    def version(self) -> int | None:
+        return row_id_or_none(self.draft_version)
 
 
 @dataclass(frozen=True)

@@ -392,3 +392,43 @@ class CaseExclusion(SQLModel, table=True):
     reason: str = Field(sa_column=Column(String(32), nullable=False))
     matched_words: str = Field(default="", sa_column=Column(String(200), nullable=False))
     created_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))
+
+
+# Bumped by every save of a letter draft: a save or a send from a stale page matches no row.
+_DRAFT_VERSION = Column("version", Integer, nullable=False, server_default="1")
+
+
+class LetterDraft(SQLModel, table=True):
+    """The handler's letter for one stage of a case, kept exactly as typed until it is sent.
+
+    One row per case and stage (a concern's reply, the stage 1 response, the panel's outcome).
+    Sending fills `sent_at` and `message_id`; from then on the draft cannot change, and the letter
+    the parent reads is the message.
+    """
+
+    __tablename__ = "letter_draft"
+    __mapper_args__ = {"version_id_col": _DRAFT_VERSION}
+    __table_args__ = (Index("ux_letter_draft_case_stage", "complaint_id", "stage", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("complaint.id", ondelete="CASCADE"), nullable=False)
+    )
+    stage: str = Field(sa_column=Column(String(16), nullable=False))
+    outcome: str = Field(default="", sa_column=Column(String(16), nullable=False))
+    investigated: str = Field(default="", sa_column=Column(Text, nullable=False))
+    decision: str = Field(default="", sa_column=Column(Text, nullable=False))
+    actions: str = Field(default="", sa_column=Column(Text, nullable=False))
+    saved_by_user_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("staff_user.id"))
+    )
+    saved_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(DateTime))
+    message_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("complaint_message.id"))
+    )
+    version: int = Field(default=1, sa_column=_DRAFT_VERSION)
+
+    @property
+    def is_sent(self) -> bool:
+        return self.sent_at is not None

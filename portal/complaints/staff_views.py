@@ -8,7 +8,7 @@ may not see answers 404, never 403, so nobody learns that it exists.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -34,6 +34,7 @@ from portal.complaints.forms import (
     PanelForm,
     PersistentForm,
     RedirectForm,
+    SendLetterForm,
     TriageForm,
 )
 from portal.complaints.models import (
@@ -43,6 +44,7 @@ from portal.complaints.models import (
     ComplaintMessage,
     DeadlineKind,
     ExclusionReason,
+    LetterDraft,
     MessageKind,
     Outcome,
     Stage,
@@ -133,7 +135,9 @@ DONE_MESSAGES = {
     "release": "Case released. It is in the queue, and the parent's acknowledgement is on its way.",
     "clear-exclusion": "Done. That person is no longer kept out of this case.",
     "close-same-matter": "Case closed as the same matter. The parent has been told.",
-    "respond": "Response sent. The parent can read and download the letter.",
+    "letter": "Draft saved. The parent sees nothing until you preview the letter and send it.",
+    "letter-paragraph": "Paragraph added after what you had typed. The draft is saved.",
+    "respond": "Letter sent. The parent can read and download it.",
     "update": "New date sent to the parent.",
     "message": "Message sent to the parent.",
     "note": "Internal note added.",
@@ -401,7 +405,6 @@ def complaint_case(
     session: SessionDep,
     user: ComplaintsUser,
     reference: str,
-    template: str = "",
     done: str = "",
     before: str = "",
     after: str = "",
@@ -419,13 +422,7 @@ def complaint_case(
     if not (continuing and _continues_look(session, case, user)):
         services.record_view(session, case, user)
     session.commit()
-    values: dict[str, Any] = {}
-    chosen = _response_templates(session).get(template)
-    if chosen is not None:
-        values[chosen.field] = chosen.text.format_map(_template_fields(case))
-    return _render_case(
-        request, session, user, case, values=values, deadline=deadline, history=history_page
-    )
+    return _render_case(request, session, user, case, deadline=deadline, history=history_page)
 
 
 def _continues_look(session: Session, case: Complaint, user: StaffUser) -> bool:
@@ -463,7 +460,9 @@ def _render_case(
     linked = services.followers(session, case)
     visible_ids = _visible_ids(session, user, [other.id for other in linked])
     messages = services.messages_for(session, case, for_parent=False)
-    form_values = {**_default_values(case, panel), **(values or {})}
+    shown_letter = shown["letter"] and (shown["respond"] or shown["outcome"])
+    draft = services.draft_for(session, case) if shown_letter else None
+    form_values = {**_default_values(case, panel), **_draft_values(draft), **(values or {})}
     context: dict[str, Any] = {
         "case": case,
         "user": user,
@@ -515,8 +514,15 @@ def _render_case(
         context["procedures"] = [
             (entry.key, entry.name, entry.where) for entry in school_of(session).out_of_scope
         ]
-    if shown["respond"] or shown["outcome"]:
+    if shown_letter:
         fields = _template_fields(case)
+        context["draft"] = draft if draft is not None and not draft.is_sent else None
+        context["draft_saved_by"] = (
+            services.users_by_id(session, [draft.saved_by_user_id]).get(draft.saved_by_user_id)
+            if draft is not None and draft.saved_by_user_id
+            else None
+        )
+        context["letter_name"] = services.letter_name(case)
         context["outcomes"] = list(Outcome)
         context["letter_labels"] = LETTER_FIELD_LABELS
         context["templates"] = [
@@ -571,6 +577,19 @@ def _default_values(case: Complaint, panel: Any) -> dict[str, Any]:
                 }
             )
     return values
+
+
+def _draft_values(draft: LetterDraft | None) -> dict[str, Any]:
+    """The letter as last saved, for the form (a sent letter is the message, not a draft)."""
+    if draft is None or draft.is_sent:
+        return {}
+    return {
+        "outcome": draft.outcome,
+        "investigated": draft.investigated,
+        "decision": draft.decision,
+        "actions": draft.actions,
+        "draft_version": str(draft.version),
+    }
 
 
 def _template_fields(case: Complaint) -> dict[str, str]:
@@ -772,26 +791,160 @@ def complaint_close_same_matter(
     )
 
 
+@router.post("/staff/complaints/{reference}/letter")
+def complaint_letter_save(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    case: Annotated[Complaint, case_for("letter")],
+    form: Annotated[LetterForm, Depends()],
+) -> Response:
+    """Keep the letter as typed: "Save", "Use this" (a suggested paragraph added to its part of
+    the letter, after what is there) or "Preview" (save, then show it as the parent will get it).
+    Nothing reaches the parent until the preview's "Send"."""
+    words = form.words()
+    key = form.paragraph_key()
+    paragraph = _response_templates(session).get(key) if key else None
+    if paragraph is not None:
+        text = paragraph.text.format_map(_template_fields(case))
+        typed = getattr(words, paragraph.field).rstrip()
+        words = replace(words, **{paragraph.field: f"{typed}\n\n{text}" if typed else text})
+    values = {**form.typed(), **asdict(words)}
+    try:
+        draft = services.save_draft(session, case, user, words, version=form.version())
+    except services.DraftChanged:
+        session.rollback()
+        current = services.draft_for(session, case)
+        values["draft_version"] = str(current.version) if current is not None else ""
+        return _failed(request, session, user, case, values, {"letter": LETTER_CHANGED})
+    except services.ComplaintError as error:
+        return _failed(request, session, user, case, values, {error.field: error.message})
+    session.commit()
+    if paragraph is not None:
+        return RedirectResponse(
+            f"/staff/complaints/{case.reference}?done=letter-paragraph#{paragraph.field}",
+            status_code=303,
+        )
+    if form.intent == "preview":
+        try:
+            services.preview(session, case, user)
+        except services.ComplaintError as error:
+            values["draft_version"] = str(draft.version)
+            return _render_case(
+                request,
+                session,
+                user,
+                case,
+                values=values,
+                errors={error.field: error.message},
+                status_code=422,
+            )
+        return RedirectResponse(f"/staff/complaints/{case.reference}/letter", status_code=303)
+    return RedirectResponse(
+        f"/staff/complaints/{case.reference}?done=letter#letter", status_code=303
+    )
+
+
+LETTER_CHANGED = (
+    "Someone saved this letter after you opened it. Nothing you typed is lost: it is below. "
+    "Check it against the case, then save it again."
+)
+
+
+@router.get("/staff/complaints/{reference}/letter")
+def complaint_letter_preview(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    case: Annotated[Complaint, case_for("letter")],
+) -> Response:
+    """The draft exactly as the parent will get it, with its PDF, and the one Send button."""
+    from portal.complaints.letters import LETTER_TITLES
+
+    try:
+        shown_letter = services.preview(session, case, user)
+    except services.ComplaintError:
+        return RedirectResponse(f"/staff/complaints/{case.reference}#letter", status_code=303)
+    services.record_view(session, case, user, read="the draft letter")
+    session.commit()
+    sends_with = "outcome" if case.stage == Stage.stage2 else "respond"
+    return render(
+        request,
+        "complaints/staff/letter-preview.html",
+        {
+            "case": case,
+            "user": user,
+            "preview": shown_letter,
+            "letter_name": services.letter_name(case),
+            "title": LETTER_TITLES.get(
+                MessageKind.stage2_letter if sends_with == "outcome" else MessageKind.stage1_letter,
+                "Letter from the school",
+            ),
+            "today": services.school_date(session),
+            "send_to": f"/staff/complaints/{case.reference}/{sends_with}",
+            "parent_by_post": not case.parent_email and not case.anonymous,
+        },
+    )
+
+
+@router.get("/staff/complaints/{reference}/letter.pdf")
+def complaint_letter_preview_pdf(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    case: Annotated[Complaint, case_for("letter")],
+) -> Response:
+    """The draft as the parent's PDF will be, dated today. Its name says it is a draft."""
+    from portal.complaints.letters import letter_pdf
+
+    try:
+        shown_letter = services.preview(session, case, user)
+    except services.ComplaintError:
+        raise HTTPException(status_code=404) from None
+    kind = MessageKind.stage2_letter if case.stage == Stage.stage2 else MessageKind.stage1_letter
+    unsent = ComplaintMessage(
+        complaint_id=case.id,
+        kind=kind,
+        author_type="staff",
+        author_label=user.name,
+        body=shown_letter.body,
+        created_at=now_of(session),
+    )
+    content = letter_pdf(school_of(session), case, unsent)
+    services.record_view(session, case, user, read="the draft letter (PDF)")
+    session.commit()
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": attachments.content_disposition(
+                f"{case.reference}-draft-letter.pdf"
+            ),
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 def _send_letter(
     request: Request,
     session: Session,
     user: StaffUser,
     case: Complaint,
     action: str,
-    send: Callable[..., object],
-    form: LetterForm,
+    form: SendLetterForm,
 ) -> Response:
-    """The stage 1 response and the panel outcome: the same letter form, a different service."""
-    letter = form.validate()
+    """Send the draft the person previewed: the stage 1 response or the panel's outcome."""
     return _act(
         request,
         session,
         user,
         case,
         action,
-        form,
-        lambda: send(session, _settings(request), case, user, letter.value),
-        refused=letter.errors,
+        None,
+        lambda: services.send_draft(
+            session, _settings(request), case, user, version=form.version()
+        ),
     )
 
 
@@ -801,9 +954,9 @@ def complaint_respond(
     session: SessionDep,
     user: ComplaintsUser,
     case: Annotated[Complaint, case_for("respond")],
-    form: Annotated[LetterForm, Depends()],
+    form: Annotated[SendLetterForm, Depends()],
 ) -> Response:
-    return _send_letter(request, session, user, case, "respond", services.respond, form)
+    return _send_letter(request, session, user, case, "respond", form)
 
 
 @router.post("/staff/complaints/{reference}/update")
@@ -911,9 +1064,9 @@ def complaint_outcome(
     session: SessionDep,
     user: ComplaintsUser,
     case: Annotated[Complaint, case_for("outcome")],
-    form: Annotated[LetterForm, Depends()],
+    form: Annotated[SendLetterForm, Depends()],
 ) -> Response:
-    return _send_letter(request, session, user, case, "outcome", services.send_panel_outcome, form)
+    return _send_letter(request, session, user, case, "outcome", form)
 
 
 @router.post("/staff/complaints/{reference}/persistent")

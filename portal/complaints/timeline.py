@@ -42,6 +42,7 @@ class Tag(enum.StrEnum):
     escalate = "complaint:stage:escalate"
     panel = "complaint:panel:record"
     persistent = "complaint:persistent"
+    letter_saved = "complaint:letter:saved"
 
 
 def message_tag(kind: MessageKind) -> str:
@@ -135,6 +136,9 @@ SENTENCES: dict[Tag, Callable[[HistoryEvent], str]] = {
     Tag.escalate: _moved_on,
     Tag.panel: lambda e: f"Panel recorded: hearing on {readable(e.to_value)}",
     Tag.persistent: lambda e: f"Marked as unreasonably persistent: {e.details.get('reason', '')}",
+    Tag.letter_saved: lambda e: (
+        f"Draft of the {e.details.get('letter', 'letter')} saved (not sent to the parent)"
+    ),
 }
 
 

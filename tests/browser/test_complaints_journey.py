@@ -182,16 +182,20 @@ def test_formal_complaint_from_form_to_governors_panel(new_page: PageMaker, tmp_
     head.locator("#queue").get_by_role("link", name=reference).click()
     head.wait_for_url(f"**/staff/complaints/{reference}")
     on_page(head, f"Case {reference}")
-    respond = head.locator(f"form[action='/staff/complaints/{reference}/respond']")
+    respond = head.locator(f"form[action='/staff/complaints/{reference}/letter']")
     respond.get_by_label("Partly upheld").check()
     respond.get_by_label("What we looked into").fill(
         "I spoke to Miss Hughes and read the class behaviour log for the week."
     )
     respond.get_by_label("Our decision and the reasons for it").fill(STAGE1_DECISION)
     respond.get_by_label("What we will do").fill("Staff will phone parents the same day.")
-    respond.get_by_role("button", name="Send the letter").click()
+    respond.get_by_role("button", name="Preview the letter").click()
+    head.wait_for_url(f"**/staff/complaints/{reference}/letter")
+    expect(head.locator(".school-letter")).to_contain_text(STAGE1_DECISION)
+    on_page(head, "Check the stage 1 response letter before you send it")
+    head.get_by_role("button", name="Send the letter").click()
     head.wait_for_url(f"**/staff/complaints/{reference}?done=respond")
-    expect(head.locator(".govuk-notification-banner")).to_contain_text("Response sent.")
+    expect(head.locator(".govuk-notification-banner")).to_contain_text("Letter sent.")
     on_page(head, f"Case {reference}")
 
     # --- the parent reads the letter and asks for the governors' panel -------------------
@@ -232,13 +236,16 @@ def test_formal_complaint_from_form_to_governors_panel(new_page: PageMaker, tmp_
     expect(clerk.locator("#panel")).to_contain_text(", ".join(PANEL))
     on_page(clerk, f"Case {reference}")
 
-    outcome = clerk.locator(f"form[action='/staff/complaints/{reference}/outcome']")
+    outcome = clerk.locator(f"form[action='/staff/complaints/{reference}/letter']")
     outcome.get_by_label("Upheld", exact=True).check()
     outcome.get_by_label("What we looked into").fill(
         "The panel read the complaint and the letter, and heard from the parent and the head."
     )
     outcome.get_by_label("Our decision and the reasons for it").fill(PANEL_DECISION)
-    outcome.get_by_role("button", name="Send the panel's letter").click()
+    outcome.get_by_role("button", name="Preview the letter").click()
+    clerk.wait_for_url(f"**/staff/complaints/{reference}/letter")
+    on_page(clerk, "Check the panel's outcome letter before you send it")
+    clerk.get_by_role("button", name="Send the letter").click()
     clerk.wait_for_url(f"**/staff/complaints/{reference}?done=outcome")
     expect(clerk.locator(".govuk-notification-banner")).to_contain_text("Panel outcome sent.")
     expect(clerk.locator("#case-status")).to_contain_text("Closed")

@@ -49,6 +49,49 @@ def act(client, case: Complaint, action: str, data: dict):
     )
 
 
+def send_letter(client, case: Complaint, action: str, letter: dict):
+    """Write the letter, preview it and send it, as the handler does on the pages: the answer of
+    the first step that refuses (422 with the case page), else the send's redirect."""
+    shown = page(client.get(case_url(case)))
+    version = shown.select_one("input[name=draft_version]")
+    token = csrf_of(client.get(case_url(case)))
+    previewed = client.post(
+        case_url(case, "letter"),
+        data={
+            **letter,
+            "intent": "preview",
+            "draft_version": version["value"] if version else "",
+            "csrf_token": token,
+        },
+        follow_redirects=False,
+    )
+    if previewed.status_code != 303:
+        return previewed
+    preview = client.get(previewed.headers["location"])
+    assert preview.status_code == 200, preview.text
+    form = page(preview).select_one(f"form[action$='/{action}']")
+    return client.post(
+        form["action"],
+        data={
+            "draft_version": form.select_one("input[name=draft_version]")["value"],
+            "csrf_token": token,
+        },
+        follow_redirects=False,
+    )
+
+
+def use_paragraph(client, case: Complaint, key: str, typed: dict | None = None):
+    """Press "Use this" on a suggested paragraph; the case page it leads back to."""
+    token = csrf_of(client.get(case_url(case)))
+    used = client.post(
+        case_url(case, "letter"),
+        data={**(typed or {}), "intent": f"use:{key}", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert used.status_code == 303, used.text
+    return client.get(used.headers["location"])
+
+
 def queue_references(response) -> list[str]:
     return [
         row["data-reference"] for row in page(response).select("#queue tbody tr[data-reference]")
@@ -470,7 +513,7 @@ def test_linking_and_answering_a_lead_case(client, db_session, settings, cast):
     lead_page = page(client.get(case_url(lead)))
     assert "1 linked case will get the same letter." in lead_page.text
     assert follower.reference in lead_page.select_one("#case-flags").text
-    response = act(
+    response = send_letter(
         client,
         lead,
         "respond",
@@ -497,7 +540,7 @@ def test_handler_sends_the_stage_1_response(client, db_session, settings, cast):
     case = make_case(db_session, settings, cast, "open")
     as_user(client, cast.head)
 
-    response = act(
+    response = send_letter(
         client,
         case,
         "respond",
@@ -530,7 +573,7 @@ def test_response_errors_keep_the_letter(client, db_session, settings, cast):
     case = make_case(db_session, settings, cast, "open")
     as_user(client, cast.head)
 
-    response = act(
+    response = send_letter(
         client,
         case,
         "respond",
@@ -543,7 +586,9 @@ def test_response_errors_keep_the_letter(client, db_session, settings, cast):
     assert html.select_one("#investigated").text == "Too short"
     assert html.select_one("#decision").text == "A long decision."
     assert html.select_one("#outcome-3").has_attr("checked")
-    no_outcome = act(client, case, "respond", {"investigated": "x" * 20, "decision": "y" * 20})
+    no_outcome = send_letter(
+        client, case, "respond", {"investigated": "x" * 20, "decision": "y" * 20}
+    )
     assert page(no_outcome).select_one(".govuk-error-summary a")["href"] == "#outcome"
 
 
@@ -553,7 +598,7 @@ def test_response_templates_are_filled_in_for_the_case(client, db_session, setti
 
     html = page(client.get(case_url(case)))
     suggested = html.select_one("[data-template=thanks]").text
-    filled = page(client.get(case_url(case), params={"template": "thanks"}))
+    filled = page(use_paragraph(client, case, "thanks"))
 
     assert "Jo Bloggs" in suggested
     assert case.reference in suggested
@@ -685,12 +730,12 @@ def test_clerk_records_the_panel_and_sends_its_outcome(client, db_session, setti
         "decision": "The school followed its policy.",
         "actions": "",
     }
-    too_early = act(client, case, "outcome", letter_form)
+    too_early = send_letter(client, case, "outcome", letter_form)
     assert too_early.status_code == 422
     assert "The panel meets on Tuesday 12 January 2027" in text_of(too_early)
     clock.set(datetime(2027, 1, 12, 19, 30))  # the evening of the hearing
     as_user(client, cast.clerk)  # weeks later: a new sign-in
-    outcome = act(
+    outcome = send_letter(
         client,
         case,
         "outcome",
@@ -782,7 +827,7 @@ def test_each_person_sees_only_the_forms_they_may_use(client, db_session, settin
         return {form["action"].rsplit("/", 1)[-1] for form in html.select("main form")}
 
     assert forms_for(cast.office) == {"triage", "redirect", "link", "message", "note"}
-    assert forms_for(cast.head) == {"link", "respond", "update", "message", "note", "persistent"}
+    assert forms_for(cast.head) == {"link", "letter", "update", "message", "note", "persistent"}
     assert forms_for(cast.clerk) == {"triage", "redirect", "link", "message", "note"}
 
 
@@ -827,7 +872,7 @@ def test_stage_2_case_is_handled_by_the_clerk_not_the_head(client, db_session, s
     assert case.stage == Stage.stage2 and case.status == Status.open
     as_user(client, cast.head)
 
-    response = act(client, case, "outcome", {"outcome": "upheld"})
+    response = send_letter(client, case, "outcome", {"outcome": "upheld"})
 
     assert response.status_code == 403
 
@@ -838,7 +883,7 @@ def test_the_schools_own_letter_paragraphs_are_offered_and_used(client, db_sessi
 
     html = page(client.get(case_url(case)))
     offered = html.select_one("[data-template=school-1]").text
-    filled = page(client.get(case_url(case), params={"template": "school-1"}))
+    filled = page(use_paragraph(client, case, "school-1"))
 
     assert offered.startswith("If it would help to talk this through")
     assert "Meeting offered" in html.select_one("#suggested-paragraphs").text

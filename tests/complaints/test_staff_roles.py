@@ -29,6 +29,7 @@ ACTIONS = (
     "link",
     "unlink",
     "close-same-matter",
+    "letter",
     "respond",
     "update",
     "message",
@@ -39,7 +40,7 @@ ACTIONS = (
 )
 # Off the panel differs from on it only for a governor: a few actions suffice there, keeping the
 # matrix quick.
-OFF_PANEL_ACTIONS = ("note", "message", "panel", "outcome")
+OFF_PANEL_ACTIONS = ("note", "message", "panel", "letter", "outcome")
 VALID_FORMS = {
     "note": {"note": "Checked by the role matrix."},
     "message": {"message_body": "A message from the role matrix."},
@@ -68,6 +69,7 @@ STAGE2 = {
     "link": TRIAGERS,
     "unlink": TRIAGERS,
     "close-same-matter": {*TRIAGERS, *HEADS},
+    "letter": {"chair", "clerk"},
     "respond": {"chair", "clerk"},
     "update": {"chair", "clerk"},
     "message": TRIAGERS,
@@ -84,6 +86,7 @@ MAY = {
         "link": {*TRIAGERS, "head"},
         "unlink": {*TRIAGERS, "head"},
         "close-same-matter": {*TRIAGERS, *HEADS},
+        "letter": {"head"},
         "respond": {"head"},
         "update": {"head"},
         "message": {*TRIAGERS, "head"},
@@ -99,6 +102,7 @@ MAY = {
         "link": {"chair", "clerk"},
         "unlink": {"chair", "clerk"},
         "close-same-matter": {"chair", "clerk"},
+        "letter": {"chair"},
         "respond": {"chair"},
         "update": {"chair"},
         "message": {"chair", "clerk"},
@@ -114,6 +118,7 @@ MAY = {
         "link": {"chair", "clerk"},
         "unlink": {"chair", "clerk"},
         "close-same-matter": {"chair", "clerk", *HEADS},
+        "letter": {"clerk"},
         "respond": {"clerk"},
         "update": {"clerk"},
         "message": {"chair", "clerk"},
@@ -267,7 +272,7 @@ def test_every_role_against_every_complaint_route(client, db_session, world):
     assert not wrong, "\n".join(wrong)
 
 
-def test_only_the_handler_can_send_the_response(client, db_session, settings):
+def test_only_the_handler_can_write_and_send_the_response(client, db_session, settings):
     cast = make_cast(db_session)
     deputy = make_user(db_session, Role.head, name="Deputy Head")
     case = make_case(db_session, settings, cast, "open")
@@ -275,16 +280,24 @@ def test_only_the_handler_can_send_the_response(client, db_session, settings):
         "outcome": "upheld",
         "investigated": "We looked at the records for that week.",
         "decision": "You were right and we are sorry.",
-        "csrf_token": "",
+        "intent": "save",
     }
     for person, expected in ((deputy, 403), (cast.chair, 403), (cast.head, 303)):
         client.cookies.clear()
         sign_in(client, person)
-        form["csrf_token"] = csrf_of(client.get("/staff"))
-        response = client.post(
-            f"/staff/complaints/{case.reference}/respond", data=form, follow_redirects=False
+        token = csrf_of(client.get("/staff"))
+        saved = client.post(
+            f"/staff/complaints/{case.reference}/letter",
+            data={**form, "csrf_token": token},
+            follow_redirects=False,
         )
-        assert response.status_code == expected, person.name
+        assert saved.status_code == expected, person.name
+        sent = client.post(
+            f"/staff/complaints/{case.reference}/respond",
+            data={"draft_version": "1", "csrf_token": token},
+            follow_redirects=False,
+        )
+        assert sent.status_code == expected, person.name
 
 
 def test_the_matrix_tries_every_action_route_the_router_has(app):

@@ -164,7 +164,7 @@ def send_panel_outcome(
             "hearing (or change the hearing date if it met earlier)",
         )
     _check_letter(letter)
-    members = [session.get(StaffUser, m) for m in panel.member_ids]
+    members = panel_members_of(session, panel)
     # Every linked case heard with this one gets the panel's letter, addressed to its parent.
     bring_along(session, settings, complaint, Actor.staff(user))
     heard = [complaint] + [
@@ -175,15 +175,7 @@ def send_panel_outcome(
         and can_handle(session, user, case)
     ]
     for case in heard:
-        body = render_wording(
-            session,
-            "panel-outcome-letter",
-            {
-                **_letter_values(session, case, letter, user),
-                "hearing_on": format_date(panel.hearing_on),
-                "panel_members": ", ".join(m.name for m in members if m),
-            },
-        ).body
+        body = panel_letter_text(session, case, letter, user, panel, members)
         _add_message(
             session,
             case,
@@ -200,6 +192,30 @@ def send_panel_outcome(
             case,
             "panel-outcome-ready",
         )
+
+
+def panel_members_of(session: Session, panel: Panel) -> list[StaffUser]:
+    return [user for m in panel.member_ids if (user := session.get(StaffUser, m)) is not None]
+
+
+def panel_letter_text(
+    session: Session,
+    case: Complaint,
+    letter: Letter,
+    user: StaffUser,
+    panel: Panel,
+    members: list[StaffUser],
+) -> str:
+    """The panel's outcome letter to one parent, as it is sent (and as its preview shows it)."""
+    return render_wording(
+        session,
+        "panel-outcome-letter",
+        {
+            **_letter_values(session, case, letter, user),
+            "hearing_on": format_date(panel.hearing_on),
+            "panel_members": ", ".join(m.name for m in members),
+        },
+    ).body
 
 
 def _arrangement(panel: Panel) -> tuple[object, ...]:
