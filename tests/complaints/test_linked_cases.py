@@ -20,7 +20,7 @@ from portal.complaints.services import ComplaintError
 from portal.history import HistoryEvent
 from portal.mail import OutboxMessage
 from tests.conftest import csrf_of, text_of
-from tests.factories import answers, letter, make_case, sign_in
+from tests.factories import answers, letter, make_case, sign_in, sort_case
 
 REASONS = "The letter did not deal with the children waiting in the rain at all."
 
@@ -47,21 +47,7 @@ def _submit(db_session, settings, number: int, **overrides) -> Complaint:
 
 
 def _sort(db_session, settings, case, cast) -> None:
-    services.triage(
-        db_session,
-        settings,
-        case,
-        cast.office,
-        services.Triage(
-            stage=Stage.stage1,
-            category=case.category,
-            handler_id=cast.head.id,
-            about_user_id=None,
-            late_decision=None,
-            anonymous_decision=None,
-            notes="",
-        ),
-    )
+    sort_case(db_session, settings, case, cast.office, handler=cast.head, stage=Stage.stage1)
     db_session.commit()
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from portal.complaints import services
 from portal.complaints.models import ComplaintMessage, MessageKind, Outcome, Stage
 from portal.mail import OutboxMessage
-from tests.factories import letter, make_case, make_cast
+from tests.factories import letter, make_case, make_cast, sort_case
 
 FORMAL = "formal complaint (stage 1)"
 PANEL = "panel of governors (stage 2)"
@@ -82,20 +82,14 @@ def test_after_the_panel_nothing_offers_another_stage(db_session, settings):
 def test_office_making_a_concern_formal_tells_the_parent(db_session, settings):
     cast = make_cast(db_session)
     case = make_case(db_session, settings, cast, "open", stage=Stage.concern, formal=False)
-    services.triage(
+    sort_case(
         db_session,
         settings,
         case,
         cast.office,
-        services.Triage(
-            stage=Stage.stage1,
-            category=case.category,
-            handler_id=cast.head.id,
-            about_user_id=None,
-            late_decision=None,
-            anonymous_decision=None,
-            notes="It is a formal complaint after all.",
-        ),
+        handler=cast.head,
+        stage=Stage.stage1,
+        notes="It is a formal complaint after all.",
     )
     db_session.commit()
     last = _parent_mail(db_session, case)[-1]

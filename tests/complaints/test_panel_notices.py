@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portal.complaints import services
 from portal.complaints.services import ComplaintError
 from portal.mail import OutboxMessage
-from tests.factories import letter, make_case, make_cast
+from tests.factories import letter, make_case, make_cast, sort_case
 
 HEARING = date(2026, 12, 10)  # a Thursday in term
 
@@ -114,21 +114,7 @@ def _stage2_with_token(db_session, settings, cast):
     received = services.submit(db_session, settings, answers())
     db_session.commit()
     case = received.complaint
-    services.triage(
-        db_session,
-        settings,
-        case,
-        cast.office,
-        services.Triage(
-            stage=case.stage,
-            category=case.category,
-            handler_id=cast.head.id,
-            about_user_id=None,
-            late_decision=None,
-            anonymous_decision=None,
-            notes="",
-        ),
-    )
+    sort_case(db_session, settings, case, cast.office, handler=cast.head)
     services.respond(db_session, settings, case, cast.head, letter())
     db_session.commit()
     services.escalate(db_session, settings, case, "The letter did not answer the real problem.")

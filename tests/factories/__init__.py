@@ -20,6 +20,7 @@ from tests.factories.complaints import (
     make_case,
     make_case_with_link,
     make_cast,
+    sort_case,
     submit,
 )
 from tests.factories.parent_form import answer, answer_steps, send, upload
@@ -46,6 +47,7 @@ __all__ = [
     "school_now",
     "send",
     "sign_in",
+    "sort_case",
     "submit",
     "upload",
 ]

@@ -101,6 +101,36 @@ def submit(
     return make_case(session, settings, None, "new", now=now, **answer_overrides)
 
 
+def sort_case(
+    session: Session,
+    settings: Settings,
+    case: Complaint,
+    by: StaffUser,
+    *,
+    handler: StaffUser,
+    stage: Stage | None = None,
+    about_user: StaffUser | None = None,
+    notes: str = "",
+) -> None:
+    """Sort a case as the office does on its page: its stage (as it is, unless given), its own
+    category, the handler; a late or anonymous case is to be looked into. The caller commits."""
+    services.triage(
+        session,
+        settings,
+        case,
+        by,
+        services.Triage(
+            stage=stage or Stage(case.stage),
+            category=case.category,
+            handler_id=handler.id,
+            about_user_id=about_user.id if about_user else None,
+            late_decision="investigate" if case.is_late else None,
+            anonymous_decision="investigate" if case.anonymous else None,
+            notes=notes,
+        ),
+    )
+
+
 def make_case(
     session: Session,
     settings: Settings,
@@ -153,20 +183,15 @@ def make_case_with_link(
         assert cast is not None, "give `sorted_by` or a cast"
         office_may = new.about in (About.school, About.staff) and about_user is not cast.office
         sorted_by = cast.office if office_may else cast.chair
-    services.triage(
+    sort_case(
         session,
         settings,
         complaint,
         sorted_by,
-        services.Triage(
-            stage=stage or Stage(complaint.stage),
-            category=complaint.category,
-            handler_id=handler.id,
-            about_user_id=about_user.id if about_user else None,
-            late_decision="investigate" if complaint.is_late else None,
-            anonymous_decision="investigate" if complaint.anonymous else None,
-            notes="Sorted by the test factory.",
-        ),
+        handler=handler,
+        stage=stage,
+        about_user=about_user,
+        notes="Sorted by the test factory.",
     )
     session.commit()
     if state == "open":
