@@ -176,6 +176,20 @@ def load_demo_cases(session: Session, settings: Settings) -> None:
         ),
     )
     _triage(session, settings, overdue, office)
+    # The head has started the letter: a draft, not sent, that the parent cannot see.
+    services.save_draft(
+        session,
+        overdue,
+        head,
+        services.LetterWords(
+            investigated=(
+                "I met Mrs Okoro, our special needs coordinator, and read the support plan and "
+                "the reading group's register for the last six weeks."
+            ),
+            decision="The sessions stopped when the teaching assistant was off sick. ",
+        ),
+        version=None,
+    )
 
     answered = _case(
         session,

@@ -162,3 +162,31 @@ def test_screenshot_week_view(new_page: PageMaker) -> None:
     assert_accessible(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "week-view-1280.png", full_page=True, animations="disabled")
+
+
+def test_screenshot_letter_draft_and_preview(new_page: PageMaker) -> None:
+    """The head's half-written letter on the case page, then its preview before sending."""
+    page = new_page(js=True, viewport=DESKTOP)
+    sign_in(page, HEAD)
+    page.goto("/staff/complaints?q=Desai")
+    page.locator("#queue tbody tr[data-reference] a").first.click()
+    letter = page.locator("#letter")
+    expect(letter).to_contain_text("Draft saved")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    letter.screenshot(path=SCREENSHOTS / "letter-draft-1280.png", animations="disabled")
+    letter.get_by_label("Partly upheld").check()
+    letter.get_by_label("Our decision and the reasons for it").fill(
+        "The sessions stopped when the teaching assistant was off sick, and nobody told you. "
+        "That was wrong, and I am sorry."
+    )
+    letter.get_by_label("What we will do").fill(
+        "Reading sessions start again on Monday with Mrs Patel. Mrs Okoro will phone you "
+        "every Friday this half-term to say how they went."
+    )
+    letter.get_by_role("button", name="Preview the letter").click()
+    page.wait_for_url("**/letter")
+    assert_accessible(page)
+    page.evaluate("document.fonts.ready.then(() => true)")
+    page.screenshot(
+        path=SCREENSHOTS / "letter-preview-1280.png", full_page=True, animations="disabled"
+    )
