@@ -254,3 +254,29 @@ def test_office_unlinks_a_case_from_the_page_and_it_is_recorded(client, db_sessi
     assert f"Unlinked from lead case {lead.reference}" in after
     db_session.expire_all()
     assert db_session.get(Complaint, second.id).lead_complaint_id is None
+
+
+@pytest.mark.committed
+def test_a_case_unlinked_from_two_pages_at_once_is_unlinked_once(app, db_session, settings, cast):
+    from tests.complaints.test_attacks import _at_once
+
+    lead = _submit(db_session, settings, 1)
+    case = _submit(db_session, settings, 2)
+    services.link_to_lead(db_session, settings, case, lead, cast.office)
+    db_session.commit()
+
+    def unlink(session, complaint):
+        office = session.get(type(cast.office), cast.office.id)
+        services.unlink_by_staff(session, complaint, office)
+
+    outcomes = _at_once(app, 8, unlink, case.id)
+
+    assert outcomes.count("won") == 1
+    db_session.expire_all()
+    unlinks = db_session.scalars(
+        select(HistoryEvent).where(
+            HistoryEvent.subject_id == str(case.id), HistoryEvent.tag == "complaint:unlink"
+        )
+    ).all()
+    assert len(unlinks) == 1
+    assert db_session.get(Complaint, case.id).lead_complaint_id is None

@@ -175,3 +175,29 @@ def test_the_parent_says_who_they_will_bring_and_the_clerk_is_told(client, db_se
 
 def text_of_messages(db_session, case) -> str:
     return " ".join(m.body for m in services.messages_for(db_session, case, for_parent=False))
+
+
+@pytest.mark.committed
+def test_the_same_companion_asked_from_two_tabs_at_once_is_told_once(app, db_session, settings):
+    from tests.complaints.test_attacks import _at_once
+
+    cast = make_cast(db_session)
+    case, _token = _stage2_with_token(db_session, settings, cast)
+    _arrange(db_session, settings, case, cast)
+    replies_before = len(services.messages_for(db_session, case, for_parent=True))
+
+    outcomes = _at_once(
+        app, 8, lambda s, c: services.ask_for_companion(s, settings, c, "Priya Shah"), case.id
+    )
+    # Pressed again later (the page was slow): already told, nothing new.
+    db_session.expire_all()
+    again = services.ask_for_companion(
+        db_session, settings, db_session.get(type(case), case.id), "Priya Shah"
+    )
+    db_session.commit()
+
+    assert outcomes.count("won") == 1 and again is None
+    db_session.expire_all()
+    messages = services.messages_for(db_session, case, for_parent=True)
+    assert len(messages) == replies_before + 1
+    assert messages[-1].body == "I would like to bring Priya Shah with me to the panel hearing."

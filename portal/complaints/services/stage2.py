@@ -318,7 +318,7 @@ COMPANION_LIMIT = 200
 
 def ask_for_companion(
     session: Session, settings: Settings, case: Complaint, name: str
-) -> ComplaintMessage:
+) -> ComplaintMessage | None:
     """The parent asks to bring someone to the hearing: a message on their case (the clerk sees
     it and is emailed), and on the panel when it is this case's own."""
     name = " ".join(name.split())
@@ -333,6 +333,10 @@ def ask_for_companion(
         raise ComplaintError(
             "companion_name", f"The name must be {COMPANION_LIMIT} characters or fewer"
         )
+    if panel.complaint_id == case.id and panel.companion_name == name:
+        return None  # the same request again (a second press of the button): already told
+    # Of two requests at once, one is recorded and told; the other fails here, not twice.
+    claim(session, case)
     actor = Actor.parent(case.display_name)
     message = _add_message(
         session,
