@@ -42,6 +42,10 @@ class Tag(enum.StrEnum):
     escalate = "complaint:stage:escalate"
     panel = "complaint:panel:record"
     persistent = "complaint:persistent"
+    email_placed = "complaint:email:placed"
+    email_held = "complaint:email:held"
+    email_attached = "complaint:email:attached"
+    email_set_aside = "complaint:email:set-aside"
 
 
 def message_tag(kind: MessageKind) -> str:
@@ -135,6 +139,14 @@ SENTENCES: dict[Tag, Callable[[HistoryEvent], str]] = {
     Tag.escalate: _moved_on,
     Tag.panel: lambda e: f"Panel recorded: hearing on {readable(e.to_value)}",
     Tag.persistent: lambda e: f"Marked as unreasonably persistent: {e.details.get('reason', '')}",
+    Tag.email_placed: lambda _e: "The parent's reply came by email and was added to the case",
+    Tag.email_held: lambda e: (
+        f"An email reply was held for office: {e.details.get('reason', '')}".rstrip(": ")
+    ),
+    Tag.email_attached: lambda e: (
+        f"Added an email from {e.details.get('sender', 'an unknown address')} to the case"
+    ),
+    Tag.email_set_aside: lambda e: f"Set an email aside: {e.details.get('reason', '')}",
 }
 
 
