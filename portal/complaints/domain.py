@@ -13,6 +13,8 @@ from portal.accounts.models import Role, StaffUser
 from portal.complaints import models, services
 from portal.complaints.access_notices import roles_given
 from portal.complaints.form_views import router as form_router
+from portal.complaints.inbound_views import SORT_ROLES
+from portal.complaints.inbound_views import router as inbound_router
 from portal.complaints.staff_views import router as staff_router
 from portal.complaints.term_changes import recompute_open_cases
 from portal.complaints.track_views import router as track_router
@@ -49,8 +51,14 @@ on_term_dates_changed(recompute_open_cases)
 
 DOMAIN = Domain(
     name="complaints",
-    routers=[form_router, track_router, staff_router],
-    menu=[MenuEntry("/staff/complaints", "Complaints", COMPLAINT_ROLES, order=10)],
+    # The held emails' pages first: "/staff/complaints/emails" is not a case reference.
+    routers=[form_router, track_router, inbound_router, staff_router],
+    menu=[
+        MenuEntry("/staff/complaints", "Complaints", COMPLAINT_ROLES, order=10),
+        MenuEntry(
+            "/staff/complaints/emails", "Emails we could not place", frozenset(SORT_ROLES), order=11
+        ),
+    ],
     home_panels=[HomePanel("complaints/staff-home-your-cases.html", your_cases_panel, order=20)],
     models=models,
     on_roles_given=roles_given,
