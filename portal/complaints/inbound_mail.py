@@ -17,6 +17,7 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
+import re
 from dataclasses import dataclass
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
@@ -33,6 +34,7 @@ SUBJECT_CHARS = 300
 MAX_PARTS = 200  # a message of more parts than this is read no further
 # The parser's regular expressions run on the text above the quote; nobody writes more by hand.
 PARSE_CHARS = 100_000
+_WROTE = re.compile(r"^On .{0,300} wrote:$", re.IGNORECASE)
 ADDRESS_HEADERS = ("Delivered-To", "X-Original-To", "To", "Cc")
 
 
@@ -122,8 +124,19 @@ def reply_text(text: str) -> str:
     except Exception:  # a library failure keeps the whole text, never loses it
         return text.strip()
     if not replies:
-        return text.strip()
-    return (replies[0].body or "").strip()
+        return _without_trailing_quote(text)
+    return _without_trailing_quote(replies[0].body or "")
+
+
+def _without_trailing_quote(text: str) -> str:
+    """What the parser leaves when the quote is all there is ("On ... wrote:" then "> ..."
+    lines): the quoted lines at the end and the line that introduces them go too."""
+    lines = text.strip().splitlines()
+    while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith(">")):
+        lines.pop()
+    if lines and _WROTE.match(lines[-1].strip()):
+        lines.pop()
+    return "\n".join(lines).strip()
 
 
 def _header(message: Message, name: str) -> str:
