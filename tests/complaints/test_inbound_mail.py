@@ -441,3 +441,27 @@ def test_a_hostile_reference_gets_a_clear_message(client, db_session, settings, 
         assert response.status_code == 422
         assert "Enter the reference of a case you can see" in response.text
     assert client.get("/staff/complaints/emails/99999999999999999999").status_code == 404
+
+
+def test_the_staff_home_says_when_emails_are_waiting(client, db_session, settings, cast):
+    sign_in(client, cast.office)
+    assert "Emails we could not place" not in client.get("/staff").text
+    case = make_case(db_session, settings, cast, "open")
+    held_from(db_session, settings, case, sender="other@example.com")
+    home = page(client.get("/staff"))
+    assert "1 email from a parent is waiting" in home.text
+    assert home.select_one("a[href='/staff/complaints/emails']") is not None
+    client.cookies.clear()
+    sign_in(client, cast.head)
+    assert "Emails we could not place" not in client.get("/staff").text
+
+
+def test_the_demo_has_a_reply_by_email_and_a_held_email(db_session, settings):
+    from portal.demo import load_demo
+
+    load_demo(db_session, settings)
+    mails = db_session.scalars(select(InboundMail).order_by(InboundMail.id)).all()
+    assert [mail.status for mail in mails] == [InboundStatus.placed, InboundStatus.held]
+    placed = db_session.get(ComplaintMessage, mails[0].message_id)
+    assert placed.author_label.endswith("(by email)")
+    assert placed.body == "Thank you. The books came home marked today.\n\nNadia"
