@@ -465,3 +465,53 @@ def test_the_demo_has_a_reply_by_email_and_a_held_email(db_session, settings):
     placed = db_session.get(ComplaintMessage, mails[0].message_id)
     assert placed.author_label.endswith("(by email)")
     assert placed.body == "Thank you. The books came home marked today.\n\nNadia"
+
+
+@pytest.mark.committed
+def test_the_listener_speaks_lmtp_too(app, db_session, settings, cast):
+    case = make_case(db_session, settings, cast, "open")
+    port = free_port()
+    server = controller(app.state.sessions, settings, "127.0.0.1", port, lmtp=True)
+    server.start()
+    try:
+        with smtplib.LMTP("127.0.0.1", port) as lmtp:
+            refused = lmtp.sendmail(
+                PARENT, [address_of(settings, case)], an_email(address_of(settings, case))
+            )
+    finally:
+        server.stop()
+    assert refused == {}
+    assert len(replies(db_session, case)) == 1
+
+
+@pytest.mark.committed
+def test_the_command_reads_a_maildir(app, db_session, settings, cast, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from portal import cli as cli_module
+    from portal.config import get_settings
+    from tests.clocks import fixed_test_clock
+
+    case = make_case(db_session, settings, cast, "open")
+    folder = tmp_path / "Maildir"
+    for name in ("new", "cur", "tmp"):
+        (folder / name).mkdir(parents=True)
+    (folder / "new" / "1").write_bytes(an_email(address_of(settings, case)))
+    monkeypatch.setattr(cli_module, "CLOCK", fixed_test_clock())
+    for name, value in {
+        "PORTAL_DATABASE_URL": settings.database_url,
+        "PORTAL_SECRET_KEY": settings.secret_key,
+        "PORTAL_REPLY_ADDRESS": REPLY,
+        "PORTAL_ATTACHMENTS_DIR": str(tmp_path / "files"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli_module.app, ["receive-mail", "--maildir", str(folder)])
+        neither = CliRunner().invoke(cli_module.app, ["receive-mail"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "placed 1, held for office 0" in result.output
+    assert neither.exit_code == 2
+    assert len(replies(db_session, case)) == 1
