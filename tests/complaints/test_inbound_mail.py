@@ -515,3 +515,70 @@ def test_the_command_reads_a_maildir(app, db_session, settings, cast, tmp_path, 
     assert "placed 1, held for office 0" in result.output
     assert neither.exit_code == 2
     assert len(replies(db_session, case)) == 1
+
+
+@pytest.mark.committed
+def test_the_listener_refuses_too_big_and_slows_a_flood_without_losing_anything(
+    app, db_session, settings, cast
+):
+    settings.inbound_max_bytes = 2000
+    settings.inbound_held_per_sender_per_hour = 2
+    port = free_port()
+    server = controller(app.state.sessions, settings, "127.0.0.1", port)
+    server.start()
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+            with pytest.raises(smtplib.SMTPSenderRefused) as too_big:  # SIZE, said up front
+                smtp.sendmail(PARENT, [REPLY], an_email(REPLY, body="x" * 5000))
+            assert too_big.value.smtp_code == 552
+        codes = []
+        for number in range(3):
+            with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+                try:
+                    smtp.sendmail(PARENT, [REPLY], an_email(REPLY, body=f"Flood {number}"))
+                    codes.append(250)
+                except smtplib.SMTPDataError as error:
+                    codes.append(error.smtp_code)
+    finally:
+        server.stop()
+    assert codes == [250, 250, 451]
+    assert len(db_session.scalars(select(InboundMail)).all()) == 2
+
+
+@pytest.mark.committed
+def test_two_people_deciding_one_held_email_at_once_one_wins(app, db_session, settings, cast):
+    from fastapi.testclient import TestClient
+
+    chair_case = make_case(db_session, settings, cast, "open")
+    mail, _new = receive(
+        db_session, settings, an_email(address_of(settings, chair_case), sender="x@example.com")
+    )
+    db_session.commit()
+    clients = [TestClient(app, raise_server_exceptions=False) for _ in range(2)]
+    tokens = []
+    for client, person in zip(clients, (cast.office, cast.chair), strict=True):
+        sign_in(client, person)
+        tokens.append(csrf_of(client.get(f"/staff/complaints/emails/{mail.id}")))
+    barrier = threading.Barrier(2)
+    codes: list[int] = [0, 0]
+
+    def decide(i: int) -> None:
+        barrier.wait()
+        codes[i] = (
+            clients[i]
+            .post(
+                f"/staff/complaints/emails/{mail.id}/attach",
+                data={"reference": chair_case.reference, "csrf_token": tokens[i]},
+                follow_redirects=False,
+            )
+            .status_code
+        )
+
+    threads = [threading.Thread(target=decide, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert all(code in (303, 404) for code in codes), codes
+    assert len(replies(db_session, chair_case)) == 1
+    assert db_session.get(InboundMail, mail.id).status == InboundStatus.attached
