@@ -1,4 +1,5 @@
-"""The `portal` command: serve, migrate, load demo data, add staff, send mail, purge, check."""
+"""The `portal` command: serve, migrate, load demo data, add staff, send and receive mail,
+purge, check."""
 
 from __future__ import annotations
 
@@ -270,6 +271,49 @@ def purge(
             raise typer.Exit(1) from error
         session.commit()
     typer.echo(f"Purged {removed} history events of {complaint.reference}; the purge is recorded.")
+
+
+@app.command("receive-mail")
+def receive_mail(
+    maildir: str = typer.Option("", help="Place the new emails in this maildir, then stop."),
+    listen: str = typer.Option("", help="Listen for emails over SMTP on HOST:PORT."),
+    lmtp: bool = typer.Option(False, help="With --listen: speak LMTP (behind Postfix or Exim)."),
+) -> None:
+    """Parents' email replies: place each on its case, or hold it for office (never dropped)."""
+    from pathlib import Path
+
+    from portal.complaints.inbound import listen as run_listener
+    from portal.complaints.inbound import process_maildir
+    from portal.db import make_engine, make_sessions
+
+    settings = _settings()
+    if bool(maildir) == bool(listen):
+        typer.secho(
+            "Give one of --maildir PATH or --listen HOST:PORT.", fg=typer.colors.RED, err=True
+        )
+        raise typer.Exit(2)
+    if not settings.reply_address:
+        typer.echo("No reply address is set (PORTAL_REPLY_ADDRESS): every email will be held.")
+    sessions = make_sessions(make_engine(settings.database_url, CLOCK))
+    if maildir:
+        folder = Path(maildir)
+        if not (folder / "new").is_dir():
+            typer.secho(f"Not a maildir (no new/ folder): {folder}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2)
+        report = process_maildir(sessions, settings, folder)
+        typer.echo(
+            f"placed {report.placed}, held for office {report.held}, "
+            f"already received {report.duplicates}, left to try again {report.failed}"
+        )
+        if report.failed:
+            raise typer.Exit(1)
+        return
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        typer.secho("--listen takes HOST:PORT, like 127.0.0.1:2525", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    typer.echo(f"Listening for email replies on {host}:{port} ({'LMTP' if lmtp else 'SMTP'}).")
+    run_listener(sessions, settings, host, int(port), lmtp=lmtp)
 
 
 @app.command()

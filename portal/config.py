@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = 10.0
     mail_from: str = "Brookfield Primary School <office@brookfield-primary.example>"
     mail_max_attempts: int = 8
+    # Parents' email replies (`portal receive-mail`): emails about a case say "Reply-To:
+    # reply+<token>@<domain>" for this address. Empty: no Reply-To, and the feature is off.
+    reply_address: str = ""
+    # The largest email the listener takes (bigger ones are refused, so the sender is told), and
+    # how many emails one sender may send that cannot be placed in an hour before the listener
+    # says "try later" (their server retries; nothing is lost).
+    inbound_max_bytes: int = 25 * 1024 * 1024
+    inbound_held_per_sender_per_hour: int = 20
 
     attachments_dir: Path = Path("var/attachments")
     submissions_per_hour_per_address: int = 10

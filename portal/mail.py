@@ -150,6 +150,10 @@ class OutboxMessage(SQLModel, table=True):
     # No foreign key: the outbox is shared machinery below the complaints, and its record of what
     # was sent outlives a case's retention.
     complaint_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    # Where the parent's reply goes (a case's reply address, portal receive-mail), if anywhere.
+    reply_to: str | None = Field(
+        default=None, sa_column=Column(String(TO_ADDRESS_MAX_CHARS), nullable=True)
+    )
 
 
 @dataclass
@@ -172,6 +176,7 @@ def queue_mail(
     sealed_secret: str | None = None,
     held: bool = False,
     complaint_id: int | None = None,
+    reply_to: str | None = None,
 ) -> OutboxMessage:
     """Add a message to the caller's transaction; the caller commits it with its own change.
 
@@ -192,6 +197,8 @@ def queue_mail(
         _check_header_value("related type", related[0], RELATED_MAX_CHARS)
         _check_header_value("related id", related[1], RELATED_MAX_CHARS)
     complaint_id = _complaint_of(complaint_id, related)
+    if reply_to is not None:
+        reply_to = normalised_address(reply_to)
     message = OutboxMessage(
         to_address=address,
         subject=subject,
@@ -202,6 +209,7 @@ def queue_mail(
         sealed_secret=sealed_secret,
         status=OutboxStatus.held.value if held else OutboxStatus.queued.value,
         complaint_id=complaint_id,
+        reply_to=reply_to,
     )
     if sealed_secret is not None and SECRET_PLACEHOLDER not in body_text:
         raise ValueError("a message with a sealed secret needs SECRET_PLACEHOLDER in its body")
@@ -413,6 +421,8 @@ def _build_email(message: OutboxMessage, settings: Settings, now: datetime) -> E
     email["From"] = settings.mail_from
     email["To"] = message.to_address
     email["Subject"] = message.subject
+    if message.reply_to:
+        email["Reply-To"] = message.reply_to
     email["Date"] = format_datetime(now.replace(tzinfo=UTC))
     # Our own domain, not the host's name: it is stable and avoids a DNS lookup per message.
     domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"

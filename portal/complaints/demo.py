@@ -408,3 +408,36 @@ def load_demo_cases(session: Session, settings: Settings) -> None:
         ),
     )
     session.commit()
+    _demo_emails(session, settings, concern_answered)
+    session.commit()
+
+
+def _demo_emails(session: Session, settings: Settings, case: Complaint) -> None:
+    """One parent's reply that came by email (on its case) and one email office must place."""
+    from email.message import EmailMessage
+
+    from portal.complaints.inbound_mail import case_token, reply_address
+    from portal.complaints.services.inbound import receive
+
+    settings = settings.model_copy(
+        update={"reply_address": settings.reply_address or "reply@brookfield-primary.example"}
+    )
+    assert case.id is not None
+    to = reply_address(settings.reply_address, case_token(settings.secret_key, case.id)) or ""
+    reply = EmailMessage()
+    reply["From"] = f"{case.parent_name} <{case.parent_email}>"
+    reply["To"] = to
+    reply["Subject"] = f"Re: Your concern {case.reference}"
+    reply["Message-ID"] = f"<demo-reply-{case.reference}@example.com>"
+    reply.set_content(
+        "Thank you. The books came home marked today.\n\nNadia\n\n"
+        "On Monday, Brookfield Primary School wrote:\n> We have looked into your concern.\n"
+    )
+    receive(session, settings, reply.as_bytes(), recipients=[to])
+    stray = EmailMessage()
+    stray["From"] = "Grandad Begum <grandad.begum@example.com>"
+    stray["To"] = "office@brookfield-primary.example"
+    stray["Subject"] = "Homework"
+    stray["Message-ID"] = "<demo-held@example.com>"
+    stray.set_content("Hello, I am writing for my granddaughter about her homework. Thank you.")
+    receive(session, settings, stray.as_bytes())

@@ -13,6 +13,9 @@ from portal.accounts.models import Role, StaffUser
 from portal.complaints import models, services
 from portal.complaints.access_notices import roles_given
 from portal.complaints.form_views import router as form_router
+from portal.complaints.inbound_views import SORT_ROLES
+from portal.complaints.inbound_views import router as inbound_router
+from portal.complaints.services.inbound import held_count
 from portal.complaints.staff_views import router as staff_router
 from portal.complaints.term_changes import recompute_open_cases
 from portal.complaints.track_views import router as track_router
@@ -44,14 +47,28 @@ def your_cases_panel(
     }
 
 
+def held_emails_panel(
+    request: Request, session: Session, user: StaffUser
+) -> Mapping[str, Any] | None:
+    """Parents' emails waiting for someone who sorts cases; nothing when there are none."""
+    if not user.has_role(*SORT_ROLES):
+        return None
+    count = held_count(session, user)
+    return {"count": count} if count else None
+
+
 # A change to the term dates moves every open case's deadline at once, in the same transaction.
 on_term_dates_changed(recompute_open_cases)
 
 DOMAIN = Domain(
     name="complaints",
-    routers=[form_router, track_router, staff_router],
+    # The held emails' pages first: "/staff/complaints/emails" is not a case reference.
+    routers=[form_router, track_router, inbound_router, staff_router],
     menu=[MenuEntry("/staff/complaints", "Complaints", COMPLAINT_ROLES, order=10)],
-    home_panels=[HomePanel("complaints/staff-home-your-cases.html", your_cases_panel, order=20)],
+    home_panels=[
+        HomePanel("complaints/staff-home-your-cases.html", your_cases_panel, order=20),
+        HomePanel("complaints/staff-home-held-emails.html", held_emails_panel, order=21),
+    ],
     models=models,
     on_roles_given=roles_given,
 )

@@ -240,3 +240,16 @@ class EscalateForm(PostedForm):
 
     def validate(self) -> Checked[str]:
         return Checked(self.reasons, _within_limit("reasons", self.reasons, "Your reasons"))
+
+
+# ---------------------------------------------------------------- emails we could not place
+
+
+@dataclass(frozen=True)
+class AttachEmailForm(PostedForm):
+    reference: Text = ""
+
+
+@dataclass(frozen=True)
+class SetAsideEmailForm(PostedForm):
+    set_aside_reason: Text = ""

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
 )
@@ -432,3 +433,78 @@ class LetterDraft(SQLModel, table=True):
     @property
     def is_sent(self) -> bool:
         return self.sent_at is not None
+class InboundStatus(enum.StrEnum):
+    placed = "placed"  # on its case as the parent's reply, by the rules
+    held = "held"  # waiting for office
+    attached = "attached"  # office put it on a case
+    set_aside = "set_aside"  # office decided it belongs on no case, with a reason
+
+
+class InboundReason(enum.StrEnum):
+    """Why an email could not be placed on its own, in words for office."""
+
+    not_a_reply = "not_a_reply"
+    unknown_address = "unknown_address"
+    closed = "closed"
+    wrong_sender = "wrong_sender"
+    too_big = "too_big"
+    not_text = "not_text"
+    empty = "empty"
+    refused = "refused"
+    unreadable = "unreadable"
+
+    @property
+    def label(self) -> str:
+        return {
+            InboundReason.not_a_reply: "Not a reply to one of our emails about a case",
+            InboundReason.unknown_address: "The reply address does not match any case",
+            InboundReason.closed: "The case is closed",
+            InboundReason.wrong_sender: "Not sent from the parent's email address",
+            InboundReason.too_big: "Too big to add to a case",
+            InboundReason.not_text: "No plain text in the email",
+            InboundReason.empty: "Nothing written above the quoted email",
+            InboundReason.refused: "The case could not take it",
+            InboundReason.unreadable: "The email could not be read",
+        }[self]
+
+
+class InboundMail(SQLModel, table=True):
+    """An email a parent sent to a case's reply address (`portal receive-mail`).
+
+    One row per email (`message_key`, the hash of its Message-ID, is unique, so an email delivered
+    twice is stored once). An email placed on its case keeps its words there and its row only
+    links to them; one that could not be placed keeps the whole raw email here for office."""
+
+    __tablename__ = "inbound_mail"
+    __table_args__ = (
+        Index("ix_inbound_mail_status", "status", "id"),
+        Index("ix_inbound_mail_sender", "sender", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_key: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    received_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))
+    sender: str = Field(default="", sa_column=Column(String(320), nullable=False))
+    subject: str = Field(default="", sa_column=Column(String(300), nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    reason: str | None = Field(default=None, sa_column=Column(String(32)))
+    reason_detail: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # The case its reply address named (if the address was genuine), or the case it went on.
+    complaint_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("complaint.id", ondelete="SET NULL")),
+    )
+    message_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("complaint_message.id", ondelete="SET NULL")),
+    )
+    raw: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    decided_by_user_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("staff_user.id"))
+    )
+    decided_at: datetime | None = Field(default=None, sa_column=Column(DateTime))
+    decision_note: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+    @property
+    def reason_enum(self) -> InboundReason | None:
+        return InboundReason(self.reason) if self.reason in InboundReason.__members__ else None

@@ -43,6 +43,10 @@ class Tag(enum.StrEnum):
     panel = "complaint:panel:record"
     persistent = "complaint:persistent"
     letter_saved = "complaint:letter:saved"
+    email_placed = "complaint:email:placed"
+    email_held = "complaint:email:held"
+    email_attached = "complaint:email:attached"
+    email_set_aside = "complaint:email:set-aside"
 
 
 def message_tag(kind: MessageKind) -> str:
@@ -139,6 +143,14 @@ SENTENCES: dict[Tag, Callable[[HistoryEvent], str]] = {
     Tag.letter_saved: lambda e: (
         f"Draft of the {e.details.get('letter', 'letter')} saved (not sent to the parent)"
     ),
+    Tag.email_placed: lambda _e: "The parent's reply came by email and was added to the case",
+    Tag.email_held: lambda e: (
+        f"An email reply was held for office: {e.details.get('reason', '')}".rstrip(": ")
+    ),
+    Tag.email_attached: lambda e: (
+        f"Added an email from {e.details.get('sender', 'an unknown address')} to the case"
+    ),
+    Tag.email_set_aside: lambda e: f"Set an email aside: {e.details.get('reason', '')}",
 }
 
 

@@ -6,6 +6,7 @@ from sqlmodel import Session
 
 from portal.accounts.models import StaffUser
 from portal.calendar import format_date
+from portal.complaints.inbound_mail import case_token, reply_address
 from portal.complaints.models import (
     Complaint,
     Stage,
@@ -104,7 +105,16 @@ def _email_parent(
         related=("complaint", str(complaint.id)),
         sealed_secret=_sealed(settings, private_link),
         held=complaint.status == Status.held,
+        reply_to=reply_to_for(settings, complaint),
     )
+
+
+def reply_to_for(settings: Settings | None, complaint: Complaint) -> str | None:
+    """The case's reply address for an email to its parent (`portal receive-mail` places what
+    comes back), or None when the school has none."""
+    if settings is None or not settings.reply_address or complaint.id is None:
+        return None
+    return reply_address(settings.reply_address, case_token(settings.secret_key, complaint.id))
 
 
 def _sealed(settings: Settings | None, private_link: str | None) -> str | None:
