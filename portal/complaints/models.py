@@ -433,6 +433,8 @@ class LetterDraft(SQLModel, table=True):
     @property
     def is_sent(self) -> bool:
         return self.sent_at is not None
+
+
 class InboundStatus(enum.StrEnum):
     placed = "placed"  # on its case as the parent's reply, by the rules
     held = "held"  # waiting for office
