@@ -41,6 +41,7 @@ class Tag(enum.StrEnum):
     deadline_moved = "complaint:deadline:moved"
     escalate = "complaint:stage:escalate"
     panel = "complaint:panel:record"
+    bundle_sent = "complaint:panel:bundle"
     persistent = "complaint:persistent"
 
 
@@ -60,6 +61,7 @@ MESSAGE_WORDS = {
     MessageKind.withdrawal: "The parent withdrew it",
     MessageKind.escalation_request: "The parent asked for the next stage",
     MessageKind.acknowledgement: "Acknowledgement sent to the parent",
+    MessageKind.panel_papers: "Papers for the panel added",
 }
 
 
@@ -134,6 +136,10 @@ SENTENCES: dict[Tag, Callable[[HistoryEvent], str]] = {
     Tag.deadline_moved: _deadline_moved,
     Tag.escalate: _moved_on,
     Tag.panel: lambda e: f"Panel recorded: hearing on {readable(e.to_value)}",
+    Tag.bundle_sent: lambda e: (
+        f"Panel bundle sent{' again' if e.details.get('again') else ''} to the panel and the "
+        f"parent ({e.details.get('pages', '?')} pages)"
+    ),
     Tag.persistent: lambda e: f"Marked as unreasonably persistent: {e.details.get('reason', '')}",
 }
 
