@@ -36,6 +36,8 @@ ACTIONS = (
     "panel",
     "outcome",
     "persistent",
+    "papers",
+    "send-bundle",
 )
 # Off the panel differs from on it only for a governor: a few actions suffice there, keeping the
 # matrix quick.
@@ -74,6 +76,8 @@ STAGE2 = {
     "panel": {"chair", "clerk"},
     "outcome": {"chair", "clerk"},
     "persistent": {*HEADS, "chair"},
+    "papers": {"chair", "clerk"},
+    "send-bundle": {"chair", "clerk"},
 }
 MAY = {
     "school": {
@@ -90,6 +94,8 @@ MAY = {
         "panel": {"head"},
         "outcome": {"head"},
         "persistent": {*HEADS, "chair"},
+        "papers": {"head"},
+        "send-bundle": {"head"},
     },
     "head": {
         "triage": {"chair", "clerk"},
@@ -105,6 +111,8 @@ MAY = {
         "panel": {"chair"},
         "outcome": {"chair"},
         "persistent": {"chair"},
+        "papers": {"chair"},
+        "send-bundle": {"chair"},
     },
     "governor": {
         "triage": {"chair", "clerk"},
@@ -120,6 +128,8 @@ MAY = {
         "panel": {"clerk"},
         "outcome": {"clerk"},
         "persistent": {*HEADS, "chair"},
+        "papers": {"clerk"},
+        "send-bundle": {"clerk"},
     },
     "stage2_on_panel": STAGE2,
     "stage2_off_panel": STAGE2,
