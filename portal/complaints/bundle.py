@@ -293,8 +293,8 @@ def _file_part(settings: Settings, attachment: Attachment) -> _Part:
             pdf = _picture_pdf(content)
         else:
             pdf = None
-    except Exception:  # any file that will not go in is listed, never a 5xx
-        log.warning("panel bundle: file %s not included", attachment.id, exc_info=True)
+    except Exception as error:  # any file that will not go in is listed, never a 5xx
+        log.warning("panel bundle: file %s not included (%r)", attachment.id, error)
         pdf = None
     if pdf is None:
         entry.included = False
