@@ -326,3 +326,20 @@ def test_two_clerks_sending_the_bundle_at_once_send_it_once(app, db_session, set
         select(HistoryEvent).where(HistoryEvent.tag == "complaint:panel:bundle")
     ).all()
     assert len(events) == 1
+
+
+def test_the_demo_shows_papers_from_both_sides_and_a_sent_bundle(db_session, settings):
+    from portal.demo import load_demo
+
+    load_demo(db_session, settings)
+    case = db_session.scalars(
+        select(Complaint).where(Complaint.parent_email == "hannah.kowalski@example.com")
+    ).one()
+    sendings = services.panel_papers(db_session, case)
+    assert {s.from_parent for s in sendings} == {True, False}
+    assert services.bundle_sent(db_session, case)
+    made = bundle.build_bundle(db_session, settings, case)
+    assert made.not_included == []
+    assert {"shoe-shop-receipt.pdf", "uniform-policy-september-2026.pdf"} <= {
+        entry.title for entry in made.contents
+    }
