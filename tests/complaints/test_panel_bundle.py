@@ -197,12 +197,15 @@ def test_who_may_download_the_bundle(client, db_session, settings):
     assert _download(client, cast.chair, case).status_code == 200
     for member in cast.governors:
         response = _download(client, member, case)
+        case_page = client.get(f"/staff/complaints/{case.reference}")
+        assert f"/staff/complaints/{case.reference}/bundle.pdf" in case_page.text
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/pdf"
         assert response.content.startswith(b"%PDF")
     assert _download(client, spare, case).status_code == 404  # a governor not on the panel
     assert _download(client, office, case).status_code == 404  # the person it is about
     assert _download(client, cast.head, case).status_code == 403  # sees the case, not the bundle
+    assert "bundle.pdf" not in client.get(f"/staff/complaints/{case.reference}").text
     views = db_session.scalars(
         select(HistoryEvent).where(
             HistoryEvent.subject_id == str(case.id), HistoryEvent.tag == "complaint:view"
