@@ -121,6 +121,14 @@ ACTIONS: dict[str, StaffAction] = {
             "panel", lambda c: c.handle, lambda case: _stage2_open(case) and _on_its_own(case)
         ),
         StaffAction(
+            "papers", lambda c: c.handle, lambda case: _stage2_open(case) and _on_its_own(case)
+        ),
+        StaffAction(
+            "send-bundle",
+            lambda c: c.handle,
+            lambda case: _stage2_open(case) and _on_its_own(case),
+        ),
+        StaffAction(
             "outcome", lambda c: c.handle, lambda case: _stage2_open(case) and _on_its_own(case)
         ),
         StaffAction(

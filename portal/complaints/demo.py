@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from fpdf import FPDF
 from sqlalchemy import select
 from sqlmodel import Session
 
 from portal.accounts.models import StaffUser
 from portal.complaints import attachments, services
+from portal.complaints.bundle import build_bundle
 from portal.complaints.models import About, Complaint, Outcome, Stage
 from portal.complaints.services import Letter, NewComplaint, Triage
 from portal.config import Settings
@@ -107,6 +109,54 @@ PANEL_LETTER = Letter(
     ),
     actions="The school will remind parents of the second-hand uniform sale each September.",
 )
+
+
+def _paper(title: str, lines: list[str]) -> bytes:
+    """A one-page PDF standing in for a paper someone sent the panel."""
+    pdf = FPDF(format="A4")
+    pdf.add_page()
+    pdf.set_font("Helvetica", style="B", size=14)
+    pdf.multi_cell(0, 8, title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=11)
+    for line in lines:
+        pdf.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def _panel_papers(session: Session, settings: Settings, case: Complaint, clerk: StaffUser) -> None:
+    """Papers from both sides and a sent bundle, so the demo shows the whole of stage 2."""
+    receipt = attachments.store(
+        session,
+        settings,
+        filename="shoe-shop-receipt.pdf",
+        content=_paper("Receipt", ["Black school shoes, size 4: 42.00 pounds", "Paid 2 October"]),
+        complaint_id=case.id,
+    )
+    services.send_parent_papers(
+        session,
+        settings,
+        case,
+        "The receipt for the shoes I bought after he was sent home.",
+        [receipt.id],
+    )
+    policy = attachments.store(
+        session,
+        settings,
+        filename="uniform-policy-september-2026.pdf",
+        content=_paper(
+            "Uniform policy (September 2026)",
+            [
+                "Shoes should be black and plain.",
+                "Families can ask the office for help with costs.",
+            ],
+        ),
+        complaint_id=case.id,
+    )
+    services.add_school_papers(
+        session, case, clerk, "The uniform policy the head teacher's letter refers to.", [policy.id]
+    )
+    pages = build_bundle(session, settings, case).pages
+    services.send_bundle(session, settings, case, clerk, pages=pages)
 
 
 def load_demo_cases(session: Session, settings: Settings) -> None:
@@ -237,6 +287,7 @@ def load_demo_cases(session: Session, settings: Settings) -> None:
         hearing_place="The school library (use the Mill Lane gate)",
         settings=settings,
     )
+    _panel_papers(session, settings, stage2, clerk)
 
     finished = _case(
         session,

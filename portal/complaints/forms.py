@@ -182,6 +182,26 @@ class PersistentForm(PostedForm):
     persistent_reason: Text = ""
 
 
+@dataclass(frozen=True)
+class SchoolPapersForm(PostedForm):
+    """The school's papers for the panel (the files are read by the route as uploads)."""
+
+    school_papers_note: Text = ""
+
+
+@dataclass(frozen=True)
+class SendBundleForm(PostedForm):
+    bundle_checked: Text = ""
+
+    def validate(self) -> Checked[bool]:
+        if self.bundle_checked != "yes":
+            return Checked(
+                False,
+                {"bundle_checked": "Confirm that you have read the bundle before you send it"},
+            )
+        return Checked(True)
+
+
 # ---------------------------------------------------------------- the parent's tracking page
 
 
@@ -232,6 +252,13 @@ class CompanionForm(PostedForm):
     """Who the parent will bring to the panel hearing."""
 
     companion_name: Text = ""
+
+
+@dataclass(frozen=True)
+class PanelPapersForm(PostedForm):
+    """The parent's note with their papers for the panel (the files are read as uploads)."""
+
+    papers_note: Text = ""
 
 
 @dataclass(frozen=True)

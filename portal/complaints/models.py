@@ -131,6 +131,7 @@ class MessageKind(enum.StrEnum):
     withdrawal = "withdrawal"
     escalation_request = "escalation_request"
     acknowledgement = "acknowledgement"
+    panel_papers = "panel_papers"  # papers for the panel: from the parent or the school (author)
 
     @property
     def parent_can_see(self) -> bool:
@@ -326,6 +327,7 @@ class Panel(SQLModel, table=True):
     papers_by: date | None = Field(default=None, sa_column=Column(Date))
     companion_name: str = Field(default="", sa_column=Column(String(200), nullable=False))
     companion_asked_at: datetime | None = Field(default=None, sa_column=Column(DateTime))
+    bundle_sent_at: datetime | None = Field(default=None, sa_column=Column(DateTime))
     recorded_by_user_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("staff_user.id"))
     )

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlmodel import Session
@@ -21,7 +21,7 @@ from sqlmodel import Session
 from portal.accounts.access import require_role
 from portal.accounts.models import Role, StaffUser
 from portal.calendar import format_date
-from portal.complaints import attachments, services, timeline
+from portal.complaints import attachments, bundle, services, timeline
 from portal.complaints.actions import may_take
 from portal.complaints.actions import shown as shown_actions
 from portal.complaints.forms import (
@@ -34,6 +34,8 @@ from portal.complaints.forms import (
     PanelForm,
     PersistentForm,
     RedirectForm,
+    SchoolPapersForm,
+    SendBundleForm,
     SendLetterForm,
     TriageForm,
 )
@@ -143,6 +145,8 @@ DONE_MESSAGES = {
     "note": "Internal note added.",
     "panel": "Panel recorded.",
     "outcome": "Panel outcome sent. The case is closed.",
+    "papers": "Papers added for the panel. They will go in the bundle.",
+    "send-bundle": "Bundle sent. The panel members and the parent have been told.",
     "persistent": "Marked as unreasonably persistent. The parent has been told.",
 }
 
@@ -167,6 +171,7 @@ MESSAGE_HEADINGS = {
     MessageKind.withdrawal: "Withdrawn by the parent",
     MessageKind.escalation_request: "The parent asked for the next stage",
     MessageKind.acknowledgement: "Acknowledgement letter",
+    MessageKind.panel_papers: "Papers for the panel",
 }
 
 
@@ -490,6 +495,7 @@ def _render_case(
         "panel": panel,
         "panel_members": [people[m] for m in panel.member_ids if m in people] if panel else [],
         "shown": shown,
+        "bundle_readable": panel is not None and services.can_read_bundle(session, user, case),
         "done": DONE_MESSAGES.get(request.query_params.get("done", "")),
         "values": form_values,
         "errors": errors or {},
@@ -1087,6 +1093,106 @@ def complaint_persistent(
         lambda: services.mark_persistent(
             session, _settings(request), case, user, form.persistent_reason
         ),
+    )
+
+
+@router.post("/staff/complaints/{reference}/papers")
+def complaint_papers(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    case: Annotated[Complaint, case_for("papers")],
+    form: Annotated[SchoolPapersForm, Depends()],
+    school_papers_files: Annotated[list[UploadFile] | None, File()] = None,
+) -> Response:
+    """The school's papers for the panel: files checked as the parent's are, and a note."""
+
+    def add() -> None:
+        services.check_school_papers(session, case, user, form.school_papers_note)
+        stored = store_papers(
+            session, _settings(request), case, school_papers_files, "school_papers_files"
+        )
+        services.add_school_papers(session, case, user, form.school_papers_note, stored)
+
+    return _act(request, session, user, case, "papers", form, add)
+
+
+def store_papers(
+    session: Session,
+    settings: Settings,
+    case: Complaint,
+    uploads: list[UploadFile] | None,
+    field_id: str,
+) -> list[int]:
+    """Check and store each chosen file for the panel; a refused file refuses them all."""
+    chosen = [upload for upload in uploads or [] if upload.filename]
+    if not chosen:
+        raise services.ComplaintError(field_id, "Choose at least one file")
+    if len(chosen) > attachments.MAX_FILES:
+        raise services.ComplaintError(
+            field_id, f"Send up to {attachments.MAX_FILES} files at a time"
+        )
+    stored: list[int] = []
+    for upload in chosen:
+        try:
+            row = attachments.store(
+                session,
+                settings,
+                filename=upload.filename or "file",
+                content=upload.file.read(attachments.MAX_BYTES + 1),
+                complaint_id=case.id,
+            )
+        except attachments.AttachmentError as error:
+            raise services.ComplaintError(field_id, str(error)) from error
+        if row.id is not None:
+            stored.append(row.id)
+    return stored
+
+
+@router.post("/staff/complaints/{reference}/send-bundle")
+def complaint_send_bundle(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    case: Annotated[Complaint, case_for("send-bundle")],
+    form: Annotated[SendBundleForm, Depends()],
+) -> Response:
+    """Tell the panel and the parent that the bundle is ready (they download it)."""
+    checked = form.validate()
+
+    def send() -> None:
+        services.check_send_bundle(session, case, user)
+        made = bundle.build_bundle(session, _settings(request), case)
+        services.send_bundle(session, _settings(request), case, user, pages=made.pages)
+
+    return _act(request, session, user, case, "send-bundle", form, send, refused=checked.errors)
+
+
+@router.get("/staff/complaints/{reference}/bundle.pdf")
+def complaint_bundle_pdf(
+    request: Request, session: SessionDep, user: ComplaintsUser, reference: str
+) -> Response:
+    """The panel bundle for the clerk, the chair and the panel's members."""
+    case = _case_or_404(session, user, reference)
+    if case.stage != Stage.stage2:
+        raise HTTPException(status_code=404)
+    if not services.can_read_bundle(session, user, case):
+        raise Forbidden()
+    made = bundle.build_bundle(session, _settings(request), case)
+    services.record_view(session, case, user, read="the panel bundle (PDF)")
+    session.commit()
+    return _pdf_download(made.content, bundle.bundle_filename(case))
+
+
+def _pdf_download(content: bytes, filename: str) -> Response:
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": attachments.content_disposition(filename),
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 

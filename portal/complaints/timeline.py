@@ -41,6 +41,7 @@ class Tag(enum.StrEnum):
     deadline_moved = "complaint:deadline:moved"
     escalate = "complaint:stage:escalate"
     panel = "complaint:panel:record"
+    bundle_sent = "complaint:panel:bundle"
     persistent = "complaint:persistent"
     letter_saved = "complaint:letter:saved"
     email_placed = "complaint:email:placed"
@@ -65,6 +66,7 @@ MESSAGE_WORDS = {
     MessageKind.withdrawal: "The parent withdrew it",
     MessageKind.escalation_request: "The parent asked for the next stage",
     MessageKind.acknowledgement: "Acknowledgement sent to the parent",
+    MessageKind.panel_papers: "Papers for the panel added",
 }
 
 
@@ -139,6 +141,10 @@ SENTENCES: dict[Tag, Callable[[HistoryEvent], str]] = {
     Tag.deadline_moved: _deadline_moved,
     Tag.escalate: _moved_on,
     Tag.panel: lambda e: f"Panel recorded: hearing on {readable(e.to_value)}",
+    Tag.bundle_sent: lambda e: (
+        f"Panel bundle sent{' again' if e.details.get('again') else ''} to the panel and the "
+        f"parent ({e.details.get('pages', '?')} pages)"
+    ),
     Tag.persistent: lambda e: f"Marked as unreasonably persistent: {e.details.get('reason', '')}",
     Tag.letter_saved: lambda e: (
         f"Draft of the {e.details.get('letter', 'letter')} saved (not sent to the parent)"

@@ -18,13 +18,14 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from portal.clock import unix_seconds
-from portal.complaints import attachments, letters, services
+from portal.complaints import attachments, bundle, letters, services
 from portal.complaints.attachments import AttachmentError
 from portal.complaints.forms import (
     PARENT_TEXT_LIMIT,
     CompanionForm,
     EscalateForm,
     FindCaseForm,
+    PanelPapersForm,
     ReplyForm,
     WithdrawForm,
 )
@@ -250,13 +251,93 @@ def _hearing(session: Session, case: Complaint, today: date) -> dict[str, Any] |
         return None
     when, how = services.hearing_words(panel)
     members = services.users_by_id(session, panel.member_ids)
+    school = school_of(session)
     return {
         "when": when,
         "how": how,
         "members": [members[m].name for m in panel.member_ids if m in members],
         "papers_by": panel.papers_by,
         "ahead": panel.hearing_on >= today and case.status == "open",
+        "papers_open": services.parent_papers_open(session, case, today),
+        "papers_due": services.papers_deadline(session, case),
+        "school_phone": school.contact_phone,
+        "school_email": school.contact_email,
+        "bundle_ready": services.bundle_sent(session, case),
+        "note_limit": services.PAPERS_NOTE_LIMIT,
+        "max_files": attachments.MAX_FILES,
     }
+
+
+@_parent_route("POST", "/papers")
+def track_papers(
+    request: Request,
+    session: SessionDep,
+    access: Access,
+    form: Annotated[PanelPapersForm, Depends()],
+    papers_files: Annotated[list[UploadFile] | None, File()] = None,
+) -> Response:
+    """The parent's papers for the panel, until the end of the papers date."""
+    if access is None:
+        return _find_again()
+    settings: Settings = request.app.state.settings
+    try:
+        # The date and the note first, so refused papers never leave their files behind.
+        services.check_parent_papers(session, access.case, form.papers_note)
+        chosen = [upload for upload in papers_files or [] if upload.filename]
+        if not chosen:
+            raise ComplaintError("papers_files", "Choose at least one file to send")
+        if len(chosen) > attachments.MAX_FILES:
+            raise ComplaintError(
+                "papers_files", f"You can send up to {attachments.MAX_FILES} files at a time"
+            )
+        stored = [
+            attachments.store(
+                session,
+                settings,
+                filename=upload.filename or "file",
+                content=upload.file.read(attachments.MAX_BYTES + 1),
+                complaint_id=access.case.id,
+            )
+            for upload in chosen
+        ]
+        services.send_parent_papers(
+            session, settings, access.case, form.papers_note, [a.id for a in stored if a.id]
+        )
+    except (AttachmentError, ComplaintError) as error:
+        session.rollback()  # the files just stored go with their rows (see attachments.py)
+        field = error.field if isinstance(error, ComplaintError) else "papers_files"
+        message = error.message if isinstance(error, ComplaintError) else str(error)
+        return _case_page(
+            request,
+            session,
+            access,
+            errors={field: message},
+            values=form.typed(),
+            status_code=422,
+        )
+    session.commit()
+    return RedirectResponse(f"{access.base}?papers=1#hearing", status_code=303)
+
+
+@_parent_route("GET", "/bundle.pdf")
+def track_bundle_pdf(request: Request, session: SessionDep, access: Access) -> Response:
+    """The panel bundle, once the clerk has sent it."""
+    if access is None:
+        return _find_again()
+    if not services.bundle_sent(session, access.case):
+        raise HTTPException(status_code=404)
+    made = bundle.build_bundle(session, request.app.state.settings, access.case)
+    return Response(
+        made.content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": attachments.content_disposition(
+                bundle.bundle_filename(access.case)
+            ),
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @_parent_route("GET", "/hearing.ics")

@@ -279,6 +279,14 @@ CATALOGUE: tuple[Wording, ...] = (
         },
     ),
     _parent_email(
+        "panel-bundle-ready",
+        "The papers for your panel hearing",
+        "Sent to the parent when the clerk or chair sends the panel bundle: the papers the "
+        "panel will read, in one file on the case page.",
+        {"pages": "how many pages the bundle has"},
+        {"pages": "17"},
+    ),
+    _parent_email(
         "moved-with-linked-cases",
         "Your case moved on with the cases linked to it",
         "Sent to a parent whose case is answered together with others on the same matter, when "
@@ -338,6 +346,20 @@ CATALOGUE: tuple[Wording, ...] = (
             "panel_members": "Aisha Rahman, Mark Ellis and Sarah Lee",
             "papers_by": "Tuesday 5 January 2027",
         },
+    ),
+    _staff_email(
+        "staff-panel-papers",
+        "The parent has sent papers for the panel",
+        "Sent to the clerk when the parent sends papers for the governors' panel.",
+        {"papers_by": "the last day to send papers to the panel"},
+        {"papers_by": "Tuesday 5 January 2027"},
+    ),
+    _staff_email(
+        "staff-panel-bundle",
+        "The panel bundle is ready",
+        "Sent to each governor on the panel when the clerk or chair sends the panel bundle.",
+        {"pages": "how many pages the bundle has"},
+        {"pages": "17"},
     ),
     _staff_email(
         "staff-reminder",

@@ -37,6 +37,8 @@ ACTIONS = (
     "panel",
     "outcome",
     "persistent",
+    "papers",
+    "send-bundle",
 )
 # Off the panel differs from on it only for a governor: a few actions suffice there, keeping the
 # matrix quick.
@@ -76,6 +78,8 @@ STAGE2 = {
     "panel": {"chair", "clerk"},
     "outcome": {"chair", "clerk"},
     "persistent": {*HEADS, "chair"},
+    "papers": {"chair", "clerk"},
+    "send-bundle": {"chair", "clerk"},
 }
 MAY = {
     "school": {
@@ -93,6 +97,8 @@ MAY = {
         "panel": {"head"},
         "outcome": {"head"},
         "persistent": {*HEADS, "chair"},
+        "papers": {"head"},
+        "send-bundle": {"head"},
     },
     "head": {
         "triage": {"chair", "clerk"},
@@ -109,6 +115,8 @@ MAY = {
         "panel": {"chair"},
         "outcome": {"chair"},
         "persistent": {"chair"},
+        "papers": {"chair"},
+        "send-bundle": {"chair"},
     },
     "governor": {
         "triage": {"chair", "clerk"},
@@ -125,6 +133,8 @@ MAY = {
         "panel": {"clerk"},
         "outcome": {"clerk"},
         "persistent": {*HEADS, "chair"},
+        "papers": {"clerk"},
+        "send-bundle": {"clerk"},
     },
     "stage2_on_panel": STAGE2,
     "stage2_off_panel": STAGE2,
