@@ -74,6 +74,17 @@ from portal.complaints.services.linked import (
     lead_of,
     unlink_by_staff,
 )
+from portal.complaints.services.logging import (
+    LOGGED_CHANNELS,
+    LOGGED_TAG,
+    LOGGING_ROLES,
+    LoggedComplaint,
+    log_complaint,
+    logged_with,
+    may_log,
+    paper_link,
+    validate_logged,
+)
 from portal.complaints.services.notices import (
     _email_parent,
     _email_staff,
@@ -109,6 +120,7 @@ from portal.complaints.services.queue import (
     search_clause,
 )
 from portal.complaints.services.receiving import (
+    Intake,
     NewComplaint,
     Received,
     _persistent_record,
@@ -163,13 +175,18 @@ from portal.signing import token_digest
 
 __all__ = [
     "HEARING_FORMATS",
+    "LOGGED_CHANNELS",
+    "LOGGED_TAG",
+    "LOGGING_ROLES",
     "REFERENCE_ALPHABET",
     "REPLY_TEXT_LIMIT",
     "SEARCH_SET_LIMIT",
     "ComplaintError",
     "DeadlineView",
     "Home",
+    "Intake",
     "Letter",
+    "LoggedComplaint",
     "NewComplaint",
     "QueueFilters",
     "QueuePage",
@@ -238,8 +255,11 @@ __all__ = [
     "link_to_lead",
     "link_to_lead_by_reference",
     "linked_cases",
+    "log_complaint",
+    "logged_with",
     "mark_persistent",
     "may_answer_with_lead",
+    "may_log",
     "messages_for",
     "months_before",
     "new_reference",
@@ -248,6 +268,7 @@ __all__ = [
     "normalise_reference",
     "overdue_marker",
     "panel_for",
+    "paper_link",
     "parent_reply",
     "queue_page",
     "rebuild_status_counts",
@@ -274,6 +295,7 @@ __all__ = [
     "triage",
     "unlink_by_staff",
     "users_by_id",
+    "validate_logged",
     "validate_new",
     "visibility_clause",
     "visible_abouts",
