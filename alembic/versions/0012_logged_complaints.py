@@ -6,6 +6,8 @@ Create Date: 2026-12-06 01:00:00
 
 - complaint.channel ("online", "phone", "letter", "email", "in_person"), default "online".
 - complaint.logged_by_user_id: the member of staff who logged it (null for the parent's form).
+- complaint.stated_received_on: the day the parent says the school received it (received_on is
+  the school day it counts from).
 - complaint.parent_address: the postal address, for letters on paper when there is no email.
 - complaint.paper_link_sealed: the private link, sealed under the secret key, kept only for a
   parent with no email so that office can print it on the acknowledgement letter.
@@ -33,6 +35,7 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("parent_address", sa.String(500), nullable=False, server_default="")
         )
+        batch.add_column(sa.Column("stated_received_on", sa.Date, nullable=True))
         batch.add_column(sa.Column("paper_link_sealed", sa.Text, nullable=True))
         batch.add_column(sa.Column("intake_token_hash", sa.String(64), nullable=True))
         batch.create_foreign_key(
@@ -50,6 +53,7 @@ def downgrade() -> None:
         batch.drop_constraint("fk_complaint_logged_by_user_id_staff_user", type_="foreignkey")
         batch.drop_column("intake_token_hash")
         batch.drop_column("paper_link_sealed")
+        batch.drop_column("stated_received_on")
         batch.drop_column("parent_address")
         batch.drop_column("logged_by_user_id")
         batch.drop_column("channel")

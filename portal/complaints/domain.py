@@ -13,6 +13,7 @@ from portal.accounts.models import Role, StaffUser
 from portal.complaints import models, services
 from portal.complaints.access_notices import roles_given
 from portal.complaints.form_views import router as form_router
+from portal.complaints.logged_views import router as logged_router
 from portal.complaints.staff_views import router as staff_router
 from portal.complaints.term_changes import recompute_open_cases
 from portal.complaints.track_views import router as track_router
@@ -49,8 +50,14 @@ on_term_dates_changed(recompute_open_cases)
 
 DOMAIN = Domain(
     name="complaints",
-    routers=[form_router, track_router, staff_router],
-    menu=[MenuEntry("/staff/complaints", "Complaints", COMPLAINT_ROLES, order=10)],
+    # The logged-complaint routes come before the case page, whose {reference} would take "new".
+    routers=[form_router, track_router, logged_router, staff_router],
+    menu=[
+        MenuEntry("/staff/complaints", "Complaints", COMPLAINT_ROLES, order=10),
+        MenuEntry(
+            "/staff/complaints/new", "Log a complaint", frozenset(services.LOGGING_ROLES), order=11
+        ),
+    ],
     home_panels=[HomePanel("complaints/staff-home-your-cases.html", your_cases_panel, order=20)],
     models=models,
     on_roles_given=roles_given,

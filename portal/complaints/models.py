@@ -270,6 +270,8 @@ class Complaint(SQLModel, table=True):
     parent_address: str = Field(
         default="", sa_column=Column(String(500), nullable=False, server_default="")
     )
+    # Logged by office: the day the parent says it arrived (received_on counts from it).
+    stated_received_on: date | None = Field(default=None, sa_column=Column(Date))
     # The private link, sealed, for a parent with no email: office prints it on paper.
     paper_link_sealed: str | None = Field(default=None, sa_column=Column(Text))
     intake_token_hash: str | None = Field(default=None, sa_column=Column(String(64), unique=True))

@@ -21,7 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from portal.calendar import format_date
-from portal.complaints.models import MessageKind, Stage, Status
+from portal.complaints.models import Channel, MessageKind, Stage, Status
 from portal.history import HistoryEvent
 
 MESSAGE_TAG_PREFIX = "complaint:message:"
@@ -42,6 +42,7 @@ class Tag(enum.StrEnum):
     escalate = "complaint:stage:escalate"
     panel = "complaint:panel:record"
     persistent = "complaint:persistent"
+    logged = "complaint:logged"
 
 
 def message_tag(kind: MessageKind) -> str:
@@ -86,6 +87,14 @@ def _received(event: HistoryEvent) -> str:
     if event.details.get("late"):
         return "Received from the parent (later than the time limit for raising it)"
     return "Received from the parent"
+
+
+def _logged(event: HistoryEvent) -> str:
+    """ "Logged by Janet Okafor from a phone call on Thursday 3 December 2026"."""
+    channel = event.to_value or ""
+    came = Channel(channel).from_words if channel in Channel.__members__ else channel
+    stated = readable(event.details.get("stated_on"))
+    return f"Logged by {event.actor_label} from {came}" + (f" on {stated}" if stated else "")
 
 
 def _triaged(event: HistoryEvent) -> str:
@@ -135,6 +144,7 @@ SENTENCES: dict[Tag, Callable[[HistoryEvent], str]] = {
     Tag.escalate: _moved_on,
     Tag.panel: lambda e: f"Panel recorded: hearing on {readable(e.to_value)}",
     Tag.persistent: lambda e: f"Marked as unreasonably persistent: {e.details.get('reason', '')}",
+    Tag.logged: _logged,
 }
 
 

@@ -189,6 +189,7 @@ def submit(
     if intake is not None:
         complaint.channel = intake.channel
         complaint.logged_by_user_id = intake.logged_by.id
+        complaint.stated_received_on = intake.stated_on
         complaint.parent_address = "" if new.anonymous else intake.parent_address.strip()[:500]
         complaint.intake_token_hash = intake.token_hash
         if complaint.by_post:
