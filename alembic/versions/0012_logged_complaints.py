@@ -26,34 +26,64 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# The plain columns: ALTER TABLE ADD COLUMN on both databases. Nothing here may make SQLite
+# rebuild the table (a batch "move and copy"): that would drop the full-text triggers on it.
+def _columns() -> list[sa.Column]:
+    return [
+        sa.Column("channel", sa.String(16), nullable=False, server_default="online"),
+        sa.Column("parent_address", sa.String(500), nullable=False, server_default=""),
+        sa.Column("stated_received_on", sa.Date, nullable=True),
+        sa.Column("paper_link_sealed", sa.Text, nullable=True),
+        sa.Column("intake_token_hash", sa.String(64), nullable=True),
+    ]
+
+
+FK_NAME = "fk_complaint_logged_by_user_id_staff_user"
+FTS_TRIGGERS = (
+    "CREATE TRIGGER IF NOT EXISTS complaint_fts_insert AFTER INSERT ON complaint BEGIN "
+    "INSERT INTO complaint_fts(rowid, parent_name, what_happened) "
+    "VALUES (new.id, new.parent_name, new.what_happened); END",
+    "CREATE TRIGGER IF NOT EXISTS complaint_fts_delete AFTER DELETE ON complaint BEGIN "
+    "INSERT INTO complaint_fts(complaint_fts, rowid, parent_name, what_happened) "
+    "VALUES ('delete', old.id, old.parent_name, old.what_happened); END",
+    "CREATE TRIGGER IF NOT EXISTS complaint_fts_update AFTER UPDATE OF parent_name, "
+    "what_happened ON complaint BEGIN "
+    "INSERT INTO complaint_fts(complaint_fts, rowid, parent_name, what_happened) "
+    "VALUES ('delete', old.id, old.parent_name, old.what_happened); "
+    "INSERT INTO complaint_fts(rowid, parent_name, what_happened) "
+    "VALUES (new.id, new.parent_name, new.what_happened); END",
+)
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("complaint") as batch:
-        batch.add_column(
-            sa.Column("channel", sa.String(16), nullable=False, server_default="online")
+    for column in _columns():
+        op.add_column("complaint", column)
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite adds a column with its reference in place (no constraint of its own).
+        op.execute(
+            "ALTER TABLE complaint ADD COLUMN logged_by_user_id INTEGER REFERENCES staff_user (id)"
         )
-        batch.add_column(sa.Column("logged_by_user_id", sa.Integer, nullable=True))
-        batch.add_column(
-            sa.Column("parent_address", sa.String(500), nullable=False, server_default="")
-        )
-        batch.add_column(sa.Column("stated_received_on", sa.Date, nullable=True))
-        batch.add_column(sa.Column("paper_link_sealed", sa.Text, nullable=True))
-        batch.add_column(sa.Column("intake_token_hash", sa.String(64), nullable=True))
-        batch.create_foreign_key(
-            "fk_complaint_logged_by_user_id_staff_user",
-            "staff_user",
-            ["logged_by_user_id"],
-            ["id"],
-        )
-        batch.create_unique_constraint("uq_complaint_intake_token_hash", ["intake_token_hash"])
+    else:
+        op.add_column("complaint", sa.Column("logged_by_user_id", sa.Integer, nullable=True))
+        op.create_foreign_key(FK_NAME, "complaint", "staff_user", ["logged_by_user_id"], ["id"])
+    op.create_index(
+        "uq_complaint_intake_token_hash", "complaint", ["intake_token_hash"], unique=True
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("complaint") as batch:
-        batch.drop_constraint("uq_complaint_intake_token_hash", type_="unique")
-        batch.drop_constraint("fk_complaint_logged_by_user_id_staff_user", type_="foreignkey")
-        batch.drop_column("intake_token_hash")
-        batch.drop_column("paper_link_sealed")
-        batch.drop_column("stated_received_on")
-        batch.drop_column("parent_address")
-        batch.drop_column("logged_by_user_id")
-        batch.drop_column("channel")
+    op.drop_index("uq_complaint_intake_token_hash", table_name="complaint")
+    if op.get_bind().dialect.name == "sqlite":
+        # A column with a reference can only go with a rebuild of the table, which drops its
+        # triggers: put the full-text ones back (0002).
+        with op.batch_alter_table("complaint") as batch:
+            batch.drop_column("logged_by_user_id")
+            for column in reversed(_columns()):
+                batch.drop_column(column.name)
+        for trigger in FTS_TRIGGERS:
+            op.execute(trigger)
+        return
+    op.drop_constraint(FK_NAME, "complaint", type_="foreignkey")
+    op.drop_column("complaint", "logged_by_user_id")
+    for column in reversed(_columns()):
+        op.drop_column("complaint", column.name)

@@ -201,6 +201,7 @@ class Complaint(SQLModel, table=True):
         Index("ix_complaint_parent_email", "parent_email_normalised"),
         Index("ix_complaint_parent_name", "parent_name_normalised"),
         Index("ix_complaint_lead", "lead_complaint_id"),
+        Index("uq_complaint_intake_token_hash", "intake_token_hash", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
