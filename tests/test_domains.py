@@ -144,7 +144,7 @@ def test_the_installed_domains_give_the_staff_menu_of_every_role(client, db_sess
     assert _menu(client.get("/staff")) == [
         "Home",
         "Complaints",
-            "Log a complaint",
+        "Log a complaint",
         "Staff accounts",
         "Policy",
         "School settings",
