@@ -107,11 +107,11 @@ def test_a_new_domain_brings_its_page_menu_entry_and_home_panel(notices_app, db_
         sign_in(browser, clerk)
         home = browser.get("/staff")
         assert home.status_code == 200
-        assert _menu(home) == ["Home", "Complaints", "Notices"]
+        assert _menu(home) == ["Home", "Complaints", "Log a complaint", "Notices"]
         assert page(home).select_one("#notices-waiting") is not None
         assert "3 notices are waiting for you." in home.text
         cards = [a["href"] for a in page(home).select(".school-card a")]
-        assert cards == ["/staff/complaints", "/staff/notices"]
+        assert cards == ["/staff/complaints", "/staff/complaints/new", "/staff/notices"]
         # Panels come in their order whichever domain brings them: Notices (15) before the
         # complaints' "Your cases" (20).
         headings = [h.text.strip() for h in page(home).select("h2.govuk-heading-l")]
@@ -144,6 +144,7 @@ def test_the_installed_domains_give_the_staff_menu_of_every_role(client, db_sess
     assert _menu(client.get("/staff")) == [
         "Home",
         "Complaints",
+        "Log a complaint",
         "Staff accounts",
         "Policy",
         "School settings",

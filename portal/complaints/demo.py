@@ -458,6 +458,7 @@ def load_demo_cases(session: Session, settings: Settings) -> None:
             actions="All homework will be marked by Friday and weekly from now on.",
         ),
     )
+    _logged_cases(session, settings, office)
     session.commit()
     _demo_emails(session, settings, concern_answered)
     session.commit()
@@ -492,3 +493,61 @@ def _demo_emails(session: Session, settings: Settings, case: Complaint) -> None:
     stray["Message-ID"] = "<demo-held@example.com>"
     stray.set_content("Hello, I am writing for my granddaughter about her homework. Thank you.")
     receive(session, settings, stray.as_bytes())
+
+
+def _logged_cases(session: Session, settings: Settings, office: StaffUser) -> None:
+    """Two cases office took down: a phone call from a parent with no email (letters go by
+    post) and a letter, scanned."""
+    today = services.school_date(session)
+    phoned = services.LoggedComplaint(
+        new=NewComplaint(
+            formal=False,
+            about=About.school,
+            about_name="",
+            category="Communication with the school",
+            what_happened=(
+                "Mr Walsh phoned. Nobody told him about the Year 3 trip until the day before, "
+                "and he could not arrange the packed lunch in time."
+            ),
+            happened_on=today - timedelta(days=6),
+            done_so_far="He asked at the gate, but the teacher had already gone in.",
+            put_right="Letters about trips a week ahead, on paper as he has no email.",
+            anonymous=False,
+            parent_name="Patrick Walsh",
+            parent_phone="01632 960 456",
+            child_name="Niamh Walsh",
+        ),
+        channel="phone",
+        stated_on=today - timedelta(days=2),
+        parent_address="14 Orchard Close\nBrookfield\nMK40 3DL",
+    )
+    services.log_complaint(session, settings, phoned, office)
+    written = services.LoggedComplaint(
+        new=NewComplaint(
+            formal=True,
+            about=About.school,
+            about_name="",
+            category="Premises and safety",
+            what_happened=(
+                "Mrs Kowalski wrote that the path by the infant entrance is icy every morning "
+                "and her son slipped on it. Her letter is attached."
+            ),
+            happened_on=today - timedelta(days=8),
+            done_so_far="She spoke to the caretaker last week.",
+            put_right="Grit the path before the gates open.",
+            anonymous=False,
+            parent_name="Ewa Kowalski",
+            parent_email="ewa.kowalski@example.com",
+            child_name="Adam Kowalski",
+        ),
+        channel="letter",
+        stated_on=today - timedelta(days=4),
+    )
+    letter_case = services.log_complaint(session, settings, written, office).complaint
+    attachments.store(
+        session,
+        settings,
+        filename="letter-from-mrs-kowalski.pdf",
+        content=DEMO_PDF,
+        complaint_id=letter_case.id,
+    )

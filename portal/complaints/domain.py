@@ -15,6 +15,7 @@ from portal.complaints.access_notices import roles_given
 from portal.complaints.form_views import router as form_router
 from portal.complaints.inbound_views import SORT_ROLES
 from portal.complaints.inbound_views import router as inbound_router
+from portal.complaints.logged_views import router as logged_router
 from portal.complaints.services.inbound import held_count
 from portal.complaints.staff_views import router as staff_router
 from portal.complaints.term_changes import recompute_open_cases
@@ -62,9 +63,15 @@ on_term_dates_changed(recompute_open_cases)
 
 DOMAIN = Domain(
     name="complaints",
-    # The held emails' pages first: "/staff/complaints/emails" is not a case reference.
-    routers=[form_router, track_router, inbound_router, staff_router],
-    menu=[MenuEntry("/staff/complaints", "Complaints", COMPLAINT_ROLES, order=10)],
+    # The held emails' and the logged complaint's pages come before the case page, whose
+    # {reference} would take "emails" and "new".
+    routers=[form_router, track_router, inbound_router, logged_router, staff_router],
+    menu=[
+        MenuEntry("/staff/complaints", "Complaints", COMPLAINT_ROLES, order=10),
+        MenuEntry(
+            "/staff/complaints/new", "Log a complaint", frozenset(services.LOGGING_ROLES), order=11
+        ),
+    ],
     home_panels=[
         HomePanel("complaints/staff-home-your-cases.html", your_cases_panel, order=20),
         HomePanel("complaints/staff-home-held-emails.html", held_emails_panel, order=21),

@@ -9,13 +9,14 @@ forms on the case page share names (`redirect_reason`, `new_date_day`, `message_
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 from typing import TypeVar
 
 from portal.complaints import services
-from portal.complaints.models import Outcome, Stage
+from portal.complaints.models import About, Outcome, Stage
 from portal.forms import Checked, PostedForm, Text, read_date
 from portal.inputs import row_id_or_none
 
@@ -280,3 +281,98 @@ class AttachEmailForm(PostedForm):
 @dataclass(frozen=True)
 class SetAsideEmailForm(PostedForm):
     set_aside_reason: Text = ""
+
+
+# ---------------------------------------------------------------- office logs a complaint
+
+LOGGED_TEXT_LIMIT = 10_000
+LOGGED_NAME_LIMIT = 200
+LOGGED_EMAIL_LIMIT = 320
+LOGGED_PHONE = re.compile(r"^\+?[0-9 ()\-]{6,30}$")
+LOGGED_KINDS = ("concern", "complaint")
+LOGGED_NAMED_ABOUTS = (About.staff, About.governor)
+
+
+@dataclass(frozen=True)
+class LogComplaintForm(PostedForm):
+    """A concern or complaint office takes down for a parent ("Log a complaint"). The scanned
+    letter or email, if any, is read by the route as an upload. `form_token` is the form's
+    one-time token (the same form sent twice makes one case); `scan_draft` holds a file kept
+    from an earlier sending that had something to fix."""
+
+    form_token: Text = ""
+    scan_draft: Text = ""
+    channel: Text = ""
+    received_on_day: Text = ""
+    received_on_month: Text = ""
+    received_on_year: Text = ""
+    parent_name: Text = ""
+    parent_email: Text = ""
+    parent_phone: Text = ""
+    parent_address: Text = ""
+    child_name: Text = ""
+    kind: Text = ""
+    about: Text = ""
+    about_name: Text = ""
+    category: Text = ""
+    what_happened: Text = ""
+    happened_on_day: Text = ""
+    happened_on_month: Text = ""
+    happened_on_year: Text = ""
+    done_so_far: Text = ""
+    put_right: Text = ""
+
+    def validate(self) -> Checked[services.LoggedComplaint]:
+        """What the form alone can tell; the procedure's rules are `services.validate_logged`'s,
+        which the route asks too so that every problem shows at once."""
+        errors: dict[str, str] = {}
+        received_on = _date(
+            "received_on_day", self.received_on_day, self.received_on_month, self.received_on_year
+        )
+        happened_on = _date(
+            "happened_on_day", self.happened_on_day, self.happened_on_month, self.happened_on_year
+        )
+        errors.update(received_on.errors)
+        errors.update(happened_on.errors)
+        if self.kind not in LOGGED_KINDS:
+            errors["kind"] = "Select whether it is a concern or a formal complaint"
+        about = _choice(About, self.about)
+        if about is None:
+            errors["about"] = "Select who the concern or complaint is about"
+        for field_id, text, limit, what in (
+            ("parent_name", self.parent_name, LOGGED_NAME_LIMIT, "The parent's name"),
+            ("parent_email", self.parent_email, LOGGED_EMAIL_LIMIT, "The email address"),
+            ("child_name", self.child_name, LOGGED_NAME_LIMIT, "The child's name"),
+            ("about_name", self.about_name, LOGGED_NAME_LIMIT, "Their name"),
+            ("what_happened", self.what_happened, LOGGED_TEXT_LIMIT, "What happened"),
+            ("done_so_far", self.done_so_far, LOGGED_TEXT_LIMIT, "What they have done so far"),
+            ("put_right", self.put_right, LOGGED_TEXT_LIMIT, "What would put it right"),
+        ):
+            if len(text) > limit:
+                errors[field_id] = f"{what} must be {limit:,} characters or fewer"
+        if self.parent_phone.strip() and not LOGGED_PHONE.match(self.parent_phone.strip()):
+            errors["parent_phone"] = (
+                "Enter a phone number using numbers only, like 01632 960 001 or 07700 900 982"
+            )
+        about = about or About.school
+        logged = services.LoggedComplaint(
+            new=services.NewComplaint(
+                formal=self.kind == "complaint",
+                about=about,
+                about_name=self.about_name.strip() if about in LOGGED_NAMED_ABOUTS else "",
+                category=self.category,
+                what_happened=self.what_happened.strip(),
+                happened_on=happened_on.value,
+                done_so_far=self.done_so_far.strip(),
+                put_right=self.put_right.strip(),
+                anonymous=False,
+                parent_name=self.parent_name.strip(),
+                parent_email=self.parent_email.strip(),
+                parent_phone=self.parent_phone.strip(),
+                child_name=self.child_name.strip(),
+            ),
+            channel=self.channel,
+            stated_on=received_on.value,
+            parent_address=self.parent_address.strip(),
+        )
+        return Checked(logged, errors)

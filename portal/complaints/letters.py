@@ -126,6 +126,11 @@ def letter_pdf(school: School, complaint: Complaint, message: ComplaintMessage) 
     line(school.name, size=16, style="B", height=8)
     line(school.contact_address, size=10, height=5)
     line(f"Phone {school.contact_phone}   Email {school.contact_email}", size=10, height=5)
+    if complaint.by_post and complaint.parent_address:
+        # For a window envelope: the parent has no email, so the letter goes by post.
+        pdf.ln(8)
+        line(complaint.parent_name)
+        line(complaint.parent_address)
     pdf.ln(8)
     line(format_date(sent_on))
     line(f"Reference: {complaint.reference}")

@@ -81,6 +81,47 @@ class About(enum.StrEnum):
         }[self]
 
 
+class Channel(enum.StrEnum):
+    """How a case reached the school: the parent's form, or office logging it for them."""
+
+    online = "online"
+    phone = "phone"
+    letter = "letter"
+    email = "email"
+    in_person = "in_person"
+
+    @property
+    def label(self) -> str:
+        return {
+            Channel.online: "Online form",
+            Channel.phone: "Phone call",
+            Channel.letter: "Letter",
+            Channel.email: "Email",
+            Channel.in_person: "In person",
+        }[self]
+
+    @property
+    def came_by(self) -> str:
+        """The words after "Came" and "from": "by phone", "a phone call"."""
+        return {
+            Channel.online: "online",
+            Channel.phone: "by phone",
+            Channel.letter: "by letter",
+            Channel.email: "by email",
+            Channel.in_person: "in person",
+        }[self]
+
+    @property
+    def from_words(self) -> str:
+        return {
+            Channel.online: "the online form",
+            Channel.phone: "a phone call",
+            Channel.letter: "a letter",
+            Channel.email: "an email",
+            Channel.in_person: "a visit in person",
+        }[self]
+
+
 class DeadlineKind(enum.StrEnum):
     acknowledge = "acknowledge"
     respond = "respond"
@@ -162,6 +203,7 @@ class Complaint(SQLModel, table=True):
         Index("ix_complaint_parent_email", "parent_email_normalised"),
         Index("ix_complaint_parent_name", "parent_name_normalised"),
         Index("ix_complaint_lead", "lead_complaint_id"),
+        Index("uq_complaint_intake_token_hash", "intake_token_hash", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -221,6 +263,21 @@ class Complaint(SQLModel, table=True):
     redirect_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
     outcome: str | None = Field(default=None, sa_column=Column(String(16)))
     persistent_matter: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    channel: str = Field(
+        default=Channel.online,
+        sa_column=Column(String(16), nullable=False, server_default=Channel.online.value),
+    )
+    logged_by_user_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("staff_user.id"))
+    )
+    parent_address: str = Field(
+        default="", sa_column=Column(String(500), nullable=False, server_default="")
+    )
+    # Logged by office: the day the parent says it arrived (received_on counts from it).
+    stated_received_on: date | None = Field(default=None, sa_column=Column(Date))
+    # The private link, sealed, for a parent with no email: office prints it on paper.
+    paper_link_sealed: str | None = Field(default=None, sa_column=Column(Text))
+    intake_token_hash: str | None = Field(default=None, sa_column=Column(String(64), unique=True))
     version: int = Field(default=1, sa_column=_COMPLAINT_VERSION)
 
     @property
@@ -234,6 +291,15 @@ class Complaint(SQLModel, table=True):
     @property
     def about_enum(self) -> About:
         return About(self.about)
+
+    @property
+    def channel_enum(self) -> Channel:
+        return Channel(self.channel)
+
+    @property
+    def by_post(self) -> bool:
+        """No email address: every letter to the parent goes on paper."""
+        return not self.anonymous and not self.parent_email
 
     @property
     def display_name(self) -> str:

@@ -500,6 +500,13 @@ def _render_case(
         "values": form_values,
         "errors": errors or {},
     }
+    if case.paper_link_sealed and services.can_triage(session, user, case):
+        # Office prints the first letter with the private link of a parent with no email.
+        for item in context["messages"]:
+            if item["message"].kind == MessageKind.acknowledgement:
+                item["post_pdf"] = (
+                    f"/staff/complaints/{case.reference}/acknowledgement-for-post.pdf"
+                )
     if shown["clear-exclusion"]:
         unsure = [
             row

@@ -21,7 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from portal.calendar import format_date
-from portal.complaints.models import MessageKind, Stage, Status
+from portal.complaints.models import Channel, MessageKind, Stage, Status
 from portal.history import HistoryEvent
 
 MESSAGE_TAG_PREFIX = "complaint:message:"
@@ -48,6 +48,7 @@ class Tag(enum.StrEnum):
     email_held = "complaint:email:held"
     email_attached = "complaint:email:attached"
     email_set_aside = "complaint:email:set-aside"
+    logged = "complaint:logged"
 
 
 def message_tag(kind: MessageKind) -> str:
@@ -93,6 +94,14 @@ def _received(event: HistoryEvent) -> str:
     if event.details.get("late"):
         return "Received from the parent (later than the time limit for raising it)"
     return "Received from the parent"
+
+
+def _logged(event: HistoryEvent) -> str:
+    """ "Logged by Janet Okafor from a phone call on Thursday 3 December 2026"."""
+    channel = event.to_value or ""
+    came = Channel(channel).from_words if channel in Channel.__members__ else channel
+    stated = readable(event.details.get("stated_on"))
+    return f"Logged by {event.actor_label} from {came}" + (f" on {stated}" if stated else "")
 
 
 def _triaged(event: HistoryEvent) -> str:
@@ -157,6 +166,7 @@ SENTENCES: dict[Tag, Callable[[HistoryEvent], str]] = {
         f"Added an email from {e.details.get('sender', 'an unknown address')} to the case"
     ),
     Tag.email_set_aside: lambda e: f"Set an email aside: {e.details.get('reason', '')}",
+    Tag.logged: _logged,
 }
 
 

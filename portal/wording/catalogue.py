@@ -440,6 +440,20 @@ CATALOGUE: tuple[Wording, ...] = (
         sample={"recipient_name": "Jordan Ellison", "response_by": "by Wednesday 16 December 2026"},
     ),
     Wording(
+        key="acknowledgement-by-post",
+        kind=LETTER,
+        title="How to follow the case (on the acknowledgement sent by post)",
+        purpose="Printed under the acknowledgement letter for a parent with no email, whose "
+        "concern or complaint office logged: it carries their private link.",
+        to="parent",
+        variables={
+            **_COMMON,
+            "private_link": "the parent's private link to their case (keep it in the letter)",
+        },
+        sample={"private_link": "https://portal.example/track/SAMPLE-LINK"},
+        needs_private_link=True,
+    ),
+    Wording(
         key="panel-outcome-letter",
         kind=LETTER,
         title="Governors' panel outcome letter (stage 2)",

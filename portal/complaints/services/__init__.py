@@ -83,6 +83,17 @@ from portal.complaints.services.linked import (
     lead_of,
     unlink_by_staff,
 )
+from portal.complaints.services.logging import (
+    LOGGED_CHANNELS,
+    LOGGED_TAG,
+    LOGGING_ROLES,
+    LoggedComplaint,
+    log_complaint,
+    logged_with,
+    may_log,
+    paper_link,
+    validate_logged,
+)
 from portal.complaints.services.notices import (
     _email_parent,
     _email_staff,
@@ -133,6 +144,7 @@ from portal.complaints.services.queue import (
     search_clause,
 )
 from portal.complaints.services.receiving import (
+    Intake,
     NewComplaint,
     Received,
     _persistent_record,
@@ -187,6 +199,9 @@ from portal.signing import token_digest
 
 __all__ = [
     "HEARING_FORMATS",
+    "LOGGED_CHANNELS",
+    "LOGGED_TAG",
+    "LOGGING_ROLES",
     "PAPERS_NOTE_LIMIT",
     "REFERENCE_ALPHABET",
     "REPLY_TEXT_LIMIT",
@@ -195,8 +210,10 @@ __all__ = [
     "DeadlineView",
     "DraftChanged",
     "Home",
+    "Intake",
     "Letter",
     "LetterWords",
+    "LoggedComplaint",
     "NewComplaint",
     "PanelPapers",
     "QueueFilters",
@@ -274,8 +291,11 @@ __all__ = [
     "link_to_lead",
     "link_to_lead_by_reference",
     "linked_cases",
+    "log_complaint",
+    "logged_with",
     "mark_persistent",
     "may_answer_with_lead",
+    "may_log",
     "messages_for",
     "months_before",
     "new_reference",
@@ -285,6 +305,7 @@ __all__ = [
     "overdue_marker",
     "panel_for",
     "panel_papers",
+    "paper_link",
     "papers_deadline",
     "parent_papers_open",
     "parent_reply",
@@ -318,6 +339,7 @@ __all__ = [
     "triage",
     "unlink_by_staff",
     "users_by_id",
+    "validate_logged",
     "validate_new",
     "visibility_clause",
     "visible_abouts",

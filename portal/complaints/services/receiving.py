@@ -18,6 +18,7 @@ from portal.clock import school_today
 from portal.complaints.models import (
     About,
     Attachment,
+    Channel,
     Complaint,
     DeadlineKind,
     MessageKind,
@@ -41,6 +42,7 @@ from portal.mail import (
     normalised_address,
 )
 from portal.school.services import School, school_of
+from portal.sealing import seal
 from portal.signing import token_digest
 from portal.wording.services import render as render_wording
 
@@ -63,6 +65,18 @@ class NewComplaint:
     parent_phone: str = ""
     child_name: str = ""
     attachment_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Intake:
+    """How a case office logs reached the school (see `services.logging`): the channel, the day
+    the parent says it was received, who logged it, a postal address, the form's token digest."""
+
+    channel: Channel
+    stated_on: date
+    logged_by: StaffUser
+    parent_address: str = ""
+    token_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +105,9 @@ def months_before(day: date, months: int) -> date:
     return date(year, month, 28)
 
 
-def validate_new(new: NewComplaint, school: School, today: date) -> dict[str, str]:
+def validate_new(
+    new: NewComplaint, school: School, today: date, *, email_required: bool = True
+) -> dict[str, str]:
     errors: dict[str, str] = {}
     if new.category not in school.categories:
         errors["category"] = "Select what your concern or complaint is about"
@@ -103,7 +119,8 @@ def validate_new(new: NewComplaint, school: School, today: date) -> dict[str, st
         if not new.parent_name.strip():
             errors["parent_name"] = "Enter your full name"
         try:
-            normalised_address(new.parent_email)
+            if email_required or new.parent_email.strip():
+                normalised_address(new.parent_email)
         except InvalidAddress as error:
             several = any(mark in new.parent_email.strip() for mark in ",; ")
             errors["parent_email"] = (
@@ -121,22 +138,27 @@ def submit(
     *,
     now: datetime | None = None,
     held: bool = False,
+    intake: Intake | None = None,
 ) -> Received:
     """Record a new concern or complaint and queue its acknowledgement. The caller commits.
 
     `held`: it looks like junk (a form robot filled the hidden field). It is kept all the same,
     out of the queue, with its emails held, until office releases it: nothing sent vanishes.
+
+    `intake`: office logged it (phone, letter, email, in person). It is received on the day the
+    parent stated, counted as usual, and the parent may have no email (letters go by post).
     """
     now = now or now_of(session)
     today = school_today(now)
     school = school_of(session)
-    errors = validate_new(new, school, today)
+    errors = validate_new(new, school, today, email_required=intake is None)
     if errors:
         field_name, message = next(iter(errors.items()))
         raise ComplaintError(field_name, message)
     calendar = school_calendar(session)
     token = secrets.token_urlsafe(24)
     email = "" if new.anonymous else new.parent_email.strip()
+    arrived = intake.stated_on if intake is not None else today
     complaint = Complaint(
         reference=_unused_reference(session),
         access_token_hash=token_digest(token),
@@ -159,11 +181,19 @@ def submit(
         parent_phone="" if new.anonymous else new.parent_phone.strip()[:40],
         child_name=new.child_name.strip()[:200],
         received_at=now,
-        received_on=_received_on(calendar, today),
+        received_on=_received_on(calendar, arrived),
         is_late=bool(
-            new.happened_on and new.happened_on < months_before(today, school.late_after_months)
+            new.happened_on and new.happened_on < months_before(arrived, school.late_after_months)
         ),
     )
+    if intake is not None:
+        complaint.channel = intake.channel
+        complaint.logged_by_user_id = intake.logged_by.id
+        complaint.stated_received_on = intake.stated_on
+        complaint.parent_address = "" if new.anonymous else intake.parent_address.strip()[:500]
+        complaint.intake_token_hash = intake.token_hash
+        if complaint.by_post:
+            complaint.paper_link_sealed = seal(settings.secret_key, _track_link(settings, token))
     # A held case has no deadline until office releases it into the queue.
     _set_deadline(
         session, complaint, None if held else DeadlineKind.acknowledge, complaint.received_on
@@ -206,7 +236,7 @@ def submit(
             settings,
             complaint,
             "complaint-received",
-            private_link=f"{settings.base_url}/track/{token}",
+            private_link=_track_link(settings, token),
             response_by=response_by,
         )
     if persistent is not None:
@@ -214,6 +244,10 @@ def submit(
     # The confirmation page says nothing about other cases: whoever typed this address may not
     # own it, so what is known of the address's earlier matters goes only to that mailbox.
     return Received(complaint=complaint, access_token=token)
+
+
+def _track_link(settings: Settings, token: str) -> str:
+    return f"{settings.base_url}/track/{token}"
 
 
 def release_held(
