@@ -60,7 +60,7 @@ from portal.templating import render
 
 router = APIRouter(route_class=CleanInputRoute)
 
-QUEUE_ROLES = (Role.office, Role.head, Role.chair, Role.clerk, Role.governor)
+QUEUE_ROLES = (Role.office, Role.head, Role.senior_leader, Role.chair, Role.clerk, Role.governor)
 ComplaintsUser = Annotated[StaffUser, Depends(require_role(*QUEUE_ROLES))]
 
 
@@ -350,7 +350,10 @@ def complaint_week(
     monday = services.week_of(asked)
     view = services.week_view(session, user, monday, today)
     shown = [case for day in view.days for case in day.cases] + view.overdue
-    names = services.users_by_id(session, [case.handler_user_id for case in shown])
+    names = services.users_by_id(
+        session,
+        [case.handler_user_id for case in shown] + [case.delegate_user_id for case in shown],
+    )
     mine: set[int] = (
         set(
             session.scalars(

@@ -42,6 +42,8 @@ class Tag(enum.StrEnum):
     escalate = "complaint:stage:escalate"
     panel = "complaint:panel:record"
     persistent = "complaint:persistent"
+    delegate = "complaint:delegate"
+    take_back = "complaint:delegate:take-back"
 
 
 def message_tag(kind: MessageKind) -> str:
@@ -112,6 +114,16 @@ def _deadline_moved(event: HistoryEvent) -> str:
     return f"Deadline moved from {before} to {after} because term dates or bank holidays changed"
 
 
+def _delegated(event: HistoryEvent) -> str:
+    detail = event.details
+    sentence = f"Given to {detail.get('to', 'a senior leader')} to look into"
+    if detail.get("from"):
+        sentence += f", instead of {detail['from']}"
+    if detail.get("with_lead"):
+        sentence += f", with its lead case {detail['with_lead']}"
+    return f"{sentence}. Note: {detail['note']}" if detail.get("note") else sentence
+
+
 def _moved_on(event: HistoryEvent) -> str:
     sentence = f"Moved from {readable(event.from_value)} to {readable(event.to_value)}"
     lead = event.details.get("with_lead")
@@ -135,6 +147,10 @@ SENTENCES: dict[Tag, Callable[[HistoryEvent], str]] = {
     Tag.escalate: _moved_on,
     Tag.panel: lambda e: f"Panel recorded: hearing on {readable(e.to_value)}",
     Tag.persistent: lambda e: f"Marked as unreasonably persistent: {e.details.get('reason', '')}",
+    Tag.delegate: _delegated,
+    Tag.take_back: lambda e: (
+        f"Taken back from {e.details.get('from') or 'the senior leader'}: the handler looks into it"
+    ),
 }
 
 
