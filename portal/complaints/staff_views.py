@@ -27,6 +27,7 @@ from portal.complaints.actions import shown as shown_actions
 from portal.complaints.forms import (
     ClearExclusionForm,
     DeadlineUpdateForm,
+    DelegateForm,
     LetterForm,
     LinkForm,
     MessageForm,
@@ -134,6 +135,8 @@ DONE_MESSAGES = {
     "clear-exclusion": "Done. That person is no longer kept out of this case.",
     "close-same-matter": "Case closed as the same matter. The parent has been told.",
     "respond": "Response sent. The parent can read and download the letter.",
+    "delegate": "Case given to a senior leader to look into. They have been told.",
+    "take-back": "Case taken back. You look into it again. The senior leader has been told.",
     "update": "New date sent to the parent.",
     "message": "Message sent to the parent.",
     "note": "Internal note added.",
@@ -148,6 +151,7 @@ FIELD_IDS: dict[str, dict[str, str]] = {
     "redirect": {"reason": "redirect_reason"},
     "close-same-matter": {"procedure": "close_same_matter"},
     "update": {"new_date": "new_date_day", "reason": "update_reason"},
+    "take-back": {"take_back": "take_back"},
     "message": {"body": "message_body"},
     "panel": {"hearing_on": "hearing_on_day", "members": "member_1"},
 }
@@ -528,6 +532,9 @@ def _render_case(
         ]
     if shown["panel"]:
         context["panel_candidates"] = services.eligible_panel_members(session, case)
+    context["delegate"] = services.delegate_of(session, case)
+    if shown["delegate"]:
+        context["delegate_candidates"] = services.delegates_for(session, case)
     return render(request, "complaints/staff/case.html", context, status_code=status_code)
 
 
@@ -807,6 +814,47 @@ def complaint_respond(
     form: Annotated[LetterForm, Depends()],
 ) -> Response:
     return _send_letter(request, session, user, case, "respond", services.respond, form)
+
+
+@router.post("/staff/complaints/{reference}/delegate")
+def complaint_delegate(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    case: Annotated[Complaint, case_for("delegate")],
+    form: Annotated[DelegateForm, Depends()],
+) -> Response:
+    chosen = form.validate()
+    return _act(
+        request,
+        session,
+        user,
+        case,
+        "delegate",
+        form,
+        lambda: services.delegate(
+            session, _settings(request), case, user, chosen.value, form.delegate_note
+        ),
+        refused=chosen.errors,
+    )
+
+
+@router.post("/staff/complaints/{reference}/take-back")
+def complaint_take_back(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    case: Annotated[Complaint, case_for("take-back")],
+) -> Response:
+    return _act(
+        request,
+        session,
+        user,
+        case,
+        "take-back",
+        None,
+        lambda: services.take_back(session, _settings(request), case, user),
+    )
 
 
 @router.post("/staff/complaints/{reference}/update")
