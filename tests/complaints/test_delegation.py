@@ -69,9 +69,7 @@ def _give(db_session, settings, case, by, to, note: str = "") -> None:
 # ---------------------------------------------------------------- the rules
 
 
-def test_the_head_gives_a_case_to_a_senior_leader_who_is_told(
-    db_session, settings, cast, deputy
-):
+def test_the_head_gives_a_case_to_a_senior_leader_who_is_told(db_session, settings, cast, deputy):
     case = make_case(db_session, settings, cast, "open")
     _give(db_session, settings, case, cast.head, deputy, "Talk to the lunchtime staff.")
     case = _reload(db_session, case)
@@ -143,7 +141,7 @@ def test_only_active_senior_leaders_not_named_and_not_the_handler(db_session, se
     gone.is_active = False
     db_session.add(gone)
     both = make_user(db_session, Role.senior_leader, Role.head, name="Acting Head")
-    fine = make_user(db_session, Role.senior_leader, name="Fine Person")
+    make_user(db_session, Role.senior_leader, name="Fine Person")
     db_session.commit()
     case = make_case(
         db_session,
@@ -208,7 +206,9 @@ def test_giving_it_to_someone_else_replaces_the_first(
     assert not services.can_handle(db_session, deputy, case)
     assert services.can_handle(db_session, assistant, case)
     last = _events(db_session, case, timeline.Tag.delegate)[-1]
-    assert timeline.describe(last) == "Given to Grace Adeyemi to look into, instead of Daniel Mensah"
+    assert timeline.describe(last) == (
+        "Given to Grace Adeyemi to look into, instead of Daniel Mensah"
+    )
     assert [m.subject for m in _mail_to(db_session, deputy)][-1] == (
         f"Case {case.reference} has been taken back"
     )
@@ -361,9 +361,7 @@ def test_the_senior_leader_sees_only_their_case(client, db_session, settings, ca
         assert refused.status_code == 403
 
 
-def test_the_head_gives_and_takes_back_on_the_case_page(
-    client, db_session, settings, cast, deputy
-):
+def test_the_head_gives_and_takes_back_on_the_case_page(client, db_session, settings, cast, deputy):
     case = make_case(db_session, settings, cast, "open")
     sign_in(client, cast.head)
     shown = client.get(f"/staff/complaints/{case.reference}")
