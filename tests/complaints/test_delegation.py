@@ -470,3 +470,36 @@ def test_two_delegations_at_once_one_wins(app, db_session, settings, cast, deput
     assert len(_events(db_session, case, timeline.Tag.delegate)) == 1
     emailed = [p for p in (deputy, assistant) if _mail_to(db_session, p)]
     assert [p.id for p in emailed] == [case.delegate_user_id]
+
+
+def test_a_case_linked_later_goes_to_the_delegate_and_is_answered_with_its_lead(
+    db_session, settings, cast, deputy
+):
+    lead = make_case(db_session, settings, cast, "open")
+    _give(db_session, settings, lead, cast.head, deputy)
+    later = make_case(db_session, settings, cast, "new", parent_name="Second Parent")
+    services.link_to_lead(db_session, settings, later, _reload(db_session, lead), cast.office)
+    db_session.commit()
+    later = _reload(db_session, later)
+    assert later.delegate_user_id == deputy.id
+    assert services.can_see(db_session, deputy, later)
+    answered = services.respond(db_session, settings, _reload(db_session, lead), deputy, letter())
+    db_session.commit()
+    assert {case.id for case in answered} == {lead.id, later.id}
+    body = db_session.scalars(
+        select(ComplaintMessage.body).where(
+            ComplaintMessage.complaint_id == later.id,
+            ComplaintMessage.kind == MessageKind.stage1_letter,
+        )
+    ).one()
+    assert "David Morgan" in body and "Daniel Mensah" not in body
+
+
+def test_a_case_naming_the_delegate_cannot_join_their_lead(db_session, settings, cast, deputy):
+    lead = make_case(db_session, settings, cast, "open")
+    _give(db_session, settings, lead, cast.head, deputy)
+    naming = make_case(db_session, settings, cast, "new", about=About.staff, about_name="Mensah")
+    with pytest.raises(ComplaintError, match="someone this case is about"):
+        services.link_to_lead(db_session, settings, naming, _reload(db_session, lead), cast.office)
+    db_session.rollback()
+    assert not services.can_see(db_session, deputy, _reload(db_session, naming))
