@@ -4,6 +4,7 @@ the reply; the letter goes out over the handler's name. Never to anyone the case
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -503,3 +504,23 @@ def test_a_case_naming_the_delegate_cannot_join_their_lead(db_session, settings,
         services.link_to_lead(db_session, settings, naming, _reload(db_session, lead), cast.office)
     db_session.rollback()
     assert not services.can_see(db_session, deputy, _reload(db_session, naming))
+
+
+def test_the_delegate_hears_of_replies_reminders_and_withdrawal(
+    db_session, settings, cast, deputy, clock
+):
+    case = make_case(db_session, settings, cast, "open")
+    _give(db_session, settings, case, cast.head, deputy)
+    services.parent_reply(db_session, settings, _reload(db_session, case), "One more thing.")
+    db_session.commit()
+    clock.advance(timedelta(days=12))
+    services.remind(db_session, settings)
+    db_session.commit()
+    services.withdraw(db_session, settings, _reload(db_session, case), "Sorted out at home")
+    db_session.commit()
+    subjects = [m.subject for m in _mail_to(db_session, deputy)]
+    for about in ("replied", "reminder", "withdrawn"):
+        assert any(about in subject.lower() for subject in subjects), (about, subjects)
+    for about in ("replied", "reminder", "withdrawn"):
+        head_subjects = [m.subject.lower() for m in _mail_to(db_session, cast.head)]
+        assert any(about in subject for subject in head_subjects), about
