@@ -28,6 +28,7 @@ DEMO_STAFF: list[tuple[str, str, tuple[Role, ...]]] = [
     ("Aisha Rahman", "governor@brookfield-primary.example", (Role.governor,)),
     ("Mark Ellis", "governor2@brookfield-primary.example", (Role.governor,)),
     ("Sarah Lee", "governor3@brookfield-primary.example", (Role.governor,)),
+    ("Daniel Mensah", "deputy@brookfield-primary.example", (Role.senior_leader,)),
 ]
 
 POLICY_V1 = """\

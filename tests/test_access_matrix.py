@@ -38,7 +38,8 @@ EVERY_COMPLAINT_ROLE = {"office", *HEADS, "chair", "clerk"}
 
 # Who may see each case, from the procedure: office not cases about the head or a governor; the
 # head never a case about the head; chair and clerk everything; a governor only their panel;
-# nobody a case that names them, by the parent's words or at triage.
+# nobody a case that names them, by the parent's words or at triage; a senior leader only the
+# case the head gave them.
 SEES = {
     "school": EVERY_COMPLAINT_ROLE,
     "named_by_parent": EVERY_COMPLAINT_ROLE - {"office"},
@@ -48,8 +49,10 @@ SEES = {
     "linked": EVERY_COMPLAINT_ROLE,
     "stage2_on_panel": {*EVERY_COMPLAINT_ROLE, "governor"},
     "stage2_off_panel": EVERY_COMPLAINT_ROLE,
+    "delegated": {*EVERY_COMPLAINT_ROLE, "senior_leader"},
 }
-USERS = ("office", "head", "other_head", "chair", "clerk", "governor", "admin")
+# The senior leader goes before the head, whose bare "take back" really takes the case back.
+USERS = ("office", "senior_leader", "head", "other_head", "chair", "clerk", "governor", "admin")
 
 
 def staff_routes(app) -> list[tuple[str, str, APIRoute]]:
@@ -93,6 +96,7 @@ def world(db_session, settings):
         "clerk": cast.clerk,
         "governor": cast.governors[0],
         "admin": make_user(db_session, Role.admin, name="Priya Shah"),
+        "senior_leader": make_user(db_session, Role.senior_leader, name="Daniel Mensah"),
     }
 
     def case(state, **kwargs):
@@ -105,6 +109,9 @@ def world(db_session, settings):
             **kwargs,
         )
 
+    delegated = case("open")
+    services.delegate(db_session, settings, delegated, cast.head, users["senior_leader"].id, "")
+    db_session.commit()
     school = case("open")
     named_by_parent = case("new", about=About.staff, about_name="Mrs Okafor")
     linked = case("new")
@@ -122,6 +129,7 @@ def world(db_session, settings):
         "linked": linked,
         "stage2_on_panel": case("panel"),
         "stage2_off_panel": case("panel", panel=[cast.governors[1], cast.governors[2], spare]),
+        "delegated": delegated,
     }
     assert named_by_parent.about_user_id is None  # excluded by the parent's words alone
     return users, cases

@@ -12,6 +12,7 @@ from sqlmodel import Field, SQLModel
 class Role(enum.StrEnum):
     office = "office"
     head = "head"
+    senior_leader = "senior_leader"
     chair = "chair"
     clerk = "clerk"
     governor = "governor"
@@ -29,6 +30,7 @@ class Role(enum.StrEnum):
 ROLE_LABELS = {
     Role.office: "Office staff",
     Role.head: "Head teacher",
+    Role.senior_leader: "Senior leader",
     Role.chair: "Chair of governors",
     Role.clerk: "Clerk to the governors",
     Role.governor: "Governor",
@@ -38,6 +40,10 @@ ROLE_LABELS = {
 ROLE_DESCRIPTIONS = {
     Role.office: "Sorts new complaints, moderates comments, keeps the pupil register and consent.",
     Role.head: "Answers stage 1 complaints and approves school news before it goes out.",
+    Role.senior_leader: (
+        "A deputy or assistant head. Looks into a stage 1 complaint when the head (or the chair) "
+        "gives it to them, and drafts the reply. Sees only those cases."
+    ),
     Role.chair: "Handles complaints about the head teacher and chairs stage 2 panels.",
     Role.clerk: "Handles complaints about governors and organises stage 2 panels.",
     Role.governor: "Can sit on a stage 2 panel.",

@@ -34,6 +34,10 @@ class Checks:
         return services.can_handle(self.session, self.user, self.case)
 
     @cached_property
+    def delegate(self) -> bool:
+        return services.can_delegate(self.session, self.user, self.case)
+
+    @cached_property
     def persistent(self) -> bool:
         return services.can_mark_persistent(self.session, self.user, self.case)
 
@@ -106,6 +110,23 @@ ACTIONS: dict[str, StaffAction] = {
             lambda c: c.handle,
             lambda case: (
                 case.status == Status.open and case.stage != Stage.stage2 and _on_its_own(case)
+            ),
+        ),
+        StaffAction(
+            "delegate",
+            lambda c: c.delegate,
+            lambda case: (
+                case.status == Status.open and case.stage != Stage.stage2 and _on_its_own(case)
+            ),
+        ),
+        StaffAction(
+            "take-back",
+            lambda c: c.delegate,
+            lambda case: (
+                case.status == Status.open
+                and case.stage != Stage.stage2
+                and case.delegate_user_id is not None
+                and _on_its_own(case)
             ),
         ),
         StaffAction(

@@ -458,6 +458,29 @@ def load_demo_cases(session: Session, settings: Settings) -> None:
             actions="All homework will be marked by Friday and weekly from now on.",
         ),
     )
+
+    # The head gave this one to the deputy head, who looks into it and drafts the reply.
+    delegated = _case(
+        session,
+        settings,
+        days_ago=2,
+        parent=("Owen Clarke", "owen.clarke@example.com"),
+        category="School trips and activities",
+        what=(
+            "My son was left off the Year 4 museum trip list even though we paid on time. "
+            "He found out when his friends got their letters."
+        ),
+    )
+    _triage(session, settings, delegated, office)
+    services.delegate(
+        session,
+        settings,
+        delegated,
+        head,
+        _staff(session, "deputy@brookfield-primary.example").id,
+        "Please check the trip payments with the office and talk to the Year 4 team.",
+    )
+
     _logged_cases(session, settings, office)
     session.commit()
     _demo_emails(session, settings, concern_answered)

@@ -23,9 +23,11 @@ from portal.complaints.track_views import router as track_router
 from portal.domains import Domain, HomePanel, MenuEntry
 from portal.school.term_dates import on_term_dates_changed
 
-# Everyone with a part in the procedure: office triages, head and chair handle, clerk and
-# governors sit on panels.
-COMPLAINT_ROLES = frozenset({Role.office, Role.head, Role.chair, Role.clerk, Role.governor})
+# Everyone with a part in the procedure: office triages, head and chair handle, a senior leader
+# looks into the cases given to them, clerk and governors sit on panels.
+COMPLAINT_ROLES = frozenset(
+    {Role.office, Role.head, Role.senior_leader, Role.chair, Role.clerk, Role.governor}
+)
 
 
 def your_cases_panel(
@@ -36,8 +38,10 @@ def your_cases_panel(
     if not user.has_role(*COMPLAINT_ROLES):
         return None
     home = services.home_lists(session, user)
+    shown = [*home.your_move, *home.waiting]
     names = services.users_by_id(
-        session, [case.handler_user_id for case in [*home.your_move, *home.waiting]]
+        session,
+        [case.handler_user_id for case in shown] + [case.delegate_user_id for case in shown],
     )
     return {
         "your_move": [(case, services.next_move(case)) for case in home.your_move],

@@ -77,6 +77,19 @@ class ClearExclusionForm(PostedForm):
 
 
 @dataclass(frozen=True)
+class DelegateForm(PostedForm):
+    """Giving the case to a senior leader: who (checked again by the service) and a note."""
+
+    delegate_id: Text = ""
+    delegate_note: Text = ""
+
+    def validate(self) -> Checked[int | None]:
+        chosen = row_id_or_none(self.delegate_id)
+        errors = {"delegate_id": "Choose a senior leader"} if chosen is None else {}
+        return Checked(chosen, errors)
+
+
+@dataclass(frozen=True)
 class LinkForm(PostedForm):
     lead_reference: Text = ""
 

@@ -204,6 +204,7 @@ class Complaint(SQLModel, table=True):
         Index("ix_complaint_parent_name", "parent_name_normalised"),
         Index("ix_complaint_lead", "lead_complaint_id"),
         Index("uq_complaint_intake_token_hash", "intake_token_hash", unique=True),
+        Index("ix_complaint_delegate", "delegate_user_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -246,6 +247,11 @@ class Complaint(SQLModel, table=True):
     lead_complaint_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("complaint.id"))
     )
+    # A senior leader the handler gave the investigation to (concern or stage 1 only).
+    delegate_user_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("staff_user.id"))
+    )
+    delegated_at: datetime | None = Field(default=None, sa_column=Column(DateTime))
 
     deadline_kind: str | None = Field(default=None, sa_column=Column(String(16)))
     deadline_from: date | None = Field(default=None, sa_column=Column(Date))

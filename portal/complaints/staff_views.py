@@ -27,6 +27,7 @@ from portal.complaints.actions import shown as shown_actions
 from portal.complaints.forms import (
     ClearExclusionForm,
     DeadlineUpdateForm,
+    DelegateForm,
     LetterForm,
     LinkForm,
     MessageForm,
@@ -64,7 +65,7 @@ from portal.templating import render
 
 router = APIRouter(route_class=CleanInputRoute)
 
-QUEUE_ROLES = (Role.office, Role.head, Role.chair, Role.clerk, Role.governor)
+QUEUE_ROLES = (Role.office, Role.head, Role.senior_leader, Role.chair, Role.clerk, Role.governor)
 ComplaintsUser = Annotated[StaffUser, Depends(require_role(*QUEUE_ROLES))]
 
 
@@ -140,6 +141,8 @@ DONE_MESSAGES = {
     "letter": "Draft saved. The parent sees nothing until you preview the letter and send it.",
     "letter-paragraph": "Paragraph added after what you had typed. The draft is saved.",
     "respond": "Letter sent. The parent can read and download it.",
+    "delegate": "Case given to a senior leader to look into. They have been told.",
+    "take-back": "Case taken back. You look into it again. The senior leader has been told.",
     "update": "New date sent to the parent.",
     "message": "Message sent to the parent.",
     "note": "Internal note added.",
@@ -156,6 +159,7 @@ FIELD_IDS: dict[str, dict[str, str]] = {
     "redirect": {"reason": "redirect_reason"},
     "close-same-matter": {"procedure": "close_same_matter"},
     "update": {"new_date": "new_date_day", "reason": "update_reason"},
+    "take-back": {"take_back": "take_back"},
     "message": {"body": "message_body"},
     "panel": {"hearing_on": "hearing_on_day", "members": "member_1"},
 }
@@ -359,7 +363,10 @@ def complaint_week(
     monday = services.week_of(asked)
     view = services.week_view(session, user, monday, today)
     shown = [case for day in view.days for case in day.cases] + view.overdue
-    names = services.users_by_id(session, [case.handler_user_id for case in shown])
+    names = services.users_by_id(
+        session,
+        [case.handler_user_id for case in shown] + [case.delegate_user_id for case in shown],
+    )
     mine: set[int] = (
         set(
             session.scalars(
@@ -544,6 +551,9 @@ def _render_case(
         ]
     if shown["panel"]:
         context["panel_candidates"] = services.eligible_panel_members(session, case)
+    context["delegate"] = services.delegate_of(session, case)
+    if shown["delegate"]:
+        context["delegate_candidates"] = services.delegates_for(session, case)
     return render(request, "complaints/staff/case.html", context, status_code=status_code)
 
 
@@ -970,6 +980,47 @@ def complaint_respond(
     form: Annotated[SendLetterForm, Depends()],
 ) -> Response:
     return _send_letter(request, session, user, case, "respond", form)
+
+
+@router.post("/staff/complaints/{reference}/delegate")
+def complaint_delegate(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    case: Annotated[Complaint, case_for("delegate")],
+    form: Annotated[DelegateForm, Depends()],
+) -> Response:
+    chosen = form.validate()
+    return _act(
+        request,
+        session,
+        user,
+        case,
+        "delegate",
+        form,
+        lambda: services.delegate(
+            session, _settings(request), case, user, chosen.value, form.delegate_note
+        ),
+        refused=chosen.errors,
+    )
+
+
+@router.post("/staff/complaints/{reference}/take-back")
+def complaint_take_back(
+    request: Request,
+    session: SessionDep,
+    user: ComplaintsUser,
+    case: Annotated[Complaint, case_for("take-back")],
+) -> Response:
+    return _act(
+        request,
+        session,
+        user,
+        case,
+        "take-back",
+        None,
+        lambda: services.take_back(session, _settings(request), case, user),
+    )
 
 
 @router.post("/staff/complaints/{reference}/update")

@@ -49,6 +49,8 @@ class Tag(enum.StrEnum):
     email_attached = "complaint:email:attached"
     email_set_aside = "complaint:email:set-aside"
     logged = "complaint:logged"
+    delegate = "complaint:delegate"
+    take_back = "complaint:delegate:take-back"
 
 
 def message_tag(kind: MessageKind) -> str:
@@ -128,6 +130,16 @@ def _deadline_moved(event: HistoryEvent) -> str:
     return f"Deadline moved from {before} to {after} because term dates or bank holidays changed"
 
 
+def _delegated(event: HistoryEvent) -> str:
+    detail = event.details
+    sentence = f"Given to {detail.get('to', 'a senior leader')} to look into"
+    if detail.get("from"):
+        sentence += f", instead of {detail['from']}"
+    if detail.get("with_lead"):
+        sentence += f", with its lead case {detail['with_lead']}"
+    return f"{sentence}. Note: {detail['note']}" if detail.get("note") else sentence
+
+
 def _moved_on(event: HistoryEvent) -> str:
     sentence = f"Moved from {readable(event.from_value)} to {readable(event.to_value)}"
     lead = event.details.get("with_lead")
@@ -167,6 +179,10 @@ SENTENCES: dict[Tag, Callable[[HistoryEvent], str]] = {
     ),
     Tag.email_set_aside: lambda e: f"Set an email aside: {e.details.get('reason', '')}",
     Tag.logged: _logged,
+    Tag.delegate: _delegated,
+    Tag.take_back: lambda e: (
+        f"Taken back from {e.details.get('from') or 'the senior leader'}: the handler looks into it"
+    ),
 }
 
 

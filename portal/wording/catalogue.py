@@ -316,6 +316,22 @@ CATALOGUE: tuple[Wording, ...] = (
         "Sent to a handler when a case is given to them.",
     ),
     _staff_email(
+        "staff-case-delegated",
+        "A case has been given to you to look into",
+        "Sent to a senior leader when the handler gives them a case to look into and draft the "
+        "reply.",
+        {"handler_name": "the name of the handler who gave it to them"},
+        {"handler_name": "David Morgan"},
+    ),
+    _staff_email(
+        "staff-case-taken-back",
+        "A case has been taken back",
+        "Sent to a senior leader when the handler takes back a case they gave them, or gives it "
+        "to someone else.",
+        {"handler_name": "the name of the handler who took it back"},
+        {"handler_name": "David Morgan"},
+    ),
+    _staff_email(
         "staff-parent-replied",
         "The parent has replied",
         "Sent to the handler when the parent replies on the portal.",

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.accounts.models import Role
+from portal.complaints import services
 from portal.complaints.models import About, Attachment, ComplaintMessage, MessageKind
 from tests.complaints.test_staff_pages import queue_references
 from tests.conftest import csrf_of
@@ -31,6 +32,8 @@ ACTIONS = (
     "close-same-matter",
     "letter",
     "respond",
+    "delegate",
+    "take-back",
     "update",
     "message",
     "note",
@@ -47,19 +50,24 @@ VALID_FORMS = {
     "note": {"note": "Checked by the role matrix."},
     "message": {"message_body": "A message from the role matrix."},
 }
-USERS = ("office", "head", "other_head", "chair", "clerk", "governor", "admin")
+# The senior leader goes before the head, whose bare "take back" really takes the case back.
+USERS = ("office", "senior_leader", "head", "other_head", "chair", "clerk", "governor", "admin")
 HEADS = {"head", "other_head"}
 TRIAGERS = {"office", "chair", "clerk"}
 
 # Who sees each shared case: office not the head's or governors' cases, the head never the case
-# about the head, the chair and clerk everything, a governor only a panel they sit on.
+# about the head, the chair and clerk everything, a governor only a panel they sit on, a senior
+# leader only the case given to them.
 SEES = {
     "school": {"office", *HEADS, "chair", "clerk"},
     "head": {"chair", "clerk"},
     "governor": {*HEADS, "chair", "clerk"},
     "stage2_on_panel": {"office", *HEADS, "chair", "clerk", "governor"},
     "stage2_off_panel": {"office", *HEADS, "chair", "clerk"},
+    "delegated": {"office", *HEADS, "chair", "clerk", "senior_leader"},
 }
+# Requests that really change the case with no form at all: the head takes the case back.
+SUCCEEDS = {("delegated", "take-back")}
 
 # Who may use each action on a case they can see. Stage 1: only the handler answers (the head
 # for the school, the chair for the head, the clerk for a governor); stage 2: the clerk or chair.
@@ -73,6 +81,8 @@ STAGE2 = {
     "close-same-matter": {*TRIAGERS, *HEADS},
     "letter": {"chair", "clerk"},
     "respond": {"chair", "clerk"},
+    "delegate": set(),
+    "take-back": set(),
     "update": {"chair", "clerk"},
     "message": TRIAGERS,
     "panel": {"chair", "clerk"},
@@ -92,6 +102,8 @@ MAY = {
         "close-same-matter": {*TRIAGERS, *HEADS},
         "letter": {"head"},
         "respond": {"head"},
+        "delegate": {"head"},
+        "take-back": {"head"},
         "update": {"head"},
         "message": {*TRIAGERS, "head"},
         "panel": {"head"},
@@ -110,6 +122,8 @@ MAY = {
         "close-same-matter": {"chair", "clerk"},
         "letter": {"chair"},
         "respond": {"chair"},
+        "delegate": {"chair"},
+        "take-back": {"chair"},
         "update": {"chair"},
         "message": {"chair", "clerk"},
         "panel": {"chair"},
@@ -128,6 +142,8 @@ MAY = {
         "close-same-matter": {"chair", "clerk", *HEADS},
         "letter": {"clerk"},
         "respond": {"clerk"},
+        "delegate": {"clerk"},
+        "take-back": {"clerk"},
         "update": {"clerk"},
         "message": {"chair", "clerk"},
         "panel": {"clerk"},
@@ -138,6 +154,25 @@ MAY = {
     },
     "stage2_on_panel": STAGE2,
     "stage2_off_panel": STAGE2,
+    # Given by the head to a senior leader, who may do what the handler does at stage 1, but
+    # not give it away again; marking persistent stays with the head and chair.
+    "delegated": {
+        "triage": TRIAGERS,
+        "release": TRIAGERS,
+        "clear-exclusion": TRIAGERS,
+        "redirect": TRIAGERS,
+        "link": {*TRIAGERS, "head", "senior_leader"},
+        "unlink": {*TRIAGERS, "head", "senior_leader"},
+        "close-same-matter": {*TRIAGERS, *HEADS},
+        "respond": {"head", "senior_leader"},
+        "delegate": {"head"},
+        "take-back": {"head"},
+        "update": {"head", "senior_leader"},
+        "message": {*TRIAGERS, "head", "senior_leader"},
+        "panel": {"head", "senior_leader"},
+        "outcome": {"head", "senior_leader"},
+        "persistent": {*HEADS, "chair"},
+    },
 }
 
 
@@ -159,7 +194,9 @@ def world(db_session, settings):
         "clerk": cast.clerk,
         "governor": cast.governors[0],
         "admin": make_user(db_session, Role.admin, name="Priya Shah"),
+        "senior_leader": make_user(db_session, Role.senior_leader, name="Daniel Mensah"),
     }
+    users = {key: users[key] for key in USERS}  # the order the matrix signs in
 
     def case(state, **kwargs):
         return make_case(
@@ -179,7 +216,12 @@ def world(db_session, settings):
         "stage2_off_panel": case(
             "panel", panel=[cast.governors[1], cast.governors[2], spare_governor]
         ),
+        "delegated": case("open"),
     }
+    services.delegate(
+        db_session, settings, cases["delegated"], cast.head, users["senior_leader"].id, ""
+    )
+    db_session.commit()
     about_themselves = {
         key: case(
             "open",
@@ -201,7 +243,7 @@ def _expected(user_key: str, case_key: str | None, action: str | None) -> set[in
     if action is None:
         return {200}
     if action == "note" or user_key in MAY[case_key][action]:
-        return {303} if action in VALID_FORMS else {422}
+        return {303} if action in VALID_FORMS or (case_key, action) in SUCCEEDS else {422}
     return {403}
 
 

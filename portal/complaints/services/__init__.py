@@ -12,6 +12,7 @@ from portal.clock import school_today
 from portal.complaints.services.access import (
     _exclude_named_at_receipt,
     _office_staff,
+    can_delegate,
     can_handle,
     can_mark_persistent,
     can_message,
@@ -46,6 +47,12 @@ from portal.complaints.services.deadlines import (
     school_calendar,
     school_date,
     timescale_days,
+)
+from portal.complaints.services.delegation import (
+    delegate,
+    delegate_of,
+    delegates_for,
+    take_back,
 )
 from portal.complaints.services.errors import (
     ComplaintError,
@@ -247,6 +254,7 @@ __all__ = [
     "ask_for_companion",
     "attachments_for",
     "bundle_sent",
+    "can_delegate",
     "can_handle",
     "can_mark_persistent",
     "can_message",
@@ -263,6 +271,9 @@ __all__ = [
     "close_as_same_matter",
     "compute_deadline",
     "deadline_view",
+    "delegate",
+    "delegate_of",
+    "delegates_for",
     "draft_for",
     "eligible_handlers",
     "eligible_panel_members",
@@ -334,6 +345,7 @@ __all__ = [
     "stage1_letter_text",
     "status_counts",
     "submit",
+    "take_back",
     "timescale_days",
     "token_digest",
     "triage",

@@ -28,7 +28,9 @@ from portal.complaints.models import (
 )
 from portal.complaints.naming import match_named_staff
 from portal.complaints.services.errors import ComplaintError
-from portal.history import Actor, record_event
+from portal.history import Actor, HistoryEvent, record_event
+
+DELEGATE_TAG = "complaint:delegate"  # portal.complaints.timeline.Tag.delegate
 
 
 def visible_abouts(user: StaffUser) -> set[str]:
@@ -52,7 +54,12 @@ def visibility_clause(user: StaffUser) -> ColumnElement[bool]:
             Panel.member_3_id == user.id,
         )
     )
-    allowed = or_(by_role, Complaint.handler_user_id == user.id, Complaint.id.in_(panel_cases))
+    allowed = or_(
+        by_role,
+        Complaint.handler_user_id == user.id,
+        Complaint.delegate_user_id == user.id,
+        Complaint.id.in_(panel_cases),
+    )
     not_about_them = or_(Complaint.about_user_id.is_(None), Complaint.about_user_id != user.id)
     not_excluded = ~exists().where(
         CaseExclusion.complaint_id == Complaint.id, CaseExclusion.user_id == user.id
@@ -183,12 +190,24 @@ def can_triage(session: Session, user: StaffUser, complaint: Complaint) -> bool:
 
 
 def can_handle(session: Session, user: StaffUser, complaint: Complaint) -> bool:
-    """Stage 1 and concerns: the assigned handler. Stage 2: the clerk or the chair."""
+    """Stage 1 and concerns: the assigned handler, or the senior leader they gave it to.
+    Stage 2: the clerk or the chair (a delegation gives no rights there)."""
     if is_excluded(session, user, complaint):
         return False
     if complaint.stage == Stage.stage2:
         return user.has_role(Role.clerk, Role.chair)
-    return complaint.handler_user_id == user.id
+    return user.id is not None and user.id in (
+        complaint.handler_user_id,
+        complaint.delegate_user_id,
+    )
+
+
+def can_delegate(session: Session, user: StaffUser, complaint: Complaint) -> bool:
+    """Giving the investigation to a senior leader (or taking it back) is the handler's alone,
+    at stage 1 or on a concern; the delegate cannot pass it on."""
+    if complaint.stage == Stage.stage2 or is_excluded(session, user, complaint):
+        return False
+    return complaint.handler_user_id is not None and complaint.handler_user_id == user.id
 
 
 def can_mark_persistent(session: Session, user: StaffUser, complaint: Complaint) -> bool:
@@ -261,7 +280,10 @@ def may_answer_with_lead(session: Session, user: StaffUser, case: Complaint) -> 
     return (
         not is_excluded(session, user, case)
         and can_see(session, user, case)
-        and user.has_role(*handler_roles(case.about_enum))
+        and (
+            user.has_role(*handler_roles(case.about_enum))
+            or (case.stage != Stage.stage2 and case.delegate_user_id == user.id)
+        )
     )
 
 
@@ -281,8 +303,20 @@ def can_message(session: Session, user: StaffUser, complaint: Complaint) -> bool
 
 
 def involved_user_ids(session: Session, complaint: Complaint) -> set[int]:
-    """Everyone who took part in the case before stage 2: they may not sit on the panel."""
-    ids = {complaint.handler_user_id, complaint.about_user_id}
+    """Everyone who took part in the case before stage 2: they may not sit on the panel. That
+    includes every senior leader the case was ever given to, from its history."""
+    ids = {complaint.handler_user_id, complaint.about_user_id, complaint.delegate_user_id}
+    ids.update(
+        int(value)
+        for value in session.scalars(
+            select(HistoryEvent.to_value).where(
+                HistoryEvent.subject_type == "complaint",
+                HistoryEvent.subject_id == str(complaint.id),
+                HistoryEvent.tag == DELEGATE_TAG,
+            )
+        )
+        if value and value.isdigit() and len(value) <= 9
+    )
     ids.update(
         session.scalars(
             select(ComplaintMessage.author_user_id).where(

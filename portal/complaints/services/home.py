@@ -32,14 +32,22 @@ def _sorts(user: StaffUser) -> set[str]:
 
 
 def your_move_clause(user: StaffUser) -> ColumnElement[bool]:
-    """Cases waiting on this person: new or held ones to sort, open ones they must answer."""
+    """Cases waiting on this person: new or held ones to sort, open ones they must answer (a
+    case given to a senior leader is theirs to answer, not the handler's, until stage 2)."""
     sorts = _sorts(user)
     to_sort = (
         and_(Complaint.status.in_([Status.new, Status.held]), Complaint.about.in_(sorts))
         if sorts
         else false()
     )
-    to_answer = and_(Complaint.status == Status.open, Complaint.handler_user_id == user.id)
+    delegated = and_(Complaint.delegate_user_id.is_not(None), Complaint.stage != Stage.stage2)
+    to_answer = and_(
+        Complaint.status == Status.open,
+        or_(
+            and_(Complaint.handler_user_id == user.id, not_(delegated)),
+            and_(Complaint.delegate_user_id == user.id, delegated),
+        ),
+    )
     return or_(to_sort, to_answer)
 
 
@@ -159,6 +167,9 @@ def waiting_for(case: Complaint, names: Mapping[int, StaffUser]) -> str:
     if case.status == Status.responded:
         return "Answered: the parent may ask for the next stage"
     handler = names.get(case.handler_user_id) if case.handler_user_id else None
+    delegate = names.get(case.delegate_user_id) if case.delegate_user_id else None
+    if delegate is not None and case.stage != Stage.stage2:
+        return f"With {delegate.name}" + (f" (given by {handler.name})" if handler else "")
     if case.stage == Stage.stage2:
         return "With the governors' panel" + (f" ({handler.name}, clerk)" if handler else "")
     return f"Being looked into by {handler.name}" if handler else "Being looked into"

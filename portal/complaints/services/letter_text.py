@@ -13,6 +13,7 @@ from portal.complaints.models import (
     Complaint,
     Outcome,
 )
+from portal.complaints.services.access import handler_of
 from portal.complaints.services.deadlines import compute_deadline, school_calendar
 from portal.complaints.services.errors import ComplaintError
 from portal.complaints.services.notices import case_view
@@ -45,7 +46,10 @@ def stage1_letter_text(
         by_when = f"by {format_date(window)}"
     except CalendarExhaustedError:
         by_when = f"within {school.escalation_window_days} school days of this letter"
-    values = _letter_values(session, complaint, letter, user)
+    # Over the handler's name, whoever sends it (a senior leader the case was given to); the
+    # history records who actually sent it.
+    signer = handler_of(session, complaint) or user
+    values = _letter_values(session, complaint, letter, signer)
     values["case"] = case_view(complaint, school, escalate_by=by_when)
     return render_wording(
         session, "stage1-letter", {**values, "escalate_by": by_when}, school=school

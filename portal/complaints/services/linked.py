@@ -228,6 +228,10 @@ def _next_stage_with_lead(
 
 
 def _followed(session: Session, lead: Complaint, case: Complaint, actor: Actor, what: str) -> None:
+    if lead.stage != Stage.stage2 and lead.delegate_user_id not in excluded_user_ids(session, case):
+        # Looked into by the senior leader the lead was given to (services.delegation).
+        case.delegate_user_id, case.delegated_at = lead.delegate_user_id, lead.delegated_at
+        session.add(case)
     record_event(
         session,
         subject_type="complaint",

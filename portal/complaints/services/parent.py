@@ -25,6 +25,7 @@ from portal.complaints.models import (
 )
 from portal.complaints.services.access import handler_of
 from portal.complaints.services.deadlines import _set_deadline, school_calendar, school_date
+from portal.complaints.services.delegation import delegate_of
 from portal.complaints.services.errors import ComplaintError
 from portal.complaints.services.linked import move_group_with, release_followers
 from portal.complaints.services.notices import _email_parent, _email_staff, _kind_word
@@ -90,14 +91,14 @@ def parent_reply(
             attachment.message_id = message.id
             attachment.draft_id = None
             session.add(attachment)
-    handler = handler_of(session, complaint)
-    _email_staff(
-        session,
-        settings,
-        handler,
-        complaint,
-        "staff-parent-replied",
-    )
+    for person in (handler_of(session, complaint), delegate_of(session, complaint)):
+        _email_staff(
+            session,
+            settings,
+            person,
+            complaint,
+            "staff-parent-replied",
+        )
     return message
 
 
@@ -142,14 +143,14 @@ def withdraw(session: Session, settings: Settings, complaint: Complaint, reason:
         "case-withdrawn",
         withdrawn_on=withdrawn_on,
     )
-    handler = handler_of(session, complaint)
-    _email_staff(
-        session,
-        settings,
-        handler,
-        complaint,
-        "staff-case-withdrawn",
-    )
+    for person in (handler_of(session, complaint), delegate_of(session, complaint)):
+        _email_staff(
+            session,
+            settings,
+            person,
+            complaint,
+            "staff-case-withdrawn",
+        )
 
 
 def escalation_open(complaint: Complaint, today: date) -> bool:

@@ -20,6 +20,7 @@ from portal.complaints.models import (
 )
 from portal.complaints.services.access import _office_staff, handler_of
 from portal.complaints.services.deadlines import refresh_deadline, school_calendar
+from portal.complaints.services.delegation import delegate_of
 from portal.complaints.services.notices import _email_staff
 from portal.complaints.services.state import _add_message, _change_status
 from portal.config import Settings
@@ -66,6 +67,8 @@ def remind(session: Session, settings: Settings, *, today: date | None = None) -
         if due <= horizon and complaint.reminded_for != due:
             handler = handler_of(session, complaint)
             recipients = [handler] if handler else _office_staff(session)
+            delegate = delegate_of(session, complaint)  # looking into it for the handler
+            recipients += [delegate] if delegate else []
             for person in recipients:
                 _email_staff(
                     session,

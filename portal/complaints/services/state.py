@@ -167,7 +167,11 @@ def status_counts(session: Session, user: StaffUser) -> dict[Status, int]:
         select(Complaint.status, func.count())
         .where(
             Complaint.about.not_in(abouts),
-            or_(Complaint.handler_user_id == user.id, Complaint.id.in_(panel_cases)),
+            or_(
+                Complaint.handler_user_id == user.id,
+                Complaint.delegate_user_id == user.id,
+                Complaint.id.in_(panel_cases),
+            ),
             visibility_clause(user),
         )
         .group_by(Complaint.status)

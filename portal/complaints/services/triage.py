@@ -32,6 +32,7 @@ from portal.complaints.services.access import (
     staff_who_can_be_named,
 )
 from portal.complaints.services.deadlines import _set_deadline
+from portal.complaints.services.delegation import end_delegation
 from portal.complaints.services.errors import ComplaintError
 from portal.complaints.services.linked import bring_along, is_follower, release_followers
 from portal.complaints.services.notices import _email_parent, _email_staff
@@ -121,6 +122,8 @@ def triage(
     complaint.triaged_at = complaint.triaged_at or now_of(session)
     previous_handler = complaint.handler_user_id
     complaint.handler_user_id = handler.id
+    if previous_handler != handler.id and complaint.stage != Stage.stage2:
+        end_delegation(session, complaint, actor)  # the new handler decides for themselves
     declined = "decline" in (complaint.late_decision, complaint.anonymous_decision)
     record_event(
         session,
@@ -278,6 +281,14 @@ def link_to_lead(
         raise ComplaintError(
             "lead_reference",
             f"{lead.reference} is handled by someone this case is about, so they cannot be linked",
+        )
+    if lead.delegate_user_id is not None and lead.delegate_user_id in excluded_user_ids(
+        session, complaint
+    ):
+        raise ComplaintError(
+            "lead_reference",
+            f"{lead.reference} is being looked into by someone this case is about, so they "
+            "cannot be linked",
         )
     complaint.lead_complaint_id = lead.id
     session.add(complaint)
