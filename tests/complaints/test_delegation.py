@@ -346,7 +346,7 @@ def test_the_senior_leader_sees_only_their_case(client, db_session, settings, ca
     assert "You are looking into this case for David Morgan" in page(opened).select_one(
         "#delegated-to"
     ).get_text(" ", strip=True)
-    assert page(opened).select_one("form[action$='/respond']") is not None
+    assert page(opened).select_one("form[action$='/letter']") is not None
     assert page(opened).select_one("form[action$='/delegate']") is None
     assert client.get(f"/staff/complaints/{other.reference}").status_code == 404
     home = page(client.get("/staff"))

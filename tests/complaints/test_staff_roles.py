@@ -164,6 +164,7 @@ MAY = {
         "link": {*TRIAGERS, "head", "senior_leader"},
         "unlink": {*TRIAGERS, "head", "senior_leader"},
         "close-same-matter": {*TRIAGERS, *HEADS},
+        "letter": {"head", "senior_leader"},
         "respond": {"head", "senior_leader"},
         "delegate": {"head"},
         "take-back": {"head"},
@@ -172,6 +173,8 @@ MAY = {
         "panel": {"head", "senior_leader"},
         "outcome": {"head", "senior_leader"},
         "persistent": {*HEADS, "chair"},
+        "papers": {"head", "senior_leader"},
+        "send-bundle": {"head", "senior_leader"},
     },
 }
 
