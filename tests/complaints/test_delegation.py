@@ -524,3 +524,15 @@ def test_the_delegate_hears_of_replies_reminders_and_withdrawal(
     for about in ("replied", "reminder", "withdrawn"):
         head_subjects = [m.subject.lower() for m in _mail_to(db_session, cast.head)]
         assert any(about in subject for subject in head_subjects), about
+
+
+def test_the_parent_reads_the_letter_as_from_the_handler(db_session, settings, cast, deputy):
+    """Sent by the senior leader, the letter comes from the head on the parent's page; the
+    history keeps who pressed send."""
+    case = make_case(db_session, settings, cast, "open")
+    _give(db_session, settings, case, cast.head, deputy)
+    services.respond(db_session, settings, _reload(db_session, case), deputy, letter())
+    db_session.commit()
+    sent = services.messages_for(db_session, case, for_parent=True)[-1]
+    assert sent.author_label == cast.head.name
+    assert sent.author_user_id == deputy.id

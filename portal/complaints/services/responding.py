@@ -20,6 +20,7 @@ from portal.complaints.models import (
 from portal.complaints.services.access import (
     can_handle,
     can_message,
+    handler_of,
     may_answer_with_lead,
 )
 from portal.complaints.services.deadlines import _set_deadline
@@ -63,6 +64,7 @@ def respond(
             body,
             Actor.staff(user),
             outcome=letter.outcome,
+            signed_by=_signer_name(session, case, user),
         )
         case.outcome = letter.outcome
         case.responded_on = today
@@ -76,6 +78,12 @@ def respond(
         )
         session.add(case)
     return answered
+
+
+def _signer_name(session: Session, case: Complaint, user: StaffUser) -> str | None:
+    """The handler's name when someone else (their delegate) sends the letter."""
+    handler = handler_of(session, case)
+    return handler.name if handler is not None and handler.id != user.id else None
 
 
 def send_deadline_update(

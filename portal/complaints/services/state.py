@@ -190,13 +190,16 @@ def _add_message(
     *,
     outcome: str | None = None,
     new_deadline: date | None = None,
+    signed_by: str | None = None,
 ) -> ComplaintMessage:
+    """`signed_by` is the name the parent reads as the sender when it is not the actor's (a
+    letter sent by a senior leader goes out over the handler's name; the history keeps who)."""
     message = ComplaintMessage(
         complaint_id=complaint.id,
         kind=kind,
         author_type=actor.kind,
         author_user_id=actor.user_id,
-        author_label=actor.label,
+        author_label=signed_by or actor.label,
         body=body.strip(),
         outcome=outcome,
         new_deadline=new_deadline,
