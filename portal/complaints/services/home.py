@@ -43,6 +43,13 @@ def your_move_clause(user: StaffUser) -> ColumnElement[bool]:
     return or_(to_sort, to_answer)
 
 
+def is_your_move(user: StaffUser, case: Complaint) -> bool:
+    """`your_move_clause` for a case already loaded (the same rule, without a query)."""
+    if case.status in (Status.new, Status.held):
+        return case.about in _sorts(user)
+    return case.status == Status.open and case.handler_user_id == user.id
+
+
 @dataclass(frozen=True)
 class Home:
     your_move: list[Complaint]
