@@ -22,7 +22,9 @@ def upgrade() -> None:
         ["handler_user_id", "status", "queue_date", "id"],
         unique=False,
     )
-    op.create_index("ix_complaint_about_user", "complaint", ["about_user_id"], unique=False)
+    op.create_index(
+        "ix_complaint_about_user", "complaint", ["about_user_id", "status"], unique=False
+    )
 
 
 def downgrade() -> None:
