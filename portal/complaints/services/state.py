@@ -165,12 +165,16 @@ def status_counts(session: Session, user: StaffUser) -> dict[Status, int]:
         )
     )
     # Handled by them, or on their panel and handled by someone else: apart, each is found by an
-    # index; as one OR, every case was read.
+    # index; as one OR, every case was read. Their panels' cases are a few ids, asked for first
+    # (as a subquery, PostgreSQL read every case when they sat on no panel).
     handles = Complaint.handler_user_id == user.id
-    for reach in (
-        handles,
-        and_(Complaint.id.in_(panel_cases), or_(Complaint.handler_user_id.is_(None), ~handles)),
-    ):
+    reaches = [handles]
+    on_panels = list(session.scalars(panel_cases))
+    if on_panels:
+        reaches.append(
+            and_(Complaint.id.in_(on_panels), or_(Complaint.handler_user_id.is_(None), ~handles))
+        )
+    for reach in reaches:
         beyond = session.execute(
             select(Complaint.status, func.count())
             .where(Complaint.about.not_in(abouts), reach, visibility_clause(user))
