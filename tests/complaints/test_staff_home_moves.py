@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.complaints import services
 from portal.complaints.models import About, Complaint
@@ -140,3 +140,25 @@ def test_whose_move_is_the_same_rule_in_sql_and_for_a_loaded_case(db_session, se
         )
         assert home.your_move_count == len(visible_mine)
         assert {case.id for case in home.your_move} == visible_mine
+
+
+def test_the_counts_on_the_home_are_the_cases_each_person_may_see(db_session, settings, cast):
+    states = [
+        ("new", About.school),
+        ("open", About.head),
+        ("panel", About.school),
+        ("panel", About.governor),
+        ("closed", About.staff),
+    ]
+    for n, (state, about) in enumerate(states):
+        make_case(db_session, settings, cast, state, about=about, parent_email=f"q{n}@example.com")
+    for person in (cast.office, cast.head, cast.chair, cast.clerk, *cast.governors):
+        seen = dict(
+            db_session.execute(
+                select(Complaint.status, func.count())
+                .where(services.visibility_clause(person))
+                .group_by(Complaint.status)
+            ).all()
+        )
+        counts = services.status_counts(db_session, person)
+        assert {str(status): n for status, n in counts.items() if n} == seen, person.name
