@@ -367,20 +367,9 @@ def complaint_week(
         session,
         [case.handler_user_id for case in shown] + [case.delegate_user_id for case in shown],
     )
-    mine: set[int] = (
-        set(
-            session.scalars(
-                select(Complaint.id).where(
-                    Complaint.id.in_([case.id for case in shown]), services.your_move_clause(user)
-                )
-            )
-        )
-        if shown
-        else set()
-    )
 
     def line(case: Complaint) -> dict[str, Any]:
-        yours = case.id in mine
+        yours = services.is_your_move(user, case)
         return {
             "case": case,
             "yours": yours,

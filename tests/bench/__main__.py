@@ -70,6 +70,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--only-load", action="store_true", help="skip the in-process timings of the pages"
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="time only the in-process rows whose name contains TEXT (repeatable; /healthz "
+        "is always timed)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     args.cases = args.cases or (20_000 if args.quick else 250_000)
@@ -138,7 +146,7 @@ def bench_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         if not args.only_load:
             print(f"\ntiming pages in-process ({args.requests} requests each) ...", flush=True)
             timings = measure_in_process(
-                settings, args.requests, args.warmup_requests, random.Random(7)
+                settings, args.requests, args.warmup_requests, random.Random(7), only=args.only
             )
             result["in_process"] = [t.as_dict() for t in timings]
             table = "\n".join([TIMING_HEADER, *(t.row() for t in timings)])

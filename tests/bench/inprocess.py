@@ -33,19 +33,30 @@ COMMON_WORD = "swimming"  # in about 1 case in 20
 RARE_WORD = "trampoline"  # in about 1 case in 1,000
 VERY_COMMON_WORD = "son"  # in about 1 case in 3 (a prefix search, as the service does)
 NO_SUCH_WORD = "xylophone"  # in no case: a typo, or something nobody wrote about
+TRACKING = "parent tracking page /track/<token>"
+SUBMIT_SERVICE = "submission (services.submit + commit)"
+SUBMIT_HTTP = "submission, final POST /complaints/new/submit"
+WHOLE_FORM = "whole form, one parent"
 
 
 class Measure:
     """Times one kind of request after a warm-up; a missing route is reported, not fatal.
 
     A very slow page stops after `budget` seconds (with at least 20 timed requests), so one
-    pathological query cannot hold up the whole run; the note says so.
+    pathological query cannot hold up the whole run; the note says so. With `only`, rows whose
+    name contains none of its texts are not timed (and left out of the table).
     """
 
-    def __init__(self, requests: int, warmup: int, budget: float = 60.0) -> None:
+    def __init__(
+        self, requests: int, warmup: int, budget: float = 60.0, only: Iterable[str] = ()
+    ) -> None:
         self.requests = requests
         self.warmup = warmup
         self.budget = budget
+        self.only = [text.lower() for text in only]
+
+    def wanted(self, name: str) -> bool:
+        return not self.only or any(text in name.lower() for text in self.only)
 
     def run(
         self,
@@ -100,12 +111,16 @@ def sign_in(client: TestClient, email: str, password: str) -> str | None:
 
 
 def measure_in_process(
-    settings: Settings, requests: int, warmup: int, rng: random.Random
+    settings: Settings,
+    requests: int,
+    warmup: int,
+    rng: random.Random,
+    only: Iterable[str] = (),
 ) -> list[Timing]:
     app = create_app(settings)
     engine = app.state.engine
     total = requests + warmup
-    measure = Measure(requests, warmup)
+    measure = Measure(requests, warmup, only=only)
     today = school_today(SystemClock().now())
     timings: list[Timing] = []
     with Session(engine, expire_on_commit=False) as session:
@@ -117,19 +132,23 @@ def measure_in_process(
         timings.append(measure.run("/healthz (client overhead)", lambda i: staff.get("/healthz")))
         problem = sign_in(staff, OFFICE_EMAIL, DEMO_PASSWORD)
         timings.extend(_staff_pages(staff, measure, plan, problem))
-        timings.append(
-            measure.run(
-                "parent tracking page /track/<token>",
-                lambda i: parent.get(f"/track/{plan['tokens'][i % len(plan['tokens'])]}"),
+        if measure.wanted(TRACKING):
+            timings.append(
+                measure.run(
+                    TRACKING,
+                    lambda i: parent.get(f"/track/{plan['tokens'][i % len(plan['tokens'])]}"),
+                )
             )
-        )
-        timings.append(_submit_service(engine, settings, measure, today))
-        timings.append(_submit_http(engine, settings, parent, measure, today))
-        timings.append(
-            _whole_form(
-                parent, journey.categories_of(engine), max(10, requests // 5), warmup, today
+        if measure.wanted(SUBMIT_SERVICE):
+            timings.append(_submit_service(engine, settings, measure, today))
+        if measure.wanted(SUBMIT_HTTP):
+            timings.append(_submit_http(engine, settings, parent, measure, today))
+        if measure.wanted(WHOLE_FORM):
+            timings.append(
+                _whole_form(
+                    parent, journey.categories_of(engine), max(10, requests // 5), warmup, today
+                )
             )
-        )
     engine.dispose()
     return timings
 
@@ -209,7 +228,7 @@ def _staff_pages(
         "week view /staff/complaints/week",
     ]
     if problem:
-        return [Timing(name, note=problem) for name in names]
+        return [Timing(name, note=problem) for name in names if measure.wanted(name)]
 
     def pick(key: str, i: int) -> str:
         values = plan[key]
@@ -236,13 +255,15 @@ def _staff_pages(
         lambda i: staff.get("/staff/complaints/week"),
     ]
     return [
-        measure.run(name, send, check=no_login) for name, send in zip(names, sends, strict=True)
+        measure.run(name, send, check=no_login)
+        for name, send in zip(names, sends, strict=True)
+        if measure.wanted(name)
     ]
 
 
 def _submit_service(engine, settings: Settings, measure: Measure, today: date) -> Timing:  # type: ignore[no-untyped-def]
     """services.submit and the commit, without HTTP: the procedure's own cost."""
-    timing = Timing("submission (services.submit + commit)")
+    timing = Timing(SUBMIT_SERVICE)
     categories = journey.categories_of(engine)
     with Session(engine, expire_on_commit=False) as session:
         for i in range(measure.warmup + measure.requests):
@@ -259,7 +280,7 @@ def _submit_http(  # type: ignore[no-untyped-def]
     engine, settings: Settings, parent: TestClient, measure: Measure, today: date
 ) -> Timing:
     """The form's last step: POST /complaints/new/submit with a finished draft and CSRF."""
-    name = "submission, final POST /complaints/new/submit"
+    name = SUBMIT_HTTP
     first = parent.get(journey.FIRST_PAGE)
     token = journey.csrf_from(first.text)
     csrf_cookie = parent.cookies.get("portal_csrf")
@@ -290,7 +311,7 @@ def _whole_form(
 ) -> Timing:
     """Every page as a browser does it: GET each question, POST each answer, the done page."""
     requests = 2 * len(journey.form_posts(journey.answers(0, ["x"], today))) + 1
-    timing = Timing(f"whole form, one parent ({requests} requests)")
+    timing = Timing(f"{WHOLE_FORM} ({requests} requests)")
     for i in range(min(warmup, 5) + journeys):
         parent.cookies.clear()
         started = time.perf_counter()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlalchemy import func, select
 
 from portal.complaints import services
 from portal.complaints.models import About, Complaint
@@ -104,3 +105,60 @@ def test_home_lists_never_hold_a_case_about_the_person(db_session, settings, cas
     ids = {case.id for case in [*home.your_move, *home.waiting]}
     assert named.id not in ids
     assert db_session.get(Complaint, named.id) is not None
+
+
+def test_whose_move_is_the_same_rule_in_sql_and_for_a_loaded_case(db_session, settings, cast):
+    cases = [
+        make_case(db_session, settings, cast, state, about=about, parent_email=f"p{n}@example.com")
+        for n, (state, about) in enumerate(
+            [
+                ("new", About.school),
+                ("new", About.head),
+                ("open", About.staff),
+                ("open", About.head),
+                ("open", About.governor),
+                ("responded", About.school),
+                ("closed", About.school),
+            ]
+        )
+    ]
+    ids = [case.id for case in cases]
+    for person in (cast.office, cast.head, cast.chair, cast.clerk):
+        in_sql = set(
+            db_session.scalars(
+                select(Complaint.id).where(Complaint.id.in_(ids), services.your_move_clause(person))
+            )
+        )
+        assert in_sql == {case.id for case in cases if services.is_your_move(person, case)}
+        home = services.home_lists(db_session, person)
+        visible_mine = set(
+            db_session.scalars(
+                select(Complaint.id).where(
+                    services.your_move_clause(person), services.visibility_clause(person)
+                )
+            )
+        )
+        assert home.your_move_count == len(visible_mine)
+        assert {case.id for case in home.your_move} == visible_mine
+
+
+def test_the_counts_on_the_home_are_the_cases_each_person_may_see(db_session, settings, cast):
+    states = [
+        ("new", About.school),
+        ("open", About.head),
+        ("panel", About.school),
+        ("panel", About.governor),
+        ("closed", About.staff),
+    ]
+    for n, (state, about) in enumerate(states):
+        make_case(db_session, settings, cast, state, about=about, parent_email=f"q{n}@example.com")
+    for person in (cast.office, cast.head, cast.chair, cast.clerk, *cast.governors):
+        seen = dict(
+            db_session.execute(
+                select(Complaint.status, func.count())
+                .where(services.visibility_clause(person))
+                .group_by(Complaint.status)
+            ).all()
+        )
+        counts = services.status_counts(db_session, person)
+        assert {str(status): n for status, n in counts.items() if n} == seen, person.name

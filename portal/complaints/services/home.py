@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import and_, false, func, not_, or_, select
+from sqlalchemy import and_, func, not_, or_, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
@@ -31,24 +31,43 @@ def _sorts(user: StaffUser) -> set[str]:
     return abouts
 
 
+def _your_move_parts(user: StaffUser) -> list[ColumnElement[bool]]:
+    """`your_move_clause` as parts that never overlap (one status each), so that each is one
+    range of an index in queue order: new and held cases by status, open ones by handler."""
+    sorts = _sorts(user)
+    parts: list[ColumnElement[bool]] = (
+        [
+            and_(Complaint.status == status, Complaint.about.in_(sorts))
+            for status in (Status.new, Status.held)
+        ]
+        if sorts
+        else []
+    )
+    delegated = and_(Complaint.delegate_user_id.is_not(None), Complaint.stage != Stage.stage2)
+    parts.append(
+        and_(Complaint.handler_user_id == user.id, Complaint.status == Status.open, ~delegated)
+    )
+    parts.append(
+        and_(Complaint.delegate_user_id == user.id, Complaint.status == Status.open, delegated)
+    )
+    return parts
+
+
 def your_move_clause(user: StaffUser) -> ColumnElement[bool]:
     """Cases waiting on this person: new or held ones to sort, open ones they must answer (a
     case given to a senior leader is theirs to answer, not the handler's, until stage 2)."""
-    sorts = _sorts(user)
-    to_sort = (
-        and_(Complaint.status.in_([Status.new, Status.held]), Complaint.about.in_(sorts))
-        if sorts
-        else false()
-    )
-    delegated = and_(Complaint.delegate_user_id.is_not(None), Complaint.stage != Stage.stage2)
-    to_answer = and_(
-        Complaint.status == Status.open,
-        or_(
-            and_(Complaint.handler_user_id == user.id, not_(delegated)),
-            and_(Complaint.delegate_user_id == user.id, delegated),
-        ),
-    )
-    return or_(to_sort, to_answer)
+    return or_(*_your_move_parts(user))
+
+
+def is_your_move(user: StaffUser, case: Complaint) -> bool:
+    """`your_move_clause` for a case already loaded (the same rule, without a query)."""
+    if case.status in (Status.new, Status.held):
+        return case.about in _sorts(user)
+    if case.status != Status.open:
+        return False
+    if case.delegate_user_id is not None and case.stage != Stage.stage2:
+        return case.delegate_user_id == user.id
+    return case.handler_user_id == user.id
 
 
 @dataclass(frozen=True)
@@ -59,26 +78,35 @@ class Home:
 
 
 def home_lists(session: Session, user: StaffUser, *, limit: int = HOME_LIMIT) -> Home:
-    """Soonest deadline first (so overdue cases lead), cases with no date yet last."""
+    """Soonest deadline first (so overdue cases lead), cases with no date yet last.
+
+    "Your move" is read part by part (see `_your_move_parts`): the first `limit` cases of each
+    part, then the first `limit` of those; the count adds up each part's count, in one query.
+    As one OR, the databases read every case up to the page or counted every open case."""
     visible = visibility_clause(user)
-    mine = your_move_clause(user)
     # Held cases are active=False (out of the queue) but still office's move to release.
-    moving = and_(visible, mine)
-    waiting = and_(visible, Complaint.is_active.is_(True), not_(mine))
+    parts = [and_(visible, part) for part in _your_move_parts(user)]
+    waiting = and_(visible, Complaint.is_active.is_(True), not_(your_move_clause(user)))
     order = (Complaint.queue_date, Complaint.id)
+    firsts = [
+        select(Complaint.id).where(part).order_by(*order).limit(limit).subquery().select()
+        for part in parts
+    ]
+    counts = [select(func.count()).where(part).scalar_subquery() for part in parts]
     return Home(
         your_move=list(
-            session.scalars(select(Complaint).where(moving).order_by(*order).limit(limit))
+            session.scalars(
+                select(Complaint)
+                .where(Complaint.id.in_(union_all(*firsts) if len(firsts) > 1 else firsts[0]))
+                .order_by(*order)
+                .limit(limit)
+            )
         ),
-        your_move_count=_count(session, moving),
+        your_move_count=sum(session.execute(select(*counts)).one()),
         waiting=list(
             session.scalars(select(Complaint).where(waiting).order_by(*order).limit(limit))
         ),
     )
-
-
-def _count(session: Session, clause: ColumnElement[bool]) -> int:
-    return session.scalar(select(func.count()).select_from(Complaint).where(clause)) or 0
 
 
 @dataclass(frozen=True)
@@ -103,17 +131,19 @@ def week_view(session: Session, user: StaffUser, monday: date, today: date) -> W
     """The active cases this person may see whose next date falls in the week from `monday`."""
     end = monday + timedelta(days=7)
     visible = visibility_clause(user)
+    # By the queue's date, which is the next date (or NO_DEADLINE when there is none): one range
+    # of ix_complaint_queue in order, where the next date has no index.
     due = and_(
         visible,
         Complaint.is_active.is_(True),
-        Complaint.next_deadline >= monday,
-        Complaint.next_deadline < end,
+        Complaint.queue_date >= monday,
+        Complaint.queue_date < end,
     )
     rows = list(
         session.scalars(
             select(Complaint)
             .where(due)
-            .order_by(Complaint.next_deadline, Complaint.id)
+            .order_by(Complaint.queue_date, Complaint.id)
             .limit(WEEK_LIMIT + 1)
         )
     )
@@ -132,10 +162,10 @@ def week_view(session: Session, user: StaffUser, monday: date, today: date) -> W
                 .where(
                     visible,
                     Complaint.is_active.is_(True),
-                    Complaint.next_deadline < monday,
+                    Complaint.queue_date < monday,
                     Complaint.deadline_kind != "escalate",
                 )
-                .order_by(Complaint.next_deadline, Complaint.id)
+                .order_by(Complaint.queue_date, Complaint.id)
                 .limit(WEEK_LIMIT)
             )
         )
