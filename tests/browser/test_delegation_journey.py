@@ -79,6 +79,9 @@ def test_the_head_delegates_and_the_senior_leader_drafts_previews_and_sends(
     expect(preview).to_contain_text(DECISION)
     expect(preview).to_contain_text("David Morgan")
     expect(preview).not_to_contain_text("Daniel Mensah")
+    deputy.set_viewport_size({"width": 320, "height": 640})
+    assert deputy.evaluate("document.documentElement.scrollWidth") <= 320
+    deputy.set_viewport_size({"width": 1280, "height": 900})
     with deputy.expect_download() as draft_pdf:
         deputy.get_by_role("link", name="Download the letter as a PDF").click()
     assert draft_pdf.value.suggested_filename == f"{reference}-draft-letter.pdf"

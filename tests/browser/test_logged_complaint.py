@@ -58,6 +58,9 @@ def test_office_logs_a_phone_complaint_with_no_email_and_prints_the_acknowledgem
     reference = office.locator("#logged-reference").inner_text().strip()
     assert re.fullmatch(r"C-[0-9A-Z]{4}-[0-9A-Z]{3}", reference), reference
     expect(office.locator("#postal-address")).to_contain_text("7 Cherry Walk")
+    office.set_viewport_size({"width": 320, "height": 640})
+    assert office.evaluate("document.documentElement.scrollWidth") <= 320
+    office.set_viewport_size({"width": 1280, "height": 900})
 
     with office.expect_download() as download:
         office.locator("#print-acknowledgement").click()
