@@ -162,3 +162,25 @@ def test_the_counts_on_the_home_are_the_cases_each_person_may_see(db_session, se
         )
         counts = services.status_counts(db_session, person)
         assert {str(status): n for status, n in counts.items() if n} == seen, person.name
+
+
+def test_the_week_shows_the_longest_overdue_and_points_to_the_queue_for_the_rest(
+    client, db_session, settings, cast, monkeypatch
+):
+    from portal.complaints.services import home
+
+    monkeypatch.setattr(home, "OVERDUE_SHOWN", 2)
+    cases = [
+        make_case(db_session, settings, cast, "open", parent_email=f"o{n}@example.com")
+        for n in range(3)
+    ]
+    for day, case in zip((3, 2, 4), cases, strict=True):
+        case.next_deadline = case.queue_date = date(2026, 11, day)
+        db_session.add(case)
+    db_session.commit()
+    sign_in(client, cast.head)
+    week = client.get("/staff/complaints/week")
+    assert _section(week, "overdue-caption") == [cases[1].reference, cases[0].reference]
+    words = text_of(week)
+    assert "Overdue: the 2 waiting longest" in words
+    assert page(week).select_one("a[href='/staff/complaints?overdue=1']") is not None

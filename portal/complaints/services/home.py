@@ -16,7 +16,10 @@ from portal.complaints.models import About, Complaint, Stage, Status
 from portal.complaints.services.access import visibility_clause
 
 HOME_LIMIT = 10
-WEEK_LIMIT = 200
+# A week view lists at most this many cases due, and the longest-waiting overdue ones; past
+# that the queue (sorted by date, or overdue only) is the place to work through them.
+WEEK_LIMIT = 100
+OVERDUE_SHOWN = 20
 
 
 def _sorts(user: StaffUser) -> set[str]:
@@ -121,6 +124,7 @@ class Week:
     days: list[WeekDay]  # Monday to Friday
     overdue: list[Complaint]  # before this week and still waiting (only on the current week)
     more: bool  # more than WEEK_LIMIT cases fall due: the list is cut
+    more_overdue: bool = False  # more than OVERDUE_SHOWN are overdue: the longest waiting shown
 
 
 def week_of(day: date) -> date:
@@ -166,14 +170,15 @@ def week_view(session: Session, user: StaffUser, monday: date, today: date) -> W
                     Complaint.deadline_kind != "escalate",
                 )
                 .order_by(Complaint.queue_date, Complaint.id)
-                .limit(WEEK_LIMIT)
+                .limit(OVERDUE_SHOWN + 1)
             )
         )
     return Week(
         monday=monday,
         days=[WeekDay(day, cases) for day, cases in sorted(by_day.items())],
-        overdue=overdue,
+        overdue=overdue[:OVERDUE_SHOWN],
         more=more,
+        more_overdue=len(overdue) > OVERDUE_SHOWN,
     )
 
 
