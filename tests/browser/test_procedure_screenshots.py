@@ -10,7 +10,14 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from portal.config import PROJECT_ROOT
-from tests.browser.conftest import DESKTOP, MOBILE, PageMaker, assert_accessible, sign_in
+from tests.browser.conftest import (
+    DESKTOP,
+    MOBILE,
+    LiveServer,
+    PageMaker,
+    assert_accessible,
+    sign_in,
+)
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("PORTAL_SCREENSHOTS") != "1",
@@ -80,3 +87,67 @@ def test_screenshot_giving_a_case_to_a_senior_leader(new_page: PageMaker) -> Non
     expect(section).to_contain_text("Daniel Mensah")
     assert_accessible(page)
     section.screenshot(path=SCREENSHOTS / "delegated-case-1280.png", animations="disabled")
+
+
+def _stage2_case_with_a_hearing(live_server: LiveServer) -> str:
+    """A parent's complaint at stage 2 with the panel arranged in a fortnight: its private link."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+    from sqlmodel import Session
+
+    from portal.accounts.models import StaffUser
+    from portal.clock import FixedClock
+    from portal.complaints import services
+    from portal.db import make_engine
+    from tests.clocks import TEST_NOW
+    from tests.factories import answers, letter, sort_case
+
+    settings = live_server.settings
+    engine = make_engine(settings.database_url, FixedClock(TEST_NOW))
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            people = {user.email.split("@")[0]: user for user in session.scalars(select(StaffUser))}
+            received = services.submit(
+                session,
+                settings,
+                answers(
+                    parent_name="Farah Siddiqui",
+                    parent_email="farah.siddiqui@example.com",
+                    category="Communication with the school",
+                    what_happened="Nobody told us the swimming lessons had moved to Friday.",
+                ),
+            )
+            case = received.complaint
+            sort_case(session, settings, case, people["office"], handler=people["head"])
+            services.respond(session, settings, case, people["head"], letter())
+            services.escalate(session, settings, case, "The letter does not say what changes.")
+            governors = [people["governor"], people["governor2"], people["governor3"]]
+            services.record_panel(
+                session,
+                case,
+                people["clerk"],
+                hearing_on=TEST_NOW.date() + timedelta(days=14),
+                member_ids=[g.id for g in governors],
+                papers="",
+                hearing_notes="",
+                hearing_time="18:00",
+                hearing_format="in_person",
+                hearing_place="The school library",
+                settings=settings,
+            )
+            session.commit()
+            return f"/track/{received.access_token}"
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(("viewport", "width"), [(DESKTOP, 1280), (MOBILE, 375)])
+def test_screenshot_the_parents_hearing_and_papers(
+    new_page: PageMaker, live_server: LiveServer, viewport: dict, width: int
+) -> None:
+    link = _stage2_case_with_a_hearing(live_server)
+    page = new_page(js=True, viewport=viewport)
+    page.goto(link + "#hearing")
+    expect(page.locator("#papers")).to_be_visible()
+    shoot(page, f"track-hearing-papers-{width}")
