@@ -542,7 +542,12 @@ def _render_case(
         context["panel_candidates"] = services.eligible_panel_members(session, case)
     context["delegate"] = services.delegate_of(session, case)
     if shown["delegate"]:
-        context["delegate_candidates"] = services.delegates_for(session, case)
+        # "Give it to someone else" lists the others; with nobody else, only "Take it back".
+        context["delegate_candidates"] = [
+            person
+            for person in services.delegates_for(session, case)
+            if person.id != case.delegate_user_id
+        ]
     return render(request, "complaints/staff/case.html", context, status_code=status_code)
 
 
