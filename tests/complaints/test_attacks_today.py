@@ -1,0 +1,169 @@
+"""An attacker's review of issue 8's code (letter drafts, delegation, logged complaints, panel
+papers and bundle, email replies). Each test is a hole found in that review: it failed on the
+code as it landed, and passes with the fix. The finding is in each test's docstring."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from portal.accounts.models import Role
+from portal.complaints import services
+from portal.complaints.models import About, Complaint, Stage
+from portal.complaints.services import ComplaintError
+from portal.mail import OutboxMessage
+from tests.factories import letter, make_case, make_user, submit
+
+
+@pytest.fixture(autouse=True)
+def _files_in_tmp(settings, tmp_path):
+    settings.attachments_dir = tmp_path / "attachments"
+
+
+@pytest.fixture
+def deputy(db_session):
+    return make_user(db_session, Role.senior_leader, name="Daniel Mensah")
+
+
+def _reload(db_session, case: Complaint) -> Complaint:
+    db_session.expire_all()
+    return db_session.get(Complaint, case.id)
+
+
+def _mail_to(db_session, person) -> list[OutboxMessage]:
+    return list(
+        db_session.scalars(select(OutboxMessage).where(OutboxMessage.to_address == person.email))
+    )
+
+
+# ---------------------------------------------------------------- delegation
+
+
+def test_a_delegate_named_when_the_case_is_sorted_again_loses_it_and_hears_nothing(
+    db_session, settings, cast, deputy, clock
+):
+    """The head gives a case to the deputy; office then sorts it again and records that it is
+    about the deputy (same handler). The deputy stayed the delegate: the parent's replies, the
+    reminders and the withdrawal were emailed to the person the complaint is about."""
+    case = make_case(db_session, settings, cast, "open", about=About.staff)
+    services.delegate(db_session, settings, case, cast.head, deputy.id, "")
+    db_session.commit()
+    before = len(_mail_to(db_session, deputy))
+    services.triage(
+        db_session,
+        settings,
+        _reload(db_session, case),
+        cast.office,
+        services.Triage(
+            stage=Stage.stage1,
+            category=case.category,
+            handler_id=cast.head.id,
+            about_user_id=deputy.id,
+        ),
+    )
+    db_session.commit()
+    case = _reload(db_session, case)
+    assert case.delegate_user_id is None
+    assert services.delegate_of(db_session, case) is None
+    assert services.can_handle(db_session, cast.head, case)
+    services.parent_reply(db_session, settings, case, "One more thing.")
+    db_session.commit()
+    clock.advance(timedelta(days=12))
+    services.remind(db_session, settings)
+    db_session.commit()
+    services.withdraw(db_session, settings, _reload(db_session, case), "Sorted out at home")
+    db_session.commit()
+    assert len(_mail_to(db_session, deputy)) == before
+    assert any("replied" in m.subject.lower() for m in _mail_to(db_session, cast.head))
+
+
+def test_a_delegate_excluded_any_other_way_is_not_the_delegate_for_emails(
+    db_session, settings, cast, deputy
+):
+    """Whatever way an exclusion reaches the delegate, `delegate_of` (who is emailed about the
+    case) never names someone the case is about."""
+    from portal.complaints.models import ExclusionReason
+
+    case = make_case(db_session, settings, cast, "open")
+    services.delegate(db_session, settings, case, cast.head, deputy.id, "")
+    db_session.commit()
+    services.exclude(
+        db_session, _reload(db_session, case), deputy.id, ExclusionReason.named_at_triage
+    )
+    db_session.commit()
+    case = _reload(db_session, case)
+    assert services.delegate_of(db_session, case) is None
+    services.parent_reply(db_session, settings, case, "Another thing.")
+    db_session.commit()
+    assert not any("replied" in m.subject.lower() for m in _mail_to(db_session, deputy))
+
+
+# ---------------------------------------------------------------- the panel
+
+
+def test_a_governor_the_parent_named_cannot_sit_on_the_panel(db_session, settings, cast):
+    """A governor the parent's words named is kept out of the case (an exclusion), but nobody
+    recorded them as 'the person it is about' at sorting. They could still be chosen for the
+    panel, and were then emailed the hearing and the bundle of a complaint about themselves."""
+    named = cast.governors[0]
+    case = make_case(
+        db_session, settings, cast, "stage2", about=About.governor, about_name=named.name
+    )
+    assert services.is_excluded(db_session, named, case)
+    assert named.id not in {u.id for u in services.eligible_panel_members(db_session, case)}
+    with pytest.raises(ComplaintError):
+        services.record_panel(
+            db_session,
+            case,
+            cast.clerk,
+            hearing_on=services.school_date(db_session),
+            member_ids=[g.id for g in cast.governors],
+            papers="",
+            hearing_notes="",
+        )
+
+
+def test_the_panel_letters_preview_counts_only_linked_cases_that_get_it(db_session, settings, cast):
+    """The stage 2 letter's preview said how many linked cases 'will get the same letter',
+    counting a linked case about the chair writing it (which does not get it: the chair may not
+    handle it). The count told the chair that a case about them exists."""
+    lead = submit(db_session, settings)
+    follower = submit(db_session, settings, about=About.staff, about_name=cast.chair.name)
+    assert services.is_excluded(db_session, cast.chair, follower)
+    services.link_to_lead(db_session, settings, follower, lead, cast.office)
+    db_session.commit()
+    from tests.factories import sort_case
+
+    sort_case(db_session, settings, _reload(db_session, lead), cast.office, handler=cast.head)
+    db_session.commit()
+    lead = _reload(db_session, lead)
+    services.respond(db_session, settings, lead, cast.head, letter())
+    db_session.commit()
+    services.escalate(db_session, settings, _reload(db_session, lead), "Not dealt with at all.")
+    db_session.commit()
+    lead = _reload(db_session, lead)
+    f = _reload(db_session, follower)
+    assert f.stage == Stage.stage2, (f.status, f.lead_complaint_id, lead.id, lead.stage)
+    services.record_panel(
+        db_session,
+        lead,
+        cast.clerk,
+        hearing_on=services.school_date(db_session),
+        member_ids=[g.id for g in cast.governors],
+        papers="",
+        hearing_notes="",
+    )
+    db_session.commit()
+    lead = _reload(db_session, lead)
+    words = services.LetterWords(
+        outcome="upheld",
+        investigated="The panel met and heard both sides.",
+        decision="The panel upholds the complaint.",
+        actions="None.",
+    )
+    services.save_draft(db_session, lead, cast.clerk, words, version=None)
+    db_session.commit()
+    assert services.preview(db_session, _reload(db_session, lead), cast.clerk).others == 1
+    assert services.preview(db_session, _reload(db_session, lead), cast.chair).others == 0
