@@ -167,3 +167,45 @@ def test_the_panel_letters_preview_counts_only_linked_cases_that_get_it(db_sessi
     db_session.commit()
     assert services.preview(db_session, _reload(db_session, lead), cast.clerk).others == 1
     assert services.preview(db_session, _reload(db_session, lead), cast.chair).others == 0
+
+
+# ---------------------------------------------------------------- the admin outbox
+
+
+def test_an_admin_the_case_is_about_sees_neither_the_parent_nor_the_reference_in_the_outbox(
+    client, db_session, settings, cast
+):
+    """The outbox hid the words of an email about a case the admin may not see, but listed its
+    recipient and subject: a head teacher who is also the admin read 'We have received your
+    complaint (C-...)' to alex.parent@example.com the moment a complaint about them arrived,
+    and so who complained. New emails today (bundle ready, papers, delegation) are listed the
+    same way."""
+    from tests.factories import answers, sign_in
+
+    head_admin = make_user(db_session, Role.head, Role.admin, name="Hana Head")
+    received = services.submit(
+        db_session, settings, answers(about=About.head, parent_email="worried.mum@example.com")
+    )
+    db_session.commit()
+    case = received.complaint
+    assert services.is_excluded(db_session, head_admin, case)
+    [message] = db_session.scalars(
+        select(OutboxMessage).where(OutboxMessage.complaint_id == case.id)
+    ).all()
+    message.last_error = "550 worried.mum@example.com: mailbox full"
+    db_session.add(message)
+    db_session.commit()
+    sign_in(client, head_admin)
+    for path in ("/staff/outbox", f"/staff/outbox/{message.id}"):
+        shown = client.get(path)
+        assert shown.status_code == 200
+        assert "worried.mum" not in shown.text, path
+        assert case.reference not in shown.text, path
+        assert "about a case you cannot see" in shown.text, path
+    # Someone who may see the case still reads it all.
+    office_admin = make_user(db_session, Role.office, Role.admin, name="Olu Office")
+    other = services.submit(db_session, settings, answers(parent_email="dad@example.com"))
+    db_session.commit()
+    sign_in(client, office_admin)
+    assert "dad@example.com" in client.get("/staff/outbox").text
+    assert other.complaint.reference in client.get("/staff/outbox").text
