@@ -209,3 +209,62 @@ def test_an_admin_the_case_is_about_sees_neither_the_parent_nor_the_reference_in
     sign_in(client, office_admin)
     assert "dad@example.com" in client.get("/staff/outbox").text
     assert other.complaint.reference in client.get("/staff/outbox").text
+
+
+# ---------------------------------------------------------------- email replies
+
+
+def test_a_parents_private_link_in_an_email_reply_never_reaches_staff(
+    client, db_session, settings, cast
+):
+    """The acknowledgement email carries the parent's private link and a reply address, so a
+    reply quotes the link. A held email showed it whole to office ('the whole email'), and a
+    reply written under the link, or a link pasted in, was stored on the case for every member
+    of staff: anyone holding the link can act as the parent (withdraw, ask for a panel)."""
+    from portal.complaints.models import ComplaintMessage, InboundMail, MessageKind
+    from portal.complaints.services.inbound import receive
+    from tests.complaints.test_inbound_mail import REPLY, address_of, an_email
+    from tests.factories import make_case_with_link, sign_in
+
+    settings.reply_address = REPLY
+    case, token = make_case_with_link(db_session, settings, cast, "open")
+    link = f"{settings.base_url}/track/{token}"
+    quoted = (
+        f"My link {link} does not open on my phone.\n\n"
+        "On Wed, 25 Nov 2026 at 09:00, Brookfield Primary School <office@example.com> wrote:\n"
+        f"> Follow your complaint here: {link}\n"
+    )
+    placed, _ = receive(db_session, settings, an_email(address_of(settings, case), body=quoted))
+    held, _ = receive(
+        db_session,
+        settings,
+        an_email(address_of(settings, case), body=quoted, sender="grandad@example.com"),
+    )
+    db_session.commit()
+    assert placed.message_id is not None and held.message_id is None
+    db_session.expire_all()
+    bodies = db_session.scalars(
+        select(ComplaintMessage.body).where(
+            ComplaintMessage.complaint_id == case.id,
+            ComplaintMessage.kind == MessageKind.parent_reply,
+        )
+    ).all()
+    assert bodies and all(token not in body for body in bodies)
+    sign_in(client, cast.office)
+    shown = client.get(f"/staff/complaints/emails/{held.id}")
+    assert shown.status_code == 200
+    assert "does not open on my phone" in shown.text
+    assert token not in shown.text
+    one = client.get(f"/staff/complaints/emails/{held.id}")
+    from tests.pages import csrf_of
+
+    client.post(
+        f"/staff/complaints/emails/{held.id}/attach",
+        data={"reference": case.reference, "csrf_token": csrf_of(one)},
+    )
+    db_session.expire_all()
+    assert db_session.get(InboundMail, held.id).message_id is not None
+    bodies = db_session.scalars(
+        select(ComplaintMessage.body).where(ComplaintMessage.complaint_id == case.id)
+    ).all()
+    assert len(bodies) >= 2 and all(token not in body for body in bodies)
