@@ -268,3 +268,115 @@ def test_a_parents_private_link_in_an_email_reply_never_reaches_staff(
         select(ComplaintMessage.body).where(ComplaintMessage.complaint_id == case.id)
     ).all()
     assert len(bodies) >= 2 and all(token not in body for body in bodies)
+
+
+# ---------------------------------------------------------------- two at once
+
+
+def _at_once(app, case_id: int, works) -> list[str]:  # type: ignore[no-untyped-def]
+    """Run each `work(session, case)` in its own thread and connection, at the same moment."""
+    import threading
+
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm.exc import StaleDataError
+
+    barrier = threading.Barrier(len(works))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def run(work) -> None:  # type: ignore[no-untyped-def]
+        with app.state.sessions() as session:
+            case = session.get(Complaint, case_id)
+            session.commit()
+            barrier.wait(timeout=60)
+            try:
+                work(session, case)
+                session.commit()
+                result = "won"
+            except (StaleDataError, ComplaintError, OperationalError):
+                session.rollback()
+                result = "lost"
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=run, args=(work,)) for work in works]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(outcomes)
+
+
+@pytest.mark.committed
+def test_giving_a_case_to_another_leader_and_taking_it_back_at_once_one_wins(
+    app, db_session, settings, cast, deputy
+):
+    """Delegation and take-back each change the case: the version column lets only one of two
+    pages opened on the same case win; the other is told, and the history holds one of them."""
+    from portal.complaints import timeline
+    from portal.history import HistoryEvent
+
+    assistant = make_user(db_session, Role.senior_leader, name="Grace Adeyemi")
+    case = make_case(db_session, settings, cast, "open")
+    services.delegate(db_session, settings, case, cast.head, deputy.id, "")
+    db_session.commit()
+
+    def give(session, mine) -> None:  # type: ignore[no-untyped-def]
+        head = session.get(type(cast.head), cast.head.id)
+        services.delegate(session, settings, mine, head, assistant.id, "")
+
+    def take(session, mine) -> None:  # type: ignore[no-untyped-def]
+        head = session.get(type(cast.head), cast.head.id)
+        services.take_back(session, settings, mine, head)
+
+    assert _at_once(app, case.id, [give, take]) == ["lost", "won"]
+    case = _reload(db_session, case)
+    events = db_session.scalars(
+        select(HistoryEvent.tag).where(
+            HistoryEvent.subject_id == str(case.id),
+            HistoryEvent.tag.in_([timeline.Tag.delegate, timeline.Tag.take_back]),
+        )
+    ).all()
+    assert len(events) == 2  # the first delegation, and the winner
+    assert case.delegate_user_id in (None, assistant.id)
+
+
+@pytest.mark.committed
+def test_a_held_email_attached_to_two_cases_at_once_lands_on_one(app, db_session, settings, cast):
+    """Two people putting one held email on two different cases at the same moment: it lands
+    once, on one case."""
+    from portal.complaints.models import ComplaintMessage, InboundMail, MessageKind
+    from portal.complaints.services.inbound import attach_held, receive
+    from tests.complaints.test_inbound_mail import REPLY, address_of, an_email
+
+    settings.reply_address = REPLY
+    first = make_case(db_session, settings, cast, "open")
+    second = make_case(db_session, settings, cast, "open")
+    held, _ = receive(
+        db_session, settings, an_email(address_of(settings, first), sender="gran@example.com")
+    )
+    db_session.commit()
+    office_2 = make_user(db_session, Role.office, name="Second Office")
+
+    def attach_as(user, reference):  # type: ignore[no-untyped-def]
+        def work(session, _case) -> None:  # type: ignore[no-untyped-def]
+            me = session.get(type(user), user.id)
+            mail = session.get(InboundMail, held.id)
+            attach_held(session, settings, me, mail, reference)
+
+        return work
+
+    outcomes = _at_once(
+        app,
+        first.id,
+        [attach_as(cast.office, first.reference), attach_as(office_2, second.reference)],
+    )
+    assert outcomes == ["lost", "won"]
+    db_session.expire_all()
+    placed = db_session.scalars(
+        select(ComplaintMessage).where(
+            ComplaintMessage.complaint_id.in_([first.id, second.id]),
+            ComplaintMessage.kind == MessageKind.parent_reply,
+        )
+    ).all()
+    assert len(placed) == 1
