@@ -42,7 +42,7 @@ def _mail_to(db_session, person) -> list[OutboxMessage]:
 
 
 def test_a_delegate_named_when_the_case_is_sorted_again_loses_it_and_hears_nothing(
-    db_session, settings, cast, deputy, clock
+    client, db_session, settings, cast, deputy, clock
 ):
     """The head gives a case to the deputy; office then sorts it again and records that it is
     about the deputy (same handler). The deputy stayed the delegate: the parent's replies, the
@@ -68,6 +68,12 @@ def test_a_delegate_named_when_the_case_is_sorted_again_loses_it_and_hears_nothi
     assert case.delegate_user_id is None
     assert services.delegate_of(db_session, case) is None
     assert services.can_handle(db_session, cast.head, case)
+    from tests.factories import sign_in
+
+    sign_in(client, deputy)
+    for path in ("", "/letter", "/letter.pdf"):
+        assert client.get(f"/staff/complaints/{case.reference}{path}").status_code == 404
+    assert case.reference not in client.get("/staff").text
     services.parent_reply(db_session, settings, case, "One more thing.")
     db_session.commit()
     clock.advance(timedelta(days=12))
