@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -30,11 +32,15 @@ def outbox(
 ) -> Response:
     status = status if status in OUTBOX_STATUSES else None
     messages = mail.outbox_page(session, status=status, limit=50, before_id=before)
+    readable: dict[int, bool] = {}
     return render(
         request,
         "admin/outbox.html",
         {
-            "messages": messages,
+            "messages": [
+                _shown(message, _may_read(session, admin, message, readable))
+                for message in messages
+            ],
             "status": status,
             "statuses": OUTBOX_STATUSES,
             "smtp_configured": request.app.state.settings.smtp_configured,
@@ -62,23 +68,73 @@ def outbox_message(
             detail={"outbox_message_id": message.id},
         )
         session.commit()
+    may_read = _may_read(session, admin, message)
     return render(
         request,
         "admin/outbox-message.html",
-        {"message": message, "body_hidden": not _may_read(session, admin, message)},
+        {"message": _shown(message, may_read), "body_hidden": not may_read},
     )
 
 
-def _may_read(session: SessionDep, admin: StaffUser, message: mail.OutboxMessage) -> bool:
-    """An email about a case shows its words only to an admin who may see that case: running
-    the outbox is not a way round who sees what. Its private link is never shown to anyone."""
+HIDDEN_TO = "Not shown: about a case you cannot see"
+HIDDEN_SUBJECT = "An email about a case you cannot see"
+
+
+@dataclass(frozen=True)
+class ShownMessage:
+    """An outbox row as an admin may read it: for a case they may not see, nothing that says
+    who complained or which case (recipient, subject, error text, words) is kept."""
+
+    id: int | None
+    to_address: str
+    subject: str
+    body_text: str
+    status: str
+    created_at: datetime
+    sent_at: datetime | None
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+
+
+def _shown(message: mail.OutboxMessage, may_read: bool) -> ShownMessage:
+    return ShownMessage(
+        id=message.id,
+        to_address=message.to_address if may_read else HIDDEN_TO,
+        subject=message.subject if may_read else HIDDEN_SUBJECT,
+        body_text=message.body_text if may_read else "",
+        status=message.status,
+        created_at=message.created_at,
+        sent_at=message.sent_at,
+        attempts=message.attempts,
+        next_attempt_at=message.next_attempt_at,
+        last_error=(message.last_error if may_read else "Not shown")
+        if message.last_error
+        else None,
+    )
+
+
+def _may_read(
+    session: SessionDep,
+    admin: StaffUser,
+    message: mail.OutboxMessage,
+    known: dict[int, bool] | None = None,
+) -> bool:
+    """An email about a case shows anything of it (recipient, subject, words) only to an admin
+    who may see that case: running the outbox is not a way round who sees what, and a parent's
+    address beside 'your complaint' says who complained. Its private link is never shown."""
     if message.complaint_id is None:
         return True
+    if known is not None and message.complaint_id in known:
+        return known[message.complaint_id]
     from portal.complaints.models import Complaint
     from portal.complaints.services import can_see
 
     case = session.get(Complaint, message.complaint_id)
-    return case is not None and can_see(session, admin, case)
+    allowed = case is not None and can_see(session, admin, case)
+    if known is not None:
+        known[message.complaint_id] = allowed
+    return allowed
 
 
 @router.post("/staff/outbox/{message_id}/retry")

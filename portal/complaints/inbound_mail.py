@@ -25,6 +25,7 @@ from email.utils import getaddresses, parseaddr
 from mailparser_reply import EmailReplyParser
 
 from portal.mail import InvalidAddress, normalised_address
+from portal.security import mask_private_links
 from portal.signing import Signer, same_secret
 from portal.text import clean_text
 
@@ -109,11 +110,17 @@ def parse(raw: bytes) -> ParsedMail:
     return ParsedMail(
         message_key=message_key(raw, message_id),
         sender=_sender(message),
-        subject=" ".join(_header(message, "Subject").split())[:SUBJECT_CHARS],
+        subject=mask_private_links(" ".join(_header(message, "Subject").split()))[:SUBJECT_CHARS],
         addresses=_addresses(message),
-        text=_body(message),
+        text=_without_private_links(_body(message)),
         files=_files(message),
     )
+
+
+def _without_private_links(text: str | None) -> str | None:
+    """A reply quotes the school's email, and the acknowledgement holds the parent's private
+    link: staff never read it (whoever holds it can act as the parent), here or on the case."""
+    return mask_private_links(text) if text is not None else None
 
 
 def reply_text(text: str) -> str:

@@ -19,6 +19,7 @@ from portal.complaints.services.access import (
     DELEGATE_TAG,
     can_delegate,
     excluded_user_ids,
+    is_excluded,
     linked_cases,
 )
 from portal.complaints.services.errors import ComplaintError
@@ -51,10 +52,14 @@ def delegates_for(session: Session, case: Complaint) -> list[StaffUser]:
 
 
 def delegate_of(session: Session, case: Complaint) -> StaffUser | None:
-    """The senior leader looking into the case now (a delegation ends at stage 2)."""
+    """The senior leader looking into the case now (a delegation ends at stage 2); never
+    someone the case is about, who is told nothing of it."""
     if case.delegate_user_id is None or case.stage == Stage.stage2:
         return None
-    return session.get(StaffUser, case.delegate_user_id)
+    person = session.get(StaffUser, case.delegate_user_id)
+    if person is None or is_excluded(session, person, case):
+        return None
+    return person
 
 
 def _check_may_delegate(session: Session, case: Complaint, user: StaffUser, field: str) -> None:

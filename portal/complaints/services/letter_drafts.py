@@ -181,7 +181,11 @@ def preview(session: Session, case: Complaint, user: StaffUser) -> Preview:
             raise ComplaintError("letter", "Record the panel (date and three members) first")
         members = panel_members_of(session, panel)
         body = panel_letter_text(session, case, letter, user, panel, members)
-        others = [c for c in followers(session, case) if c.status == Status.open]
+        others = [  # as `send_panel_outcome` chooses them: never a case naming the writer
+            c
+            for c in followers(session, case)
+            if c.stage == Stage.stage2 and c.status == Status.open and can_handle(session, user, c)
+        ]
     else:
         body = stage1_letter_text(session, case, letter, user, school_today(now_of(session)))
         others = [

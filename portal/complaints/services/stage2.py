@@ -27,9 +27,11 @@ from portal.complaints.models import (
 )
 from portal.complaints.services.access import (
     can_handle,
+    excluded_user_ids,
     handler_of,
     involved_user_ids,
     is_excluded,
+    linked_cases,
 )
 from portal.complaints.services.deadlines import school_calendar
 from portal.complaints.services.errors import ComplaintError
@@ -48,7 +50,10 @@ def panel_for(session: Session, complaint: Complaint) -> Panel | None:
 
 
 def eligible_panel_members(session: Session, complaint: Complaint) -> list[StaffUser]:
-    involved = involved_user_ids(session, complaint)
+    """Governors not involved, and nobody this case or a case heard with it names."""
+    involved = involved_user_ids(session, complaint) | excluded_user_ids(session, complaint)
+    for linked in linked_cases(session, complaint):
+        involved |= excluded_user_ids(session, linked)
     users = session.scalars(
         select(StaffUser).where(StaffUser.is_active.is_(True)).order_by(StaffUser.name)
     )

@@ -124,6 +124,8 @@ def triage(
     complaint.handler_user_id = handler.id
     if previous_handler != handler.id and complaint.stage != Stage.stage2:
         end_delegation(session, complaint, actor)  # the new handler decides for themselves
+    elif complaint.delegate_user_id in excluded_user_ids(session, complaint):
+        end_delegation(session, complaint, actor)  # the case is about the senior leader now
     declined = "decline" in (complaint.late_decision, complaint.anonymous_decision)
     record_event(
         session,
