@@ -586,3 +586,22 @@ class InboundMail(SQLModel, table=True):
     @property
     def reason_enum(self) -> InboundReason | None:
         return InboundReason(self.reason) if self.reason in InboundReason.__members__ else None
+
+
+class InboundMailCase(SQLModel, table=True):
+    """Every case an inbound email's reply addresses name (genuine tokens only). A held email is
+    shown only to someone who may see every one of them: an email written to two cases' reply
+    addresses never reaches the person either case is about."""
+
+    __tablename__ = "inbound_mail_case"
+
+    mail_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("inbound_mail.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    complaint_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("complaint.id", ondelete="CASCADE"), primary_key=True, index=True
+        )
+    )

@@ -276,6 +276,45 @@ def test_a_parents_private_link_in_an_email_reply_never_reaches_staff(
     assert len(bodies) >= 2 and all(token not in body for body in bodies)
 
 
+def test_an_email_to_two_cases_reply_addresses_never_reaches_either_subject(
+    client, db_session, settings, cast
+):
+    """Written to the reply addresses of two cases (one about the office manager), the email is
+    held naming no single case; it is shown only to people who may see both."""
+    from portal.complaints.services.inbound import held_mail, receive
+    from tests.complaints.test_inbound_mail import REPLY, address_of, an_email
+    from tests.factories import sign_in
+
+    settings.reply_address = REPLY
+    about_office = make_case(db_session, settings, cast, "open", about=About.staff)
+    services.triage(
+        db_session,
+        settings,
+        about_office,
+        cast.chair,
+        services.Triage(
+            stage=Stage.stage1,
+            category=about_office.category,
+            handler_id=cast.head.id,
+            about_user_id=cast.office.id,
+        ),
+    )
+    other = make_case(db_session, settings, cast, "open")
+    db_session.commit()
+    to_both = f"{address_of(settings, about_office)}, {address_of(settings, other)}"
+    held, _ = receive(
+        db_session, settings, an_email(to_both, body="Miss Okafor shouted at my son again.")
+    )
+    db_session.commit()
+
+    assert held.message_id is None
+    assert held not in held_mail(db_session, cast.office)
+    assert held in held_mail(db_session, cast.chair)
+    sign_in(client, cast.office)
+    assert client.get(f"/staff/complaints/emails/{held.id}").status_code == 404
+    assert "shouted" not in client.get("/staff/complaints/emails").text
+
+
 # ---------------------------------------------------------------- two at once
 
 

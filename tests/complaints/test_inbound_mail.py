@@ -403,6 +403,11 @@ def test_the_person_a_case_is_about_can_neither_see_its_held_email_nor_attach_to
     loose = held_from(db_session, settings, about_office, sender="x@example.com")
     loose.complaint_id = None  # as if it had named no case
     db_session.add(loose)
+    from sqlalchemy import delete
+
+    from portal.complaints.models import InboundMailCase
+
+    db_session.execute(delete(InboundMailCase).where(InboundMailCase.mail_id == loose.id))
     db_session.commit()
     sign_in(client, cast.office)
     listing = client.get("/staff/complaints/emails")

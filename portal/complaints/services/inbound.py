@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlmodel import Session, col
 
 from portal.accounts.models import StaffUser
@@ -33,6 +33,7 @@ from portal.complaints.models import (
     Complaint,
     ComplaintMessage,
     InboundMail,
+    InboundMailCase,
     InboundReason,
     InboundStatus,
     MessageKind,
@@ -106,6 +107,7 @@ def receive(
         raw=raw,
     )
     case, reason = _case_for(session, settings, parsed, raw, recipients)
+    named = _named_cases(session, settings, parsed, recipients)
     detail = ""
     if case is not None:
         mail.complaint_id = case.id
@@ -123,6 +125,8 @@ def receive(
         mail.reason_detail = detail
     session.add(mail)
     session.flush()
+    for complaint_id in named:
+        session.add(InboundMailCase(mail_id=mail.id, complaint_id=complaint_id))
     if case is not None and reason is not None:
         record_event(
             session,
@@ -176,6 +180,17 @@ def _case_for(
     if not reply_text(parsed.text) and not parsed.files:
         return case, InboundReason.empty
     return case, None
+
+
+def _named_cases(
+    session: Session, settings: Settings, parsed: ParsedMail, recipients: Sequence[str]
+) -> set[int]:
+    """Every existing case whose genuine reply address the email was written to."""
+    tokens = tokens_in(settings.reply_address, [*recipients, *parsed.addresses])
+    ids = {case_of_token(settings.secret_key, token) for token in tokens} - {None}
+    if not ids:
+        return set()
+    return set(session.scalars(select(Complaint.id).where(col(Complaint.id).in_(ids))))
 
 
 def check_files(files: Sequence[FileInMail]) -> FilesOutcome:
@@ -239,8 +254,16 @@ def _visible_to(user: StaffUser):  # type: ignore[no-untyped-def]
     """Held emails this person may read: those naming no case, or a case they can see (so an
     email about a case never reaches the person it is about)."""
     visible_cases = select(Complaint.id).where(visibility_clause(user))
-    return or_(
-        col(InboundMail.complaint_id).is_(None), col(InboundMail.complaint_id).in_(visible_cases)
+    names_one_they_may_not_see = exists().where(
+        InboundMailCase.mail_id == InboundMail.id,
+        col(InboundMailCase.complaint_id).not_in(visible_cases),
+    )
+    return and_(
+        or_(
+            col(InboundMail.complaint_id).is_(None),
+            col(InboundMail.complaint_id).in_(visible_cases),
+        ),
+        ~names_one_they_may_not_see,
     )
 
 
