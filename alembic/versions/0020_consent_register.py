@@ -1,0 +1,105 @@
+"""photo consent: the pupil register, contacts, purposes and imports
+
+Revision ID: 0020
+Revises: 0011
+Create Date: 2026-12-06 02:10:00
+
+- pupil: a child on the register, found by the school's pupil id (mis_id, unique); pupils missing
+  from a full import are marked left (on_roll false, left_on), never deleted.
+- pupil_contact_person / pupil_contact: parents and carers (one row per email address) and which
+  pupils they are contacts of, with relationship and parental responsibility.
+- consent_purpose: the uses parents answer for, with the wording's version; the six defaults are
+  added on first use (`portal.consent.services.purposes`).
+- pupil_import: an uploaded export, kept from its preview to its confirmation.
+- pupil_import_column: which column of the school's export holds which field (remembered).
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0020"
+down_revision: str | None = "0011"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "pupil",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("mis_id", sa.String(40), nullable=False),
+        sa.Column("legal_first_name", sa.String(100), nullable=False),
+        sa.Column("legal_last_name", sa.String(100), nullable=False),
+        sa.Column("preferred_name", sa.String(100), nullable=False),
+        sa.Column("year_group", sa.String(20), nullable=False),
+        sa.Column("class_name", sa.String(40), nullable=False),
+        sa.Column("date_of_birth", sa.Date, nullable=False),
+        sa.Column("on_roll", sa.Boolean, nullable=False),
+        sa.Column("left_on", sa.Date, nullable=True),
+        sa.UniqueConstraint("mis_id"),
+    )
+    op.create_index("ix_pupil_class_name", "pupil", ["class_name"])
+    op.create_table(
+        "pupil_contact_person",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("email", sa.String(320), nullable=True),
+    )
+    op.create_index("ix_pupil_contact_person_email", "pupil_contact_person", ["email"])
+    op.create_table(
+        "pupil_contact",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("pupil_id", sa.Integer, sa.ForeignKey("pupil.id"), nullable=False),
+        sa.Column(
+            "contact_id", sa.Integer, sa.ForeignKey("pupil_contact_person.id"), nullable=False
+        ),
+        sa.Column("relationship", sa.String(60), nullable=False),
+        sa.Column("parental_responsibility", sa.Boolean, nullable=False),
+        sa.Column("priority", sa.Integer, nullable=False),
+        sa.Column("current", sa.Boolean, nullable=False),
+        sa.UniqueConstraint("pupil_id", "contact_id"),
+    )
+    op.create_table(
+        "consent_purpose",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("key", sa.String(40), nullable=False),
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.Column("wording", sa.Text, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("asks_naming", sa.Boolean, nullable=False),
+        sa.Column("position", sa.Integer, nullable=False),
+        sa.Column("active", sa.Boolean, nullable=False),
+        sa.UniqueConstraint("key"),
+    )
+    op.create_table(
+        "pupil_import",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column(
+            "uploaded_by_user_id", sa.Integer, sa.ForeignKey("staff_user.id"), nullable=False
+        ),
+        sa.Column("uploaded_at", sa.DateTime, nullable=False),
+        sa.Column("filename", sa.String(200), nullable=False),
+        sa.Column("content", sa.LargeBinary, nullable=True),
+        sa.Column("full", sa.Boolean, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("applied_at", sa.DateTime, nullable=True),
+        sa.Column("summary", sa.Text, nullable=False),
+    )
+    op.create_table(
+        "pupil_import_column",
+        sa.Column("field_key", sa.String(40), primary_key=True),
+        sa.Column("header", sa.String(200), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("pupil_import_column")
+    op.drop_table("pupil_import")
+    op.drop_table("consent_purpose")
+    op.drop_table("pupil_contact")
+    op.drop_index("ix_pupil_contact_person_email", table_name="pupil_contact_person")
+    op.drop_table("pupil_contact_person")
+    op.drop_index("ix_pupil_class_name", table_name="pupil")
+    op.drop_table("pupil")

@@ -1,0 +1,263 @@
+"""The pupil register pages (office and admin): /staff/pupils, a pupil's page, and the import.
+
+The import goes: upload (kept, nothing written) -> which column is which (first time, or when the
+file's columns change) -> preview with each row's problems -> confirm, which writes it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from portal.accounts.access import require_role
+from portal.accounts.models import Role, StaffUser
+from portal.consent.forms import ColumnsForm, ImportForm
+from portal.consent.models import ImportStatus, Pupil, PupilImport
+from portal.consent.services import pupils as finder
+from portal.consent.services import register
+from portal.db import SessionDep
+from portal.inputs import CleanInputRoute, RowId
+from portal.templating import render
+
+router = APIRouter(route_class=CleanInputRoute)
+REGISTER_ROLES = (Role.office, Role.admin)
+RegisterUser = Annotated[StaffUser, Depends(require_role(*REGISTER_ROLES))]
+BASE = "/staff/pupils"
+ERRORS_SHOWN = 200
+
+
+def _see_other(to: str) -> Response:
+    return RedirectResponse(to, status_code=303)
+
+
+# ---------------------------------------------------------------- importing
+
+
+@router.get(BASE + "/import")
+def pupils_import(request: Request, session: SessionDep, user: RegisterUser) -> Response:
+    return _upload_page(request, session)
+
+
+def _upload_page(
+    request: Request,
+    session: Session,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        request,
+        "consent/pupils-import.html",
+        {
+            "values": values or {},
+            "errors": errors or {},
+            "imports": register.imports_of(session),
+            "max_rows": register.MAX_ROWS,
+            "base": BASE,
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+@router.post(BASE + "/import")
+def pupils_import_upload(
+    request: Request,
+    session: SessionDep,
+    user: RegisterUser,
+    form: Annotated[ImportForm, Depends()],
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    checked = form.validate()
+    errors = dict(checked.errors)
+    content = b""
+    if file is None or not file.filename:
+        errors["file"] = "Choose the pupil export (a .csv file)"
+    else:
+        content = file.file.read(register.MAX_BYTES + 1)
+    if errors:
+        return _upload_page(request, session, values=form.typed(), errors=errors)
+    assert file is not None and checked.value is not None
+    try:
+        pupil_import, header = register.start_import(
+            session, user, file.filename or "", content, full=checked.value
+        )
+    except register.ImportRefused as refused:
+        session.rollback()
+        return _upload_page(request, session, values=form.typed(), errors={"file": str(refused)})
+    saved = register.saved_mapping(session)
+    session.commit()
+    if saved and register.is_complete(saved, header):
+        return _see_other(f"{BASE}/import/{pupil_import.id}")
+    return _see_other(f"{BASE}/import/{pupil_import.id}/columns")
+
+
+def _import_or_404(session: Session, import_id: int) -> PupilImport:
+    pupil_import = session.get(PupilImport, import_id)
+    if pupil_import is None:
+        raise HTTPException(status_code=404)
+    return pupil_import
+
+
+def _header_of(pupil_import: PupilImport) -> list[str]:
+    header, _rows = register.read_table(pupil_import.content or b"")
+    return header
+
+
+@router.get(BASE + "/import/{import_id}/columns")
+def pupils_import_columns(
+    request: Request, session: SessionDep, user: RegisterUser, import_id: RowId
+) -> Response:
+    pupil_import = _import_or_404(session, import_id)
+    if pupil_import.status != ImportStatus.checked:
+        return _see_other(f"{BASE}/import/{import_id}")
+    header = _header_of(pupil_import)
+    return _columns_page(request, pupil_import, header, register.guess_mapping(session, header), {})
+
+
+def _columns_page(
+    request: Request,
+    pupil_import: PupilImport,
+    header: list[str],
+    values: dict[str, str],
+    errors: dict[str, str],
+) -> Response:
+    return render(
+        request,
+        "consent/pupils-import-columns.html",
+        {
+            "pupil_import": pupil_import,
+            "header": header,
+            "fields": register.all_fields(),
+            "values": values,
+            "errors": errors,
+            "base": BASE,
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+@router.post(BASE + "/import/{import_id}/columns")
+def pupils_import_columns_save(
+    request: Request,
+    session: SessionDep,
+    user: RegisterUser,
+    import_id: RowId,
+    form: Annotated[ColumnsForm, Depends()],
+) -> Response:
+    pupil_import = _import_or_404(session, import_id)
+    if pupil_import.status != ImportStatus.checked:
+        return _see_other(f"{BASE}/import/{import_id}")
+    header = _header_of(pupil_import)
+    checked = form.validate_against(header)
+    if not checked.ok:
+        return _columns_page(request, pupil_import, header, form.typed(), checked.errors)
+    register.remember_mapping(session, checked.value)
+    session.commit()
+    return _see_other(f"{BASE}/import/{import_id}")
+
+
+@router.get(BASE + "/import/{import_id}")
+def pupils_import_preview(
+    request: Request, session: SessionDep, user: RegisterUser, import_id: RowId
+) -> Response:
+    pupil_import = _import_or_404(session, import_id)
+    if pupil_import.status != ImportStatus.checked:
+        return render(
+            request, "consent/pupils-import-done.html", {"pupil_import": pupil_import, "base": BASE}
+        )
+    return _preview_page(request, session, pupil_import)
+
+
+def _preview_page(
+    request: Request, session: Session, pupil_import: PupilImport, *, problem: str = ""
+) -> Response:
+    header = _header_of(pupil_import)
+    mapping = register.saved_mapping(session)
+    if not register.is_complete(mapping, header):
+        return _see_other(f"{BASE}/import/{pupil_import.id}/columns")
+    checked = register.preview(session, pupil_import, mapping)
+    return render(
+        request,
+        "consent/pupils-import-preview.html",
+        {
+            "pupil_import": pupil_import,
+            "preview": checked,
+            "errors_shown": checked.errors[:ERRORS_SHOWN],
+            "errors": {"confirm": problem} if problem else {},
+            "base": BASE,
+        },
+        status_code=422 if problem else 200,
+    )
+
+
+@router.post(BASE + "/import/{import_id}/confirm")
+def pupils_import_confirm(
+    request: Request, session: SessionDep, user: RegisterUser, import_id: RowId
+) -> Response:
+    pupil_import = _import_or_404(session, import_id)
+    if pupil_import.status != ImportStatus.checked:
+        return _see_other(f"{BASE}/import/{import_id}")
+    header = _header_of(pupil_import)
+    mapping = register.saved_mapping(session)
+    if not register.is_complete(mapping, header):
+        return _see_other(f"{BASE}/import/{import_id}/columns")
+    try:
+        register.confirm_import(session, user, pupil_import, mapping)
+    except register.ImportRefused as refused:
+        session.rollback()
+        return _preview_page(request, session, pupil_import, problem=str(refused))
+    except register.ImportGone:
+        session.rollback()
+        return _see_other(f"{BASE}/import/{import_id}")
+    session.commit()
+    return _see_other(f"{BASE}/import/{import_id}")
+
+
+# ---------------------------------------------------------------- the register
+
+
+@router.get(BASE)
+def pupils(
+    request: Request,
+    session: SessionDep,
+    user: RegisterUser,
+    name: str = "",
+    class_name: str = "",
+    left: str = "",
+) -> Response:
+    name, class_name = name[:100], class_name[:40]
+    found, total = finder.find_pupils(
+        session, name=name, class_name=class_name, include_left=left == "yes"
+    )
+    return render(
+        request,
+        "consent/pupils.html",
+        {
+            "pupils": found,
+            "total": total,
+            "classes": finder.classes(session),
+            "query": {"name": name, "class_name": class_name, "left": left == "yes"},
+            "base": BASE,
+        },
+    )
+
+
+@router.get(BASE + "/{pupil_id}")
+def pupil_page(
+    request: Request, session: SessionDep, user: RegisterUser, pupil_id: RowId
+) -> Response:
+    pupil = session.get(Pupil, pupil_id)
+    if pupil is None:
+        raise HTTPException(status_code=404)
+    return render(
+        request,
+        "consent/pupil.html",
+        {
+            "pupil": pupil,
+            "contacts": finder.contacts_of(session, pupil),
+            "base": BASE,
+        },
+    )
