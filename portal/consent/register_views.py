@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from portal.accounts.access import require_role
@@ -27,6 +28,9 @@ REGISTER_ROLES = (Role.office, Role.admin)
 RegisterUser = Annotated[StaffUser, Depends(require_role(*REGISTER_ROLES))]
 BASE = "/staff/pupils"
 ERRORS_SHOWN = 200
+CHANGED_MEANWHILE = (
+    "Someone else changed the register at the same moment. Check the file again, then confirm"
+)
 
 
 def _see_other(to: str) -> Response:
@@ -206,13 +210,16 @@ def pupils_import_confirm(
         return _see_other(f"{BASE}/import/{import_id}/columns")
     try:
         register.confirm_import(session, user, pupil_import, mapping)
+        session.commit()
     except register.ImportRefused as refused:
         session.rollback()
         return _preview_page(request, session, pupil_import, problem=str(refused))
     except register.ImportGone:
         session.rollback()
         return _see_other(f"{BASE}/import/{import_id}")
-    session.commit()
+    except IntegrityError:  # another import added the same pupil id at the same moment
+        session.rollback()
+        return _preview_page(request, session, pupil_import, problem=CHANGED_MEANWHILE)
     return _see_other(f"{BASE}/import/{import_id}")
 
 
