@@ -12,6 +12,8 @@ Create Date: 2026-12-06 02:10:00
   added on first use (`portal.consent.services.purposes`).
 - pupil_import: an uploaded export, kept from its preview to its confirmation.
 - pupil_import_column: which column of the school's export holds which field (remembered).
+- safeguarding_flag: a pupil whose picture is never used (at most one active per pupil: a
+  partial unique index); consent_settings: who sees a flag's reason, how long consent lasts.
 """
 
 from collections.abc import Sequence
@@ -92,9 +94,38 @@ def upgrade() -> None:
         sa.Column("field_key", sa.String(40), primary_key=True),
         sa.Column("header", sa.String(200), nullable=False),
     )
+    op.create_table(
+        "safeguarding_flag",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("pupil_id", sa.Integer, sa.ForeignKey("pupil.id"), nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("set_by_user_id", sa.Integer, sa.ForeignKey("staff_user.id"), nullable=False),
+        sa.Column("set_at", sa.DateTime, nullable=False),
+        sa.Column("active", sa.Boolean, nullable=False),
+        sa.Column("cleared_by_user_id", sa.Integer, sa.ForeignKey("staff_user.id"), nullable=True),
+        sa.Column("cleared_at", sa.DateTime, nullable=True),
+    )
+    op.create_index(
+        "ux_safeguarding_flag_active",
+        "safeguarding_flag",
+        ["pupil_id"],
+        unique=True,
+        sqlite_where=sa.text("active"),
+        postgresql_where=sa.text("active"),
+    )
+    op.create_table(
+        "consent_settings",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("flag_roles", sa.String(200), nullable=False),
+        sa.Column("validity", sa.String(20), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("consent_settings")
+    op.drop_index("ux_safeguarding_flag_active", table_name="safeguarding_flag")
+    op.drop_table("safeguarding_flag")
     op.drop_table("pupil_import_column")
     op.drop_table("pupil_import")
     op.drop_table("consent_purpose")

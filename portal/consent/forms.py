@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from portal.consent.models import FlagKind
+from portal.consent.services.flags import MAX_REASON
 from portal.consent.services.register import mapping_problems
 from portal.forms import Checked, PostedForm, Text
 
@@ -50,3 +52,25 @@ class ColumnsForm(PostedForm):
     def validate_against(self, header: list[str]) -> Checked[dict[str, str]]:
         mapping = self.mapping()
         return Checked(mapping, mapping_problems(mapping, header))
+
+
+@dataclass(frozen=True)
+class FlagForm(PostedForm):
+    """Restricting a pupil's photos: the kind of safeguarding reason, and the reason in words."""
+
+    kind: Text = ""
+    reason: Text = ""
+
+    def validate(self) -> Checked[tuple[FlagKind, str] | None]:
+        errors: dict[str, str] = {}
+        kind = self.kind if self.kind in FlagKind.__members__ else None
+        if kind is None:
+            errors["kind"] = "Choose why this pupil's photos are restricted"
+        reason = self.reason.strip()
+        if not reason:
+            errors["reason"] = "Write the reason, for the staff who may read it"
+        elif len(reason) > MAX_REASON:
+            errors["reason"] = f"The reason must be {MAX_REASON:,} characters or fewer"
+        if errors or kind is None:
+            return Checked(None, errors)
+        return Checked((FlagKind(kind), reason))

@@ -11,11 +11,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -129,3 +131,62 @@ class ColumnMapping(SQLModel, table=True):
 
     field_key: str = Field(sa_column=Column(String(40), primary_key=True))
     header: str = Field(sa_column=Column(String(200), nullable=False))
+
+
+class FlagKind(enum.StrEnum):
+    looked_after = "looked_after"
+    adopted = "adopted"
+    at_risk = "at_risk"
+    other = "other"
+
+    @property
+    def label(self) -> str:
+        return {
+            FlagKind.looked_after: "Looked after",
+            FlagKind.adopted: "Adopted",
+            FlagKind.at_risk: "At risk",
+            FlagKind.other: "Other",
+        }[self]
+
+
+class SafeguardingFlag(SQLModel, table=True):
+    """A pupil whose picture must never be used, whatever the consent says. Only the roles the
+    consent settings name see its kind and reason; everyone else sees "restricted". A pupil has
+    at most one active flag (a partial unique index); clearing keeps the row."""
+
+    __tablename__ = "safeguarding_flag"
+    __table_args__ = (
+        Index(
+            "ux_safeguarding_flag_active",
+            "pupil_id",
+            unique=True,
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    pupil_id: int = Field(sa_column=Column(Integer, ForeignKey("pupil.id"), nullable=False))
+    kind: str = Field(sa_column=Column(String(20), nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    set_by_user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("staff_user.id"), nullable=False)
+    )
+    set_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    cleared_by_user_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("staff_user.id"), nullable=True)
+    )
+    cleared_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+
+
+class ConsentSettings(SQLModel, table=True):
+    """The school's consent settings (one row; the defaults apply until it exists)."""
+
+    __tablename__ = "consent_settings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Comma-separated role values that see a safeguarding flag's kind and reason.
+    flag_roles: str = Field(default="head,office", sa_column=Column(String(200), nullable=False))
+    # How long an answer lasts: school_year, key_stage or while_at_school.
+    validity: str = Field(default="school_year", sa_column=Column(String(20), nullable=False))

@@ -15,19 +15,24 @@ from sqlmodel import Session
 
 from portal.accounts.access import require_role
 from portal.accounts.models import Role, StaffUser
-from portal.consent.forms import ColumnsForm, ImportForm
-from portal.consent.models import ImportStatus, Pupil, PupilImport
+from portal.consent.forms import ColumnsForm, FlagForm, ImportForm
+from portal.consent.models import FlagKind, ImportStatus, Pupil, PupilImport
+from portal.consent.services import flags, register
 from portal.consent.services import pupils as finder
-from portal.consent.services import register
 from portal.db import SessionDep
 from portal.inputs import CleanInputRoute, RowId
 from portal.templating import render
 
 router = APIRouter(route_class=CleanInputRoute)
 REGISTER_ROLES = (Role.office, Role.admin)
+# The head sees the register too, to restrict a pupil's photos (the flag is theirs and office's).
+PUPIL_ROLES = (Role.office, Role.admin, Role.head)
 RegisterUser = Annotated[StaffUser, Depends(require_role(*REGISTER_ROLES))]
+PupilUser = Annotated[StaffUser, Depends(require_role(*PUPIL_ROLES))]
+FlagUser = Annotated[StaffUser, Depends(require_role(*flags.FLAG_SETTING_ROLES))]
 BASE = "/staff/pupils"
 ERRORS_SHOWN = 200
+ALREADY = "This pupil is already restricted"
 CHANGED_MEANWHILE = (
     "Someone else changed the register at the same moment. Check the file again, then confirm"
 )
@@ -230,7 +235,7 @@ def pupils_import_confirm(
 def pupils(
     request: Request,
     session: SessionDep,
-    user: RegisterUser,
+    user: PupilUser,
     name: str = "",
     class_name: str = "",
     left: str = "",
@@ -247,24 +252,94 @@ def pupils(
             "total": total,
             "classes": finder.classes(session),
             "query": {"name": name, "class_name": class_name, "left": left == "yes"},
+            "may_import": user.has_role(*REGISTER_ROLES),
             "base": BASE,
         },
     )
 
 
 @router.get(BASE + "/{pupil_id}")
-def pupil_page(
-    request: Request, session: SessionDep, user: RegisterUser, pupil_id: RowId
-) -> Response:
+def pupil_page(request: Request, session: SessionDep, user: PupilUser, pupil_id: RowId) -> Response:
+    return _pupil_page(request, session, user, _pupil_or_404(session, pupil_id))
+
+
+def _pupil_or_404(session: Session, pupil_id: int) -> Pupil:
     pupil = session.get(Pupil, pupil_id)
     if pupil is None:
         raise HTTPException(status_code=404)
+    return pupil
+
+
+def _pupil_page(
+    request: Request,
+    session: Session,
+    user: StaffUser,
+    pupil: Pupil,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    flag = flags.active_flag(session, pupil)
+    sees_reason = flags.may_see_reason(session, user)
     return render(
         request,
         "consent/pupil.html",
         {
             "pupil": pupil,
             "contacts": finder.contacts_of(session, pupil),
+            "flag": flag,
+            "flag_kind": FlagKind(flag.kind).label if flag and sees_reason else "",
+            "flag_setter": session.get(StaffUser, flag.set_by_user_id)
+            if flag and sees_reason
+            else None,
+            "sees_reason": sees_reason,
+            "may_flag": flags.may_set(user),
+            "reason_readers": ", ".join(
+                sorted(role.label.lower() for role in flags.flag_roles(session))
+            ),
+            "kinds": list(FlagKind),
+            "values": values or {},
+            "errors": errors or {},
             "base": BASE,
         },
+        status_code=422 if errors else 200,
     )
+
+
+@router.post(BASE + "/{pupil_id}/restrict")
+def pupil_restrict(
+    request: Request,
+    session: SessionDep,
+    user: FlagUser,
+    pupil_id: RowId,
+    form: Annotated[FlagForm, Depends()],
+) -> Response:
+    pupil = _pupil_or_404(session, pupil_id)
+    checked = form.validate()
+    if checked.value is None:
+        return _pupil_page(
+            request, session, user, pupil, values=form.typed(), errors=checked.errors
+        )
+    kind, reason = checked.value
+    try:
+        flags.set_flag(session, user, pupil, kind, reason)
+        session.commit()
+    except (flags.FlagRefused, IntegrityError) as refused:
+        session.rollback()
+        message = str(refused) if isinstance(refused, flags.FlagRefused) else ALREADY
+        return _pupil_page(request, session, user, pupil, errors={"kind": message})
+    return _see_other(f"{BASE}/{pupil_id}#safeguarding")
+
+
+@router.post(BASE + "/{pupil_id}/restrict/{flag_id}/lift")
+def pupil_restrict_lift(
+    request: Request, session: SessionDep, user: FlagUser, pupil_id: RowId, flag_id: RowId
+) -> Response:
+    pupil = _pupil_or_404(session, pupil_id)
+    try:
+        flags.clear_flag(session, user, pupil, flag_id)
+        session.commit()
+    except flags.FlagRefused as refused:
+        session.rollback()
+        return _pupil_page(request, session, user, pupil, errors={"safeguarding": str(refused)})
+    return _see_other(f"{BASE}/{pupil_id}#safeguarding")
