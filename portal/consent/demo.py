@@ -1,0 +1,185 @@
+"""The demo school's pupil register: two classes of made-up pupils with their parents and
+carers, a pupil who has left, and one restricted pupil (its reason seen by the head and office)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from portal.accounts.models import StaffUser
+from portal.consent.models import Contact, FlagKind, Pupil, PupilContact
+from portal.consent.services.flags import set_flag
+from portal.consent.services.purposes import purposes
+
+# mis id, first, last, preferred, class, born, contacts (name, email, relationship, PR)
+_PUPILS: list[tuple[str, str, str, str, str, date, list[tuple[str, str | None, str, bool]]]] = [
+    (
+        "B3001",
+        "Amelia",
+        "Jones",
+        "Millie",
+        "3B",
+        date(2017, 3, 21),
+        [
+            ("Sarah Jones", "sarah.jones@example.com", "Mother", True),
+            ("Tom Jones", "tom.jones@example.com", "Father", True),
+        ],
+    ),
+    (
+        "B3002",
+        "Zoë",
+        "O'Neill",
+        "",
+        "3B",
+        date(2016, 11, 2),
+        [
+            ("Róisín O'Neill", "roisin.oneill@example.com", "Mother", True),
+        ],
+    ),
+    (
+        "B3003",
+        "Ibrahim",
+        "Hassan",
+        "",
+        "3B",
+        date(2017, 1, 14),
+        [
+            ("Amira Hassan", "amira.hassan@example.com", "Mother", True),
+            ("Yusuf Hassan", "yusuf.hassan@example.com", "Father", True),
+        ],
+    ),
+    (
+        "B3004",
+        "Oliver",
+        "Brown",
+        "Ollie",
+        "3B",
+        date(2016, 9, 30),
+        [
+            ("Kate Brown", "kate.brown@example.com", "Foster carer", False),
+        ],
+    ),
+    (
+        "B3005",
+        "Maya",
+        "Patel",
+        "",
+        "3B",
+        date(2017, 6, 5),
+        [
+            ("Nisha Patel", "nisha.patel@example.com", "Mother", True),
+        ],
+    ),
+    (
+        "B4001",
+        "Kwame",
+        "Mensah",
+        "",
+        "4M",
+        date(2015, 7, 9),
+        [
+            ("Ama Mensah", "ama.mensah@example.com", "Grandmother", False),
+            ("Kofi Mensah", "kofi.mensah@example.com", "Father", True),
+        ],
+    ),
+    (
+        "B4002",
+        "Lily",
+        "Jones",
+        "",
+        "4M",
+        date(2015, 12, 1),
+        [
+            ("Sarah Jones", "sarah.jones@example.com", "Mother", True),
+            ("Tom Jones", "tom.jones@example.com", "Father", True),
+        ],
+    ),
+    (
+        "B4003",
+        "Harry",
+        "Wilson",
+        "",
+        "4M",
+        date(2016, 2, 18),
+        [
+            ("Emma Wilson", "emma.wilson@example.com", "Mother", True),
+            ("Dan Wilson", None, "Stepfather", False),
+        ],
+    ),
+    (
+        "B4004",
+        "Sofia",
+        "Nowak",
+        "",
+        "4M",
+        date(2015, 10, 23),
+        [
+            ("Agnieszka Nowak", "agnieszka.nowak@example.com", "Mother", True),
+        ],
+    ),
+]
+
+
+def load_demo_pupils(session: Session) -> None:
+    """Add the demo register (once: nothing is added when pupils exist)."""
+    if session.scalar(select(Pupil.id).limit(1)) is not None:
+        return
+    purposes(session)
+    contacts: dict[str, Contact] = {}
+    made: dict[str, Pupil] = {}
+    for mis_id, first, last, preferred, class_name, born, people in _PUPILS:
+        pupil = Pupil(
+            mis_id=mis_id,
+            legal_first_name=first,
+            legal_last_name=last,
+            preferred_name=preferred,
+            year_group="Year 3" if class_name == "3B" else "Year 4",
+            class_name=class_name,
+            date_of_birth=born,
+        )
+        session.add(pupil)
+        session.flush()
+        made[mis_id] = pupil
+        for priority, (name, email, relationship, responsibility) in enumerate(people, 1):
+            contact = contacts.get(email or "") if email else None
+            if contact is None:
+                contact = Contact(name=name, email=email)
+                session.add(contact)
+                session.flush()
+                if email:
+                    contacts[email] = contact
+            session.add(
+                PupilContact(
+                    pupil_id=pupil.id,
+                    contact_id=contact.id,
+                    relationship=relationship,
+                    parental_responsibility=responsibility,
+                    priority=priority,
+                    current=True,
+                )
+            )
+    left = Pupil(
+        mis_id="B4005",
+        legal_first_name="Jack",
+        legal_last_name="Taylor",
+        year_group="Year 4",
+        class_name="4M",
+        date_of_birth=date(2015, 8, 8),
+        on_roll=False,
+        left_on=date(2026, 7, 22),
+    )
+    session.add(left)
+    session.flush()
+    head = session.scalar(
+        select(StaffUser).where(StaffUser.email == "head@brookfield-primary.example")
+    )
+    if head is not None:
+        set_flag(
+            session,
+            head,
+            made["B3004"],
+            FlagKind.looked_after,
+            "Looked after by the council. His birth family must not learn which school he is at.",
+        )

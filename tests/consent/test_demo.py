@@ -1,0 +1,27 @@
+"""The demo school's register: `make run` shows pupils, a leaver and a restricted pupil."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from portal.accounts.models import Role
+from portal.consent.demo import load_demo_pupils
+from portal.consent.models import Pupil
+from portal.consent.services import flags
+from tests.conftest import page
+from tests.factories import make_user, sign_in
+
+
+def test_the_demo_register_has_two_classes_a_leaver_and_a_restricted_pupil(client, db_session):
+    make_user(db_session, Role.head, email="head@brookfield-primary.example")
+    load_demo_pupils(db_session)
+    load_demo_pupils(db_session)  # once only
+    db_session.commit()
+    pupils = db_session.scalars(select(Pupil)).all()
+    assert len(pupils) == 10
+    assert {p.class_name for p in pupils if p.on_roll} == {"3B", "4M"}
+    assert [p.mis_id for p in pupils if not p.on_roll] == ["B4005"]
+    assert len(flags.restricted(db_session, [p.id for p in pupils])) == 1
+    sign_in(client, make_user(db_session, Role.office))
+    listing = page(client.get("/staff/pupils", params={"class_name": "3B"}))
+    assert len(listing.select("#pupils tbody tr")) == 5
