@@ -14,6 +14,8 @@ Create Date: 2026-12-06 02:10:00
 - pupil_import_column: which column of the school's export holds which field (remembered).
 - safeguarding_flag: a pupil whose picture is never used (at most one active per pupil: a
   partial unique index); consent_settings: who sees a flag's reason, how long consent lasts.
+- consent_record: each answer (pupil, purpose, contact, yes/no, naming, when, how, who entered
+  it, the wording version shown), append-only.
 """
 
 from collections.abc import Sequence
@@ -120,9 +122,33 @@ def upgrade() -> None:
         sa.Column("flag_roles", sa.String(200), nullable=False),
         sa.Column("validity", sa.String(20), nullable=False),
     )
+    op.create_table(
+        "consent_record",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("pupil_id", sa.Integer, sa.ForeignKey("pupil.id"), nullable=False),
+        sa.Column(
+            "purpose_id", sa.Integer, sa.ForeignKey("consent_purpose.id"), nullable=False
+        ),
+        sa.Column(
+            "contact_id", sa.Integer, sa.ForeignKey("pupil_contact_person.id"), nullable=False
+        ),
+        sa.Column("answer", sa.Boolean, nullable=False),
+        sa.Column("naming", sa.Boolean, nullable=True),
+        sa.Column("given_at", sa.DateTime, nullable=False),
+        sa.Column("how", sa.String(10), nullable=False),
+        sa.Column(
+            "entered_by_user_id", sa.Integer, sa.ForeignKey("staff_user.id"), nullable=True
+        ),
+        sa.Column("wording_version", sa.Integer, nullable=False),
+    )
+    op.create_index(
+        "ix_consent_record_pupil", "consent_record", ["pupil_id", "purpose_id", "id"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_consent_record_pupil", table_name="consent_record")
+    op.drop_table("consent_record")
     op.drop_table("consent_settings")
     op.drop_index("ux_safeguarding_flag_active", table_name="safeguarding_flag")
     op.drop_table("safeguarding_flag")

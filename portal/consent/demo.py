@@ -3,15 +3,25 @@ carers, a pupil who has left, and one restricted pupil (its reason seen by the h
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from portal.accounts.models import StaffUser
-from portal.consent.models import Contact, FlagKind, Pupil, PupilContact
+from portal.consent.models import (
+    AnswerHow,
+    ConsentRecord,
+    Contact,
+    FlagKind,
+    Pupil,
+    PupilContact,
+)
 from portal.consent.services.flags import set_flag
 from portal.consent.services.purposes import purposes
+from portal.db import now_of
+
+_EVERY = ("displays", "website", "social_media", "newsletter", "local_press", "video")
 
 # mis id, first, last, preferred, class, born, contacts (name, email, relationship, PR)
 _PUPILS: list[tuple[str, str, str, str, str, date, list[tuple[str, str | None, str, bool]]]] = [
@@ -175,6 +185,10 @@ def load_demo_pupils(session: Session) -> None:
     head = session.scalar(
         select(StaffUser).where(StaffUser.email == "head@brookfield-primary.example")
     )
+    office = session.scalar(
+        select(StaffUser).where(StaffUser.email == "office@brookfield-primary.example")
+    )
+    _demo_answers(session, office, made, contacts)
     if head is not None:
         set_flag(
             session,
@@ -183,3 +197,52 @@ def load_demo_pupils(session: Session) -> None:
             FlagKind.looked_after,
             "Looked after by the council. His birth family must not learn which school he is at.",
         )
+
+
+# pupil, contact email, purpose keys answered (yes, naming) or no, and how many days ago.
+_ANSWERS: list[tuple[str, str, dict[str, tuple[bool, bool | None]], int]] = [
+    ("B3001", "sarah.jones@example.com", {k: (True, True) for k in _EVERY}, 20),
+    ("B3001", "tom.jones@example.com", {k: (True, True) for k in _EVERY}, 19),
+    (
+        "B3002",
+        "roisin.oneill@example.com",
+        {"displays": (True, None), "website": (False, None)},
+        15,
+    ),
+    ("B3003", "amira.hassan@example.com", {"website": (False, None)}, 12),
+    ("B3003", "yusuf.hassan@example.com", {"website": (True, False), "displays": (True, None)}, 11),
+    ("B3005", "nisha.patel@example.com", {"social_media": (True, True)}, 30),
+    ("B3005", "nisha.patel@example.com", {"social_media": (False, None)}, 3),
+    ("B4001", "kofi.mensah@example.com", {k: (True, False) for k in _EVERY}, 400),
+    ("B4002", "sarah.jones@example.com", {k: (True, True) for k in _EVERY}, 20),
+    ("B3004", "kate.brown@example.com", {"website": (True, True)}, 10),
+]
+
+
+def _demo_answers(
+    session: Session,
+    office: StaffUser | None,
+    pupils: dict[str, Pupil],
+    contacts: dict[str, Contact],
+) -> None:
+    """Answers of every kind: given, refused, parents who disagree, a withdrawal, a lapsed
+    answer from last school year, and one from a carer without parental responsibility."""
+    by_key = {p.key: p for p in purposes(session)}
+    now = now_of(session)
+    for mis_id, email, given, days_ago in _ANSWERS:
+        for key, (answer, naming) in given.items():
+            purpose = by_key[key]
+            session.add(
+                ConsentRecord(
+                    pupil_id=pupils[mis_id].id,
+                    purpose_id=purpose.id,
+                    contact_id=contacts[email].id,
+                    answer=answer,
+                    naming=naming if answer and purpose.asks_naming else None,
+                    given_at=now - timedelta(days=days_ago),
+                    how=AnswerHow.paper if days_ago % 2 else AnswerHow.phone,
+                    entered_by_user_id=office.id if office else None,
+                    wording_version=purpose.version,
+                )
+            )
+    session.flush()

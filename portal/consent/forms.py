@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from portal.consent.models import FlagKind
+from portal.consent.models import AnswerHow, FlagKind, Purpose
+from portal.consent.services.answers import Answer
 from portal.consent.services.flags import MAX_REASON
 from portal.consent.services.register import mapping_problems
 from portal.forms import Checked, PostedForm, Text
+from portal.inputs import row_id_or_none
 
 
 @dataclass(frozen=True)
@@ -74,3 +76,61 @@ class FlagForm(PostedForm):
         if errors or kind is None:
             return Checked(None, errors)
         return Checked((FlagKind(kind), reason))
+
+
+@dataclass(frozen=True)
+class ConsentEntryForm(PostedForm):
+    """A parent's answers from a paper form or a phone call, entered by staff: who answered,
+    how, and yes/no (or left unanswered) per purpose, with naming where the purpose asks it.
+    One field pair per default purpose key (`services.purposes.DEFAULT_PURPOSES`)."""
+
+    contact_id: Text = ""
+    how: Text = ""
+    answer_displays: Text = ""
+    answer_website: Text = ""
+    answer_social_media: Text = ""
+    answer_newsletter: Text = ""
+    answer_local_press: Text = ""
+    answer_video: Text = ""
+    naming_displays: Text = ""
+    naming_website: Text = ""
+    naming_social_media: Text = ""
+    naming_newsletter: Text = ""
+    naming_local_press: Text = ""
+    naming_video: Text = ""
+
+    def validate_for(
+        self, purposes: list[Purpose], contact_ids: set[int]
+    ) -> Checked[tuple[int, AnswerHow, list[Answer]] | None]:
+        errors: dict[str, str] = {}
+        contact_id = row_id_or_none(self.contact_id)
+        if contact_id is None or contact_id not in contact_ids:
+            errors["contact_id"] = "Choose who gave these answers"
+        how = self.how if self.how in (AnswerHow.paper, AnswerHow.phone) else None
+        if how is None:
+            errors["how"] = "Choose how they gave their answers"
+        answers: list[Answer] = []
+        for purpose in purposes:
+            given = getattr(self, f"answer_{purpose.key}", None)
+            if not given:
+                continue
+            if given not in ("yes", "no"):
+                errors[f"answer_{purpose.key}"] = f"Choose yes or no for {purpose.name.lower()}"
+                continue
+            naming_typed = getattr(self, f"naming_{purpose.key}", "")
+            naming: bool | None = None
+            if given == "yes" and purpose.asks_naming:
+                if naming_typed not in ("yes", "no"):
+                    errors[f"naming_{purpose.key}"] = (
+                        f"Say whether the child may be named for {purpose.name.lower()}"
+                    )
+                    continue
+                naming = naming_typed == "yes"
+            answers.append(Answer(purpose, given == "yes", naming))
+        if not answers and not errors:
+            errors[f"answer_{purposes[0].key}" if purposes else "how"] = (
+                "Answer at least one question"
+            )
+        if errors or contact_id is None or how is None:
+            return Checked(None, errors)
+        return Checked((contact_id, AnswerHow(how), answers))

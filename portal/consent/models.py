@@ -190,3 +190,42 @@ class ConsentSettings(SQLModel, table=True):
     flag_roles: str = Field(default="head,office", sa_column=Column(String(200), nullable=False))
     # How long an answer lasts: school_year, key_stage or while_at_school.
     validity: str = Field(default="school_year", sa_column=Column(String(20), nullable=False))
+
+
+class AnswerHow(enum.StrEnum):
+    online = "online"
+    paper = "paper"
+    phone = "phone"
+
+    @property
+    def label(self) -> str:
+        return {
+            AnswerHow.online: "Online",
+            AnswerHow.paper: "Paper form",
+            AnswerHow.phone: "Phone call",
+        }[self]
+
+
+class ConsentRecord(SQLModel, table=True):
+    """One answer from one contact for one pupil and purpose: append-only, never changed. The
+    current answer is read from the latest record per contact (`services.answers`)."""
+
+    __tablename__ = "consent_record"
+    __table_args__ = (Index("ix_consent_record_pupil", "pupil_id", "purpose_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    pupil_id: int = Field(sa_column=Column(Integer, ForeignKey("pupil.id"), nullable=False))
+    purpose_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("consent_purpose.id"), nullable=False)
+    )
+    contact_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("pupil_contact_person.id"), nullable=False)
+    )
+    answer: bool = Field(sa_column=Column(Boolean, nullable=False))
+    naming: bool | None = Field(default=None, sa_column=Column(Boolean, nullable=True))
+    given_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    how: str = Field(sa_column=Column(String(10), nullable=False))
+    entered_by_user_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("staff_user.id"), nullable=True)
+    )
+    wording_version: int = Field(sa_column=Column(Integer, nullable=False))

@@ -10,16 +10,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from portal.accounts.access import require_role
 from portal.accounts.models import Role, StaffUser
-from portal.consent.forms import ColumnsForm, FlagForm, ImportForm
-from portal.consent.models import FlagKind, ImportStatus, Pupil, PupilImport
-from portal.consent.services import flags, register
+from portal.consent.forms import ColumnsForm, ConsentEntryForm, FlagForm, ImportForm
+from portal.consent.models import AnswerHow, FlagKind, ImportStatus, Pupil, PupilImport, Purpose
+from portal.consent.services import answers, flags, register
 from portal.consent.services import pupils as finder
-from portal.db import SessionDep
+from portal.consent.services.purposes import purposes
+from portal.db import SessionDep, now_of
 from portal.inputs import CleanInputRoute, RowId
 from portal.templating import render
 
@@ -281,11 +283,16 @@ def _pupil_page(
 ) -> Response:
     flag = flags.active_flag(session, pupil)
     sees_reason = flags.may_see_reason(session, user)
+    shown_purposes = purposes(session, include_retired=True)
+    decided = answers.decisions_for(session, [pupil], shown_purposes, now_of(session))
     return render(
         request,
         "consent/pupil.html",
         {
             "pupil": pupil,
+            "decisions": [(p, decided[(pupil.id, p.id)]) for p in shown_purposes if p.active],
+            "records": _record_lines(session, pupil, shown_purposes),
+            "may_record": user.has_role(*REGISTER_ROLES),
             "contacts": finder.contacts_of(session, pupil),
             "flag": flag,
             "flag_kind": FlagKind(flag.kind).label if flag and sees_reason else "",
@@ -343,3 +350,84 @@ def pupil_restrict_lift(
         session.rollback()
         return _pupil_page(request, session, user, pupil, errors={"safeguarding": str(refused)})
     return _see_other(f"{BASE}/{pupil_id}#safeguarding")
+
+
+def _record_lines(session: Session, pupil: Pupil, shown: list[Purpose]) -> list[dict[str, object]]:
+    names = {p.id: p.name for p in shown}
+    contacts = {
+        line.contact.id: line.contact.name
+        for line in finder.contacts_of(session, pupil, current_only=False)
+    }
+    staff_ids = {r.entered_by_user_id for r in answers.history_of_pupil(session, pupil)}
+    staff = {
+        u.id: u.name
+        for u in session.scalars(
+            select(StaffUser).where(StaffUser.id.in_([i for i in staff_ids if i]))  # type: ignore[union-attr]
+        )
+    }
+    return [
+        {
+            "record": record,
+            "purpose": names.get(record.purpose_id, ""),
+            "contact": contacts.get(record.contact_id, "A former contact"),
+            "how": AnswerHow(record.how).label,
+            "entered_by": staff.get(record.entered_by_user_id or 0, ""),
+        }
+        for record in answers.history_of_pupil(session, pupil)
+    ]
+
+
+@router.get(BASE + "/{pupil_id}/answers")
+def pupil_answers(
+    request: Request, session: SessionDep, user: RegisterUser, pupil_id: RowId
+) -> Response:
+    pupil = _pupil_or_404(session, pupil_id)
+    return _answers_page(request, session, pupil)
+
+
+def _answers_page(
+    request: Request,
+    session: Session,
+    pupil: Pupil,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        request,
+        "consent/pupil-answers.html",
+        {
+            "pupil": pupil,
+            "contacts": [line for line in finder.contacts_of(session, pupil)],
+            "purposes": purposes(session),
+            "values": values or {},
+            "errors": errors or {},
+            "base": BASE,
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+@router.post(BASE + "/{pupil_id}/answers")
+def pupil_answers_save(
+    request: Request,
+    session: SessionDep,
+    user: RegisterUser,
+    pupil_id: RowId,
+    form: Annotated[ConsentEntryForm, Depends()],
+) -> Response:
+    pupil = _pupil_or_404(session, pupil_id)
+    contact_ids = {line.contact.id for line in finder.contacts_of(session, pupil)}
+    checked = form.validate_for(purposes(session), {i for i in contact_ids if i is not None})
+    if checked.value is None:
+        return _answers_page(request, session, pupil, values=form.typed(), errors=checked.errors)
+    contact_id, how, given = checked.value
+    try:
+        answers.record_answers(session, user, pupil, contact_id, how, given)
+        session.commit()
+    except answers.AnswerRefused as refused:
+        session.rollback()
+        return _answers_page(
+            request, session, pupil, values=form.typed(), errors={"contact_id": str(refused)}
+        )
+    return _see_other(f"{BASE}/{pupil_id}#consent")

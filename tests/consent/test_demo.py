@@ -23,5 +23,11 @@ def test_the_demo_register_has_two_classes_a_leaver_and_a_restricted_pupil(clien
     assert [p.mis_id for p in pupils if not p.on_roll] == ["B4005"]
     assert len(flags.restricted(db_session, [p.id for p in pupils])) == 1
     sign_in(client, make_user(db_session, Role.office))
+    amelia = next(p for p in pupils if p.mis_id == "B3001")
+    shown = page(client.get(f"/staff/pupils/{amelia.id}"))
+    assert [td.text for td in shown.select("#decisions tbody tr td")][:2] == [
+        "Yes",
+        "Consent given",
+    ]
     listing = page(client.get("/staff/pupils", params={"class_name": "3B"}))
     assert len(listing.select("#pupils tbody tr")) == 5
