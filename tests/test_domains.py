@@ -146,6 +146,7 @@ def test_the_installed_domains_give_the_staff_menu_of_every_role(client, db_sess
         "Complaints",
         "Log a complaint",
         "Pupils",
+        "Photo check",
         "Staff accounts",
         "Policy",
         "School settings",

@@ -16,6 +16,7 @@ Create Date: 2026-12-06 02:10:00
   partial unique index); consent_settings: who sees a flag's reason, how long consent lasts.
 - consent_record: each answer (pupil, purpose, contact, yes/no, naming, when, how, who entered
   it, the wording version shown), append-only.
+- photo_check / photo_check_pupil: each photo check made, with its answer per pupil as given then.
 """
 
 from collections.abc import Sequence
@@ -144,9 +145,33 @@ def upgrade() -> None:
     op.create_index(
         "ix_consent_record_pupil", "consent_record", ["pupil_id", "purpose_id", "id"]
     )
+    op.create_table(
+        "photo_check",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column(
+            "checked_by_user_id", sa.Integer, sa.ForeignKey("staff_user.id"), nullable=False
+        ),
+        sa.Column("checked_at", sa.DateTime, nullable=False),
+        sa.Column(
+            "purpose_id", sa.Integer, sa.ForeignKey("consent_purpose.id"), nullable=False
+        ),
+    )
+    op.create_table(
+        "photo_check_pupil",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("check_id", sa.Integer, sa.ForeignKey("photo_check.id"), nullable=False),
+        sa.Column("pupil_id", sa.Integer, sa.ForeignKey("pupil.id"), nullable=False),
+        sa.Column("allowed", sa.Boolean, nullable=False),
+        sa.Column("why", sa.String(20), nullable=False),
+        sa.Column("may_name", sa.Boolean, nullable=False),
+    )
+    op.create_index("ix_photo_check_pupil_check_id", "photo_check_pupil", ["check_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_photo_check_pupil_check_id", table_name="photo_check_pupil")
+    op.drop_table("photo_check_pupil")
+    op.drop_table("photo_check")
     op.drop_index("ix_consent_record_pupil", table_name="consent_record")
     op.drop_table("consent_record")
     op.drop_table("consent_settings")

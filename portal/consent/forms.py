@@ -7,8 +7,9 @@ from dataclasses import dataclass, fields
 from portal.consent.models import AnswerHow, FlagKind, Purpose
 from portal.consent.services.answers import Answer
 from portal.consent.services.flags import MAX_REASON
+from portal.consent.services.photo_check import MAX_PUPILS
 from portal.consent.services.register import mapping_problems
-from portal.forms import Checked, PostedForm, Text
+from portal.forms import Checked, PostedForm, Text, Ticked
 from portal.inputs import row_id_or_none
 
 
@@ -134,3 +135,25 @@ class ConsentEntryForm(PostedForm):
         if errors or contact_id is None or how is None:
             return Checked(None, errors)
         return Checked((contact_id, AnswerHow(how), answers))
+
+
+@dataclass(frozen=True)
+class PhotoCheckForm(PostedForm):
+    """The photo check: the purpose and the pupils ticked."""
+
+    purpose: Text = ""
+    pupil_ids: Ticked = None
+
+    def validate_for(self, purposes: list[Purpose]) -> Checked[tuple[Purpose, list[int]] | None]:
+        errors: dict[str, str] = {}
+        chosen = next((p for p in purposes if p.key == self.purpose), None)
+        if chosen is None:
+            errors["purpose"] = "Choose where the picture will be used"
+        ids = [i for i in (row_id_or_none(v) for v in self.pupil_ids or []) if i is not None]
+        if not ids:
+            errors["pupil_ids"] = "Tick the pupils in the picture"
+        elif len(ids) > MAX_PUPILS:
+            errors["pupil_ids"] = f"Tick {MAX_PUPILS} pupils or fewer"
+        if errors or chosen is None:
+            return Checked(None, errors)
+        return Checked((chosen, ids))

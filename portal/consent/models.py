@@ -229,3 +229,32 @@ class ConsentRecord(SQLModel, table=True):
         default=None, sa_column=Column(Integer, ForeignKey("staff_user.id"), nullable=True)
     )
     wording_version: int = Field(sa_column=Column(Integer, nullable=False))
+
+
+class PhotoCheck(SQLModel, table=True):
+    """A photo check as it was made: who, when, for which purpose; its answers per pupil are
+    `PhotoCheckPupil` rows, kept as they were so a later change shows the check out of date."""
+
+    __tablename__ = "photo_check"
+
+    id: int | None = Field(default=None, primary_key=True)
+    checked_by_user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("staff_user.id"), nullable=False)
+    )
+    checked_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    purpose_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("consent_purpose.id"), nullable=False)
+    )
+
+
+class PhotoCheckPupil(SQLModel, table=True):
+    __tablename__ = "photo_check_pupil"
+
+    id: int | None = Field(default=None, primary_key=True)
+    check_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("photo_check.id"), nullable=False, index=True)
+    )
+    pupil_id: int = Field(sa_column=Column(Integer, ForeignKey("pupil.id"), nullable=False))
+    allowed: bool = Field(sa_column=Column(Boolean, nullable=False))
+    why: str = Field(sa_column=Column(String(20), nullable=False))
+    may_name: bool = Field(sa_column=Column(Boolean, nullable=False))
