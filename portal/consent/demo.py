@@ -1,5 +1,6 @@
 """The demo school's pupil register: two classes of made-up pupils with their parents and
-carers, a pupil who has left, and one restricted pupil (its reason seen by the head and office)."""
+carers, answers of every kind, a pupil who has left, one restricted pupil (its reason seen by the
+head and office), a photo check now out of date, and an import waiting to be confirmed."""
 
 from __future__ import annotations
 
@@ -14,11 +15,17 @@ from portal.consent.models import (
     ConsentRecord,
     Contact,
     FlagKind,
+    ImportStatus,
+    PhotoCheck,
+    PhotoCheckPupil,
     Pupil,
     PupilContact,
+    PupilImport,
 )
 from portal.consent.services.flags import set_flag
+from portal.consent.services.photo_check import photo_check
 from portal.consent.services.purposes import purposes
+from portal.consent.services.register import remember_mapping
 from portal.db import now_of
 
 _EVERY = ("displays", "website", "social_media", "newsletter", "local_press", "video")
@@ -189,6 +196,8 @@ def load_demo_pupils(session: Session) -> None:
         select(StaffUser).where(StaffUser.email == "office@brookfield-primary.example")
     )
     _demo_answers(session, office, made, contacts)
+    if office is not None:
+        _demo_check_and_import(session, office, made)
     if head is not None:
         set_flag(
             session,
@@ -245,4 +254,53 @@ def _demo_answers(
                     wording_version=purpose.version,
                 )
             )
+    session.flush()
+
+
+_DEMO_FILE = (
+    "UPN,Legal Forename,Legal Surname,Preferred Forename,Year,Reg Group,DOB\r\n"
+    "B3001,Amelia,Jones,Millie,Year 3,3B,21/03/2017\r\n"
+    "B3006,Noah,Clarke,,Year 3,3B,14/02/2017\r\n"
+)
+_DEMO_MAPPING = {
+    "pupil_id": "UPN",
+    "legal_first_name": "Legal Forename",
+    "legal_last_name": "Legal Surname",
+    "preferred_name": "Preferred Forename",
+    "year_group": "Year",
+    "class_name": "Reg Group",
+    "date_of_birth": "DOB",
+}
+
+
+def _demo_check_and_import(session: Session, office: StaffUser, pupils: dict[str, Pupil]) -> None:
+    """A photo check made ten days ago, before Maya's parent withdrew (so it shows out of date),
+    and a small import uploaded but not confirmed yet."""
+    social = next(p for p in purposes(session) if p.key == "social_media")
+    then = now_of(session) - timedelta(days=10)
+    lines = photo_check(session, [pupils["B3001"].id, pupils["B3005"].id], social, then)
+    check = PhotoCheck(checked_by_user_id=office.id, checked_at=then, purpose_id=social.id)
+    session.add(check)
+    session.flush()
+    for line in lines:
+        session.add(
+            PhotoCheckPupil(
+                check_id=check.id,
+                pupil_id=line.pupil.id,
+                allowed=line.decision.allowed,
+                why=line.decision.why,
+                may_name=line.decision.may_name,
+            )
+        )
+    remember_mapping(session, _DEMO_MAPPING)
+    session.add(
+        PupilImport(
+            uploaded_by_user_id=office.id,
+            uploaded_at=now_of(session),
+            filename="new-starters.csv",
+            content=_DEMO_FILE.encode("utf-8"),
+            full=False,
+            status=ImportStatus.checked,
+        )
+    )
     session.flush()

@@ -66,6 +66,7 @@ def _check_page(
             "pupils": found,
             "total": total,
             "values": {"purpose": purpose, "pupil_ids": ticked or []},
+            "recent": checks.recent_checks(session),
             "errors": errors or {},
             "base": BASE,
         },

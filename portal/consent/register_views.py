@@ -65,7 +65,8 @@ def _upload_page(
         {
             "values": values or {},
             "errors": errors or {},
-            "imports": register.imports_of(session),
+            "imports": register.imports_of(session, ImportStatus.applied),
+            "waiting": register.imports_of(session, ImportStatus.checked),
             "max_rows": register.MAX_ROWS,
             "base": BASE,
         },

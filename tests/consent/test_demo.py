@@ -14,6 +14,7 @@ from tests.factories import make_user, sign_in
 
 def test_the_demo_register_has_two_classes_a_leaver_and_a_restricted_pupil(client, db_session):
     make_user(db_session, Role.head, email="head@brookfield-primary.example")
+    make_user(db_session, Role.office, email="office@brookfield-primary.example")
     load_demo_pupils(db_session)
     load_demo_pupils(db_session)  # once only
     db_session.commit()
@@ -31,3 +32,11 @@ def test_the_demo_register_has_two_classes_a_leaver_and_a_restricted_pupil(clien
     ]
     listing = page(client.get("/staff/pupils", params={"class_name": "3B"}))
     assert len(listing.select("#pupils tbody tr")) == 5
+    # The check made before Maya's parent withdrew is out of date.
+    checks = page(client.get("/staff/photo-check"))
+    check = client.get(checks.select_one("#recent-checks a")["href"])
+    assert page(check).select_one("#out-of-date") is not None
+    # The import waiting to be confirmed goes straight to its preview (its columns are known).
+    imports = page(client.get("/staff/pupils/import"))
+    preview = page(client.get(imports.select_one("#waiting-imports a")["href"]))
+    assert "New pupils 1" in preview.get_text(" ")

@@ -122,3 +122,14 @@ def reopen(session: Session, check: PhotoCheck) -> list[KeptLine]:
         for row in kept
         if row.pupil_id in current
     ]
+
+
+def recent_checks(session: Session, limit: int = 10) -> list[tuple[PhotoCheck, str]]:
+    """The latest checks, newest first, with their purpose's name."""
+    statement = (
+        select(PhotoCheck, Purpose.name)
+        .join(Purpose, Purpose.id == PhotoCheck.purpose_id)
+        .order_by(PhotoCheck.id.desc())  # type: ignore[union-attr]
+        .limit(limit)
+    )
+    return [(check, name) for check, name in session.execute(statement)]

@@ -568,10 +568,11 @@ def _link_contacts(session: Session, pupil: Pupil, rows: tuple[ContactRow, ...])
             session.add(link)
 
 
-def imports_of(session: Session, limit: int = 10) -> list[PupilImport]:
+def imports_of(session: Session, status: ImportStatus, limit: int = 10) -> list[PupilImport]:
+    """The latest imports confirmed, or uploaded and not confirmed yet, newest first."""
     statement = (
         select(PupilImport)
-        .where(PupilImport.status == ImportStatus.applied)
+        .where(PupilImport.status == status)
         .order_by(PupilImport.id.desc())  # type: ignore[union-attr]
         .limit(limit)
     )
