@@ -26,6 +26,7 @@ INSTALLED_DOMAINS: tuple[str, ...] = (
     "portal.accounts",
     "portal.admin",
     "portal.complaints",
+    "portal.consent",
     "portal.school",
     "portal.school.term_dates_domain",
     "portal.wording",

@@ -145,6 +145,8 @@ def test_the_installed_domains_give_the_staff_menu_of_every_role(client, db_sess
         "Home",
         "Complaints",
         "Log a complaint",
+        "Pupils",
+        "Photo check",
         "Staff accounts",
         "Policy",
         "School settings",
@@ -159,6 +161,7 @@ def test_every_installed_domain_is_a_package_with_its_description():
         "accounts",
         "admin",
         "complaints",
+        "consent",
         "school",
         "term-dates",
         "wording",
@@ -174,6 +177,7 @@ def test_the_schema_has_every_installed_domains_tables():
         "portal.guidance.models",
         "portal.accounts.models",
         "portal.complaints.models",
+        "portal.consent.models",
         "portal.wording.models",
     }
     assert {"complaint", "staff_user", "policy_version", "wording_override"} <= set(metadata.tables)

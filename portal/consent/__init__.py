@@ -1,0 +1,1 @@
+"""Photo consent: the pupil register, consent records, safeguarding flags and the photo check."""

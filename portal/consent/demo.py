@@ -1,0 +1,306 @@
+"""The demo school's pupil register: two classes of made-up pupils with their parents and
+carers, answers of every kind, a pupil who has left, one restricted pupil (its reason seen by the
+head and office), a photo check now out of date, and an import waiting to be confirmed."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from portal.accounts.models import StaffUser
+from portal.consent.models import (
+    AnswerHow,
+    ConsentRecord,
+    Contact,
+    FlagKind,
+    ImportStatus,
+    PhotoCheck,
+    PhotoCheckPupil,
+    Pupil,
+    PupilContact,
+    PupilImport,
+)
+from portal.consent.services.flags import set_flag
+from portal.consent.services.photo_check import photo_check
+from portal.consent.services.purposes import purposes
+from portal.consent.services.register import remember_mapping
+from portal.db import now_of
+
+_EVERY = ("displays", "website", "social_media", "newsletter", "local_press", "video")
+
+# mis id, first, last, preferred, class, born, contacts (name, email, relationship, PR)
+_PUPILS: list[tuple[str, str, str, str, str, date, list[tuple[str, str | None, str, bool]]]] = [
+    (
+        "B3001",
+        "Amelia",
+        "Jones",
+        "Millie",
+        "3B",
+        date(2017, 3, 21),
+        [
+            ("Sarah Jones", "sarah.jones@example.com", "Mother", True),
+            ("Tom Jones", "tom.jones@example.com", "Father", True),
+        ],
+    ),
+    (
+        "B3002",
+        "Zoë",
+        "O'Neill",
+        "",
+        "3B",
+        date(2016, 11, 2),
+        [
+            ("Róisín O'Neill", "roisin.oneill@example.com", "Mother", True),
+        ],
+    ),
+    (
+        "B3003",
+        "Ibrahim",
+        "Hassan",
+        "",
+        "3B",
+        date(2017, 1, 14),
+        [
+            ("Amira Hassan", "amira.hassan@example.com", "Mother", True),
+            ("Yusuf Hassan", "yusuf.hassan@example.com", "Father", True),
+        ],
+    ),
+    (
+        "B3004",
+        "Oliver",
+        "Brown",
+        "Ollie",
+        "3B",
+        date(2016, 9, 30),
+        [
+            ("Kate Brown", "kate.brown@example.com", "Foster carer", False),
+        ],
+    ),
+    (
+        "B3005",
+        "Maya",
+        "Patel",
+        "",
+        "3B",
+        date(2017, 6, 5),
+        [
+            ("Nisha Patel", "nisha.patel@example.com", "Mother", True),
+        ],
+    ),
+    (
+        "B4001",
+        "Kwame",
+        "Mensah",
+        "",
+        "4M",
+        date(2015, 7, 9),
+        [
+            ("Ama Mensah", "ama.mensah@example.com", "Grandmother", False),
+            ("Kofi Mensah", "kofi.mensah@example.com", "Father", True),
+        ],
+    ),
+    (
+        "B4002",
+        "Lily",
+        "Jones",
+        "",
+        "4M",
+        date(2015, 12, 1),
+        [
+            ("Sarah Jones", "sarah.jones@example.com", "Mother", True),
+            ("Tom Jones", "tom.jones@example.com", "Father", True),
+        ],
+    ),
+    (
+        "B4003",
+        "Harry",
+        "Wilson",
+        "",
+        "4M",
+        date(2016, 2, 18),
+        [
+            ("Emma Wilson", "emma.wilson@example.com", "Mother", True),
+            ("Dan Wilson", None, "Stepfather", False),
+        ],
+    ),
+    (
+        "B4004",
+        "Sofia",
+        "Nowak",
+        "",
+        "4M",
+        date(2015, 10, 23),
+        [
+            ("Agnieszka Nowak", "agnieszka.nowak@example.com", "Mother", True),
+        ],
+    ),
+]
+
+
+def load_demo_pupils(session: Session) -> None:
+    """Add the demo register (once: nothing is added when pupils exist)."""
+    if session.scalar(select(Pupil.id).limit(1)) is not None:
+        return
+    purposes(session)
+    contacts: dict[str, Contact] = {}
+    made: dict[str, Pupil] = {}
+    for mis_id, first, last, preferred, class_name, born, people in _PUPILS:
+        pupil = Pupil(
+            mis_id=mis_id,
+            legal_first_name=first,
+            legal_last_name=last,
+            preferred_name=preferred,
+            year_group="Year 3" if class_name == "3B" else "Year 4",
+            class_name=class_name,
+            date_of_birth=born,
+        )
+        session.add(pupil)
+        session.flush()
+        made[mis_id] = pupil
+        for priority, (name, email, relationship, responsibility) in enumerate(people, 1):
+            contact = contacts.get(email or "") if email else None
+            if contact is None:
+                contact = Contact(name=name, email=email)
+                session.add(contact)
+                session.flush()
+                if email:
+                    contacts[email] = contact
+            session.add(
+                PupilContact(
+                    pupil_id=pupil.id,
+                    contact_id=contact.id,
+                    relationship=relationship,
+                    parental_responsibility=responsibility,
+                    priority=priority,
+                    current=True,
+                )
+            )
+    left = Pupil(
+        mis_id="B4005",
+        legal_first_name="Jack",
+        legal_last_name="Taylor",
+        year_group="Year 4",
+        class_name="4M",
+        date_of_birth=date(2015, 8, 8),
+        on_roll=False,
+        left_on=date(2026, 7, 22),
+    )
+    session.add(left)
+    session.flush()
+    head = session.scalar(
+        select(StaffUser).where(StaffUser.email == "head@brookfield-primary.example")
+    )
+    office = session.scalar(
+        select(StaffUser).where(StaffUser.email == "office@brookfield-primary.example")
+    )
+    _demo_answers(session, office, made, contacts)
+    if office is not None:
+        _demo_check_and_import(session, office, made)
+    if head is not None:
+        set_flag(
+            session,
+            head,
+            made["B3004"],
+            FlagKind.looked_after,
+            "Looked after by the council. His birth family must not learn which school he is at.",
+        )
+
+
+# pupil, contact email, purpose keys answered (yes, naming) or no, and how many days ago.
+_ANSWERS: list[tuple[str, str, dict[str, tuple[bool, bool | None]], int]] = [
+    ("B3001", "sarah.jones@example.com", {k: (True, True) for k in _EVERY}, 20),
+    ("B3001", "tom.jones@example.com", {k: (True, True) for k in _EVERY}, 19),
+    (
+        "B3002",
+        "roisin.oneill@example.com",
+        {"displays": (True, None), "website": (False, None)},
+        15,
+    ),
+    ("B3003", "amira.hassan@example.com", {"website": (False, None)}, 12),
+    ("B3003", "yusuf.hassan@example.com", {"website": (True, False), "displays": (True, None)}, 11),
+    ("B3005", "nisha.patel@example.com", {"social_media": (True, True)}, 30),
+    ("B3005", "nisha.patel@example.com", {"social_media": (False, None)}, 3),
+    ("B4001", "kofi.mensah@example.com", {k: (True, False) for k in _EVERY}, 400),
+    ("B4002", "sarah.jones@example.com", {k: (True, True) for k in _EVERY}, 20),
+    ("B3004", "kate.brown@example.com", {"website": (True, True)}, 10),
+]
+
+
+def _demo_answers(
+    session: Session,
+    office: StaffUser | None,
+    pupils: dict[str, Pupil],
+    contacts: dict[str, Contact],
+) -> None:
+    """Answers of every kind: given, refused, parents who disagree, a withdrawal, a lapsed
+    answer from last school year, and one from a carer without parental responsibility."""
+    by_key = {p.key: p for p in purposes(session)}
+    now = now_of(session)
+    for mis_id, email, given, days_ago in _ANSWERS:
+        for key, (answer, naming) in given.items():
+            purpose = by_key[key]
+            session.add(
+                ConsentRecord(
+                    pupil_id=pupils[mis_id].id,
+                    purpose_id=purpose.id,
+                    contact_id=contacts[email].id,
+                    answer=answer,
+                    naming=naming if answer and purpose.asks_naming else None,
+                    given_at=now - timedelta(days=days_ago),
+                    how=AnswerHow.paper if days_ago % 2 else AnswerHow.phone,
+                    entered_by_user_id=office.id if office else None,
+                    wording_version=purpose.version,
+                )
+            )
+    session.flush()
+
+
+_DEMO_FILE = (
+    "UPN,Legal Forename,Legal Surname,Preferred Forename,Year,Reg Group,DOB\r\n"
+    "B3001,Amelia,Jones,Millie,Year 3,3B,21/03/2017\r\n"
+    "B3006,Noah,Clarke,,Year 3,3B,14/02/2017\r\n"
+)
+_DEMO_MAPPING = {
+    "pupil_id": "UPN",
+    "legal_first_name": "Legal Forename",
+    "legal_last_name": "Legal Surname",
+    "preferred_name": "Preferred Forename",
+    "year_group": "Year",
+    "class_name": "Reg Group",
+    "date_of_birth": "DOB",
+}
+
+
+def _demo_check_and_import(session: Session, office: StaffUser, pupils: dict[str, Pupil]) -> None:
+    """A photo check made ten days ago, before Maya's parent withdrew (so it shows out of date),
+    and a small import uploaded but not confirmed yet."""
+    social = next(p for p in purposes(session) if p.key == "social_media")
+    then = now_of(session) - timedelta(days=10)
+    lines = photo_check(session, [pupils["B3001"].id, pupils["B3005"].id], social, then)
+    check = PhotoCheck(checked_by_user_id=office.id, checked_at=then, purpose_id=social.id)
+    session.add(check)
+    session.flush()
+    for line in lines:
+        session.add(
+            PhotoCheckPupil(
+                check_id=check.id,
+                pupil_id=line.pupil.id,
+                allowed=line.decision.allowed,
+                why=line.decision.why,
+                may_name=line.decision.may_name,
+            )
+        )
+    remember_mapping(session, _DEMO_MAPPING)
+    session.add(
+        PupilImport(
+            uploaded_by_user_id=office.id,
+            uploaded_at=now_of(session),
+            filename="new-starters.csv",
+            content=_DEMO_FILE.encode("utf-8"),
+            full=False,
+            status=ImportStatus.checked,
+        )
+    )
+    session.flush()

@@ -1,0 +1,42 @@
+"""The demo school's register: `make run` shows pupils, a leaver and a restricted pupil."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from portal.accounts.models import Role
+from portal.consent.demo import load_demo_pupils
+from portal.consent.models import Pupil
+from portal.consent.services import flags
+from tests.conftest import page
+from tests.factories import make_user, sign_in
+
+
+def test_the_demo_register_has_two_classes_a_leaver_and_a_restricted_pupil(client, db_session):
+    make_user(db_session, Role.head, email="head@brookfield-primary.example")
+    make_user(db_session, Role.office, email="office@brookfield-primary.example")
+    load_demo_pupils(db_session)
+    load_demo_pupils(db_session)  # once only
+    db_session.commit()
+    pupils = db_session.scalars(select(Pupil)).all()
+    assert len(pupils) == 10
+    assert {p.class_name for p in pupils if p.on_roll} == {"3B", "4M"}
+    assert [p.mis_id for p in pupils if not p.on_roll] == ["B4005"]
+    assert len(flags.restricted(db_session, [p.id for p in pupils])) == 1
+    sign_in(client, make_user(db_session, Role.office))
+    amelia = next(p for p in pupils if p.mis_id == "B3001")
+    shown = page(client.get(f"/staff/pupils/{amelia.id}"))
+    assert [td.text for td in shown.select("#decisions tbody tr td")][:2] == [
+        "Yes",
+        "Consent given",
+    ]
+    listing = page(client.get("/staff/pupils", params={"class_name": "3B"}))
+    assert len(listing.select("#pupils tbody tr")) == 5
+    # The check made before Maya's parent withdrew is out of date.
+    checks = page(client.get("/staff/photo-check"))
+    check = client.get(checks.select_one("#recent-checks a")["href"])
+    assert page(check).select_one("#out-of-date") is not None
+    # The import waiting to be confirmed goes straight to its preview (its columns are known).
+    imports = page(client.get("/staff/pupils/import"))
+    preview = page(client.get(imports.select_one("#waiting-imports a")["href"]))
+    assert "New pupils 1" in preview.get_text(" ")
