@@ -50,9 +50,10 @@ def _your_move_parts(user: StaffUser) -> list[ColumnElement[bool]]:
     parts.append(
         and_(Complaint.handler_user_id == user.id, Complaint.status == Status.open, ~delegated)
     )
-    parts.append(
-        and_(Complaint.delegate_user_id == user.id, Complaint.status == Status.open, delegated)
-    )
+    if user.has_role(Role.senior_leader):  # only a senior leader is ever given a case
+        parts.append(
+            and_(Complaint.delegate_user_id == user.id, Complaint.status == Status.open, delegated)
+        )
     return parts
 
 

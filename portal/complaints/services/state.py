@@ -17,7 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session
 
-from portal.accounts.models import StaffUser
+from portal.accounts.models import Role, StaffUser
 from portal.complaints.models import (
     NO_DEADLINE,
     CaseExclusion,
@@ -169,8 +169,12 @@ def status_counts(session: Session, user: StaffUser) -> dict[Status, int]:
     # (as a subquery, PostgreSQL read every case when they sat on no panel).
     handles = Complaint.handler_user_id == user.id
     given = Complaint.delegate_user_id == user.id
-    # Given to them by the handler (a senior leader): never also handled by them.
-    reaches = [handles, and_(given, or_(Complaint.handler_user_id.is_(None), ~handles))]
+    reaches = [handles]
+    if user.has_role(Role.senior_leader):
+        # Given to them by the handler (only ever a senior leader): never also handled by them.
+        # Asked only of senior leaders: nearly every case has no delegate, so SQLite's
+        # statistics make it read every case for anyone else.
+        reaches.append(and_(given, or_(Complaint.handler_user_id.is_(None), ~handles)))
     on_panels = list(session.scalars(panel_cases))
     if on_panels:
         reaches.append(
