@@ -202,6 +202,7 @@ class Complaint(SQLModel, table=True):
         Index("ix_complaint_handler_queue", "handler_user_id", "queue_date", "id"),
         Index("ix_complaint_handler_status_queue", "handler_user_id", "status", "queue_date", "id"),
         Index("ix_complaint_about_user", "about_user_id", "status"),
+        Index("ix_complaint_status_about", "status", "about", "about_user_id"),
         Index("ix_complaint_parent_email", "parent_email_normalised"),
         Index("ix_complaint_parent_name", "parent_name_normalised"),
         Index("ix_complaint_lead", "lead_complaint_id"),
