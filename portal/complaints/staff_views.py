@@ -893,10 +893,7 @@ def complaint_letter_preview(
             "user": user,
             "preview": shown_letter,
             "letter_name": services.letter_name(case),
-            "title": LETTER_TITLES.get(
-                MessageKind.stage2_letter if sends_with == "outcome" else MessageKind.stage1_letter,
-                "Letter from the school",
-            ),
+            "title": LETTER_TITLES.get(services.letter_kind(case), "Letter from the school"),
             "today": services.school_date(session),
             "send_to": f"/staff/complaints/{case.reference}/{sends_with}",
             "parent_by_post": not case.parent_email and not case.anonymous,
@@ -918,7 +915,7 @@ def complaint_letter_preview_pdf(
         shown_letter = services.preview(session, case, user)
     except services.ComplaintError:
         raise HTTPException(status_code=404) from None
-    kind = MessageKind.stage2_letter if case.stage == Stage.stage2 else MessageKind.stage1_letter
+    kind = services.letter_kind(case)
     unsent = ComplaintMessage(
         complaint_id=case.id,
         kind=kind,

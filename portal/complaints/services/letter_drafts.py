@@ -65,6 +65,12 @@ def letter_name(case: Complaint) -> str:
     return "stage 1 response letter"
 
 
+def letter_kind(case: Complaint) -> MessageKind:
+    """The kind of message the letter becomes when it is sent: the panel's outcome at stage 2,
+    the stage 1 letter (or the reply to a concern) before it."""
+    return MessageKind.stage2_letter if case.stage == Stage.stage2 else MessageKind.stage1_letter
+
+
 def letter_is_due(case: Complaint) -> bool:
     """The case is waiting for the letter this person would write."""
     return case.status == Status.open and not is_follower(case)
@@ -209,12 +215,11 @@ def send_draft(
             "The letter changed after you previewed it. Preview it again before sending.",
         )
     letter = letter_of(draft)
+    kind = letter_kind(case)
     if case.stage == Stage.stage2:
         send_panel_outcome(session, settings, case, user, letter)
-        kind = MessageKind.stage2_letter
     else:
         respond(session, settings, case, user, letter)
-        kind = MessageKind.stage1_letter
     message = session.scalars(
         select(ComplaintMessage)
         .where(ComplaintMessage.complaint_id == case.id, ComplaintMessage.kind == kind)
