@@ -40,3 +40,16 @@ def test_the_demo_register_has_two_classes_a_leaver_and_a_restricted_pupil(clien
     imports = page(client.get("/staff/pupils/import"))
     preview = page(client.get(imports.select_one("#waiting-imports a")["href"]))
     assert "New pupils 1" in preview.get_text(" ")
+    # Year 4 was asked two days ago: the reports page shows it, and Year 3 can be asked now.
+    reports = page(client.get("/staff/consent-reports"))
+    assert "Year 4" in reports.select_one("#sent tbody tr").get_text(" ")
+    year3 = page(
+        client.get(
+            "/staff/consent-reports/request", params={"group": "year:Year 3", "purpose": "video"}
+        )
+    )
+    assert year3.select_one("#send-button") is not None
+    year4 = client.get(
+        "/staff/consent-reports/request", params={"group": "year:Year 4", "purpose": "video"}
+    )
+    assert page(year4).select_one("#too-soon") is not None
