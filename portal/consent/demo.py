@@ -95,6 +95,17 @@ _PUPILS: list[tuple[str, str, str, str, str, date, list[tuple[str, str | None, s
         ],
     ),
     (
+        "B3007",
+        "Freya",
+        "Evans",
+        "",
+        "3B",
+        date(2017, 4, 12),
+        [
+            ("Gwen Evans", None, "Mother", True),
+        ],
+    ),
+    (
         "B4001",
         "Kwame",
         "Mensah",
