@@ -1,6 +1,7 @@
 """The demo school's pupil register: two classes of made-up pupils with their parents and
 carers, answers of every kind, a pupil who has left, one restricted pupil (its reason seen by the
-head and office), a photo check now out of date, and an import waiting to be confirmed."""
+head and office), a photo check now out of date, an import waiting to be confirmed, and a
+request for answers sent to Year 4 two days ago (Year 4 cannot be asked again yet; Year 3 can)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from portal.accounts.models import StaffUser
 from portal.consent.models import (
     AnswerHow,
     ConsentRecord,
+    ConsentRequest,
+    ConsentRequestClass,
     Contact,
     FlagKind,
     ImportStatus,
@@ -26,6 +29,8 @@ from portal.consent.services.flags import set_flag
 from portal.consent.services.photo_check import photo_check
 from portal.consent.services.purposes import purposes
 from portal.consent.services.register import remember_mapping
+from portal.consent.services.reports import YEAR, Group
+from portal.consent.services.requests import preview
 from portal.db import now_of
 
 _EVERY = ("displays", "website", "social_media", "newsletter", "local_press", "video")
@@ -87,6 +92,17 @@ _PUPILS: list[tuple[str, str, str, str, str, date, list[tuple[str, str | None, s
         date(2017, 6, 5),
         [
             ("Nisha Patel", "nisha.patel@example.com", "Mother", True),
+        ],
+    ),
+    (
+        "B3007",
+        "Freya",
+        "Evans",
+        "",
+        "3B",
+        date(2017, 4, 12),
+        [
+            ("Gwen Evans", None, "Mother", True),
         ],
     ),
     (
@@ -198,6 +214,7 @@ def load_demo_pupils(session: Session) -> None:
     _demo_answers(session, office, made, contacts)
     if office is not None:
         _demo_check_and_import(session, office, made)
+        _demo_request(session, office)
     if head is not None:
         set_flag(
             session,
@@ -303,4 +320,28 @@ def _demo_check_and_import(session: Session, office: StaffUser, pupils: dict[str
             status=ImportStatus.checked,
         )
     )
+    session.flush()
+
+
+def _demo_request(session: Session, office: StaffUser) -> None:
+    """Year 4's request for answers, recorded as sent two days ago (its emails are not in the
+    demo outbox: only the record, and each class's turn, are kept)."""
+    website = next(p for p in purposes(session) if p.key == "website")
+    sent_at = now_of(session) - timedelta(days=2)
+    shown = preview(session, Group(YEAR, "Year 4"), [website], sent_at)
+    request = ConsentRequest(
+        sent_by_user_id=office.id,  # type: ignore[arg-type]
+        sent_at=sent_at,
+        group_label="Year 4",
+        purposes=website.key,
+        pupils=len(shown.pupils),
+        families=len(shown.families),
+        no_email=len(shown.no_email),
+    )
+    session.add(request)
+    session.flush()
+    for class_name in shown.classes:
+        session.add(
+            ConsentRequestClass(class_name=class_name, request_id=request.id, sent_at=sent_at)  # type: ignore[arg-type]
+        )
     session.flush()

@@ -157,3 +157,12 @@ class PhotoCheckForm(PostedForm):
         if errors or chosen is None:
             return Checked(None, errors)
         return Checked((chosen, ids))
+
+
+@dataclass(frozen=True)
+class ConsentRequestForm(PostedForm):
+    """Sending a request for answers: the class or year group and the purposes asked about
+    (as previewed, sent back as hidden fields)."""
+
+    group: Text = ""
+    purposes: Ticked = None

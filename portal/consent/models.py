@@ -190,6 +190,8 @@ class ConsentSettings(SQLModel, table=True):
     flag_roles: str = Field(default="head,office", sa_column=Column(String(200), nullable=False))
     # How long an answer lasts: school_year, key_stage or while_at_school.
     validity: str = Field(default="school_year", sa_column=Column(String(20), nullable=False))
+    # Days before a class's families may be sent another request for their answers.
+    request_interval_days: int = Field(default=7, sa_column=Column(Integer, nullable=False))
 
 
 class AnswerHow(enum.StrEnum):
@@ -258,3 +260,35 @@ class PhotoCheckPupil(SQLModel, table=True):
     allowed: bool = Field(sa_column=Column(Boolean, nullable=False))
     why: str = Field(sa_column=Column(String(20), nullable=False))
     may_name: bool = Field(sa_column=Column(Boolean, nullable=False))
+
+
+class ConsentRequest(SQLModel, table=True):
+    """One request for answers emailed to the families of a class or year group who had not
+    answered: who sent it, when, to which group, about which purposes, and how many."""
+
+    __tablename__ = "consent_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sent_by_user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("staff_user.id"), nullable=False)
+    )
+    sent_at: datetime = Field(sa_column=Column(DateTime, nullable=False, index=True))
+    group_label: str = Field(sa_column=Column(String(80), nullable=False))
+    # Comma-separated purpose keys asked about.
+    purposes: str = Field(sa_column=Column(String(400), nullable=False))
+    pupils: int = Field(sa_column=Column(Integer, nullable=False))
+    families: int = Field(sa_column=Column(Integer, nullable=False))
+    no_email: int = Field(sa_column=Column(Integer, nullable=False))
+
+
+class ConsentRequestClass(SQLModel, table=True):
+    """When each class's families were last sent a request: one row per class, claimed by a
+    conditional update (or a first insert), so two requests at once send once."""
+
+    __tablename__ = "consent_request_class"
+
+    class_name: str = Field(sa_column=Column(String(40), primary_key=True))
+    request_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("consent_request.id"), nullable=False)
+    )
+    sent_at: datetime = Field(sa_column=Column(DateTime, nullable=False))

@@ -428,6 +428,30 @@ CATALOGUE: tuple[Wording, ...] = (
         },
     ),
     Wording(
+        key="consent-request",
+        kind=EMAIL,
+        title="Please tell us about photos of your child",
+        purpose="Sent by office to each parent or carer with parental responsibility whose "
+        "child in a class or year group has no answer (or last year's answer) about photos: one "
+        "email per parent, naming all their children it is about.",
+        to="parent",
+        variables={
+            "school": SCHOOL,
+            "recipient_name": PARENT,
+            "children": 'the children it is about: "Millie Jones and Lily Jones"',
+            "purposes": 'what the school asks about, in lower case: "school website and local '
+            'press"',
+            "photos_link": "the address of the portal's photos page, where the parent asks for "
+            "a link to sign in",
+        },
+        sample={
+            "recipient_name": "Jordan Ellison",
+            "children": "Sam Ellison and Alex Ellison",
+            "purposes": "school website and local press",
+            "photos_link": "https://portal.example/photos",
+        },
+    ),
+    Wording(
         key="stage1-letter",
         kind=LETTER,
         title="Response letter (stage 1, or the reply to a concern)",

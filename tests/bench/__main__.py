@@ -43,7 +43,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m tests.bench",
         description="Benchmarks for the Complaints Procedure on SQLite and PostgreSQL.",
     )
-    parser.add_argument("--cases", type=int, help="cases to seed (default 250,000; quick 20,000)")
+    parser.add_argument(
+        "--cases",
+        type=int,
+        help="cases to seed (default 250,000; quick 20,000; 0 for the consent rows alone)",
+    )
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--quick", action="store_true", help="20,000 cases, 5 s runs: a smoke run")
     parser.add_argument("--requests", type=int, help="timed requests per page (default 200)")
@@ -80,7 +84,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
-    args.cases = args.cases or (20_000 if args.quick else 250_000)
+    if args.cases is None:
+        args.cases = 20_000 if args.quick else 250_000
     args.requests = args.requests or (50 if args.quick else 200)
     args.seconds = args.seconds or (5.0 if args.quick else 30.0)
     args.health_seconds = args.health_seconds or (5.0 if args.quick else 10.0)

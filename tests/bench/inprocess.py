@@ -25,6 +25,7 @@ from portal.complaints.models import NO_DEADLINE, About, Complaint
 from portal.config import Settings
 from portal.demo import DEMO_PASSWORD, DEMO_STAFF
 from tests.bench import journey
+from tests.bench.consent import measure_consent
 from tests.bench.report import Timing
 
 OFFICE_EMAIL = next(email for _, email, roles in DEMO_STAFF if "office" in roles)
@@ -132,6 +133,9 @@ def measure_in_process(
         timings.append(measure.run("/healthz (client overhead)", lambda i: staff.get("/healthz")))
         problem = sign_in(staff, OFFICE_EMAIL, DEMO_PASSWORD)
         timings.extend(_staff_pages(staff, measure, plan, problem))
+        if problem is None:
+            imports = max(3, requests // 20)
+            timings.extend(measure_consent(settings, app, staff, measure, rng, imports))
         if measure.wanted(TRACKING):
             timings.append(
                 measure.run(

@@ -19,7 +19,7 @@ def test_the_demo_register_has_two_classes_a_leaver_and_a_restricted_pupil(clien
     load_demo_pupils(db_session)  # once only
     db_session.commit()
     pupils = db_session.scalars(select(Pupil)).all()
-    assert len(pupils) == 10
+    assert len(pupils) == 11
     assert {p.class_name for p in pupils if p.on_roll} == {"3B", "4M"}
     assert [p.mis_id for p in pupils if not p.on_roll] == ["B4005"]
     assert len(flags.restricted(db_session, [p.id for p in pupils])) == 1
@@ -31,7 +31,7 @@ def test_the_demo_register_has_two_classes_a_leaver_and_a_restricted_pupil(clien
         "Consent given",
     ]
     listing = page(client.get("/staff/pupils", params={"class_name": "3B"}))
-    assert len(listing.select("#pupils tbody tr")) == 5
+    assert len(listing.select("#pupils tbody tr")) == 6
     # The check made before Maya's parent withdrew is out of date.
     checks = page(client.get("/staff/photo-check"))
     check = client.get(checks.select_one("#recent-checks a")["href"])
@@ -40,3 +40,16 @@ def test_the_demo_register_has_two_classes_a_leaver_and_a_restricted_pupil(clien
     imports = page(client.get("/staff/pupils/import"))
     preview = page(client.get(imports.select_one("#waiting-imports a")["href"]))
     assert "New pupils 1" in preview.get_text(" ")
+    # Year 4 was asked two days ago: the reports page shows it, and Year 3 can be asked now.
+    reports = page(client.get("/staff/consent-reports"))
+    assert "Year 4" in reports.select_one("#sent tbody tr").get_text(" ")
+    year3 = page(
+        client.get(
+            "/staff/consent-reports/request", params={"group": "year:Year 3", "purpose": "video"}
+        )
+    )
+    assert year3.select_one("#send-button") is not None
+    year4 = client.get(
+        "/staff/consent-reports/request", params={"group": "year:Year 4", "purpose": "video"}
+    )
+    assert page(year4).select_one("#too-soon") is not None

@@ -177,3 +177,125 @@ def test_governors_clerk_and_chair_do_not_use_the_photo_check(client, db_session
         client.cookies.clear()
         sign_in(client, make_user(db_session, role))
         assert client.get("/staff/photo-check").status_code == 403
+
+
+# ---------------------------------------------------------------- a kept check, out of date
+
+
+def _kept_check_then(db_session, office, register, change) -> list:  # type: ignore[no-untyped-def]
+    """Millie may appear on the website and be named (Sarah said yes); a check is kept; then
+    `change` happens; the check is opened again."""
+    from portal.consent.services.photo_check import record_check, reopen
+
+    website = next(p for p in purposes(db_session) if p.key == "website")
+    check = record_check(db_session, office, [register["A001"].id], website)
+    db_session.commit()
+    change(db_session, office, register["A001"], website)
+    db_session.commit()
+    return reopen(db_session, check)
+
+
+def _say(email: str, yes: bool, naming: bool | None = None):  # type: ignore[no-untyped-def]
+    def change(db_session, office, pupil, website) -> None:  # type: ignore[no-untyped-def]
+        contact = db_session.scalar(select(Contact.id).where(Contact.email == email))
+        answers.record_answers(
+            db_session, office, pupil, contact, AnswerHow.phone, [Answer(website, yes, naming)]
+        )
+
+    return change
+
+
+def _restrict(db_session, office, pupil, website) -> None:  # type: ignore[no-untyped-def]
+    flags.set_flag(db_session, office, pupil, FlagKind.adopted, REASON)
+
+
+def _left(db_session, office, pupil, website) -> None:  # type: ignore[no-untyped-def]
+    pupil.on_roll = False
+    db_session.add(pupil)
+
+
+def _responsibility_gone(db_session, office, pupil, website) -> None:  # type: ignore[no-untyped-def]
+    from portal.consent.models import PupilContact
+
+    sarah = db_session.scalar(select(Contact.id).where(Contact.email == "sarah@example.com"))
+    link = db_session.scalar(
+        select(PupilContact).where(
+            PupilContact.pupil_id == pupil.id, PupilContact.contact_id == sarah
+        )
+    )
+    link.current = False
+    db_session.add(link)
+
+
+@pytest.mark.parametrize(
+    ("change", "now_words"),
+    [
+        (_say("sarah@example.com", False), "Withdrawn on"),
+        (_say("tom@example.com", False), "Refused"),  # the other parent says no: refusal wins
+        (_say("sarah@example.com", True, False), "Consent given"),  # no longer to be named
+        (_restrict, "Restricted"),
+        (_left, "Left the school"),
+        (_responsibility_gone, "No answer yet"),  # the parent who said yes is no longer on it
+    ],
+    ids=["withdrawn", "other-parent-refuses", "naming-withdrawn", "restricted", "left", "gone"],
+)
+def test_a_kept_check_is_out_of_date_after_any_later_change(
+    db_session, office, register, change, now_words
+):
+    lines = _kept_check_then(db_session, office, register, change)
+    assert len(lines) == 1
+    assert lines[0].changed
+    assert lines[0].now.words.startswith(now_words)
+
+
+def test_a_kept_check_is_out_of_date_once_its_answers_lapse(db_session, office):
+    """A check made last school year, when the answer was current, reads as out of date now
+    that the answer has run out: nobody changed anything, time did."""
+    from datetime import date, datetime
+
+    from portal.consent.models import ConsentRecord, PhotoCheckPupil, PupilContact
+    from portal.consent.services.photo_check import reopen
+
+    website = next(p for p in purposes(db_session) if p.key == "website")
+    then = datetime(2026, 7, 1, 10, 0)
+    pupil = Pupil(
+        mis_id="L001",
+        legal_first_name="Noah",
+        legal_last_name="Clarke",
+        year_group="Year 3",
+        class_name="3B",
+        date_of_birth=date(2017, 2, 14),
+    )
+    parent = Contact(name="Dan Clarke", email="dan@example.com")
+    db_session.add_all([pupil, parent])
+    db_session.flush()
+    db_session.add(
+        PupilContact(pupil_id=pupil.id, contact_id=parent.id, parental_responsibility=True)
+    )
+    db_session.add(
+        ConsentRecord(
+            pupil_id=pupil.id,
+            purpose_id=website.id,
+            contact_id=parent.id,
+            answer=True,
+            naming=True,
+            given_at=then,
+            how=AnswerHow.paper,
+            wording_version=1,
+        )
+    )
+    db_session.flush()
+    lines = photo_check(db_session, [pupil.id], website, then)
+    assert lines[0].decision.allowed and lines[0].decision.may_name
+    check = PhotoCheck(checked_by_user_id=office.id, checked_at=then, purpose_id=website.id)
+    db_session.add(check)
+    db_session.flush()
+    db_session.add(
+        PhotoCheckPupil(
+            check_id=check.id, pupil_id=pupil.id, allowed=True, why="given", may_name=True
+        )
+    )
+    db_session.commit()
+    kept = reopen(db_session, check)
+    assert kept[0].changed
+    assert kept[0].now.words == "Lapsed: ask again"

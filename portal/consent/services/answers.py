@@ -19,6 +19,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -71,6 +72,15 @@ class Decision:
         }[self.why]
 
 
+class Answered(Protocol):
+    """What the rules read of an answer: a `ConsentRecord`, or a row of just these columns."""
+
+    contact_id: int
+    answer: bool
+    naming: bool | None
+    given_at: datetime
+
+
 def _academic_year(day: date) -> int:
     return day.year if day.month >= 9 else day.year - 1
 
@@ -84,7 +94,7 @@ def _key_stage(born: date, day: date) -> int:
     return 5
 
 
-def is_current(record: ConsentRecord, pupil: Pupil, validity: str, today: date) -> bool:
+def is_current(record: Answered, pupil: Pupil, validity: str, today: date) -> bool:
     given = school_today(record.given_at)
     if validity == Validity.while_at_school:
         return True
@@ -96,7 +106,7 @@ def is_current(record: ConsentRecord, pupil: Pupil, validity: str, today: date) 
 def decide(
     pupil: Pupil,
     purpose: Purpose,
-    records: Sequence[ConsentRecord],
+    records: Sequence[Answered],
     responsible: set[int],
     *,
     is_restricted: bool,
@@ -109,7 +119,7 @@ def decide(
     if is_restricted:
         return Decision(False, Why.restricted)
     today = school_today(at)
-    history: dict[int, list[ConsentRecord]] = {}
+    history: dict[int, list[Answered]] = {}
     for record in records:
         if record.contact_id in responsible and record.given_at <= at:
             history.setdefault(record.contact_id, []).append(record)
@@ -146,17 +156,32 @@ def responsible_contacts(session: Session, pupil_ids: Iterable[int]) -> dict[int
 def decisions_for(
     session: Session, pupils: Sequence[Pupil], purposes: Sequence[Purpose], at: datetime
 ) -> dict[tuple[int, int], Decision]:
-    """(pupil id, purpose id) -> Decision, for every pupil and purpose given, in three queries."""
+    """(pupil id, purpose id) -> Decision, for every pupil and purpose given, in four queries.
+
+    Only the purposes asked for are read, and only the columns the rules use, as plain rows: a
+    class of 30 with five years of answers is about 1,800 records for all six purposes, and
+    building a `ConsentRecord` for each cost more than the rest of a photo check."""
     ids = [p.id for p in pupils if p.id is not None]
-    records: dict[tuple[int, int], list[ConsentRecord]] = {}
-    if ids:
+    purpose_ids = [p.id for p in purposes if p.id is not None]
+    records: dict[tuple[int, int], list[Answered]] = {}
+    if ids and purpose_ids:
         statement = (
-            select(ConsentRecord)
-            .where(ConsentRecord.pupil_id.in_(ids))  # type: ignore[attr-defined]
+            select(
+                ConsentRecord.pupil_id,
+                ConsentRecord.purpose_id,
+                ConsentRecord.contact_id,
+                ConsentRecord.answer,
+                ConsentRecord.naming,
+                ConsentRecord.given_at,
+            )
+            .where(
+                ConsentRecord.pupil_id.in_(ids),  # type: ignore[attr-defined]
+                ConsentRecord.purpose_id.in_(purpose_ids),  # type: ignore[attr-defined]
+            )
             .order_by(ConsentRecord.given_at, ConsentRecord.id)
         )
-        for record in session.scalars(statement):
-            records.setdefault((record.pupil_id, record.purpose_id), []).append(record)
+        for record in session.execute(statement):
+            records.setdefault((record.pupil_id, record.purpose_id), []).append(record)  # type: ignore[arg-type]
     responsible = responsible_contacts(session, ids)
     flagged = restricted(session, ids)
     validity = settings_of(session).validity

@@ -69,6 +69,22 @@ def restricted(session: Session, pupil_ids: Iterable[int]) -> set[int]:
     return set(session.scalars(statement))
 
 
+def kinds_of(session: Session, pupil_ids: Iterable[int]) -> dict[int, FlagKind]:
+    """The kind of each of these pupils' active flags: only for those who may see it."""
+    ids = list(pupil_ids)
+    if not ids:
+        return {}
+    statement = select(SafeguardingFlag.pupil_id, SafeguardingFlag.kind).where(
+        SafeguardingFlag.active,
+        SafeguardingFlag.pupil_id.in_(ids),  # type: ignore[attr-defined]
+    )
+    return {
+        pupil_id: FlagKind(kind)
+        for pupil_id, kind in session.execute(statement)
+        if kind in FlagKind.__members__
+    }
+
+
 def set_flag(
     session: Session, user: StaffUser, pupil: Pupil, kind: FlagKind, reason: str
 ) -> SafeguardingFlag:
