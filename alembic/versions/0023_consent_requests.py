@@ -1,7 +1,7 @@
 """photo consent: requests for answers sent to a class or year group, and their interval
 
 Revision ID: 0023
-Revises: 0020
+Revises: 0024
 Create Date: 2026-12-07 10:00:00
 
 - consent_settings.request_interval_days: days before a class may be sent another request (7).
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0023"
-down_revision: str | None = "0020"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
