@@ -1,5 +1,5 @@
-"""Photo consent as the portal assembles it (`portal.domains`): the pupil register pages and
-the photo check, and their staff menu entries."""
+"""Photo consent as the portal assembles it (`portal.domains`): the pupil register pages,
+the photo check and the consent settings, and their staff menu entries."""
 
 from __future__ import annotations
 
@@ -8,14 +8,19 @@ from portal.consent.photo_check_views import CHECK_ROLES
 from portal.consent.photo_check_views import router as photo_check_router
 from portal.consent.register_views import PUPIL_ROLES
 from portal.consent.register_views import router as register_router
+from portal.consent.settings_views import SETTINGS_ROLES
+from portal.consent.settings_views import router as settings_router
 from portal.domains import Domain, MenuEntry
 
 DOMAIN = Domain(
     name="consent",
-    routers=[register_router, photo_check_router],
+    routers=[register_router, photo_check_router, settings_router],
     menu=[
         MenuEntry("/staff/pupils", "Pupils", frozenset(PUPIL_ROLES), order=12),
         MenuEntry("/staff/photo-check", "Photo check", frozenset(CHECK_ROLES), order=13),
+        MenuEntry(
+            "/staff/consent-settings", "Consent settings", frozenset(SETTINGS_ROLES), order=31
+        ),
     ],
     models=models,
 )

@@ -17,7 +17,7 @@ from portal.consent.services.purposes import purposes
 from portal.db import now_of
 from portal.history import HistoryEvent
 from tests.conftest import csrf_of, page, text_of
-from tests.consent.helpers import ROWS, import_file, pupil_file, evidence_kwargs
+from tests.consent.helpers import ROWS, evidence_kwargs, import_file, pupil_file
 from tests.factories import make_user, sign_in
 
 REASON = "Secret reason about a family"
