@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.datastructures import UploadFile
 
 from portal.consent.models import AnswerHow, FlagKind, Purpose
 from portal.consent.services.answers import NEEDS_NOTE, Answer
@@ -96,6 +97,18 @@ async def posted_answers(request: Request) -> dict[str, str]:
 
 
 PostedAnswers = Annotated[dict[str, str], Depends(posted_answers)]
+
+
+async def posted_scan(request: Request) -> UploadFile | None:
+    """The scanned form chosen on the answers page, if one was (`scan_file`). Read here rather
+    than as a `File()` parameter: a browser that sends the field without a file, or as text,
+    gets the form back with its message, not a bare validation error."""
+    form = await request.form()
+    upload = form.get("scan_file")
+    return upload if isinstance(upload, UploadFile) and upload.filename else None
+
+
+PostedScan = Annotated[UploadFile | None, Depends(posted_scan)]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from portal.consent.forms import (
     FlagForm,
     ImportForm,
     PostedAnswers,
+    PostedScan,
 )
 from portal.consent.models import (
     AnswerHow,
@@ -452,7 +453,7 @@ def pupil_answers_save(
     pupil_id: RowId,
     form: Annotated[ConsentEntryForm, Depends()],
     posted: PostedAnswers,
-    scan_file: Annotated[UploadFile | None, File()] = None,
+    scan_file: PostedScan,
 ) -> Response:
     """Save the answers with their evidence. A scan sent with a form that needs correcting is
     kept (and committed) at once, and the form comes back saying so: nobody chooses it again."""
@@ -464,7 +465,7 @@ def pupil_answers_save(
     )
     errors = dict(checked.errors)
     scan = evidence.kept_scan(session, pupil, row_id_or_none(form.scan_id))
-    if scan_file is not None and scan_file.filename and form.how != AnswerHow.phone:
+    if scan_file is not None and form.how != AnswerHow.phone:
         content = scan_file.file.read(evidence.MAX_SCAN_BYTES + 1)
         try:
             scan = evidence.keep_scan(session, user, pupil, scan_file.filename, content)
