@@ -110,10 +110,8 @@ def describe(event: HistoryEvent) -> dict[str, Any]:
         lines.append("New order: " + "; ".join(str(item) for item in after or []))
     elif details.get("field") == "wording":
         what = f"Changed the wording of “{name}”"
-        lines.append(
-            f"Version {details.get('from_version')}: “{before}”. "
-            f"Version {details.get('to_version')}: “{after}”"
-        )
+        lines.append(f"Version {details.get('from_version')} read: “{before}”")
+        lines.append(f"Version {details.get('to_version')} reads: “{after}”")
         lines.append(
             "Parents are asked again"
             if details.get("ask_again")
