@@ -16,10 +16,11 @@ from portal.consent.models import ConsentEvidence, ConsentRecord, Contact, Pupil
 from portal.consent.services import answers, evidence
 from portal.consent.services.answers import Answer
 from portal.consent.services.purposes import purposes
+from portal.text import clean_text
 from tests.conftest import csrf_of, page, text_of
 from tests.consent.helpers import ROWS, SCAN_PDF, import_file, pupil_file
 from tests.factories import make_user, sign_in
-from tests.hostile import HOSTILE_FILENAMES
+from tests.hostile import HOSTILE_FILENAMES, HOSTILE_TEXT
 
 
 @pytest.fixture
@@ -254,3 +255,29 @@ def test_online_answers_need_no_evidence(db_session, office, amelia):
         [Answer(purposes(db_session)[0], True, None)],
     )
     assert made[0].evidence_id is None
+
+
+@pytest.mark.parametrize("value", HOSTILE_TEXT[::2])
+def test_hostile_answers_form_input_is_a_message_never_a_failure(client, db_session, amelia, value):
+    response = send(
+        client,
+        db_session,
+        amelia,
+        {
+            "how": value,
+            "contact_id": value,
+            "scan_id": value,
+            "call_note": value,
+            "answer_video": value,
+            "naming_website": value,
+            "answer_" + value[:30]: value,
+        },
+    )
+    assert response.status_code in (303, 422), response.status_code
+    if response.status_code == 422:
+        assert page(response).select_one(".govuk-error-summary") is not None
+        kept_note = page(response).select_one("#call_note").text.strip()
+        assert kept_note == clean_text(value).strip()  # what was typed comes back
+    for record in db_session.scalars(select(ConsentRecord)):
+        kept = db_session.get(ConsentEvidence, record.evidence_id)
+        assert "\x00" not in kept.call_note and "\u202e" not in kept.call_note
