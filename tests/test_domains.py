@@ -150,6 +150,7 @@ def test_the_installed_domains_give_the_staff_menu_of_every_role(client, db_sess
         "Staff accounts",
         "Policy",
         "School settings",
+        "Consent settings",
         "Outbox",
     ]
 

@@ -12,17 +12,11 @@ session's outermost transaction.)
 from __future__ import annotations
 
 import hashlib
-import io
-import re
 import secrets
-import unicodedata
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 from fastapi.responses import Response
-from PIL import Image, UnidentifiedImageError
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction
@@ -30,15 +24,25 @@ from sqlmodel import Session
 
 from portal.complaints.models import Attachment
 from portal.config import Settings
+from portal.uploads import (
+    DOCX_TYPE,
+    UploadRefused,
+    content_disposition,
+    download_headers,
+    safe_filename,
+    sniff,
+    strip_image_metadata,
+)
+
+__all__ = ["DOCX_TYPE", "content_disposition", "safe_filename", "sniff", "strip_image_metadata"]
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_FILES = 5
 ALLOWED_DESCRIPTION = "a PDF, JPG, PNG or Word (.docx) file"
-DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-class AttachmentError(ValueError):
-    """Why a file was refused, in words for the parent."""
+AttachmentError = UploadRefused
+"""Why a file was refused, in words for the parent."""
 
 
 @dataclass(frozen=True)
@@ -46,42 +50,6 @@ class CheckedFile:
     content: bytes
     content_type: str
     extension: str
-
-
-def sniff(content: bytes) -> tuple[str, str] | None:
-    """The real type from the first bytes, never from the file's name."""
-    if content.startswith(b"%PDF-"):
-        return "application/pdf", "pdf"
-    if content.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg", "jpg"
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png", "png"
-    if content.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(content)) as archive:
-                names = set(archive.namelist())
-        except zipfile.BadZipFile:
-            return None
-        if "word/document.xml" in names and "[Content_Types].xml" in names:
-            return DOCX_TYPE, "docx"
-    return None
-
-
-def strip_image_metadata(content: bytes, content_type: str) -> bytes:
-    """Re-encode the picture so location, camera and other metadata are gone."""
-    try:
-        with Image.open(io.BytesIO(content)) as image:
-            image.load()
-            clean = image.copy()
-            clean.info = {}
-            buffer = io.BytesIO()
-            if content_type == "image/jpeg":
-                clean.convert("RGB").save(buffer, format="JPEG", quality=90)
-            else:
-                clean.save(buffer, format="PNG")
-    except (UnidentifiedImageError, OSError, ValueError) as error:
-        raise AttachmentError("The picture could not be opened. Try saving it again") from error
-    return buffer.getvalue()
 
 
 def check_file(filename: str, content: bytes) -> CheckedFile:
@@ -96,12 +64,6 @@ def check_file(filename: str, content: bytes) -> CheckedFile:
     if content_type.startswith("image/"):
         content = strip_image_metadata(content, content_type)
     return CheckedFile(content=content, content_type=content_type, extension=extension)
-
-
-def safe_filename(filename: str) -> str:
-    name = Path(filename or "file").name
-    name = re.sub(r"[^\w.\- ]+", "_", name).strip(" .") or "file"
-    return name[:120]
 
 
 def store(
@@ -176,21 +138,6 @@ def _forget_uncommitted_files(session: OrmSession, transaction: SessionTransacti
         path.unlink(missing_ok=True)
 
 
-def content_disposition(filename: str) -> str:
-    """`attachment` with the name twice: `filename*` (RFC 5987, UTF-8) for every browser made
-    this century, and a plain ASCII `filename` for the rest. A header is Latin-1, so a name in
-    another script written straight into it would fail the whole download."""
-    name = Path(filename)
-    suffix = name.suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,8}", name.suffix) else ""
-    stem = unicodedata.normalize("NFKD", name.stem if suffix else name.name)
-    stem = re.sub(r"[^A-Za-z0-9.\- _]+", "_", stem.encode("ascii", "ignore").decode())
-    stem = stem.strip(" ._") or "file"
-    fallback = stem + suffix
-    if fallback == filename:
-        return f'attachment; filename="{fallback}"'
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
-
-
 def download_response(settings: Settings, attachment: Attachment) -> Response:
     """Always a download, never rendered in the portal's origin."""
     path = Path(settings.attachments_dir) / attachment.storage_key
@@ -198,10 +145,5 @@ def download_response(settings: Settings, attachment: Attachment) -> Response:
     return Response(
         content,
         media_type=attachment.content_type,
-        headers={
-            "Content-Disposition": content_disposition(attachment.filename),
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-            "Content-Security-Policy": "default-src 'none'; sandbox",
-        },
+        headers=download_headers(attachment.filename),
     )

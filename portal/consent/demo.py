@@ -5,6 +5,7 @@ request for answers sent to Year 4 two days ago (Year 4 cannot be asked again ye
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from sqlmodel import Session
 from portal.accounts.models import StaffUser
 from portal.consent.models import (
     AnswerHow,
+    ConsentEvidence,
     ConsentRecord,
     ConsentRequest,
     ConsentRequestClass,
@@ -25,12 +27,14 @@ from portal.consent.models import (
     PupilContact,
     PupilImport,
 )
+from portal.consent.services.evidence import keep_scan
 from portal.consent.services.flags import set_flag
 from portal.consent.services.photo_check import photo_check
 from portal.consent.services.purposes import purposes
 from portal.consent.services.register import remember_mapping
 from portal.consent.services.reports import YEAR, Group
 from portal.consent.services.requests import preview
+from portal.consent.services.settings import PurposeChange, add_purpose, change_purpose
 from portal.db import now_of
 
 _EVERY = ("displays", "website", "social_media", "newsletter", "local_press", "video")
@@ -215,6 +219,11 @@ def load_demo_pupils(session: Session) -> None:
     if office is not None:
         _demo_check_and_import(session, office, made)
         _demo_request(session, office)
+    admin = session.scalar(
+        select(StaffUser).where(StaffUser.email == "admin@brookfield-primary.example")
+    )
+    if admin is not None:
+        _demo_settings(session, admin)
     if head is not None:
         set_flag(
             session,
@@ -256,6 +265,12 @@ def _demo_answers(
     by_key = {p.key: p for p in purposes(session)}
     now = now_of(session)
     for mis_id, email, given, days_ago in _ANSWERS:
+        how = AnswerHow.paper if days_ago % 2 else AnswerHow.phone
+        kept = (
+            _demo_evidence(session, office, pupils[mis_id], contacts[email], how, days_ago)
+            if office is not None
+            else None
+        )
         for key, (answer, naming) in given.items():
             purpose = by_key[key]
             session.add(
@@ -266,9 +281,10 @@ def _demo_answers(
                     answer=answer,
                     naming=naming if answer and purpose.asks_naming else None,
                     given_at=now - timedelta(days=days_ago),
-                    how=AnswerHow.paper if days_ago % 2 else AnswerHow.phone,
+                    how=how,
                     entered_by_user_id=office.id if office else None,
                     wording_version=purpose.version,
+                    evidence_id=kept.id if kept is not None else None,
                 )
             )
     session.flush()
@@ -345,3 +361,83 @@ def _demo_request(session: Session, office: StaffUser) -> None:
             ConsentRequestClass(class_name=class_name, request_id=request.id, sent_at=sent_at)  # type: ignore[arg-type]
         )
     session.flush()
+def demo_scan(pupil: Pupil, contact: Contact) -> bytes:
+    """A made-up scanned consent form: a white page with the form's words, as a PNG."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (620, 360), 255)
+    draw = ImageDraw.Draw(image)
+    lines = [
+        "Brookfield Primary School",
+        "Photo consent form",
+        "",
+        f"Child: {pupil.name}",
+        f"Parent or carer: {contact.name}",
+        "",
+        "Displays in school:  [x] Yes   [ ] No",
+        "School website:      [x] Yes   [ ] No",
+        "",
+        "Signed: ______________________",
+    ]
+    for number, line in enumerate(lines):
+        draw.text((40, 30 + number * 30), line, fill=0)
+    draw.rectangle((10, 10, 609, 349), outline=0)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _demo_evidence(
+    session: Session,
+    office: StaffUser,
+    pupil: Pupil,
+    contact: Contact,
+    how: AnswerHow,
+    days_ago: int,
+) -> ConsentEvidence:
+    """The scan of a paper form, or the note of a call, behind each demo answer."""
+    when = now_of(session) - timedelta(days=days_ago)
+    if how == AnswerHow.paper:
+        kept = keep_scan(
+            session, office, pupil, f"consent-form-{pupil.mis_id}.png", demo_scan(pupil, contact)
+        )
+        kept.added_at = when
+    else:
+        kept = ConsentEvidence(
+            pupil_id=pupil.id,
+            how=AnswerHow.phone,
+            call_note=f"{contact.name} rang the office on {when.day} {when:%B} at 9:15.",
+            added_by_user_id=office.id,
+            added_at=when,
+        )
+    session.add(kept)
+    session.flush()
+    return kept
+
+
+def _demo_settings(session: Session, admin: StaffUser) -> None:
+    """The consent settings page with a history: the website's wording made clearer (version
+    2, answers already given stay valid) and a use added for school trips."""
+    website = next(p for p in purposes(session) if p.key == "website")
+    change_purpose(
+        session,
+        admin,
+        website.id,  # type: ignore[arg-type]
+        PurposeChange(
+            name=website.name,
+            wording=(
+                "Photos of your child on the school website. Anyone in the world can see the "
+                "website, so we never give a child's full name."
+            ),
+            asks_naming=website.asks_naming,
+            ask_again=False,
+        ),
+        seen_revision=website.revision,
+    )
+    add_purpose(
+        session,
+        admin,
+        "School trips",
+        "Photos of your child on school trips, shown to parents at the trip's evening.",
+        False,
+    )

@@ -1,5 +1,5 @@
 """Photo consent as the portal assembles it (`portal.domains`): the pupil register pages,
-the photo check and the consent reports, and their staff menu entries."""
+the photo check, the consent reports and the consent settings, and their staff menu entries."""
 
 from __future__ import annotations
 
@@ -10,15 +10,20 @@ from portal.consent.register_views import PUPIL_ROLES
 from portal.consent.register_views import router as register_router
 from portal.consent.report_views import REPORT_ROLES
 from portal.consent.report_views import router as report_router
+from portal.consent.settings_views import SETTINGS_ROLES
+from portal.consent.settings_views import router as settings_router
 from portal.domains import Domain, MenuEntry
 
 DOMAIN = Domain(
     name="consent",
-    routers=[register_router, photo_check_router, report_router],
+    routers=[register_router, photo_check_router, report_router, settings_router],
     menu=[
         MenuEntry("/staff/pupils", "Pupils", frozenset(PUPIL_ROLES), order=12),
         MenuEntry("/staff/photo-check", "Photo check", frozenset(CHECK_ROLES), order=13),
         MenuEntry("/staff/consent-reports", "Consent reports", frozenset(REPORT_ROLES), order=14),
+        MenuEntry(
+            "/staff/consent-settings", "Consent settings", frozenset(SETTINGS_ROLES), order=31
+        ),
     ],
     models=models,
 )

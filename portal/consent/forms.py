@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.datastructures import UploadFile
 
 from portal.consent.models import AnswerHow, FlagKind, Purpose
-from portal.consent.services.answers import Answer
+from portal.consent.services.answers import NEEDS_NOTE, Answer
+from portal.consent.services.evidence import MAX_CALL_NOTE
 from portal.consent.services.flags import MAX_REASON
 from portal.consent.services.photo_check import MAX_PUPILS
 from portal.consent.services.register import mapping_problems
+from portal.consent.services.settings import read_purpose
 from portal.forms import Checked, PostedForm, Text, Ticked
 from portal.inputs import row_id_or_none
 
@@ -79,29 +85,48 @@ class FlagForm(PostedForm):
         return Checked((FlagKind(kind), reason))
 
 
+async def posted_answers(request: Request) -> dict[str, str]:
+    """The answer and naming fields of the answers form (`answer_<key>`, `naming_<key>`): one
+    pair per purpose, and the school's purposes change, so they are read by name here."""
+    form = await request.form()
+    return {
+        key: value
+        for key, value in form.items()
+        if isinstance(value, str) and key.startswith(("answer_", "naming_")) and len(key) <= 60
+    }
+
+
+PostedAnswers = Annotated[dict[str, str], Depends(posted_answers)]
+
+
+async def posted_scan(request: Request) -> UploadFile | None:
+    """The scanned form chosen on the answers page, if one was (`scan_file`). Read here rather
+    than as a `File()` parameter: a browser that sends the field without a file, or as text,
+    gets the form back with its message, not a bare validation error."""
+    form = await request.form()
+    upload = form.get("scan_file")
+    return upload if isinstance(upload, UploadFile) and upload.filename else None
+
+
+PostedScan = Annotated[UploadFile | None, Depends(posted_scan)]
+
+
 @dataclass(frozen=True)
 class ConsentEntryForm(PostedForm):
     """A parent's answers from a paper form or a phone call, entered by staff: who answered,
-    how, and yes/no (or left unanswered) per purpose, with naming where the purpose asks it.
-    One field pair per default purpose key (`services.purposes.DEFAULT_PURPOSES`)."""
+    how (with the scanned form, or a note of the call), and yes/no (or left unanswered) per
+    purpose, with naming where the purpose asks it. The answers come from `posted_answers`."""
 
     contact_id: Text = ""
     how: Text = ""
-    answer_displays: Text = ""
-    answer_website: Text = ""
-    answer_social_media: Text = ""
-    answer_newsletter: Text = ""
-    answer_local_press: Text = ""
-    answer_video: Text = ""
-    naming_displays: Text = ""
-    naming_website: Text = ""
-    naming_social_media: Text = ""
-    naming_newsletter: Text = ""
-    naming_local_press: Text = ""
-    naming_video: Text = ""
+    call_note: Text = ""
+    scan_id: Text = ""
+
+    def typed_with(self, posted: dict[str, str]) -> dict[str, str]:
+        return {**posted, **self.typed()}
 
     def validate_for(
-        self, purposes: list[Purpose], contact_ids: set[int]
+        self, purposes: list[Purpose], contact_ids: set[int], posted: dict[str, str]
     ) -> Checked[tuple[int, AnswerHow, list[Answer]] | None]:
         errors: dict[str, str] = {}
         contact_id = row_id_or_none(self.contact_id)
@@ -110,15 +135,21 @@ class ConsentEntryForm(PostedForm):
         how = self.how if self.how in (AnswerHow.paper, AnswerHow.phone) else None
         if how is None:
             errors["how"] = "Choose how they gave their answers"
+        elif how == AnswerHow.phone:
+            note = self.call_note.strip()
+            if not note:
+                errors["call_note"] = NEEDS_NOTE
+            elif len(note) > MAX_CALL_NOTE:
+                errors["call_note"] = f"The note must be {MAX_CALL_NOTE:,} characters or fewer"
         answers: list[Answer] = []
         for purpose in purposes:
-            given = getattr(self, f"answer_{purpose.key}", None)
+            given = posted.get(f"answer_{purpose.key}", "")
             if not given:
                 continue
             if given not in ("yes", "no"):
                 errors[f"answer_{purpose.key}"] = f"Choose yes or no for {purpose.name.lower()}"
                 continue
-            naming_typed = getattr(self, f"naming_{purpose.key}", "")
+            naming_typed = posted.get(f"naming_{purpose.key}", "")
             naming: bool | None = None
             if given == "yes" and purpose.asks_naming:
                 if naming_typed not in ("yes", "no"):
@@ -166,3 +197,57 @@ class ConsentRequestForm(PostedForm):
 
     group: Text = ""
     purposes: Ticked = None
+class ValidityForm(PostedForm):
+    """How long an answer lasts, and the settings' revision the page showed."""
+
+    validity: Text = ""
+    seen: Text = ""
+
+
+@dataclass(frozen=True)
+class FlagRolesForm(PostedForm):
+    """Which roles read a safeguarding flag's kind and reason."""
+
+    flag_roles: Ticked = None
+    seen: Text = ""
+
+
+@dataclass(frozen=True)
+class PurposeForm(PostedForm):
+    """A use parents answer for: its name, wording, whether naming is asked apart and, when the
+    wording changes, whether parents are asked again."""
+
+    name: Text = ""
+    wording: Text = ""
+    asks_naming: Text = ""
+    ask_again: Text = ""
+    seen: Text = ""
+
+    def validate(self) -> Checked[tuple[str, str, bool, bool] | None]:
+        (name, wording), problems = read_purpose(self.name, self.wording)
+        if self.asks_naming not in ("yes", "no"):
+            problems["asks_naming"] = "Say whether parents are asked about naming their child"
+        if problems:
+            return Checked(None, problems)
+        return Checked((name, wording, self.asks_naming == "yes", self.ask_again == "yes"))
+
+
+@dataclass(frozen=True)
+class SeenForm(PostedForm):
+    """A button on the settings page: what the page showed (a revision, or the order)."""
+
+    seen: Text = ""
+
+
+@dataclass(frozen=True)
+class MoveForm(PostedForm):
+    direction: Text = ""
+    seen: Text = ""
+
+
+def seen_revision(value: str) -> int:
+    """The revision a page showed; anything else is a revision no row has (-1)."""
+    value = value.strip()
+    if value.isascii() and value.isdigit() and len(value) <= 9:
+        return int(value)
+    return -1

@@ -85,7 +85,11 @@ class PupilContact(SQLModel, table=True):
 
 class Purpose(SQLModel, table=True):
     """One use of a pupil's picture that parents answer for: a school setting. The wording has a
-    version; a consent record keeps the version the parent was shown."""
+    version; a consent record keeps the version the parent was shown. A new wording keeps the
+    answers given to the old one, unless the admin asked parents again: then answers to a version
+    before `reask_from_version` count as lapsed. `revision` moves on at every change, so a change
+    made from a page that showed an older revision is refused (two admins at once: one wins).
+    A purpose is retired (`active` false), never deleted: records point at it."""
 
     __tablename__ = "consent_purpose"
 
@@ -97,6 +101,10 @@ class Purpose(SQLModel, table=True):
     asks_naming: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
     position: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     active: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    reask_from_version: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    revision: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
+    )
 
 
 class ImportStatus(enum.StrEnum):
@@ -192,6 +200,10 @@ class ConsentSettings(SQLModel, table=True):
     validity: str = Field(default="school_year", sa_column=Column(String(20), nullable=False))
     # Days before a class's families may be sent another request for their answers.
     request_interval_days: int = Field(default=7, sa_column=Column(Integer, nullable=False))
+    # Moves on at every change from the settings page (a page showing an older one is refused).
+    revision: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
+    )
 
 
 class AnswerHow(enum.StrEnum):
@@ -206,6 +218,35 @@ class AnswerHow(enum.StrEnum):
             AnswerHow.paper: "Paper form",
             AnswerHow.phone: "Phone call",
         }[self]
+
+
+class ConsentEvidence(SQLModel, table=True):
+    """What staff kept of answers a parent gave on paper or by phone: the scanned form (PDF,
+    JPEG or PNG, checked by its bytes and stored here, in the database) or a note of the call.
+    The records entered from it point at it; a scan kept while the rest of the form was being
+    corrected has no records yet."""
+
+    __tablename__ = "consent_evidence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    pupil_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("pupil.id"), nullable=False, index=True)
+    )
+    how: str = Field(sa_column=Column(String(10), nullable=False))
+    call_note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    filename: str = Field(default="", sa_column=Column(String(200), nullable=False))
+    content_type: str = Field(default="", sa_column=Column(String(100), nullable=False))
+    size: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    sha256: str = Field(default="", sa_column=Column(String(64), nullable=False))
+    content: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    added_by_user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("staff_user.id"), nullable=False)
+    )
+    added_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+    @property
+    def has_scan(self) -> bool:
+        return bool(self.filename)
 
 
 class ConsentRecord(SQLModel, table=True):
@@ -231,6 +272,10 @@ class ConsentRecord(SQLModel, table=True):
         default=None, sa_column=Column(Integer, ForeignKey("staff_user.id"), nullable=True)
     )
     wording_version: int = Field(sa_column=Column(Integer, nullable=False))
+    evidence_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("consent_evidence.id"), nullable=True),
+    )
 
 
 class PhotoCheck(SQLModel, table=True):

@@ -16,14 +16,30 @@ from sqlmodel import Session
 
 from portal.accounts.access import require_role
 from portal.accounts.models import Role, StaffUser
-from portal.consent.forms import ColumnsForm, ConsentEntryForm, FlagForm, ImportForm
-from portal.consent.models import AnswerHow, FlagKind, ImportStatus, Pupil, PupilImport, Purpose
-from portal.consent.services import answers, flags, register
+from portal.consent.forms import (
+    ColumnsForm,
+    ConsentEntryForm,
+    FlagForm,
+    ImportForm,
+    PostedAnswers,
+    PostedScan,
+)
+from portal.consent.models import (
+    AnswerHow,
+    ConsentEvidence,
+    FlagKind,
+    ImportStatus,
+    Pupil,
+    PupilImport,
+    Purpose,
+)
+from portal.consent.services import answers, evidence, flags, register
 from portal.consent.services import pupils as finder
 from portal.consent.services.purposes import purposes
 from portal.db import SessionDep, now_of
-from portal.inputs import CleanInputRoute, RowId
+from portal.inputs import CleanInputRoute, RowId, row_id_or_none
 from portal.templating import render
+from portal.uploads import download_headers
 
 router = APIRouter(route_class=CleanInputRoute)
 REGISTER_ROLES = (Role.office, Role.admin)
@@ -359,13 +375,15 @@ def _record_lines(session: Session, pupil: Pupil, shown: list[Purpose]) -> list[
         line.contact.id: line.contact.name
         for line in finder.contacts_of(session, pupil, current_only=False)
     }
-    staff_ids = {r.entered_by_user_id for r in answers.history_of_pupil(session, pupil)}
+    records = answers.history_of_pupil(session, pupil)
+    staff_ids = {r.entered_by_user_id for r in records}
     staff = {
         u.id: u.name
         for u in session.scalars(
             select(StaffUser).where(StaffUser.id.in_([i for i in staff_ids if i]))  # type: ignore[union-attr]
         )
     }
+    kept = evidence.evidence_of(session, {r.evidence_id for r in records if r.evidence_id})
     return [
         {
             "record": record,
@@ -373,9 +391,24 @@ def _record_lines(session: Session, pupil: Pupil, shown: list[Purpose]) -> list[
             "contact": contacts.get(record.contact_id, "A former contact"),
             "how": AnswerHow(record.how).label,
             "entered_by": staff.get(record.entered_by_user_id or 0, ""),
+            "evidence": kept.get(record.evidence_id or 0),
         }
-        for record in answers.history_of_pupil(session, pupil)
+        for record in records
     ]
+
+
+@router.get(BASE + "/{pupil_id}/scans/{evidence_id}")
+def pupil_scan(
+    session: SessionDep, user: PupilUser, pupil_id: RowId, evidence_id: RowId
+) -> Response:
+    """The scanned paper form, as a download, to the staff who see the pupil's page."""
+    pupil = _pupil_or_404(session, pupil_id)
+    scan = evidence.kept_scan(session, pupil, evidence_id)
+    if scan is None or scan.content is None:
+        raise HTTPException(status_code=404)
+    return Response(
+        scan.content, media_type=scan.content_type, headers=download_headers(scan.filename)
+    )
 
 
 @router.get(BASE + "/{pupil_id}/answers")
@@ -393,6 +426,7 @@ def _answers_page(
     *,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
+    scan: ConsentEvidence | None = None,
 ) -> Response:
     return render(
         request,
@@ -403,6 +437,8 @@ def _answers_page(
             "purposes": purposes(session),
             "values": values or {},
             "errors": errors or {},
+            "scan": scan,
+            "max_scan_mb": evidence.MAX_SCAN_BYTES // (1024 * 1024),
             "base": BASE,
         },
         status_code=422 if errors else 200,
@@ -416,19 +452,54 @@ def pupil_answers_save(
     user: RegisterUser,
     pupil_id: RowId,
     form: Annotated[ConsentEntryForm, Depends()],
+    posted: PostedAnswers,
+    scan_file: PostedScan,
 ) -> Response:
+    """Save the answers with their evidence. A scan sent with a form that needs correcting is
+    kept (and committed) at once, and the form comes back saying so: nobody chooses it again."""
     pupil = _pupil_or_404(session, pupil_id)
+    typed = form.typed_with(posted)
     contact_ids = {line.contact.id for line in finder.contacts_of(session, pupil)}
-    checked = form.validate_for(purposes(session), {i for i in contact_ids if i is not None})
-    if checked.value is None:
-        return _answers_page(request, session, pupil, values=form.typed(), errors=checked.errors)
+    checked = form.validate_for(
+        purposes(session), {i for i in contact_ids if i is not None}, posted
+    )
+    errors = dict(checked.errors)
+    scan = evidence.kept_scan(session, pupil, row_id_or_none(form.scan_id))
+    if scan_file is not None and form.how != AnswerHow.phone:
+        content = scan_file.file.read(evidence.MAX_SCAN_BYTES + 1)
+        try:
+            scan = evidence.keep_scan(session, user, pupil, scan_file.filename, content)
+            session.commit()
+        except evidence.ScanRefused as refused:
+            session.rollback()
+            errors["scan"] = str(refused)
+    if form.how == AnswerHow.paper and scan is None and "scan" not in errors:
+        errors["scan"] = answers.NEEDS_SCAN
+    if scan is not None:
+        typed["scan_id"] = str(scan.id)
+    if errors or checked.value is None:
+        return _answers_page(request, session, pupil, values=typed, errors=errors, scan=scan)
     contact_id, how, given = checked.value
     try:
-        answers.record_answers(session, user, pupil, contact_id, how, given)
+        answers.record_answers(
+            session,
+            user,
+            pupil,
+            contact_id,
+            how,
+            given,
+            scan_id=scan.id if scan is not None and how == AnswerHow.paper else None,
+            call_note=form.call_note,
+        )
         session.commit()
     except answers.AnswerRefused as refused:
         session.rollback()
         return _answers_page(
-            request, session, pupil, values=form.typed(), errors={"contact_id": str(refused)}
+            request,
+            session,
+            pupil,
+            values=typed,
+            errors={refused.field: str(refused)},
+            scan=scan,
         )
     return _see_other(f"{BASE}/{pupil_id}#consent")

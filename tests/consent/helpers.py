@@ -67,3 +67,19 @@ def import_file(client: TestClient, content: bytes, *, full: str = "yes"):  # ty
     preview = client.get(location)
     token = csrf_of(preview)
     return client.post(location + "/confirm", data={"csrf_token": token}, follow_redirects=False)
+
+
+SCAN_PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def evidence_kwargs(session, user, pupil, how):  # type: ignore[no-untyped-def]
+    """What `answers.record_answers` needs beside paper or phone answers: a scan kept for the
+    pupil, or a note of the call."""
+    from portal.consent.models import AnswerHow
+    from portal.consent.services import evidence
+
+    if how == AnswerHow.paper:
+        return {"scan_id": evidence.keep_scan(session, user, pupil, "form.pdf", SCAN_PDF).id}
+    if how == AnswerHow.phone:
+        return {"call_note": "Rang the office on Monday at 9:15"}
+    return {}

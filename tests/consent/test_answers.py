@@ -24,7 +24,7 @@ from portal.consent.services.purposes import purposes
 from portal.db import now_of
 from portal.history import HistoryEvent
 from tests.conftest import csrf_of, page, text_of
-from tests.consent.helpers import ROWS, import_file, pupil_file
+from tests.consent.helpers import ROWS, SCAN_PDF, evidence_kwargs, import_file, pupil_file
 from tests.factories import make_user, sign_in
 
 
@@ -58,6 +58,7 @@ def say(db_session, office, pupil, email, key, yes, naming=None, how=AnswerHow.p
         contact(db_session, email),
         how,
         [Answer(purpose(db_session, key), yes, naming)],
+        **evidence_kwargs(db_session, office, pupil, how),
     )
     db_session.commit()
 
@@ -168,6 +169,7 @@ def test_office_records_a_paper_form_and_the_pupil_page_shows_the_answers(
             "naming_website": "no",
             "answer_local_press": "no",
         },
+        files={"scan_file": ("form.pdf", SCAN_PDF, "application/pdf")},
         follow_redirects=False,
     )
     assert response.status_code == 303
@@ -209,6 +211,7 @@ def test_the_answers_form_says_what_is_missing_and_keeps_what_was_typed(
             "csrf_token": csrf_of(form),
             "contact_id": str(other),
             "how": "phone",
+            "call_note": "Rang at noon",
             "answer_video": "no",
         },
         follow_redirects=False,

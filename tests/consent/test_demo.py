@@ -53,3 +53,20 @@ def test_the_demo_register_has_two_classes_a_leaver_and_a_restricted_pupil(clien
         "/staff/consent-reports/request", params={"group": "year:Year 4", "purpose": "video"}
     )
     assert page(year4).select_one("#too-soon") is not None
+
+
+def test_the_demo_shows_scans_notes_of_calls_and_a_changed_setting(client, db_session):
+    make_user(db_session, Role.office, email="office@brookfield-primary.example")
+    admin = make_user(db_session, Role.admin, email="admin@brookfield-primary.example")
+    load_demo_pupils(db_session)
+    db_session.commit()
+    sign_in(client, admin)
+    amelia = db_session.scalar(select(Pupil).where(Pupil.mis_id == "B3001"))
+    records = page(client.get(f"/staff/pupils/{amelia.id}")).select_one("#records")
+    scan = records.select_one("a[href*='/scans/']")
+    assert scan is not None and "Note of the call" in records.get_text(" ")
+    assert client.get(scan["href"]).headers["content-type"] == "image/png"
+    settings = page(client.get("/staff/consent-settings"))
+    assert "School trips" in [h.text.strip() for h in settings.select("#active-purposes h3")]
+    assert "Wording (version 2)" in settings.get_text(" ")
+    assert len(settings.select("#changes + ol li")) == 2

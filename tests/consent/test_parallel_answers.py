@@ -28,8 +28,8 @@ def test_answers_entered_at_once_are_all_kept_and_refusal_wins(app, db_session):
     sarah = db_session.scalar(select(Contact.id).where(Contact.email == "sarah@example.com"))
     tom = db_session.scalar(select(Contact.id).where(Contact.email == "tom@example.com"))
     plans = [
-        {"contact_id": str(sarah), "how": "paper", "answer_video": "yes"},
-        {"contact_id": str(tom), "how": "phone", "answer_video": "no"},
+        {"contact_id": str(sarah), "how": "phone", "call_note": "Rang", "answer_video": "yes"},
+        {"contact_id": str(tom), "how": "phone", "call_note": "Rang too", "answer_video": "no"},
     ]
     tokens = [csrf_of(client.get(url)) for client in clients]
     codes = [0, 0]

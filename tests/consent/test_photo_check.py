@@ -17,7 +17,7 @@ from portal.consent.services.purposes import purposes
 from portal.db import now_of
 from portal.history import HistoryEvent
 from tests.conftest import csrf_of, page, text_of
-from tests.consent.helpers import ROWS, import_file, pupil_file
+from tests.consent.helpers import ROWS, evidence_kwargs, import_file, pupil_file
 from tests.factories import make_user, sign_in
 
 REASON = "Secret reason about a family"
@@ -46,6 +46,7 @@ def register(client, db_session, office) -> dict[str, Pupil]:
             contact,
             AnswerHow.paper,
             [Answer(website, yes, naming)],
+            **evidence_kwargs(db_session, office, pupils[mis_id], AnswerHow.paper),
         )
 
     say("A001", "sarah@example.com", True, True)
@@ -148,6 +149,7 @@ def test_a_check_made_before_a_withdrawal_shows_as_out_of_date(
         sarah,
         AnswerHow.phone,
         [Answer(website, False, None)],
+        call_note="Sarah rang at noon",
     )
     db_session.commit()
     result = client.get(check_url)
@@ -199,7 +201,13 @@ def _say(email: str, yes: bool, naming: bool | None = None):  # type: ignore[no-
     def change(db_session, office, pupil, website) -> None:  # type: ignore[no-untyped-def]
         contact = db_session.scalar(select(Contact.id).where(Contact.email == email))
         answers.record_answers(
-            db_session, office, pupil, contact, AnswerHow.phone, [Answer(website, yes, naming)]
+            db_session,
+            office,
+            pupil,
+            contact,
+            AnswerHow.phone,
+            [Answer(website, yes, naming)],
+            call_note="Rang the office at noon",
         )
 
     return change

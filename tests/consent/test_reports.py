@@ -21,7 +21,7 @@ from portal.consent.services.answers import Answer
 from portal.consent.services.purposes import purposes
 from portal.consent.services.reports import FORMULA_STARTS, neutralised
 from tests.conftest import page, text_of
-from tests.consent.helpers import ROWS, import_file, pupil_file
+from tests.consent.helpers import ROWS, evidence_kwargs, import_file, pupil_file
 from tests.factories import make_user, sign_in
 from tests.routes import api_routes
 
@@ -56,6 +56,7 @@ def register(client, db_session, office) -> dict[str, Pupil]:
             contact,
             AnswerHow.paper,
             [Answer(website, yes, naming)],
+            **evidence_kwargs(db_session, office, pupils[mis_id], AnswerHow.paper),
         )
 
     say("A001", "sarah@example.com", True, True)

@@ -26,7 +26,7 @@ from portal.history import HistoryEvent
 from portal.mail import OutboxMessage
 from tests.clocks import TEST_NOW
 from tests.conftest import csrf_of, page, text_of
-from tests.consent.helpers import ROWS, import_file, pupil_file
+from tests.consent.helpers import ROWS, evidence_kwargs, import_file, pupil_file
 from tests.factories import make_user, sign_in
 
 MORE = [
@@ -68,6 +68,7 @@ def _answer_everything(db_session, office, pupil: Pupil, email: str, **given) ->
         contact,
         AnswerHow.paper,
         [Answer(p, True, True if p.asks_naming else None) for p in purposes(db_session)],
+        **evidence_kwargs(db_session, office, pupil, AnswerHow.paper),
     )
     db_session.commit()
 

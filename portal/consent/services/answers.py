@@ -6,7 +6,8 @@ responsibility now:
 
 - a pupil who has left, or is restricted (a safeguarding flag), is "no" for every purpose;
 - answers given before the school's validity period began have lapsed and count as no answer
-  (if every answer has lapsed, the reason is "lapsed");
+  (if every answer has lapsed, the reason is "lapsed"); so have answers to a wording older than
+  the one from which the school asked parents again (`Purpose.reask_from_version`);
 - any current "no" wins over a "yes" (two people with parental responsibility who disagree);
   a "no" after that contact's "yes" is a withdrawal, dated;
 - otherwise, a "yes" is yes; the child may be named only when the purpose asks and every "yes"
@@ -27,6 +28,7 @@ from sqlmodel import Session
 from portal.accounts.models import StaffUser
 from portal.clock import school_today
 from portal.consent.models import AnswerHow, ConsentRecord, Pupil, PupilContact, Purpose
+from portal.consent.services import evidence
 from portal.consent.services.flags import restricted, settings_of
 from portal.db import now_of
 from portal.history import Actor, record_event
@@ -126,7 +128,12 @@ def decide(
     if not history:
         return Decision(False, Why.no_answer)
     latest = {contact: rows[-1] for contact, rows in history.items()}
-    current = {c: r for c, r in latest.items() if is_current(r, pupil, validity, today)}
+    asked_from = purpose.reask_from_version or 0
+    current = {
+        c: r
+        for c, r in latest.items()
+        if is_current(r, pupil, validity, today) and r.wording_version >= asked_from
+    }
     if not current:
         return Decision(False, Why.lapsed)
     refusals = [(c, r) for c, r in current.items() if not r.answer]
@@ -208,7 +215,16 @@ class Answer:
 
 
 class AnswerRefused(Exception):
-    """The answers cannot be recorded; the message says why."""
+    """The answers cannot be recorded; the message says why (`field`: the form field it is
+    about)."""
+
+    def __init__(self, message: str, field: str = "contact_id") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+NEEDS_SCAN = "Add the scanned paper form (a PDF, JPG or PNG file)"
+NEEDS_NOTE = "Write a note of the call: who rang, and when"
 
 
 def record_answers(
@@ -218,9 +234,14 @@ def record_answers(
     contact_id: int,
     how: AnswerHow,
     answers: Sequence[Answer],
+    *,
+    scan_id: int | None = None,
+    call_note: str = "",
 ) -> list[ConsentRecord]:
     """Add one record per answer, as given now by the contact (on paper or by phone, entered by
-    `user`), with each purpose's wording version. The contact must be one of the pupil's."""
+    `user`), with each purpose's wording version. The contact must be one of the pupil's. Paper
+    answers need the scanned form kept for this pupil (`evidence.keep_scan`); phone answers a
+    note of the call. Each record points at that evidence."""
     linked = session.scalar(
         select(PupilContact.id).where(
             PupilContact.pupil_id == pupil.id,
@@ -232,6 +253,21 @@ def record_answers(
         raise AnswerRefused("Choose one of this pupil's parents or carers")
     if not answers:
         raise AnswerRefused("Answer at least one question")
+    evidence_id: int | None = None
+    if how == AnswerHow.paper:
+        scan = evidence.kept_scan(session, pupil, scan_id)
+        if scan is None:
+            raise AnswerRefused(NEEDS_SCAN, "scan")
+        evidence_id = scan.id
+    elif how == AnswerHow.phone:
+        note = call_note.strip()
+        if not note:
+            raise AnswerRefused(NEEDS_NOTE, "call_note")
+        if len(note) > evidence.MAX_CALL_NOTE:
+            raise AnswerRefused(
+                f"The note must be {evidence.MAX_CALL_NOTE:,} characters or fewer", "call_note"
+            )
+        evidence_id = evidence.note_of_call(session, user, pupil, note).id
     now = now_of(session)
     made = []
     for answer in answers:
@@ -245,6 +281,7 @@ def record_answers(
             how=how,
             entered_by_user_id=user.id,
             wording_version=answer.purpose.version,
+            evidence_id=evidence_id,
         )
         session.add(record)
         made.append(record)
@@ -256,7 +293,11 @@ def record_answers(
         tag=ANSWERS_TAG,
         actor=Actor.staff(user),
         to_value=how,
-        detail={"records": [r.id for r in made], "contact_id": contact_id},
+        detail={
+            "records": [r.id for r in made],
+            "contact_id": contact_id,
+            "evidence_id": evidence_id,
+        },
     )
     return made
 
