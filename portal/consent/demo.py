@@ -361,6 +361,8 @@ def _demo_request(session: Session, office: StaffUser) -> None:
             ConsentRequestClass(class_name=class_name, request_id=request.id, sent_at=sent_at)  # type: ignore[arg-type]
         )
     session.flush()
+
+
 def demo_scan(pupil: Pupil, contact: Contact) -> bytes:
     """A made-up scanned consent form: a white page with the form's words, as a PNG."""
     from PIL import Image, ImageDraw

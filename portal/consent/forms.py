@@ -197,6 +197,9 @@ class ConsentRequestForm(PostedForm):
 
     group: Text = ""
     purposes: Ticked = None
+
+
+@dataclass(frozen=True)
 class ValidityForm(PostedForm):
     """How long an answer lasts, and the settings' revision the page showed."""
 
