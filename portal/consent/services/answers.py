@@ -81,6 +81,7 @@ class Answered(Protocol):
     answer: bool
     naming: bool | None
     given_at: datetime
+    wording_version: int
 
 
 def _academic_year(day: date) -> int:
@@ -180,6 +181,7 @@ def decisions_for(
                 ConsentRecord.answer,
                 ConsentRecord.naming,
                 ConsentRecord.given_at,
+                ConsentRecord.wording_version,
             )
             .where(
                 ConsentRecord.pupil_id.in_(ids),  # type: ignore[attr-defined]
