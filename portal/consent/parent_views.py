@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
 
 from portal.config import Settings
-from portal.consent.forms import LinkRequestForm
+from portal.consent.forms import LinkRequestForm, ParentAnswersForm
+from portal.consent.models import Contact, Pupil
 from portal.consent.parents import (
     OptionalParent,
     SignedInParent,
@@ -19,9 +21,12 @@ from portal.consent.parents import (
     end_parent_session,
     start_parent_session,
 )
+from portal.consent.services import online
 from portal.consent.services import sign_in as sign_ins
-from portal.db import SessionDep
-from portal.inputs import CleanInputRoute
+from portal.consent.services.answers import AnswerRefused
+from portal.consent.services.purposes import purposes
+from portal.db import SessionDep, now_of
+from portal.inputs import CleanInputRoute, RowId, row_id_or_none
 from portal.security import client_address
 from portal.templating import render
 from portal.throttle import Limit, throttle_of
@@ -139,10 +144,100 @@ def photos_sign_out(request: Request, session: SessionDep, parent: OptionalParen
 # ---------------------------------------------------------------- the answers
 
 
-@router.get("/photos/answers")
-def photos_answers(request: Request, session: SessionDep, parent: SignedInParent) -> Response:
+async def _posted_fields(request: Request) -> dict[str, str]:
+    """The posted form's text fields (already cleaned): the answers' fields follow the purposes."""
+    form = await request.form()
+    return {name: value for name, value in form.items() if isinstance(value, str)}
+
+
+PostedFields = Annotated[dict[str, str], Depends(_posted_fields)]
+
+
+def _prefix(pupil: Pupil) -> str:
+    return f"c{pupil.id}-"
+
+
+def _answers_page(
+    request: Request,
+    session: Session,
+    parent: Contact,
+    *,
+    pupil_id: int | None = None,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    shown = purposes(session)
+    now = now_of(session)
+    children = [
+        {
+            "child": child,
+            "pupil": child.pupil,
+            "prefix": _prefix(child.pupil),
+            "asks_pupil": online.asks_pupil(session, child.pupil, now),
+            "answers": online.family_answers(session, parent, child.pupil, shown)
+            if child.may_answer
+            else [],
+            "typed": (values or {}) if child.pupil.id == pupil_id else {},
+        }
+        for child in sign_ins.children_of(session, parent)
+    ]
+    saved = row_id_or_none(request.query_params.get("saved", ""))
     return render(
         request,
         "consent/photos-answers.html",
-        {"parent": parent, "children": sign_ins.children_of(session, parent)},
+        {
+            "parent": parent,
+            "children": children,
+            "saved": next((c["pupil"] for c in children if c["pupil"].id == saved), None),
+            "errors": errors or {},
+        },
+        status_code=422 if errors else 200,
     )
+
+
+@router.get("/photos/answers")
+def photos_answers(request: Request, session: SessionDep, parent: SignedInParent) -> Response:
+    return _answers_page(request, session, parent)
+
+
+@router.post("/photos/answers/{pupil_id}")
+def photos_answers_save(
+    request: Request,
+    session: SessionDep,
+    parent: SignedInParent,
+    pupil_id: RowId,
+    posted: PostedFields,
+) -> Response:
+    """Answers for one child. Another family's child, a child who has left, or one this contact
+    has no parental responsibility for is not found (404), whatever the form says."""
+    pupil = session.get(Pupil, pupil_id)
+    if pupil is None or not online.may_answer(session, parent, pupil):
+        raise HTTPException(status_code=404)
+    form = ParentAnswersForm.read(posted)
+    checked = form.validate_for(
+        purposes(session),
+        prefix=_prefix(pupil),
+        child=pupil.first_name,
+        pupil_asked=online.asks_pupil(session, pupil, now_of(session)),
+    )
+    if checked.value is None:
+        return _answers_page(
+            request, session, parent, pupil_id=pupil.id, values=form.typed(), errors=checked.errors
+        )
+    try:
+        online.record_online(session, _settings(request), parent, pupil, checked.value)
+        session.commit()
+    except online.WordingChanged as changed:
+        session.rollback()
+        return _answers_page(
+            request,
+            session,
+            parent,
+            pupil_id=pupil.id,
+            values=form.typed(),
+            errors={f"{_prefix(pupil)}answer_{changed.purpose.key}": str(changed)},
+        )
+    except AnswerRefused:
+        session.rollback()
+        raise HTTPException(status_code=404) from None
+    return _see_other(f"/photos/answers?saved={pupil.id}#child-{pupil.id}")

@@ -18,7 +18,7 @@ from portal.accounts.access import require_role
 from portal.accounts.models import Role, StaffUser
 from portal.consent.forms import ColumnsForm, ConsentEntryForm, FlagForm, ImportForm
 from portal.consent.models import AnswerHow, FlagKind, ImportStatus, Pupil, PupilImport, Purpose
-from portal.consent.services import answers, flags, register
+from portal.consent.services import answers, flags, online, register
 from portal.consent.services import pupils as finder
 from portal.consent.services.purposes import purposes
 from portal.db import SessionDep, now_of
@@ -424,7 +424,8 @@ def pupil_answers_save(
         return _answers_page(request, session, pupil, values=form.typed(), errors=checked.errors)
     contact_id, how, given = checked.value
     try:
-        answers.record_answers(session, user, pupil, contact_id, how, given)
+        made = answers.record_answers(session, user, pupil, contact_id, how, given)
+        online.tell_parents(session, request.app.state.settings, pupil, made)
         session.commit()
     except answers.AnswerRefused as refused:
         session.rollback()

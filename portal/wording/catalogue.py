@@ -485,12 +485,12 @@ CATALOGUE: tuple[Wording, ...] = (
         {
             "child_name": "the child's first name",
             "uses": "the uses withdrawn, one per line",
-            "withdrawn_on": "when",
+            "withdrawn_on": "the day it was withdrawn",
         },
         {
             "child_name": "Sam",
             "uses": "- School website\n- Local press",
-            "withdrawn_on": "Wednesday 25 November 2026 at 10:00",
+            "withdrawn_on": "Wednesday 25 November 2026",
         },
     ),
     _consent_email(

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from portal.consent.models import Contact, Pupil, PupilContact
+from portal.consent.services.purposes import purposes
 from portal.mail import OutboxMessage
 from portal.sealing import unseal
 from tests.pages import csrf_of
@@ -100,6 +101,7 @@ def two_families(session: Session) -> Family:
         relationship="Grandmother",
     )
     link(session, family, "maya", "Nisha Patel", "nisha@example.com")
+    purposes(session)
     session.commit()
     return family
 
