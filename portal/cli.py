@@ -215,6 +215,25 @@ def parent_link(
     typer.echo(link)
 
 
+@app.command("consent-invitations")
+def consent_invitations() -> None:
+    """Ask parents again when their photo consent answers have lapsed; forget old sign-in links.
+
+    Run daily (by the scheduler, beside `portal remind`). Each lapse is asked about once, however
+    often it runs.
+    """
+    from portal.consent.services.invitations import daily
+
+    settings = _settings()
+    with _session(settings) as session:
+        report = daily(session, settings)
+        session.commit()
+    typer.echo(
+        f"parents asked again {report.emailed}, old sign-in links forgotten "
+        f"{report.links_forgotten}"
+    )
+
+
 @app.command("rebuild-counts")
 def rebuild_counts() -> None:
     """Recount cases per status from the cases themselves and repair the counter table."""

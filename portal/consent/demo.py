@@ -1,6 +1,8 @@
 """The demo school's pupil register: two classes of made-up pupils with their parents and
-carers, answers of every kind, a pupil who has left, one restricted pupil (its reason seen by the
-head and office), a photo check now out of date, and an import waiting to be confirmed."""
+carers (Sarah Jones, mother of Millie and Lily, is the demo parent: `portal parent-link
+sarah.jones@example.com` prints her a sign-in link), answers of every kind (some given online),
+a pupil who has left, one restricted pupil (its reason seen by the head and office), a photo
+check now out of date, and an import waiting to be confirmed."""
 
 from __future__ import annotations
 
@@ -228,6 +230,16 @@ _ANSWERS: list[tuple[str, str, dict[str, tuple[bool, bool | None]], int]] = [
 ]
 
 
+# Parents who answered on the portal themselves (the rest are paper forms and phone calls).
+_ONLINE = {"roisin.oneill@example.com", "yusuf.hassan@example.com"}
+
+
+def _how(email: str, days_ago: int) -> AnswerHow:
+    if email in _ONLINE:
+        return AnswerHow.online
+    return AnswerHow.paper if days_ago % 2 else AnswerHow.phone
+
+
 def _demo_answers(
     session: Session,
     office: StaffUser | None,
@@ -249,8 +261,10 @@ def _demo_answers(
                     answer=answer,
                     naming=naming if answer and purpose.asks_naming else None,
                     given_at=now - timedelta(days=days_ago),
-                    how=AnswerHow.paper if days_ago % 2 else AnswerHow.phone,
-                    entered_by_user_id=office.id if office else None,
+                    how=_how(email, days_ago),
+                    entered_by_user_id=None
+                    if _how(email, days_ago) is AnswerHow.online
+                    else (office.id if office else None),
                     wording_version=purpose.version,
                 )
             )

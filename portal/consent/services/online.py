@@ -184,7 +184,7 @@ def _uses(purposes: Sequence[Purpose]) -> str:
     return "\n".join(f"- {purpose.name}" for purpose in purposes)
 
 
-def _email(
+def send_email(
     session: Session, settings: Settings, contact: Contact, key: str, values: dict[str, str]
 ) -> None:
     if not contact.email:
@@ -241,7 +241,7 @@ def tell_parents(
     for contact_id, uses in withdrawn.items():
         contact = session.get(Contact, contact_id)
         if contact is not None:
-            _email(
+            send_email(
                 session,
                 settings,
                 contact,
@@ -268,7 +268,7 @@ def tell_parents(
     for contact_id, uses in disagree.items():
         contact = session.get(Contact, contact_id)
         if contact is not None:
-            _email(
+            send_email(
                 session,
                 settings,
                 contact,
