@@ -225,7 +225,6 @@ _ANSWERS: list[tuple[str, str, dict[str, tuple[bool, bool | None]], int]] = [
     ("B3005", "nisha.patel@example.com", {"social_media": (True, True)}, 30),
     ("B3005", "nisha.patel@example.com", {"social_media": (False, None)}, 3),
     ("B4001", "kofi.mensah@example.com", {k: (True, False) for k in _EVERY}, 400),
-    ("B4002", "sarah.jones@example.com", {k: (True, True) for k in _EVERY}, 20),
     ("B3004", "kate.brown@example.com", {"website": (True, True)}, 10),
 ]
 
