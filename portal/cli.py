@@ -217,7 +217,8 @@ def parent_link(
 
 @app.command("consent-invitations")
 def consent_invitations() -> None:
-    """Ask parents again when their photo consent answers have lapsed; forget old sign-in links.
+    """Ask parents again when photo consent answers have lapsed; forget old sign-in links and
+    the answers of pupils who left over a year ago.
 
     Run daily (by the scheduler, beside `portal remind`). Each lapse is asked about once, however
     often it runs.
@@ -230,7 +231,8 @@ def consent_invitations() -> None:
         session.commit()
     typer.echo(
         f"parents asked again {report.emailed}, old sign-in links forgotten "
-        f"{report.links_forgotten}"
+        f"{report.links_forgotten}, answers of pupils who left over a year ago forgotten "
+        f"{report.answers_forgotten}"
     )
 
 

@@ -120,3 +120,19 @@ def test_the_daily_command(monkeypatch, database_url, tmp_path, app, db_session)
     assert "parents asked again 1" in first.output
     assert "parents asked again 0" in again.output
     assert [to for to, _ in _asked(db_session)] == ["tom@example.com"]
+
+
+def test_a_leavers_answers_are_forgotten_a_year_after_they_left(db_session, family, settings):
+    from datetime import date
+
+    _answer(db_session, family, "jack", "sarah@example.com", LAST_YEAR)  # left 22 July 2026
+    _answer(db_session, family, "millie", "sarah@example.com", LAST_YEAR)
+    assert daily(db_session, settings).answers_forgotten == 0
+    jack = family.pupils["jack"]
+    jack.left_on = date(2025, 11, 1)
+    db_session.add(jack)
+    db_session.commit()
+    assert daily(db_session, settings).answers_forgotten == 1
+    db_session.commit()
+    kept = db_session.scalars(select(ConsentRecord)).all()
+    assert [r.pupil_id for r in kept] == [family.pupils["millie"].id]

@@ -1,4 +1,5 @@
-"""Asking parents again when their answers lapse, and forgetting old sign-in links: the daily
+"""Asking parents again when their answers lapse, and forgetting what the privacy notice says
+we forget (sign-in links after 30 days, a leaver's answers a year after they left): the daily
 `portal consent-invitations` command.
 
 Answers last as long as the school's validity setting says (`services.answers`); a lapsed answer
@@ -36,10 +37,14 @@ from portal.db import now_of
 SIGN_IN_KEPT_DAYS = 30
 
 
+LEAVERS_ANSWERS_KEPT_DAYS = 365
+
+
 @dataclass
 class InvitationReport:
     emailed: int = 0
     links_forgotten: int = 0
+    answers_forgotten: int = 0
 
 
 def period_of(pupil: Pupil, validity: str, day: object) -> str | None:
@@ -127,7 +132,31 @@ def forget_old_links(session: Session) -> int:
     ).rowcount
 
 
+def forget_leavers_answers(session: Session) -> int:
+    """Delete the answers (and invitations) of pupils who left more than a year ago: the privacy
+    notice keeps photo consent "while your child is at the school, then 1 year". The caller
+    commits."""
+    cutoff = school_today(now_of(session)) - timedelta(days=LEAVERS_ANSWERS_KEPT_DAYS)
+    gone = select(Pupil.id).where(
+        Pupil.on_roll.is_(False),  # type: ignore[attr-defined]
+        Pupil.left_on.is_not(None),  # type: ignore[union-attr]
+        Pupil.left_on < cutoff,  # type: ignore[operator]
+    )
+    session.execute(
+        delete(ConsentInvitation)
+        .where(ConsentInvitation.pupil_id.in_(gone))  # type: ignore[attr-defined]
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(
+        delete(ConsentRecord)
+        .where(ConsentRecord.pupil_id.in_(gone))  # type: ignore[attr-defined]
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
 def daily(session: Session, settings: Settings) -> InvitationReport:
     return InvitationReport(
-        emailed=send_invitations(session, settings), links_forgotten=forget_old_links(session)
+        emailed=send_invitations(session, settings),
+        links_forgotten=forget_old_links(session),
+        answers_forgotten=forget_leavers_answers(session),
     )
