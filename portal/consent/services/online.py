@@ -77,6 +77,15 @@ def may_answer(session: Session, contact: Contact, pupil: Pupil) -> bool:
     return link is not None
 
 
+def lock_pupil(session: Session, pupil: Pupil) -> None:
+    """One set of answers at a time per pupil: a second parent answering at the same moment
+    waits, then reads this one's answers, so a disagreement is seen and both are told.
+    FOR NO KEY UPDATE: it does not conflict with the key-share locks that inserting records
+    (foreign keys to the pupil) take, so two answerers cannot deadlock (PostgreSQL; SQLite
+    writes one transaction at a time anyway)."""
+    session.execute(select(Pupil.id).where(Pupil.id == pupil.id).with_for_update(key_share=True))
+
+
 def asks_pupil(session: Session, pupil: Pupil, at: datetime) -> bool:
     return pupil_is_asked(pupil, settings_of(session).ask_pupils_12_and_over, school_today(at))
 
@@ -148,6 +157,7 @@ def record_online(
     for answer in answers:
         if answer.version_shown != answer.purpose.version:
             raise WordingChanged(answer.purpose)
+    lock_pupil(session, pupil)
     now = now_of(session)
     asked = asks_pupil(session, pupil, now)
     made = []
@@ -212,9 +222,7 @@ def tell_parents(
     and a note to each parent on either side of a disagreement they are now part of."""
     if not made:
         return
-    # One answer at a time per pupil from here: a second parent answering at the same moment
-    # waits, then reads this one's answer, so a disagreement is seen and both are told.
-    session.execute(select(Pupil.id).where(Pupil.id == pupil.id).with_for_update())
+    lock_pupil(session, pupil)
     now = now_of(session)
     today = school_today(now)
     validity = settings_of(session).validity
