@@ -190,6 +190,52 @@ def remind() -> None:
     )
 
 
+@app.command("parent-link")
+def parent_link(
+    email: str = typer.Argument(..., help="The parent's or carer's address on the register."),
+) -> None:
+    """Print a fresh one-time sign-in link for a parent or carer on the pupil register.
+
+    For the office (a parent at the desk, or on the phone with no email to hand) and the demo.
+    Nothing is emailed; the link works once, for PORTAL_PARENT_LINK_MINUTES.
+    """
+    from portal.consent.services.sign_in import printed_link
+
+    settings = _settings()
+    with _session(settings) as session:
+        link = printed_link(session, settings, email)
+        if link is None:
+            typer.secho(
+                f"{email!r} is not the address of a parent or carer of a pupil on roll.",
+                fg=typer.colors.RED,
+                err=True,
+            )
+            raise typer.Exit(1)
+        session.commit()
+    typer.echo(link)
+
+
+@app.command("consent-invitations")
+def consent_invitations() -> None:
+    """Ask parents again when photo consent answers have lapsed; forget old sign-in links and
+    the answers of pupils who left over a year ago.
+
+    Run daily (by the scheduler, beside `portal remind`). Each lapse is asked about once, however
+    often it runs.
+    """
+    from portal.consent.services.invitations import daily
+
+    settings = _settings()
+    with _session(settings) as session:
+        report = daily(session, settings)
+        session.commit()
+    typer.echo(
+        f"parents asked again {report.emailed}, old sign-in links forgotten "
+        f"{report.links_forgotten}, answers of pupils who left over a year ago forgotten "
+        f"{report.answers_forgotten}"
+    )
+
+
 @app.command("rebuild-counts")
 def rebuild_counts() -> None:
     """Recount cases per status from the cases themselves and repair the counter table."""

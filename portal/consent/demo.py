@@ -1,7 +1,10 @@
 """The demo school's pupil register: two classes of made-up pupils with their parents and
-carers, answers of every kind, a pupil who has left, one restricted pupil (its reason seen by the
-head and office), a photo check now out of date, an import waiting to be confirmed, and a
-request for answers sent to Year 4 two days ago (Year 4 cannot be asked again yet; Year 3 can)."""
+carers (Sarah Jones, mother of Millie and Lily, is the demo parent: `portal parent-link
+sarah.jones@example.com` prints her a sign-in link), answers of every kind (some given online,
+the rest with the scanned form or the note of the call), a pupil who has left, one restricted
+pupil (its reason seen by the head and office), a photo check now out of date, an import
+waiting to be confirmed, and a request for answers sent to Year 4 two days ago (Year 4 cannot be
+asked again yet; Year 3 can)."""
 
 from __future__ import annotations
 
@@ -249,9 +252,18 @@ _ANSWERS: list[tuple[str, str, dict[str, tuple[bool, bool | None]], int]] = [
     ("B3005", "nisha.patel@example.com", {"social_media": (True, True)}, 30),
     ("B3005", "nisha.patel@example.com", {"social_media": (False, None)}, 3),
     ("B4001", "kofi.mensah@example.com", {k: (True, False) for k in _EVERY}, 400),
-    ("B4002", "sarah.jones@example.com", {k: (True, True) for k in _EVERY}, 20),
     ("B3004", "kate.brown@example.com", {"website": (True, True)}, 10),
 ]
+
+
+# Parents who answered on the portal themselves (the rest are paper forms and phone calls).
+_ONLINE = {"roisin.oneill@example.com", "yusuf.hassan@example.com"}
+
+
+def _how(email: str, days_ago: int) -> AnswerHow:
+    if email in _ONLINE:
+        return AnswerHow.online
+    return AnswerHow.paper if days_ago % 2 else AnswerHow.phone
 
 
 def _demo_answers(
@@ -265,10 +277,10 @@ def _demo_answers(
     by_key = {p.key: p for p in purposes(session)}
     now = now_of(session)
     for mis_id, email, given, days_ago in _ANSWERS:
-        how = AnswerHow.paper if days_ago % 2 else AnswerHow.phone
+        how = _how(email, days_ago)
         kept = (
             _demo_evidence(session, office, pupils[mis_id], contacts[email], how, days_ago)
-            if office is not None
+            if office is not None and how is not AnswerHow.online
             else None
         )
         for key, (answer, naming) in given.items():
@@ -282,7 +294,9 @@ def _demo_answers(
                     naming=naming if answer and purpose.asks_naming else None,
                     given_at=now - timedelta(days=days_ago),
                     how=how,
-                    entered_by_user_id=office.id if office else None,
+                    entered_by_user_id=None
+                    if how is AnswerHow.online
+                    else (office.id if office else None),
                     wording_version=purpose.version,
                     evidence_id=kept.id if kept is not None else None,
                 )

@@ -12,11 +12,13 @@ from portal.consent.models import AnswerHow, FlagKind, Purpose
 from portal.consent.services.answers import NEEDS_NOTE, Answer
 from portal.consent.services.evidence import MAX_CALL_NOTE
 from portal.consent.services.flags import MAX_REASON
+from portal.consent.services.online import OnlineAnswer
 from portal.consent.services.photo_check import MAX_PUPILS
 from portal.consent.services.register import mapping_problems
 from portal.consent.services.settings import read_purpose
 from portal.forms import Checked, PostedForm, Text, Ticked
 from portal.inputs import row_id_or_none
+from portal.mail import InvalidAddress, normalised_address
 
 
 @dataclass(frozen=True)
@@ -254,3 +256,89 @@ def seen_revision(value: str) -> int:
     if value.isascii() and value.isdigit() and len(value) <= 9:
         return int(value)
     return -1
+
+
+@dataclass(frozen=True)
+class LinkRequestForm(PostedForm):
+    """A parent asking for a sign-in link: their email address."""
+
+    email: Text = ""
+
+    def validate(self) -> Checked[str | None]:
+        typed = self.email.strip()
+        if not typed:
+            return Checked(None, {"email": "Enter your email address"})
+        try:
+            return Checked(normalised_address(typed))
+        except InvalidAddress:
+            return Checked(
+                None, {"email": "Enter an email address in the right form, like name@example.com"}
+            )
+
+
+ANSWER_FIELDS = ("answer", "naming", "agreed", "version")
+MAX_POSTED_FIELDS = 200
+
+
+@dataclass(frozen=True)
+class ParentAnswersForm:
+    """A parent's answers for one child: per purpose key, `answer_<key>` (yes or no; left empty,
+    the question adds no record), `naming_<key>` where the purpose asks it, `agreed_<key>` when
+    the pupil is asked too, and `version_<key>`, the wording version the page showed. The fields
+    follow the purposes, so they are read from the posted form rather than declared."""
+
+    fields: dict[str, str]
+
+    @classmethod
+    def read(cls, posted: dict[str, str]) -> ParentAnswersForm:
+        kept = {
+            name: value[:20]
+            for name, value in list(posted.items())[:MAX_POSTED_FIELDS]
+            if name.partition("_")[0] in ANSWER_FIELDS and len(name) <= 60
+        }
+        return cls(kept)
+
+    def typed(self) -> dict[str, str]:
+        return dict(self.fields)
+
+    def validate_for(
+        self, purposes: list[Purpose], *, prefix: str, child: str, pupil_asked: bool
+    ) -> Checked[list[OnlineAnswer] | None]:
+        """`prefix` makes the field ids of this child's form unique on the page; `child` is the
+        child's first name, for the messages."""
+        errors: dict[str, str] = {}
+        answers: list[OnlineAnswer] = []
+        for purpose in purposes:
+            given = self.fields.get(f"answer_{purpose.key}", "")
+            if not given:
+                continue
+            field_id = f"{prefix}answer_{purpose.key}"
+            if given not in ("yes", "no"):
+                errors[field_id] = f"Choose yes or no for {purpose.name.lower()}"
+                continue
+            naming: bool | None = None
+            agreed: bool | None = None
+            if given == "yes" and purpose.asks_naming:
+                typed = self.fields.get(f"naming_{purpose.key}", "")
+                if typed not in ("yes", "no"):
+                    errors[f"{prefix}naming_{purpose.key}"] = (
+                        f"Say whether we may give {child}'s name for {purpose.name.lower()}"
+                    )
+                    continue
+                naming = typed == "yes"
+            if given == "yes" and pupil_asked:
+                typed = self.fields.get(f"agreed_{purpose.key}", "")
+                if typed not in ("yes", "no"):
+                    errors[f"{prefix}agreed_{purpose.key}"] = (
+                        f"Say whether {child} agrees to {purpose.name.lower()}"
+                    )
+                    continue
+                agreed = typed == "yes"
+            version = row_id_or_none(self.fields.get(f"version_{purpose.key}", ""))
+            answers.append(OnlineAnswer(purpose, given == "yes", naming, agreed, version or 0))
+        if not answers and not errors:
+            first = purposes[0].key if purposes else ""
+            errors[f"{prefix}answer_{first}"] = "Answer at least one question"
+        if errors:
+            return Checked(None, errors)
+        return Checked(answers)

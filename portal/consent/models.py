@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlmodel import Field, SQLModel
@@ -204,6 +205,10 @@ class ConsentSettings(SQLModel, table=True):
     revision: int = Field(
         default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
     )
+    # Pupils aged 12 and over are asked too (through their parent's page): both must say yes.
+    ask_pupils_12_and_over: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
 
 
 class AnswerHow(enum.StrEnum):
@@ -276,6 +281,9 @@ class ConsentRecord(SQLModel, table=True):
         default=None,
         sa_column=Column(Integer, ForeignKey("consent_evidence.id"), nullable=True),
     )
+    # Whether the pupil agreed too, as their parent told us (asked only of pupils aged 12 and
+    # over, when the school's settings say so); None when it was not asked.
+    pupil_agreed: bool | None = Field(default=None, sa_column=Column(Boolean, nullable=True))
 
 
 class PhotoCheck(SQLModel, table=True):
@@ -336,4 +344,41 @@ class ConsentRequestClass(SQLModel, table=True):
     request_id: int = Field(
         sa_column=Column(Integer, ForeignKey("consent_request.id"), nullable=False)
     )
+
+
+class ParentSignIn(SQLModel, table=True):
+    """A one-time sign-in link emailed to a parent or carer on the register, and the short
+    session it starts. Only the digest of the link's token is kept (`portal.signing`), so a copy
+    of the database opens nothing. The link works once (`used_at`, set by a conditional update)
+    and until `expires_at`; the session it starts lasts while the parent is active
+    (`last_seen_at`) and ends at "Sign out" (`ended_at`)."""
+
+    __tablename__ = "parent_sign_in"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    contact_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("pupil_contact_person.id"), nullable=False, index=True)
+    )
+    created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+    last_seen_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+    ended_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+
+
+class ConsentInvitation(SQLModel, table=True):
+    """An email asking a parent to answer again because their answers for a pupil lapsed: at
+    most one per contact, pupil and validity period (the unique key), however often the daily
+    command runs."""
+
+    __tablename__ = "consent_invitation"
+    __table_args__ = (UniqueConstraint("contact_id", "pupil_id", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("pupil_contact_person.id"), nullable=False)
+    )
+    pupil_id: int = Field(sa_column=Column(Integer, ForeignKey("pupil.id"), nullable=False))
+    period: str = Field(sa_column=Column(String(20), nullable=False))
     sent_at: datetime = Field(sa_column=Column(DateTime, nullable=False))

@@ -33,7 +33,7 @@ from portal.consent.models import (
     PupilImport,
     Purpose,
 )
-from portal.consent.services import answers, evidence, flags, register
+from portal.consent.services import answers, evidence, flags, online, register
 from portal.consent.services import pupils as finder
 from portal.consent.services.purposes import purposes
 from portal.db import SessionDep, now_of
@@ -481,7 +481,7 @@ def pupil_answers_save(
         return _answers_page(request, session, pupil, values=typed, errors=errors, scan=scan)
     contact_id, how, given = checked.value
     try:
-        answers.record_answers(
+        made = answers.record_answers(
             session,
             user,
             pupil,
@@ -491,6 +491,7 @@ def pupil_answers_save(
             scan_id=scan.id if scan is not None and how == AnswerHow.paper else None,
             call_note=form.call_note,
         )
+        online.tell_parents(session, request.app.state.settings, pupil, made)
         session.commit()
     except answers.AnswerRefused as refused:
         session.rollback()

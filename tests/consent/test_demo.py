@@ -70,3 +70,20 @@ def test_the_demo_shows_scans_notes_of_calls_and_a_changed_setting(client, db_se
     assert "School trips" in [h.text.strip() for h in settings.select("#active-purposes h3")]
     assert "Wording (version 2)" in settings.get_text(" ")
     assert len(settings.select("#changes + ol li")) == 2
+
+
+def test_the_demo_parent_has_two_children_and_some_answers_were_given_online(db_session):
+    from portal.consent.models import AnswerHow, ConsentRecord, Contact
+    from portal.consent.services.sign_in import children_of, contact_for_email
+    from portal.demo import DEMO_PARENT
+
+    make_user(db_session, Role.office, email="office@brookfield-primary.example")
+    load_demo_pupils(db_session)
+    db_session.commit()
+    parent = contact_for_email(db_session, DEMO_PARENT)
+    assert isinstance(parent, Contact)
+    assert [c.pupil.first_name for c in children_of(db_session, parent)] == ["Millie", "Lily"]
+    online = db_session.scalars(
+        select(ConsentRecord).where(ConsentRecord.how == AnswerHow.online)
+    ).all()
+    assert online and all(r.entered_by_user_id is None for r in online)

@@ -11,7 +11,10 @@ responsibility now:
 - any current "no" wins over a "yes" (two people with parental responsibility who disagree);
   a "no" after that contact's "yes" is a withdrawal, dated;
 - otherwise, a "yes" is yes; the child may be named only when the purpose asks and every "yes"
-  said yes to naming too.
+  said yes to naming too;
+- when the school asks pupils aged 12 and over too (`consent_settings.ask_pupils_12_and_over`),
+  a pupil of that age must have agreed as well, as a parent told us (`pupil_agreed`): any "the
+  pupil said no" is no, and a "yes" nobody asked the pupil about is no until someone does.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ class Why(enum.StrEnum):
     lapsed = "lapsed"
     left = "left"
     restricted = "restricted"
+    pupil_refused = "pupil_refused"
+    pupil_not_asked = "pupil_not_asked"
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,8 @@ class Decision:
             Why.lapsed: "Lapsed: ask again",
             Why.left: "Left the school",
             Why.restricted: "Restricted",
+            Why.pupil_refused: "The pupil said no",
+            Why.pupil_not_asked: "Ask the pupil too",
         }[self.why]
 
 
@@ -82,6 +89,7 @@ class Answered(Protocol):
     naming: bool | None
     given_at: datetime
     wording_version: int
+    pupil_agreed: bool | None
 
 
 def _academic_year(day: date) -> int:
@@ -95,6 +103,18 @@ def _key_stage(born: date, day: date) -> int:
         if year <= last_year:
             return stage
     return 5
+
+
+PUPILS_ASKED_FROM_AGE = 12
+
+
+def age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def pupil_is_asked(pupil: Pupil, ask_pupils: bool, day: date) -> bool:
+    """Whether this pupil must agree too: the school's setting, and aged 12 or over on `day`."""
+    return ask_pupils and age_on(pupil.date_of_birth, day) >= PUPILS_ASKED_FROM_AGE
 
 
 def is_current(record: Answered, pupil: Pupil, validity: str, today: date) -> bool:
@@ -115,6 +135,7 @@ def decide(
     is_restricted: bool,
     validity: str,
     at: datetime,
+    ask_pupils: bool = False,
 ) -> Decision:
     """The answer for one pupil and purpose from its records (oldest first): see the module."""
     if not pupil.on_roll:
@@ -144,6 +165,12 @@ def decide(
             if any(row.answer for row in earlier):
                 return Decision(False, Why.withdrawn, withdrawn_on=school_today(record.given_at))
         return Decision(False, Why.refused)
+    if pupil_is_asked(pupil, ask_pupils, today):
+        agreed = [r.pupil_agreed for r in current.values()]
+        if False in agreed:
+            return Decision(False, Why.pupil_refused)
+        if True not in agreed:
+            return Decision(False, Why.pupil_not_asked)
     may_name = purpose.asks_naming and all(r.naming is True for r in current.values())
     return Decision(True, Why.given, may_name=may_name)
 
@@ -182,6 +209,7 @@ def decisions_for(
                 ConsentRecord.naming,
                 ConsentRecord.given_at,
                 ConsentRecord.wording_version,
+                ConsentRecord.pupil_agreed,
             )
             .where(
                 ConsentRecord.pupil_id.in_(ids),  # type: ignore[attr-defined]
@@ -193,7 +221,7 @@ def decisions_for(
             records.setdefault((record.pupil_id, record.purpose_id), []).append(record)  # type: ignore[arg-type]
     responsible = responsible_contacts(session, ids)
     flagged = restricted(session, ids)
-    validity = settings_of(session).validity
+    settings = settings_of(session)
     return {
         (pupil.id, purpose.id): decide(  # type: ignore[misc]
             pupil,
@@ -201,8 +229,9 @@ def decisions_for(
             records.get((pupil.id, purpose.id), []),  # type: ignore[arg-type]
             responsible.get(pupil.id, set()),  # type: ignore[arg-type]
             is_restricted=pupil.id in flagged,
-            validity=validity,
+            validity=settings.validity,
             at=at,
+            ask_pupils=settings.ask_pupils_12_and_over,
         )
         for pupil in pupils
         for purpose in purposes
