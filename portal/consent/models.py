@@ -344,6 +344,7 @@ class ConsentRequestClass(SQLModel, table=True):
     request_id: int = Field(
         sa_column=Column(Integer, ForeignKey("consent_request.id"), nullable=False)
     )
+    sent_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
 
 
 class ParentSignIn(SQLModel, table=True):
