@@ -150,6 +150,10 @@ def _add_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        location = (exc.headers or {}).get("Location", "")
+        if exc.status_code == 303 and location.startswith("/") and not location.startswith("//"):
+            # A dependency sending the visitor elsewhere (a parent not signed in: to /photos).
+            return RedirectResponse(location, status_code=303)
         if exc.status_code == 404:
             return render(request, "errors/404.html", status_code=404)
         if exc.status_code == 403:

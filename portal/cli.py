@@ -190,6 +190,31 @@ def remind() -> None:
     )
 
 
+@app.command("parent-link")
+def parent_link(
+    email: str = typer.Argument(..., help="The parent's or carer's address on the register."),
+) -> None:
+    """Print a fresh one-time sign-in link for a parent or carer on the pupil register.
+
+    For the office (a parent at the desk, or on the phone with no email to hand) and the demo.
+    Nothing is emailed; the link works once, for PORTAL_PARENT_LINK_MINUTES.
+    """
+    from portal.consent.services.sign_in import printed_link
+
+    settings = _settings()
+    with _session(settings) as session:
+        link = printed_link(session, settings, email)
+        if link is None:
+            typer.secho(
+                f"{email!r} is not the address of a parent or carer of a pupil on roll.",
+                fg=typer.colors.RED,
+                err=True,
+            )
+            raise typer.Exit(1)
+        session.commit()
+    typer.echo(link)
+
+
 @app.command("rebuild-counts")
 def rebuild_counts() -> None:
     """Recount cases per status from the cases themselves and repair the counter table."""

@@ -68,6 +68,15 @@ class Settings(BaseSettings):
     sign_in_lockout_minutes: int = 15
     session_idle_minutes: int = 30
     session_max_hours: int = 12
+    # Parents have no passwords: a one-time link emailed to an address on the pupil register
+    # signs them in (photo consent, confirmations, comments). How long a link works; how long a
+    # signed-in parent may be idle, and the longest a parent's session lasts; how many links one
+    # address is sent in an hour, and how many link requests one visitor may make in an hour.
+    parent_link_minutes: int = 30
+    parent_session_idle_minutes: int = 60
+    parent_session_max_hours: int = 4
+    parent_links_per_hour_per_address: int = 3
+    parent_link_requests_per_hour_per_client: int = 20
 
     # Proxies whose X-Forwarded-For is believed: addresses or networks (CIDR), for example
     # `PORTAL_TRUSTED_PROXIES=127.0.0.1,::1` or `10.0.0.0/8`. Empty: the header is ignored and the

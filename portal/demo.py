@@ -18,6 +18,7 @@ from portal.guidance.services import publish_policy
 from portal.mail import queue_mail
 from portal.school.demo import create_demo_school
 
+DEMO_PARENT = "sarah.jones@example.com"  # mother of Millie (3B) and Lily (4M) in the register
 DEMO_PASSWORD = "brookfield-demo-2026"  # noqa: S105 - printed for the demo on purpose
 
 DEMO_STAFF: list[tuple[str, str, tuple[Role, ...]]] = [
@@ -119,4 +120,8 @@ def print_sign_ins(session: Session, password: str, echo: Callable[[str], None])
     for name, email, roles in DEMO_STAFF:
         labels = ", ".join(role.label for role in roles)
         echo(f"  {email:<40} {name:<14} {labels}")
+    echo("")
+    echo("Demo parent (no password: photo consent at /photos sends a one-time sign-in link;")
+    echo("the emails wait in the staff outbox). For a link at once:")
+    echo(f"  portal parent-link {DEMO_PARENT}")
     echo("")

@@ -235,13 +235,15 @@ class TrustedProxyHeaders:
 
 # ---------------------------------------------------------------- private links out of the logs
 
-# /track/<token> and everything under it, but not the cookie-based /track/case pages.
-_TRACK_TOKEN = re.compile(r"(/track/)(?!case(?:[/?#\s\"]|$))[^/?#\s\"]+")
+# /track/<token> and everything under it, but not the cookie-based /track/case pages; and a
+# parent's one-time sign-in link, /photos/sign-in/<token>.
+_TRACK_TOKEN = re.compile(r"(/track/(?!case(?:[/?#\s\"]|$))|/photos/sign-in/)[^/?#\s\"]+")
 MASKED_TOKEN = "[private-link]"  # noqa: S105 - a placeholder, not a secret
 
 
 def mask_private_links(text: str) -> str:
-    """A log line with every parent's private tracking token replaced by a placeholder."""
+    """A log line with every parent's private tracking token or sign-in link replaced by a
+    placeholder."""
     return _TRACK_TOKEN.sub(r"\g<1>" + MASKED_TOKEN, text)
 
 
@@ -249,7 +251,7 @@ class PrivateLinkFilter(logging.Filter):
     """Keeps private tracking links out of logs: the access log prints every request's path."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str) and "/track/" in record.msg:
+        if isinstance(record.msg, str) and ("/track/" in record.msg or "/sign-in/" in record.msg):
             record.msg = mask_private_links(record.msg)
         if isinstance(record.args, tuple):
             record.args = tuple(

@@ -11,6 +11,7 @@ from portal.consent.services.photo_check import MAX_PUPILS
 from portal.consent.services.register import mapping_problems
 from portal.forms import Checked, PostedForm, Text, Ticked
 from portal.inputs import row_id_or_none
+from portal.mail import InvalidAddress, normalised_address
 
 
 @dataclass(frozen=True)
@@ -157,3 +158,21 @@ class PhotoCheckForm(PostedForm):
         if errors or chosen is None:
             return Checked(None, errors)
         return Checked((chosen, ids))
+
+
+@dataclass(frozen=True)
+class LinkRequestForm(PostedForm):
+    """A parent asking for a sign-in link: their email address."""
+
+    email: Text = ""
+
+    def validate(self) -> Checked[str | None]:
+        typed = self.email.strip()
+        if not typed:
+            return Checked(None, {"email": "Enter your email address"})
+        try:
+            return Checked(normalised_address(typed))
+        except InvalidAddress:
+            return Checked(
+                None, {"email": "Enter an email address in the right form, like name@example.com"}
+            )

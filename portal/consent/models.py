@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlmodel import Field, SQLModel
@@ -190,6 +191,10 @@ class ConsentSettings(SQLModel, table=True):
     flag_roles: str = Field(default="head,office", sa_column=Column(String(200), nullable=False))
     # How long an answer lasts: school_year, key_stage or while_at_school.
     validity: str = Field(default="school_year", sa_column=Column(String(20), nullable=False))
+    # Pupils aged 12 and over are asked too (through their parent's page): both must say yes.
+    ask_pupils_12_and_over: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
 
 
 class AnswerHow(enum.StrEnum):
@@ -229,6 +234,9 @@ class ConsentRecord(SQLModel, table=True):
         default=None, sa_column=Column(Integer, ForeignKey("staff_user.id"), nullable=True)
     )
     wording_version: int = Field(sa_column=Column(Integer, nullable=False))
+    # Whether the pupil agreed too, as their parent told us (asked only of pupils aged 12 and
+    # over, when the school's settings say so); None when it was not asked.
+    pupil_agreed: bool | None = Field(default=None, sa_column=Column(Boolean, nullable=True))
 
 
 class PhotoCheck(SQLModel, table=True):
@@ -258,3 +266,41 @@ class PhotoCheckPupil(SQLModel, table=True):
     allowed: bool = Field(sa_column=Column(Boolean, nullable=False))
     why: str = Field(sa_column=Column(String(20), nullable=False))
     may_name: bool = Field(sa_column=Column(Boolean, nullable=False))
+
+
+class ParentSignIn(SQLModel, table=True):
+    """A one-time sign-in link emailed to a parent or carer on the register, and the short
+    session it starts. Only the digest of the link's token is kept (`portal.signing`), so a copy
+    of the database opens nothing. The link works once (`used_at`, set by a conditional update)
+    and until `expires_at`; the session it starts lasts while the parent is active
+    (`last_seen_at`) and ends at "Sign out" (`ended_at`)."""
+
+    __tablename__ = "parent_sign_in"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    contact_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("pupil_contact_person.id"), nullable=False, index=True)
+    )
+    created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+    last_seen_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+    ended_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+
+
+class ConsentInvitation(SQLModel, table=True):
+    """An email asking a parent to answer again because their answers for a pupil lapsed: at
+    most one per contact, pupil and validity period (the unique key), however often the daily
+    command runs."""
+
+    __tablename__ = "consent_invitation"
+    __table_args__ = (UniqueConstraint("contact_id", "pupil_id", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("pupil_contact_person.id"), nullable=False)
+    )
+    pupil_id: int = Field(sa_column=Column(Integer, ForeignKey("pupil.id"), nullable=False))
+    period: str = Field(sa_column=Column(String(20), nullable=False))
+    sent_at: datetime = Field(sa_column=Column(DateTime, nullable=False))

@@ -24,10 +24,6 @@ COMING_NEXT = {
         "School news",
         "Soon you will be able to read the school's news here and leave comments.",
     ),
-    "photos": (
-        "Photos and consent",
-        "Soon you will be able to tell the school here which photos of your child it may use.",
-    ),
 }
 
 
@@ -88,11 +84,6 @@ def privacy(request: Request) -> Response:
 @router.get("/news")
 def news(request: Request) -> Response:
     return _coming_next(request, "news")
-
-
-@router.get("/photos")
-def photos(request: Request) -> Response:
-    return _coming_next(request, "photos")
 
 
 def _coming_next(request: Request, key: str) -> Response:

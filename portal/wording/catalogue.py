@@ -153,6 +153,38 @@ def _staff_email(
     )
 
 
+PHOTOS_LINK = "the address of the photos page, where the parent asks for a sign-in link"
+
+
+def _consent_email(
+    key: str,
+    title: str,
+    purpose: str,
+    extra: Mapping[str, str] | None = None,
+    sample: Mapping[str, Any] | None = None,
+    *,
+    recipient: bool = True,
+    **options: Any,
+) -> Wording:
+    """A photo consent email to a parent or carer: no case, and always the link to the photos
+    page, where answers are changed or withdrawn as easily as they were given."""
+    names = {"recipient_name": PARENT} if recipient else {}
+    return Wording(
+        key=key,
+        kind=EMAIL,
+        title=title,
+        purpose=purpose,
+        to="parent",
+        variables={"school": SCHOOL, **names, "photos_link": PHOTOS_LINK, **(extra or {})},
+        sample={
+            **({"recipient_name": SAMPLE_CASE.parent_name} if recipient else {}),
+            "photos_link": "https://portal.example/photos",
+            **(sample or {}),
+        },
+        **options,
+    )
+
+
 CATALOGUE: tuple[Wording, ...] = (
     _parent_email(
         "complaint-received",
@@ -426,6 +458,56 @@ CATALOGUE: tuple[Wording, ...] = (
             "warning": "The term dates in the portal end on Friday 23 July 2027.",
             "staff_link": "https://portal.example/staff",
         },
+    ),
+    _consent_email(
+        "parent-sign-in-link",
+        "Your sign-in link (photo consent)",
+        "Sent when a parent or carer on the pupil register asks for a link at /photos (or the "
+        "office prints one for them): it signs them in once, for a short time.",
+        {
+            "private_link": "the one-time sign-in link (keep it in the email)",
+            "link_minutes": "how many minutes the link works for",
+        },
+        {"private_link": SECRET_PLACEHOLDER, "link_minutes": "30"},
+        needs_private_link=True,
+    ),
+    _consent_email(
+        "parent-sign-in-not-on-register",
+        "No sign-in link: this address is not on the register",
+        "Sent when someone asks for a sign-in link for an address that is not a parent's or "
+        "carer's on the pupil register (the page never says which addresses are on it).",
+        recipient=False,
+    ),
+    _consent_email(
+        "consent-withdrawn",
+        "You have withdrawn consent for photos",
+        "Sent to a parent or carer who took back a yes they had given, to confirm it.",
+        {
+            "child_name": "the child's first name",
+            "uses": "the uses withdrawn, one per line",
+            "withdrawn_on": "when",
+        },
+        {
+            "child_name": "Sam",
+            "uses": "- School website\n- Local press",
+            "withdrawn_on": "Wednesday 25 November 2026 at 10:00",
+        },
+    ),
+    _consent_email(
+        "consent-parents-disagree",
+        "Parents gave different answers about photos",
+        "Sent to each parent or carer with parental responsibility when their answers for a "
+        "child differ: the no is what counts.",
+        {"child_name": "the child's first name", "uses": "the uses they disagree on, one per line"},
+        {"child_name": "Sam", "uses": "- School website"},
+    ),
+    _consent_email(
+        "consent-ask-again",
+        "Please answer again about photos",
+        "Sent once by the daily `portal consent-invitations` command when a parent's answers "
+        "have lapsed (the school's validity setting).",
+        {"children": "the children's first names, like 'Sam and Alex'"},
+        {"children": "Sam"},
     ),
     Wording(
         key="stage1-letter",
