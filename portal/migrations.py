@@ -15,5 +15,7 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    """Upgrade to every head: branches built side by side each start from the same revision
+    until they are chained at merge, and "heads" applies them all (one head is the usual case)."""
     command.upgrade(alembic_config(database_url), revision)
