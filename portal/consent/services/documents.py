@@ -74,7 +74,7 @@ def confirmed_at(
         Confirmation.document == document.value,
         Confirmation.version == version,
     )
-    return dict(session.execute(statement).tuples())
+    return {contact_id: moment for contact_id, moment in session.execute(statement)}
 
 
 def when_words(moment: datetime) -> str:
