@@ -147,6 +147,7 @@ def test_the_installed_domains_give_the_staff_menu_of_every_role(client, db_sess
         "Log a complaint",
         "Pupils",
         "Photo check",
+        "Confirmations",
         "Staff accounts",
         "Policy",
         "School settings",
