@@ -29,7 +29,7 @@ class ConfirmForm(PostedForm):
 
 @dataclass(frozen=True)
 class ReminderForm(PostedForm):
-    """"Email those who have not confirmed": which page, for which class."""
+    """ "Email those who have not confirmed": which page, for which class."""
 
     document: Text = ""
     class_name: Text = ""

@@ -345,8 +345,7 @@ def _event_page(
             "details_sent": sum(
                 1
                 for g in guests
-                if g.invitation is not None
-                and g.invitation.status == InvitationStatus.details_sent
+                if g.invitation is not None and g.invitation.status == InvitationStatus.details_sent
             ),
             "waiting": sum(
                 1
@@ -355,9 +354,7 @@ def _event_page(
             ),
             "creator": creator.name if creator else "",
             "sender": sender.name if sender else "",
-            "reminders": confirmations.reminders_sent(
-                session, [confirmations.event_scope(event)]
-            ),
+            "reminders": confirmations.reminders_sent(session, [confirmations.event_scope(event)]),
             "is_past": event.held_on < school_today(now_of(session)),
             "guidance_version": settings_of(session).photo_guidance_version,
             "errors": errors or {},
@@ -374,9 +371,7 @@ def event_page(request: Request, session: SessionDep, user: StaffDep, event_id: 
 
 
 @router.post(EVENTS_BASE + "/{event_id}/send")
-def event_send(
-    request: Request, session: SessionDep, user: StaffDep, event_id: RowId
-) -> Response:
+def event_send(request: Request, session: SessionDep, user: StaffDep, event_id: RowId) -> Response:
     event = _event_or_404(session, event_id)
     try:
         events.send_event(session, _settings(request), user, event)

@@ -20,9 +20,7 @@ DOMAIN = Domain(
     menu=[
         MenuEntry("/staff/pupils", "Pupils", frozenset(PUPIL_ROLES), order=12),
         MenuEntry("/staff/photo-check", "Photo check", frozenset(CHECK_ROLES), order=13),
-        MenuEntry(
-            "/staff/confirmations", "Confirmations", frozenset(CONFIRMATION_ROLES), order=14
-        ),
+        MenuEntry("/staff/confirmations", "Confirmations", frozenset(CONFIRMATION_ROLES), order=14),
     ],
     models=models,
 )

@@ -589,10 +589,10 @@ CATALOGUE: tuple[Wording, ...] = (
     _consent_email(
         "confirmation-reminder",
         "Please read and confirm (photo guidance or being online)",
-        "Sent when staff press \"Email those who have not confirmed\" for a class: one email to "
+        'Sent when staff press "Email those who have not confirmed" for a class: one email to '
         "each parent or carer who has not confirmed the current version of the page it names.",
         {
-            "document_name": "the page to read and confirm, like 'Photo guidance for school events'",
+            "document_name": "the page to confirm, like 'Photo guidance for school events'",
             "document_link": "the address of that page",
         },
         {

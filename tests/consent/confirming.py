@@ -15,7 +15,11 @@ def confirm(client: TestClient, path: str = "/photos/guidance", **extra: str):  
     """Tick the box and press Confirm on the page, as the parent sees it."""
     shown = client.get(path)
     version = page(shown).select_one("input[name=version]")
-    data = {"csrf_token": csrf_of(shown), "read": "yes", "version": version["value"] if version else ""}
+    data = {
+        "csrf_token": csrf_of(shown),
+        "read": "yes",
+        "version": version["value"] if version else "",
+    }
     data.update(extra)
     return client.post(path, data=data, follow_redirects=False)
 

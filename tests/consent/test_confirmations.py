@@ -82,7 +82,10 @@ def test_a_parent_confirms_the_guidance_and_the_page_says_when(client, db_sessio
     assert row.contact_id == family.contacts["sarah@example.com"].id
     after = client.get("/photos/guidance?confirmed=1")
     assert "Thank you. We have saved your confirmation." in text_of(after)
-    assert page(after).select_one("#confirmed").text == "You confirmed this on Wednesday 25 November 2026."
+    assert (
+        page(after).select_one("#confirmed").text
+        == "You confirmed this on Wednesday 25 November 2026."
+    )
     assert page(after).select_one("input[name=read]") is None
     # Pressing again (another tab) keeps the one record.
     assert confirm(client, version="1", read="yes").status_code in (303, 200)
@@ -94,9 +97,7 @@ def test_a_parent_confirms_the_guidance_and_the_page_says_when(client, db_sessio
 def test_an_unticked_box_is_a_clear_error_and_records_nothing(client, db_session, family):
     sign_in_parent(client, db_session, TEST_SECRET, "sarah@example.com")
     shown = client.get("/photos/guidance")
-    response = client.post(
-        "/photos/guidance", data={"csrf_token": csrf_of(shown), "version": "1"}
-    )
+    response = client.post("/photos/guidance", data={"csrf_token": csrf_of(shown), "version": "1"})
     assert response.status_code == 422
     assert page(response).title.text.startswith("Error: ")
     summary = page(response).select_one(".govuk-error-summary")
@@ -151,9 +152,7 @@ def test_a_new_policy_version_asks_again(client, db_session, family):
     ]
 
 
-def test_a_page_opened_before_a_new_version_is_refused_with_what_to_do(
-    client, db_session, family
-):
+def test_a_page_opened_before_a_new_version_is_refused_with_what_to_do(client, db_session, family):
     _publish(db_session, "3")
     sign_in_parent(client, db_session, TEST_SECRET, "tom@example.com")
     shown = client.get("/parents/online/confirm")
@@ -230,9 +229,7 @@ def test_staff_see_per_class_who_has_confirmed_with_counts(client, db_session, f
     assert "/staff/confirmations" in [a["href"] for a in shown.select("#navigation a")]
 
 
-def test_email_those_who_have_not_confirmed_once_per_interval(
-    client, db_session, family, clock
-):
+def test_email_those_who_have_not_confirmed_once_per_interval(client, db_session, family, clock):
     parent = type(client)(client.app)
     sign_in_parent(parent, db_session, TEST_SECRET, "nisha@example.com")
     confirm(parent)

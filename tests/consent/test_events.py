@@ -45,9 +45,7 @@ def _send(client, event):  # type: ignore[no-untyped-def]
     return post_on_page(client, path, path + "/send")
 
 
-def test_details_go_only_after_the_photo_guidance_is_confirmed(
-    client, db_session, family, office
-):
+def test_details_go_only_after_the_photo_guidance_is_confirmed(client, db_session, family, office):
     nisha = type(client)(client.app)
     sign_in_parent(nisha, db_session, TEST_SECRET, "nisha@example.com")
     confirm(nisha)
@@ -84,7 +82,9 @@ def test_details_go_only_after_the_photo_guidance_is_confirmed(
     }
     assert rows["Sarah Jones"].startswith("Sent")
     assert rows["Tom Jones"] == "Waiting for them to confirm"
-    counts = [td.text for td in page(client.get(f"/staff/events/{event.id}")).select("#event-counts td")]
+    counts = [
+        td.text for td in page(client.get(f"/staff/events/{event.id}")).select("#event-counts td")
+    ]
     assert counts == ["4", "2", "2", "2"]
 
 
@@ -110,7 +110,9 @@ def test_an_event_is_sent_once(client, db_session, family, office):
 
 
 def test_a_past_event_waits_for_nobody(client, db_session, family, office, clock):
-    event = create_event(client, db_session, held_on_day="27", held_on_month="11", held_on_year="2026")
+    event = create_event(
+        client, db_session, held_on_day="27", held_on_month="11", held_on_year="2026"
+    )
     assert _send(client, event).status_code == 303
     clock.advance(timedelta(days=3))
     sign_in(client, office)
@@ -175,7 +177,16 @@ def test_hostile_values_in_every_event_field_never_fail(client, db_session, fami
     from tests.conftest import csrf_of
 
     token = csrf_of(client.get("/staff/events/new"))
-    for field in ("title", "held_on_day", "held_on_month", "held_on_year", "place", "details", "groups", "needs_photo_guidance"):
+    for field in (
+        "title",
+        "held_on_day",
+        "held_on_month",
+        "held_on_year",
+        "place",
+        "details",
+        "groups",
+        "needs_photo_guidance",
+    ):
         response = client.post(
             "/staff/events/new",
             data={"csrf_token": token, **event_form(**{field: value})},

@@ -59,9 +59,11 @@ def test_an_event_sent_twice_at_once_is_sent_once(app, db_session):
     tokens = [csrf_of(client.get(path)) for client in clients]
 
     def press(i: int) -> Callable[[], int]:
-        return lambda: clients[i].post(
-            path + "/send", data={"csrf_token": tokens[i]}, follow_redirects=False
-        ).status_code
+        return lambda: (
+            clients[i]
+            .post(path + "/send", data={"csrf_token": tokens[i]}, follow_redirects=False)
+            .status_code
+        )
 
     assert sorted(_at_once([press(0), press(1)])) == [303, 409]
     assert _subjects(db_session, "Before Sports day: please confirm our photo guidance") == 4
@@ -74,11 +76,15 @@ def test_a_class_reminded_twice_at_once_is_reminded_once(app, db_session):
     data = {"document": "photo-guidance", "class_name": "3B"}
 
     def press(i: int) -> Callable[[], int]:
-        return lambda: clients[i].post(
-            "/staff/confirmations/remind",
-            data={"csrf_token": tokens[i], **data},
-            follow_redirects=False,
-        ).status_code
+        return lambda: (
+            clients[i]
+            .post(
+                "/staff/confirmations/remind",
+                data={"csrf_token": tokens[i], **data},
+                follow_redirects=False,
+            )
+            .status_code
+        )
 
     assert sorted(_at_once([press(0), press(1)])) == [303, 409]
     db_session.expire_all()
@@ -98,11 +104,15 @@ def test_a_parent_confirming_twice_at_once_is_recorded_once_and_told_once(app, d
     tokens = [csrf_of(parent.get("/photos/guidance")) for parent in parents]
 
     def press(i: int) -> Callable[[], int]:
-        return lambda: parents[i].post(
-            "/photos/guidance",
-            data={"csrf_token": tokens[i], "read": "yes", "version": "1"},
-            follow_redirects=False,
-        ).status_code
+        return lambda: (
+            parents[i]
+            .post(
+                "/photos/guidance",
+                data={"csrf_token": tokens[i], "read": "yes", "version": "1"},
+                follow_redirects=False,
+            )
+            .status_code
+        )
 
     assert _at_once([press(0), press(1)]) == [303, 303]
     db_session.expire_all()

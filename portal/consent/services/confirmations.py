@@ -226,7 +226,9 @@ def last_reminder(session: Session, scope: str) -> ConfirmationReminder | None:
 def _too_soon(session: Session, scope: str) -> ReminderRefused:
     last = last_reminder(session, scope)
     if last is None:
-        return ReminderRefused("A reminder went a moment ago. Check this page before sending another")
+        return ReminderRefused(
+            "A reminder went a moment ago. Check this page before sending another"
+        )
     sender = session.get(StaffUser, last.sent_by_user_id)
     by = f" by {sender.name}" if sender is not None else ""
     return ReminderRefused(

@@ -88,9 +88,7 @@ def link(settings: Settings, path: str) -> str:
 
 def year_groups(session: Session) -> list[str]:
     """The year groups of pupils on roll, in order."""
-    statement = (
-        select(Pupil.year_group).where(Pupil.on_roll).distinct().order_by(Pupil.year_group)
-    )
+    statement = select(Pupil.year_group).where(Pupil.on_roll).distinct().order_by(Pupil.year_group)
     return list(session.scalars(statement))
 
 
