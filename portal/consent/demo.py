@@ -324,6 +324,11 @@ _CONFIRMED: list[tuple[str, Document, int]] = [
 ]
 
 
+def _weekday_after(day: date, weekday: int) -> date:
+    """The first `weekday` (Monday 0) on or after `day`: events fall on school days."""
+    return day + timedelta(days=(weekday - day.weekday()) % 7)
+
+
 def load_demo_confirmations(session: Session, settings: Settings) -> None:
     """Some parents confirmed the photo guidance and "Being online", some not; Year 3's sports
     day sent (the details to those who confirmed, a request to confirm first to the others),
@@ -354,7 +359,7 @@ def load_demo_confirmations(session: Session, settings: Settings) -> None:
         session,
         office,
         title="Year 3 sports day",
-        held_on=school_today(now) + timedelta(days=30),
+        held_on=_weekday_after(school_today(now) + timedelta(days=14), 4),
         place="The school field",
         details=(
             "Races start at 1:30pm and finish by 3pm. Families are welcome to watch from the "
@@ -369,7 +374,7 @@ def load_demo_confirmations(session: Session, settings: Settings) -> None:
         session,
         office,
         title="Year 4 trip to the museum",
-        held_on=school_today(now) + timedelta(days=45),
+        held_on=_weekday_after(school_today(now) + timedelta(days=20), 1),
         place="The Higgins Museum, Bedford",
         details="The coach leaves at 9am and is back by 3pm. Please send a packed lunch.",
         classes=["4M"],
