@@ -13,7 +13,7 @@ from portal.accounts.models import Role, StaffUser
 from portal.accounts.services import create_user
 from portal.complaints.demo import load_demo_cases
 from portal.config import Settings
-from portal.consent.demo import load_demo_pupils
+from portal.consent.demo import load_demo_confirmations, load_demo_pupils
 from portal.guidance.services import publish_policy
 from portal.mail import queue_mail
 from portal.school.demo import create_demo_school
@@ -101,6 +101,7 @@ def load_demo(session: Session, settings: Settings, *, only_if_empty: bool = Fal
     session.flush()
     load_demo_cases(session, settings)
     load_demo_pupils(session)
+    load_demo_confirmations(session, settings)
     queue_mail(
         session,
         to="office@brookfield-primary.example",

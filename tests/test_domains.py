@@ -148,6 +148,7 @@ def test_the_installed_domains_give_the_staff_menu_of_every_role(client, db_sess
         "Pupils",
         "Photo check",
         "Consent reports",
+        "Confirmations",
         "Staff accounts",
         "Policy",
         "School settings",

@@ -4,7 +4,8 @@ sarah.jones@example.com` prints her a sign-in link), answers of every kind (some
 the rest with the scanned form or the note of the call), a pupil who has left, one restricted
 pupil (its reason seen by the head and office), a photo check now out of date, an import
 waiting to be confirmed, and a request for answers sent to Year 4 two days ago (Year 4 cannot be
-asked again yet; Year 3 can)."""
+asked again yet; Year 3 can), and parents' confirmations with a sports day waiting on some
+of them."""
 
 from __future__ import annotations
 
@@ -15,13 +16,17 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from portal.accounts.models import StaffUser
+from portal.clock import school_today
+from portal.config import Settings
 from portal.consent.models import (
     AnswerHow,
     ConsentEvidence,
+    Confirmation,
     ConsentRecord,
     ConsentRequest,
     ConsentRequestClass,
     Contact,
+    Document,
     FlagKind,
     ImportStatus,
     PhotoCheck,
@@ -29,8 +34,11 @@ from portal.consent.models import (
     Pupil,
     PupilContact,
     PupilImport,
+    SchoolEvent,
 )
 from portal.consent.services.evidence import keep_scan
+from portal.consent.services.documents import current_version
+from portal.consent.services.events import create_event, send_event
 from portal.consent.services.flags import set_flag
 from portal.consent.services.photo_check import photo_check
 from portal.consent.services.purposes import purposes
@@ -456,4 +464,73 @@ def _demo_settings(session: Session, admin: StaffUser) -> None:
         "School trips",
         "Photos of your child on school trips, shown to parents at the trip's evening.",
         False,
+    )
+
+
+# Who has confirmed what (days ago): some of each, so the staff page shows both.
+_CONFIRMED: list[tuple[str, Document, int]] = [
+    ("roisin.oneill@example.com", Document.photo_guidance, 6),
+    ("amira.hassan@example.com", Document.photo_guidance, 5),
+    ("kofi.mensah@example.com", Document.photo_guidance, 4),
+    ("roisin.oneill@example.com", Document.online_policy, 6),
+    ("nisha.patel@example.com", Document.online_policy, 2),
+]
+
+
+def _weekday_after(day: date, weekday: int) -> date:
+    """The first `weekday` (Monday 0) on or after `day`: events fall on school days."""
+    return day + timedelta(days=(weekday - day.weekday()) % 7)
+
+
+def load_demo_confirmations(session: Session, settings: Settings) -> None:
+    """Some parents confirmed the photo guidance and "Being online", some not; Year 3's sports
+    day sent (the details to those who confirmed, a request to confirm first to the others),
+    and a Year 4 trip not sent yet. Once only: nothing is added when an event exists."""
+    if session.scalar(select(SchoolEvent.id).limit(1)) is not None:
+        return
+    office = session.scalar(
+        select(StaffUser).where(StaffUser.email == "office@brookfield-primary.example")
+    )
+    if office is None:
+        return
+    now = now_of(session)
+    for email, document, days_ago in _CONFIRMED:
+        contact = session.scalar(select(Contact).where(Contact.email == email))
+        version = current_version(session, document)
+        if contact is None or version is None:
+            continue
+        session.add(
+            Confirmation(
+                contact_id=contact.id,
+                document=document.value,
+                version=version,
+                confirmed_at=now - timedelta(days=days_ago),
+            )
+        )
+    session.flush()
+    sports_day = create_event(
+        session,
+        office,
+        title="Year 3 sports day",
+        held_on=_weekday_after(school_today(now) + timedelta(days=14), 4),
+        place="The school field",
+        details=(
+            "Races start at 1:30pm and finish by 3pm. Families are welcome to watch from the "
+            "benches by the field. Please bring your child a sun hat and a water bottle."
+        ),
+        classes=[],
+        year_groups=["Year 3"],
+        needs_photo_guidance=True,
+    )
+    send_event(session, settings, office, sports_day)
+    create_event(
+        session,
+        office,
+        title="Year 4 trip to the museum",
+        held_on=_weekday_after(school_today(now) + timedelta(days=20), 1),
+        place="The Higgins Museum, Bedford",
+        details="The coach leaves at 9am and is back by 3pm. Please send a packed lunch.",
+        classes=["4M"],
+        year_groups=[],
+        needs_photo_guidance=False,
     )

@@ -209,6 +209,15 @@ class ConsentSettings(SQLModel, table=True):
     ask_pupils_12_and_over: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
+    # The photo guidance's version: the school raises it when the guidance changes, and every
+    # parent is asked to confirm again.
+    photo_guidance_version: int = Field(
+        default=1, sa_column=Column(Integer, nullable=False, server_default=text("1"))
+    )
+    # Days before the same people may be reminded again to confirm a document.
+    confirmation_reminder_days: int = Field(
+        default=7, sa_column=Column(Integer, nullable=False, server_default=text("7"))
+    )
 
 
 class AnswerHow(enum.StrEnum):
@@ -383,3 +392,133 @@ class ConsentInvitation(SQLModel, table=True):
     pupil_id: int = Field(sa_column=Column(Integer, ForeignKey("pupil.id"), nullable=False))
     period: str = Field(sa_column=Column(String(20), nullable=False))
     sent_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
+class Document(enum.StrEnum):
+    """What a parent confirms they have read: the photo guidance for school events, and what
+    the school asks of parents online (the social media policy's paragraph for parents)."""
+
+    photo_guidance = "photo-guidance"
+    online_policy = "online-policy"
+
+    @property
+    def label(self) -> str:
+        return {
+            Document.photo_guidance: "Photo guidance for school events",
+            Document.online_policy: "Being online: what we ask of parents",
+        }[self]
+
+    @property
+    def path(self) -> str:
+        return {
+            Document.photo_guidance: "/photos/guidance",
+            Document.online_policy: "/parents/online/confirm",
+        }[self]
+
+
+class Confirmation(SQLModel, table=True):
+    """A parent or carer confirmed they have read a document and will follow it: which document,
+    which version, when. Never changed or deleted; one per contact, document and version (a
+    second confirmation of the same version is the same fact, so the unique key refuses it)."""
+
+    __tablename__ = "parent_confirmation"
+    __table_args__ = (UniqueConstraint("contact_id", "document", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("pupil_contact_person.id"), nullable=False)
+    )
+    document: str = Field(sa_column=Column(String(30), nullable=False))
+    version: str = Field(sa_column=Column(String(20), nullable=False))
+    confirmed_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
+class SchoolEvent(SQLModel, table=True):
+    """A school event whose details go to the families of some classes or year groups: a play,
+    a sports day, a trip. When `needs_photo_guidance`, a parent is sent the details only once
+    they have confirmed the photo guidance's current version. `sent_at` is set once, by a
+    conditional update, when staff send it."""
+
+    __tablename__ = "school_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(sa_column=Column(String(120), nullable=False))
+    held_on: date = Field(sa_column=Column(Date, nullable=False))
+    place: str = Field(sa_column=Column(String(200), nullable=False))
+    details: str = Field(sa_column=Column(Text, nullable=False))
+    # Who it is for: class names and year groups, one per line.
+    classes: str = Field(default="", sa_column=Column(Text, nullable=False))
+    year_groups: str = Field(default="", sa_column=Column(Text, nullable=False))
+    needs_photo_guidance: bool = Field(sa_column=Column(Boolean, nullable=False))
+    created_by_user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("staff_user.id"), nullable=False)
+    )
+    created_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+    sent_by_user_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("staff_user.id"), nullable=True)
+    )
+
+    @property
+    def class_list(self) -> list[str]:
+        return [line for line in self.classes.split("\n") if line]
+
+    @property
+    def year_group_list(self) -> list[str]:
+        return [line for line in self.year_groups.split("\n") if line]
+
+
+class InvitationStatus(enum.StrEnum):
+    waiting = "waiting"  # asked to confirm the photo guidance first
+    details_sent = "details_sent"
+
+
+class EventInvitation(SQLModel, table=True):
+    """One family contact's invitation to an event: waiting for their confirmation of the photo
+    guidance, or the details sent (when). One per event and contact; the move from waiting to
+    sent is a conditional update, so the details go once."""
+
+    __tablename__ = "event_invitation"
+    __table_args__ = (
+        UniqueConstraint("event_id", "contact_id"),
+        Index("ix_event_invitation_contact_status", "contact_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(sa_column=Column(Integer, ForeignKey("school_event.id"), nullable=False))
+    contact_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("pupil_contact_person.id"), nullable=False)
+    )
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    created_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))
+    details_sent_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime, nullable=True)
+    )
+
+
+class ConfirmationReminder(SQLModel, table=True):
+    """One "Email those who have not confirmed": what about (a document for a class, or an
+    event), who sent it, when, and how many emails went."""
+
+    __tablename__ = "confirmation_reminder"
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(sa_column=Column(String(120), nullable=False, index=True))
+    document: str = Field(sa_column=Column(String(30), nullable=False))
+    version: str = Field(sa_column=Column(String(20), nullable=False))
+    sent_by_user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("staff_user.id"), nullable=False)
+    )
+    sent_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    emails: int = Field(sa_column=Column(Integer, nullable=False))
+
+
+class ReminderClaim(SQLModel, table=True):
+    """When each scope ("photo-guidance:class:3B", "event:12") was last reminded: one row per
+    scope, claimed by a conditional update (or its first insert), so two presses at once send
+    once and a second inside the interval is refused."""
+
+    __tablename__ = "confirmation_reminder_claim"
+
+    scope: str = Field(sa_column=Column(String(120), primary_key=True))
+    last_sent_at: datetime = Field(sa_column=Column(DateTime, nullable=False))

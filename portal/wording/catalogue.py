@@ -185,6 +185,22 @@ def _consent_email(
     )
 
 
+EVENT_VARIABLES = {
+    "event_title": "the event's name, like 'Sports day'",
+    "event_date": "the day of the event, like 'Friday 3 July 2026'",
+    "event_place": "where it is",
+    "event_details": "what families need to know, as staff wrote it",
+    "guidance_link": "the address of the photo guidance page",
+}
+EVENT_SAMPLE = {
+    "event_title": "Sports day",
+    "event_date": "Friday 3 July 2026",
+    "event_place": "The school field",
+    "event_details": "Races start at 1:30pm. Bring a sun hat and a water bottle.",
+    "guidance_link": "https://portal.example/photos/guidance",
+}
+
+
 CATALOGUE: tuple[Wording, ...] = (
     _parent_email(
         "complaint-received",
@@ -593,6 +609,37 @@ CATALOGUE: tuple[Wording, ...] = (
             "signer_name": "Tom Baxter",
             "signer_role": "Clerk to the governors, Brookfield Primary School",
         },
+    ),
+    _consent_email(
+        "confirmation-reminder",
+        "Please read and confirm (photo guidance or being online)",
+        'Sent when staff press "Email those who have not confirmed" for a class: one email to '
+        "each parent or carer who has not confirmed the current version of the page it names.",
+        {
+            "document_name": "the page to confirm, like 'Photo guidance for school events'",
+            "document_link": "the address of that page",
+        },
+        {
+            "document_name": "Photo guidance for school events",
+            "document_link": "https://portal.example/photos/guidance",
+        },
+    ),
+    _consent_email(
+        "event-details",
+        "The details of a school event",
+        "Sent to each family of the event's classes when staff send the event, or, for an event "
+        "that asks first, as soon as the parent confirms the photo guidance.",
+        EVENT_VARIABLES,
+        EVENT_SAMPLE,
+    ),
+    _consent_email(
+        "event-confirm-first",
+        "Please confirm the photo guidance before a school event",
+        "Sent to a parent or carer who has not confirmed the photo guidance yet when staff send "
+        "an event that asks for it first (and again when staff remind them): the details follow "
+        "once they confirm.",
+        {key: EVENT_VARIABLES[key] for key in ("event_title", "event_date", "guidance_link")},
+        {key: EVENT_SAMPLE[key] for key in ("event_title", "event_date", "guidance_link")},
     ),
 )
 
