@@ -20,8 +20,8 @@ from portal.clock import school_today
 from portal.config import Settings
 from portal.consent.models import (
     AnswerHow,
-    ConsentEvidence,
     Confirmation,
+    ConsentEvidence,
     ConsentRecord,
     ConsentRequest,
     ConsentRequestClass,
@@ -36,9 +36,9 @@ from portal.consent.models import (
     PupilImport,
     SchoolEvent,
 )
-from portal.consent.services.evidence import keep_scan
 from portal.consent.services.documents import current_version
 from portal.consent.services.events import create_event, send_event
+from portal.consent.services.evidence import keep_scan
 from portal.consent.services.flags import set_flag
 from portal.consent.services.photo_check import photo_check
 from portal.consent.services.purposes import purposes

@@ -27,4 +27,4 @@ def test_the_demo_has_an_event_waiting_on_some_parents(client, db_session, setti
     sign_in(client, make_user(db_session, Role.office))
     shown = page(client.get("/staff/confirmations?class_name=3B"))
     count = shown.select_one("#count-photo-guidance").text
-    assert "2 of 7" in count  # Róisín and Amira of the seven 3B contacts
+    assert "2 of 8" in count  # Róisín and Amira of the eight 3B contacts
