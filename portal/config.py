@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+import os
 import secrets
 from collections import Counter
 from functools import lru_cache
@@ -201,7 +202,14 @@ def describe_settings_error(error: ValidationError) -> str:
 
 
 def load_settings(**values: object) -> Settings:
-    """The settings, or a SettingsError that quotes no value."""
+    """The settings, or a SettingsError that quotes no value. `PORTAL_ENV_FILE` names the
+    settings file (production: /etc/portal/portal.env); without it, `.env` in the working
+    directory is read if there is one."""
+    env_file = os.environ.get("PORTAL_ENV_FILE", "")
+    if env_file:
+        if not os.access(env_file, os.R_OK):
+            raise SettingsError(f"PORTAL_ENV_FILE names {env_file}, which cannot be read")
+        values.setdefault("_env_file", env_file)
     try:
         return Settings(**values)  # type: ignore[arg-type]
     except ValidationError as error:
