@@ -224,7 +224,17 @@ class Run:
         if missing:
             raise SystemExit(f"FAIL: install these first (apt-get install -y {' '.join(missing)})")
         say(f"guide:install: {apt!r} -> already present: {', '.join(packages)}")
+        tracked = subprocess.run(
+            ["git", "-C", str(REPOSITORY), "ls-files", ".venv", "node_modules", "static/build"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        if tracked:  # a committed link to a developer's .venv would be installed into
+            raise SystemExit(f"FAIL: the branch tracks {tracked}: a fresh clone must not")
         self.shell("install", block.replace(apt + "\n", ""))
+        if (self.scratch / "srv/portal/.venv").is_symlink():
+            raise SystemExit("FAIL: the clone's .venv is a link")
 
     def database_and_configure(self) -> None:
         # One shell: the configure step uses the password the database step made.
