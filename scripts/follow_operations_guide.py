@@ -12,6 +12,7 @@ written, with these changes only, so that the run cannot touch the machine's rea
 - the base URL, port 8000 and the proxy's ports are spare ports on 127.0.0.1, and the certificate
   is a self-signed one the run makes (and trusts);
 - the SMTP lines point at an aiosmtpd server this script runs, with STARTTLS and a login;
+- the PATH is a Debian root shell's (so `python3` is Debian's);
 - `apt-get install` is replaced by a check that those packages' commands are present (installing
   Debian's nodejs over another would break the machine's Node.js);
 - systemd is not running here: each unit's ExecStart runs as its User, in its WorkingDirectory,
@@ -147,7 +148,13 @@ class Run:
         os.chmod(self.key, 0o644)  # read by nginx's workers and the mail server
         self.smtp_password = secrets.token_urlsafe(16)
         self.mailbox = Mailbox(self.cert, self.key, "portal@school.example", self.smtp_password)
-        self.env = {**os.environ, "SSL_CERT_FILE": str(self.cert)}  # trust the run's certificate
+        self.env = {
+            **os.environ,
+            "SSL_CERT_FILE": str(self.cert),  # trust the run's certificate
+            # A root shell's PATH on Debian: python3 is Debian's, which the portal's user can run
+            # (not a pyenv or other interpreter under /root).
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        }
         for name in list(self.env):
             if name.startswith("PORTAL_"):
                 del self.env[name]
