@@ -254,8 +254,8 @@ class Run:
     def prepare(self) -> None:
         block = self.adapt(guide_block("prepare"))
         lines = block.strip().splitlines()
-        check = lines[-1]
-        assert check.endswith("portal check"), check
+        assert lines[0].startswith("cd ") and lines[-1].endswith("portal check"), lines
+        check = lines[0] + "\n" + lines[-1]
         # create-user asks for the password; given on standard input here.
         self.admin_password = "guide-" + secrets.token_urlsafe(12)
         self.shell(
