@@ -360,7 +360,13 @@ class Run:
         assert html.status_code == 200, (page, html.status_code)
         soup = BeautifulSoup(html.text, "html.parser")
         forms = soup.select("form[method=post]")
-        form = next(f for f in forms if action is None or f.get("action") == action)
+        if action is not None:
+            form = next(f for f in forms if f.get("action") == action)
+        else:  # the page's own form, not the sign-out button in the header
+            form = next(
+                (f for f in forms if f.get("action") in (None, "", page)),
+                next(f for f in forms if f.get("action") != "/staff/logout"),
+            )
         data: dict[str, str] = {}
         for field in form.select("input[name], textarea[name], select[name]"):
             kind = field.get("type", "text")
@@ -554,8 +560,8 @@ if __name__ == "__main__":
     run = Run(keep=parser.parse_args().keep)
     try:
         run.main()
-    except SystemExit as failure:
-        print(failure, file=sys.stderr, flush=True)
+    except BaseException as failure:
+        print(f"FAIL: {failure!r}", file=sys.stderr, flush=True)
         for name in ("portal.service.log", "portal-mail.service.log", "nginx-error.log"):
             path = run.scratch / name
             if path.exists():
