@@ -416,7 +416,7 @@ class Run:
         def named(end_with: str, prefix: str) -> str:
             return next(n for n in names if n.startswith(prefix) and n.endswith(end_with))
 
-        self.submit(
+        saved = self.submit(
             client,
             page,
             {
@@ -428,7 +428,9 @@ class Run:
                 named("month", "end"): str(end.month),
                 named("year", "end"): str(end.year),
             },
+            expect=200,
         )
+        assert "Term dates saved" in saved.text
         self.submit(client, "/staff/setup", {}, action="/staff/setup/open")
         say("the portal is open")
 
