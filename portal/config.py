@@ -8,6 +8,7 @@ the database and edited on the admin pages: see portal/school/.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import math
@@ -154,6 +155,9 @@ def sqlite_url_in(url: str, folder: Path) -> str:
     path = url[len(prefix) :]
     if not path or path.startswith("/") or path.startswith(":memory:") or path.startswith("file:"):
         return url
+    if not folder.exists():  # SQLite makes the file, not its folder (the checkout's var/)
+        with contextlib.suppress(OSError):
+            folder.mkdir(mode=0o700, parents=True)
     return prefix + str(folder / path)
 
 
