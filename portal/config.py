@@ -185,7 +185,7 @@ def secret_key_weakness(key: str) -> str | None:
         return "it is shorter than 32 characters"
     counts = Counter(key)
     per_character = -sum(n / len(key) * math.log2(n / len(key)) for n in counts.values())
-    if per_character * len(key) < MIN_SECRET_KEY_BITS or len(counts) < 16:
+    if per_character * len(key) < MIN_SECRET_KEY_BITS or len(counts) < 10:
         return "it is not random enough (too few different characters)"
     return None
 
