@@ -5,6 +5,7 @@ process (a logged warning, never a 500) while `/healthz` reports the degraded st
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -58,6 +59,9 @@ class RedisServer:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Under faketime (CI's run in 2028) Redis keeps the real clock: it does not start
+            # with libfaketime preloaded, and its expiry is its own business.
+            env={k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "FAKETIME")},
         )
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
         for _ in range(100):
