@@ -70,6 +70,7 @@ class RedisServer:
                 return
             except redis.ConnectionError:
                 time.sleep(0.05)
+        self.kill()
         raise RuntimeError("redis-server did not start")
 
     def kill(self) -> None:
