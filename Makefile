@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 ASSETS := static/build/portal.css static/build/govuk-frontend.min.js
 
-.PHONY: run test install assets bench lint format screenshots clean
+.PHONY: run test install install-production assets bench lint format screenshots clean
 
 run: install
 	$(BIN)/portal migrate
@@ -22,6 +22,14 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(INSTALLED)
+
+# Production (docs/operations.md): what the portal needs to run, the Redis client, compiled
+# styles; no test tools. Editable, so the portal finds its templates, static files and
+# migrations in this checkout.
+install-production: $(ASSETS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[production]'
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts

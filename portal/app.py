@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -35,6 +34,7 @@ from portal.security import (
 )
 from portal.static_files import Compression, HashedStaticFiles, StaticAssets
 from portal.templating import make_templates, render
+from portal.throttle import ResilientLimiter
 
 log = logging.getLogger("portal")
 
@@ -67,7 +67,7 @@ def create_app(
         settings, app.state.static_assets, staff_navigation=assembled.staff_navigation
     )
     app.state.school_for = school_for_request  # where a request's school profile comes from
-    app.state.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
+    app.state.limiter = ResilientLimiter(settings.rate_limit_storage, clock.monotonic)
 
     app.add_middleware(Compression)
     app.add_middleware(HeadAnsweredAsGet)
@@ -80,14 +80,9 @@ def create_app(
         app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> Response:
-        try:
-            with app.state.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except Exception:
-            log.exception("health check: database unreachable")
-            return JSONResponse({"status": "database unreachable"}, status_code=503)
-        return JSONResponse({"status": "ok"})
+    def healthz(deep: str = "") -> Response:
+        """For load balancers and monitoring; see docs/operations.md, "Health checks"."""
+        return health_report(app, deep=deep not in ("", "0"))
 
     @app.get("/brand.css", include_in_schema=False)
     def brand_css(school: SchoolDep) -> Response:
@@ -108,6 +103,65 @@ def create_app(
     _add_error_pages(app)
     add_first_run_pages(app)
     return app
+
+
+MAIL_OVERDUE_AFTER = timedelta(minutes=15)
+
+
+def health_report(app: FastAPI, *, deep: bool) -> Response:
+    """200 while the database answers, 503 when it does not. `status` is `ok`, or `degraded`
+    when the portal works but less well (rate limits counted per process because the shared
+    store failed; with `deep`, also Redis not answering or emails waiting too long).
+
+    Only states and counts: never an address, a URL, a name, an error message or a setting."""
+    limiter: ResilientLimiter = app.state.limiter
+    body: dict[str, object] = {"status": "ok"}
+    database = "ok"
+    try:
+        with app.state.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            if deep:
+                body["mail"] = _mail_backlog(connection, app.state.clock.now())
+    except Exception:
+        log.exception("health check: database unreachable")
+        database = "unreachable"
+    limits = limiter.kind
+    if deep:
+        body["database"] = database
+        body["redis"] = (
+            ("ok" if limiter.check() else "unreachable") if limiter.shared else "not used"
+        )
+        if body["redis"] == "unreachable":
+            limits = "degraded"
+    if deep or limits == "degraded":
+        body["rate_limits"] = limits
+    mail = body.get("mail")
+    if limits == "degraded" or (isinstance(mail, dict) and mail["overdue"]):
+        body["status"] = "degraded"
+    if database != "ok":
+        body["status"] = "database unreachable"
+        return JSONResponse(body, status_code=503, headers={"Cache-Control": "no-store"})
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+def _mail_backlog(connection: Connection, now: datetime) -> dict[str, int]:
+    """Emails waiting to go, those due more than 15 minutes ago (the sender is stopped or the
+    SMTP server refuses), and those given up on in the last day."""
+    row = connection.execute(
+        text(
+            "SELECT"
+            " SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN status = 'queued' AND next_attempt_at < :overdue THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN status = 'failed' AND created_at >= :day THEN 1 ELSE 0 END)"
+            " FROM outbox_message WHERE status IN ('queued', 'failed')"
+        ),
+        {"overdue": now - MAIL_OVERDUE_AFTER, "day": now - timedelta(days=1)},
+    ).one()
+    return {
+        "waiting": int(row[0] or 0),
+        "overdue": int(row[1] or 0),
+        "failed_last_day": int(row[2] or 0),
+    }
 
 
 def _add_error_pages(app: FastAPI) -> None:

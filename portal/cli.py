@@ -4,12 +4,10 @@ purge, check."""
 from __future__ import annotations
 
 import getpass
-import smtplib
 import sys
 import time
 
 import typer
-from sqlalchemy import text
 from sqlmodel import Session
 
 from portal.clock import SystemClock
@@ -48,7 +46,8 @@ def serve(
         "reverse proxy logs requests).",
     ),
 ) -> None:
-    """Serve the portal with uvicorn.
+    """Serve the portal with uvicorn. In production it refuses to start with a guessable secret
+    key, an http:// base URL or an upload folder it cannot write (`portal check` says more).
 
     With several workers each has its own listening socket (SO_REUSEPORT), so the kernel spreads
     connections evenly over them (see portal/serving.py). uvicorn's own proxy-header handling is
@@ -56,9 +55,21 @@ def serve(
     PORTAL_TRUSTED_PROXIES (see docs/operations.md), and logs never show a parent's private
     tracking link.
     """
+    from portal.checks import unsafe_problems
     from portal.serving import serve as run_server
 
     settings = _settings()
+    if settings.is_production:
+        refused = unsafe_problems(settings)
+        for finding in refused:
+            typer.secho(f"{finding.text}\n    Fix: {finding.fix}", fg=typer.colors.RED, err=True)
+        if refused:
+            typer.secho(
+                "Not starting: the portal would not be safe to serve (see portal check).",
+                fg=typer.colors.RED,
+                err=True,
+            )
+            raise typer.Exit(1)
     if access_log is None:
         access_log = settings.environment != "production"
     run_server(
@@ -364,48 +375,23 @@ def receive_mail(
 
 @app.command()
 def check() -> None:
-    """Check the configuration: secret key, database, SMTP, the school profile and term dates."""
-    from portal.db import make_engine
-    from portal.school.services import calendar_of, school_of
+    """Check the configuration: secret key, base URL, upload folder, database, the school's
+    profile and term dates, Redis and SMTP (a real handshake). Exits 1, with the fix in words,
+    when anything needs doing."""
+    from portal.checks import run_all
 
-    problems: list[str] = []
     settings = _settings()
     typer.echo(f"Environment: {settings.environment}")
-    try:
-        with make_engine(settings.database_url).connect() as connection:
-            connection.execute(text("SELECT 1"))
-        typer.echo("Database: reachable")
-    except Exception as error:
-        problems.append(f"Database not reachable: {error.__class__.__name__}: {error}")
-    if settings.smtp_configured:
-        try:
-            smtp_class = smtplib.SMTP_SSL if settings.smtp_tls == "ssl" else smtplib.SMTP
-            with smtp_class(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
-                smtp.noop()
-            typer.echo(f"SMTP: {settings.smtp_host}:{settings.smtp_port} reachable")
-        except OSError as error:
-            problems.append(f"SMTP server not reachable: {error}")
-    else:
-        typer.echo("SMTP: not configured; emails stay in the outbox")
-    try:
-        with _session(settings) as session:
-            school = school_of(session)
-            calendar = calendar_of(session)
-        if not school.is_set_up:
-            problems.append("School profile: not set up yet (sign in as an admin to set it up)")
-        else:
-            typer.echo(f"School: {school.name}")
-        if calendar.is_empty:
-            problems.append("Term dates: none yet (add them on the admin pages)")
-        else:
-            typer.echo(f"Term dates: known until {calendar.last_known_day:%d %B %Y}")
-    except Exception as error:
-        problems.append(f"School profile and term dates: {error}")
-    if settings.is_production and not settings.uses_https:
-        problems.append("PORTAL_BASE_URL must start with https:// in production")
-    for problem in problems:
-        typer.secho(problem, fg=typer.colors.RED, err=True)
+    typer.echo(f"Data folder: {settings.data_dir}")
+    findings = run_all(settings, CLOCK)
+    for finding in findings:
+        if finding.ok:
+            typer.echo(f"{finding.name}: {finding.text}")
+    problems = [finding for finding in findings if not finding.ok]
+    for finding in problems:
+        typer.secho(f"{finding.text}\n    Fix: {finding.fix}", fg=typer.colors.RED, err=True)
     if problems:
+        typer.secho(f"{len(problems)} to fix.", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
     typer.echo("All checks passed.")
 

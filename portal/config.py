@@ -8,14 +8,18 @@ the database and edited on the admin pages: see portal/school/.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
+import math
+import os
 import secrets
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +30,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PORTAL_", env_file=".env", extra="ignore")
 
     environment: Literal["development", "production", "test"] = "development"
+    # The portal's own folder for what it writes (uploads, a SQLite database). Every relative path
+    # below is resolved against it, never against the directory a command happens to run in; a
+    # relative data folder is resolved against the project. Production: /var/lib/portal.
+    data_dir: Path = PROJECT_ROOT / "var"
     database_url: str = "sqlite:///portal.db"
     secret_key: str = ""
     base_url: str = "http://127.0.0.1:8000"
@@ -53,7 +61,7 @@ class Settings(BaseSettings):
     inbound_max_bytes: int = 25 * 1024 * 1024
     inbound_held_per_sender_per_hour: int = 20
 
-    attachments_dir: Path = Path("var/attachments")
+    attachments_dir: Path = Path("attachments")
     submissions_per_hour_per_address: int = 10
     track_attempts_per_hour_per_address: int = 20
     replies_per_case_per_day: int = 10
@@ -116,6 +124,26 @@ class Settings(BaseSettings):
     def smtp_configured(self) -> bool:
         return bool(self.smtp_host)
 
+    @property
+    def uses_redis(self) -> bool:
+        return self.rate_limit_storage.strip().lower().startswith(("redis://", "rediss://"))
+
+    @model_validator(mode="after")
+    def _absolute_paths(self) -> Settings:
+        """Relative paths name places in the data folder, whatever the working directory."""
+        data = self.data_dir.expanduser()
+        self.data_dir = (data if data.is_absolute() else PROJECT_ROOT / data).resolve()
+        self.attachments_dir = self._in_data(self.attachments_dir)
+        self.term_dates_file = self._in_data(self.term_dates_file)
+        if self.templates_override_dir is not None:
+            self.templates_override_dir = self._in_data(self.templates_override_dir)
+        self.database_url = sqlite_url_in(self.database_url, self.data_dir)
+        return self
+
+    def _in_data(self, path: Path) -> Path:
+        path = path.expanduser()
+        return path if path.is_absolute() else self.data_dir / path
+
     @model_validator(mode="after")
     def _secret_key_present(self) -> Settings:
         if self.secret_key:
@@ -126,6 +154,79 @@ class Settings(BaseSettings):
             raise ValueError("PORTAL_SECRET_KEY must be set in production")
         self.secret_key = development_secret_key()
         return self
+
+
+def sqlite_url_in(url: str, folder: Path) -> str:
+    """A SQLite URL with a relative file path, made absolute in `folder`; any other URL as it is."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return url
+    path = url[len(prefix) :]
+    if not path or path.startswith("/") or path.startswith(":memory:") or path.startswith("file:"):
+        return url
+    if not folder.exists():  # SQLite makes the file, not its folder (the checkout's var/)
+        with contextlib.suppress(OSError):
+            folder.mkdir(mode=0o700, parents=True)
+    return prefix + str(folder / path)
+
+
+# Words that mean someone copied an example instead of making a key.
+PLACEHOLDER_WORDS = ("change", "example", "placeholder", "secret", "password", "replace", "your")
+MIN_SECRET_KEY_BITS = 128
+
+
+def secret_key_weakness(key: str) -> str | None:
+    """Why this secret key is not fit for production, or None.
+
+    A key must be at least 32 characters, must not look like the guide's or anyone's example,
+    and must carry at least 128 bits by the count of its characters (the Shannon entropy of the
+    key as written, times its length): `secrets.token_urlsafe(48)` has about 360, a key of one
+    repeated phrase far fewer.
+    """
+    if not key:
+        return "it is empty"
+    lowered = key.lower()
+    if any(mark in key for mark in ("<", ">", "...")) or any(
+        word in lowered for word in PLACEHOLDER_WORDS
+    ):
+        return "it looks like an example or placeholder, not a random key"
+    if len(key) < 32:
+        return "it is shorter than 32 characters"
+    counts = Counter(key)
+    per_character = -sum(n / len(key) * math.log2(n / len(key)) for n in counts.values())
+    if per_character * len(key) < MIN_SECRET_KEY_BITS or len(counts) < 10:
+        return "it is not random enough (too few different characters)"
+    return None
+
+
+class SettingsError(ValueError):
+    """A setting is missing or wrong. The message names the settings and what is wrong with
+    them, and never a value: a validation error from pydantic quotes its input, which for a
+    whole-settings check is every setting, the SMTP password and secret key included."""
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors(include_url=False, include_input=False, include_context=False):
+        where = "_".join(str(part) for part in problem["loc"]).upper()
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"PORTAL_{where}: {message}" if where else message)
+    return "; ".join(lines) or "the settings are not valid"
+
+
+def load_settings(**values: object) -> Settings:
+    """The settings, or a SettingsError that quotes no value. `PORTAL_ENV_FILE` names the
+    settings file (production: /etc/portal/portal.env); without it, `.env` in the working
+    directory is read if there is one."""
+    env_file = os.environ.get("PORTAL_ENV_FILE", "")
+    if env_file:
+        if not os.access(env_file, os.R_OK):
+            raise SettingsError(f"PORTAL_ENV_FILE names {env_file}, which cannot be read")
+        values.setdefault("_env_file", env_file)
+    try:
+        return Settings(**values)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(describe_settings_error(error)) from None
 
 
 def development_secret_key() -> str:
@@ -140,4 +241,4 @@ def development_secret_key() -> str:
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import socket
 
 import pytest
@@ -18,6 +19,9 @@ def served_with(settings, monkeypatch):
     def run(*args: str, environment: str = "test") -> dict:
         captured: dict = {}
         settings.environment = environment
+        if environment == "production":  # what serve refuses without there (tests/ops/test_check_*)
+            settings.secret_key = secrets.token_urlsafe(48)
+            settings.base_url = "https://portal.school.example"
         monkeypatch.setattr(cli, "_settings", lambda: settings)
         monkeypatch.setattr(
             uvicorn, "run", lambda target, **options: captured.update(options, target=target)

@@ -12,6 +12,7 @@ session's outermost transaction.)
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,9 +85,8 @@ def store(
     checked = check_file(filename, content)
     key = f"{secrets.token_hex(16)}.{checked.extension}"
     folder = Path(settings.attachments_dir)
-    folder.mkdir(parents=True, exist_ok=True)
     session.info.setdefault(_WRITTEN, []).append(folder / key)
-    (folder / key).write_bytes(checked.content)
+    write_private(folder / key, checked.content)
     stem = Path(safe_filename(filename)).stem or "file"
     attachment = Attachment(
         complaint_id=complaint_id,
@@ -100,6 +100,18 @@ def store(
     session.add(attachment)
     session.flush()
     return attachment
+
+
+def write_private(path: Path, content: bytes) -> None:
+    """A new file only its owner can read (0600), in folders only its owner can open (0700):
+    parents' files are readable by the portal's user alone, whatever the umask."""
+    folder = path.parent
+    if not folder.is_dir():
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.chmod(0o700)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(content)
 
 
 def draft_attachments(session: Session, draft_id: str) -> list[Attachment]:
