@@ -184,7 +184,7 @@ def _try_again_page(request: Request, exc: Exception) -> Response:
         request.url.path,
         " ".join(str(getattr(exc, "orig", exc)).split())[:300],
     )
-    form = getattr(request, "_form", None)  # read (and kept) by the CSRF check, if at all
+    form = getattr(request.state, "submitted_form", None)  # kept by the CSRF check
     fields: list[tuple[str, str]] | None = None
     had_file = False
     if request.method == "POST" and form is not None:

@@ -414,7 +414,7 @@ def receive_mail(
 def sweep_orphans(
     dry_run: bool = typer.Option(False, "--dry-run", help="Only say what would be removed."),
     grace_minutes: int = typer.Option(
-        60, min=1, help="Leave files younger than this (uploads in flight)."
+        60, min=0, help="Leave files younger than this (uploads in flight)."
     ),
 ) -> None:
     """After a crash: remove attachment files no row names, half-written files, and draft rows

@@ -16,7 +16,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from sqlalchemy import String, Text, create_engine, select, text
+from sqlalchemy import String, Text, create_engine, select
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 from typer.testing import CliRunner
@@ -235,7 +235,6 @@ def test_migrate_from_the_previous_release_keeps_the_cases_and_says_what_changed
         previous = previous_release(url)
         # Back to the previous release's schema, as the school's database is before the pull.
         from alembic import command
-
         from portal.migrations import alembic_config
 
         command.downgrade(alembic_config(url), previous)
