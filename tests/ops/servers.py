@@ -101,12 +101,23 @@ class Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def submit_once(client: httpx.Client, draft: str, tally: Tally, *, with_file: bool = False) -> None:
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    import html
+
+    return {name: html.unescape(value) for name, value in HIDDEN.findall(page)}
+
+
+def submit_once(
+    client: httpx.Client, draft: str, tally: Tally, *, with_file: bool = False, retries: int = 0
+) -> None:
     """One parent: (a file on the attachments page, then) the submit button, then the done page.
     A connection dropped by a killed server counts as neither a reference nor a page."""
     try:
         client.cookies.clear()
-        first = client.get(journey.FIRST_PAGE)
+        first = _get(client, journey.FIRST_PAGE, tally, retries)
         token = journey.csrf_from(first.text) or ""
         client.cookies.set("portal_draft", draft, path="/complaints/new")
         if with_file:
@@ -119,10 +130,16 @@ def submit_once(client: httpx.Client, draft: str, tally: Tally, *, with_file: bo
                 _record(tally, added, kept=token in added.text)
                 return
         sent = client.post(journey.SUBMIT_PATH, data={"csrf_token": token, "website": ""})
+        for _ in range(retries):
+            if not (sent.status_code == 503 and "Try again" in sent.text):
+                break
+            _record(tally, sent, kept=token in sent.text)
+            time.sleep(0.5)  # the parent reads the page, then presses "Try again"
+            sent = client.post(journey.SUBMIT_PATH, data=hidden_fields(sent.text))
         if sent.status_code != 303:
             _record(tally, sent, kept=token in sent.text)
             return
-        done = client.get(sent.headers["location"])
+        done = _get(client, sent.headers["location"], tally, retries)
         found = REFERENCE.search(done.text)
         if done.status_code == 200 and found:
             with tally.lock:
@@ -134,9 +151,21 @@ def submit_once(client: httpx.Client, draft: str, tally: Tally, *, with_file: bo
             tally.other.append(f"connection: {type(error).__name__}")
 
 
+def _get(client: httpx.Client, path: str, tally: Tally, reloads: int) -> httpx.Response:
+    """A page; on the try-again page the parent waits a moment and reloads."""
+    response = client.get(path)
+    for _ in range(reloads):
+        if response.status_code != 503:
+            break
+        _record(tally, response, kept=True)
+        time.sleep(0.5)
+        response = client.get(path)
+    return response
+
+
 def _record(tally: Tally, response: httpx.Response, *, kept: bool) -> None:
     with tally.lock:
-        if response.status_code == 503 and "Try again" in response.text:
+        if response.status_code == 503 and "Sorry, that did not go through" in response.text:
             tally.try_again += 1
             tally.try_again_kept_answers += int(kept)
         else:
@@ -151,6 +180,7 @@ def parents(
     threads: int,
     stop: threading.Event,
     with_file: bool = False,
+    retries: int = 0,
 ) -> list[threading.Thread]:
     """`threads` parents sending one draft after another until the drafts or `stop` run out."""
     pool = iter(drafts)
@@ -163,7 +193,7 @@ def parents(
                     draft = next(pool, None)
                 if draft is None:
                     return
-                submit_once(client, draft, tally, with_file=with_file)
+                submit_once(client, draft, tally, with_file=with_file, retries=retries)
 
     started = [threading.Thread(target=one_parent, daemon=True) for _ in range(threads)]
     for thread in started:
