@@ -146,30 +146,36 @@ def test_sent_emails_and_the_whole_database_hold_no_key_to_a_case(app, client, s
         assert sent and all(message.sealed_secret is None for message in sent)
 
 
-def pg_dump(url: str, target: Path) -> None:
-    parsed = make_url(url)
-    schema = ""
-    options = parsed.query.get("options", "")
-    if isinstance(options, str) and "search_path=" in options:
-        schema = options.split("search_path=")[1]
-    libpq = parsed.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
-    command = [cli_module._pg_tool("pg_dump"), "--format=custom", f"--file={target}", libpq]
-    if schema:
-        command.append(f"--schema={schema}")
-    subprocess.run(command, check=True, capture_output=True)
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "backup.sh"
 
 
 def back_up(settings: Settings, folder: Path) -> tuple[Path, Path]:
-    """The documented backup: the database dump and a tar of the uploads folder."""
-    if settings.database_url.startswith("postgresql"):
-        dump = folder / "portal.dump"
-        pg_dump(settings.database_url, dump)
-    else:
-        dump = folder / "portal.db"
-        source = create_engine(settings.database_url)
-        with source.connect() as connection:
-            connection.exec_driver_sql(f"VACUUM INTO '{dump}'")
-        source.dispose()
+    """The documented backup: scripts/backup.sh on PostgreSQL (this run's schema only), or a
+    copy of the SQLite file and a tar of the uploads folder."""
+    url = settings.database_url
+    if url.startswith("postgresql"):
+        parsed = make_url(url)
+        options = str(parsed.query.get("options", ""))
+        schema = options.split("search_path=")[1] if "search_path=" in options else ""
+        environment = {
+            **os.environ,
+            "PORTAL_DATABASE_URL": parsed.set(query={}).render_as_string(hide_password=False),
+            "PORTAL_ATTACHMENTS_DIR": str(settings.attachments_dir),
+            "PORTAL_BACKUP_PG_DUMP_ARGS": f"--schema={schema}" if schema else "",
+            "PATH": f"{Path(cli_module._pg_tool('pg_dump')).parent}:{os.environ['PATH']}",
+        }
+        subprocess.run(
+            [str(SCRIPT), str(folder / "sets")], check=True, capture_output=True, env=environment
+        )
+        return (
+            next((folder / "sets").glob("portal-*.dump")),
+            next((folder / "sets").glob("uploads-*.tar.gz")),
+        )
+    dump = folder / "portal.db"
+    source = create_engine(url)
+    with source.connect() as connection:
+        connection.exec_driver_sql(f"VACUUM INTO '{dump}'")
+    source.dispose()
     uploads = folder / "uploads.tar.gz"
     with tarfile.open(uploads, "w:gz") as archive:
         archive.add(settings.attachments_dir, arcname="attachments")
@@ -281,8 +287,33 @@ def test_upgrade_reports_every_revision_it_applies_in_order(tmp_path):
 
 
 def test_backup_script_is_documented_and_valid_shell():
-    script = Path(__file__).resolve().parents[2] / "scripts" / "backup.sh"
-    assert os.access(script, os.X_OK)
-    subprocess.run(["bash", "-n", str(script)], check=True)
-    guide = (script.parents[1] / "docs" / "operations.md").read_text()
+    assert os.access(SCRIPT, os.X_OK)
+    subprocess.run(["bash", "-n", str(SCRIPT)], check=True)
+    guide = (SCRIPT.parents[1] / "docs" / "operations.md").read_text()
     assert "scripts/backup.sh" in guide and "portal restore-check" in guide
+
+
+UNITS = SCRIPT.parents[1] / "deploy" / "systemd"
+
+
+def test_the_documented_units_run_real_commands_and_every_timer_has_its_service():
+    import configparser
+    import shlex
+
+    guide = (SCRIPT.parents[1] / "docs" / "operations.md").read_text()
+    units = sorted(UNITS.iterdir())
+    assert units
+    for unit in units:
+        assert unit.stem in guide, f"{unit.name} is in the guide"
+        parsed = configparser.ConfigParser(strict=False, interpolation=None)
+        parsed.read(unit)
+        if unit.suffix == ".timer":
+            assert (UNITS / unit.name.replace(".timer", ".service")).is_file()
+            assert parsed["Timer"].get("OnCalendar")
+            continue
+        command = shlex.split(parsed["Service"]["ExecStart"])
+        if command[0].endswith("/portal"):
+            result = CliRunner().invoke(cli, [*command[1:], "--help"])
+            assert result.exit_code == 0, (unit.name, result.output)
+        else:
+            assert command[0] == "/srv/portal/scripts/backup.sh"
