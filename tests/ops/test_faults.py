@@ -382,3 +382,16 @@ def test_a_sender_logs_a_database_outage_once_and_its_return(settings, caplog):
     assert len(lines) == 2
     assert lines[0].startswith("database unreachable, trying again every 5 s")
     assert lines[1] == "database reachable again"
+
+
+def test_a_session_closed_after_the_database_went_away_is_logged_not_raised(caplog):
+    """Raised after the response began, it would cut the response off (seen under load)."""
+    from portal import db
+
+    class Gone:
+        def close(self) -> None:
+            raise OperationalError("ROLLBACK", {}, Exception("server closed the connection"))
+
+    caplog.set_level(logging.WARNING, logger="portal")
+    db._close(Gone())  # type: ignore[arg-type]
+    assert "database connection lost while closing a session" in caplog.text
