@@ -11,6 +11,7 @@ import errno
 import logging
 import multiprocessing
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -185,7 +186,7 @@ def test_the_app_killed_mid_submission_leaves_no_case_without_history_and_sweep_
         threads = servers.parents(
             served.base_url, tokens, tally, threads=6, stop=stop, with_file=True
         )
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while len(tally.references) < 5 and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.3)
@@ -238,7 +239,13 @@ def test_the_app_killed_mid_submission_leaves_no_case_without_history_and_sweep_
     assert dry.exit_code == 0, dry.output
     assert "would remove" in dry.output
     assert swept.exit_code == 0, swept.output
-    assert "1 half-written files, 1 draft attachments without a file" in swept.output
+    # The kill itself may have left a file without its row, or a half-written one, besides ours.
+    counts = re.match(
+        r"removed (\d+) files without a row, (\d+) half-written files, (\d+) draft", swept.output
+    )
+    assert counts is not None, swept.output
+    without_row, half_written, drafts_without_file = map(int, counts.groups())
+    assert without_row >= 1 and half_written >= 1 and drafts_without_file == 1
     assert again.output.startswith("removed 0 files without a row, 0 half-written files, 0 draft")
     assert servers.attachment_mismatches(engine, folder) == (set(), set())
 
