@@ -52,6 +52,8 @@ LIGHTHOUSE := tools/lighthouse/node_modules/.package-lock.json
 bench: install $(LIGHTHOUSE)
 	$(BIN)/python -m tests.bench.pages
 	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench.burst --database sqlite
+	$(BIN)/python -m tests.bench.burst --database postgresql
 
 # Lighthouse has its own package.json, so the app's `npm ci` stays small.
 $(LIGHTHOUSE): tools/lighthouse/package.json tools/lighthouse/package-lock.json

@@ -10,8 +10,9 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import Connection, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -218,21 +219,62 @@ def _add_error_pages(app: FastAPI) -> None:
             request, "errors/generic.html", {"status": exc.status_code}, status_code=exc.status_code
         )
 
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def database_unavailable(request: Request, exc: Exception) -> Response:
+        return _try_again_page(request, exc)
+
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, OperationalError | InterfaceError):
+            return _try_again_page(request, exc)
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        response = request.app.state.templates.TemplateResponse(
-            request,
-            "errors/500.html",
-            {"request": request, "errors": {}, "school": _school_or_plain(request)},
-            status_code=500,
+        return _page_without_database(request, "errors/500.html", {}, 500)
+
+
+def _try_again_page(request: Request, exc: Exception) -> Response:
+    """The database went away (restarted, failed over, locked): nothing was committed, so the
+    calm answer is "try again", with what the person typed on the page to send again. The next
+    request gets a fresh connection (the pool pings each one before use)."""
+    log.warning(
+        "database unavailable on %s %s: %s",
+        request.method,
+        request.url.path,
+        " ".join(str(getattr(exc, "orig", exc)).split())[:300],
+    )
+    form = getattr(request.state, "submitted_form", None)  # kept by the CSRF check
+    fields: list[tuple[str, str]] | None = None
+    had_file = False
+    if request.method == "POST" and form is not None:
+        fields = [(name, value) for name, value in form.multi_items() if isinstance(value, str)]
+        had_file = any(
+            isinstance(value, UploadFile) and value.filename for _, value in form.multi_items()
         )
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Cache-Control"] = "no-store"
-        return response
+    response = _page_without_database(
+        request,
+        "errors/try-again.html",
+        {"fields": fields, "had_file": had_file, "action": request.url.path},
+        503,
+    )
+    response.headers["Retry-After"] = "30"
+    return response
+
+
+def _page_without_database(
+    request: Request, template: str, context: dict[str, object], status_code: int
+) -> Response:
+    response = request.app.state.templates.TemplateResponse(
+        request,
+        template,
+        {"request": request, "errors": {}, "school": _school_or_plain(request), **context},
+        status_code=status_code,
+    )
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _school_or_plain(request: Request) -> School:

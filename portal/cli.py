@@ -1,19 +1,28 @@
 """The `portal` command: serve, migrate, load demo data, add staff, send and receive mail,
-purge, check."""
+purge, check, and the operator's restore check and orphan sweep."""
 
 from __future__ import annotations
 
 import getpass
+import logging
+import secrets
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import typer
+from sqlalchemy import text
 from sqlmodel import Session
 
-from portal.clock import SystemClock
+from portal.clock import SystemClock, unix_seconds
 from portal.config import Settings, get_settings
 
 CLOCK = SystemClock()
+log = logging.getLogger("portal.cli")
 
 app = typer.Typer(help="The school's parent portal.", no_args_is_help=True, add_completion=False)
 
@@ -101,7 +110,13 @@ def migrate() -> None:
     from portal.migrations import upgrade
 
     settings = _settings()
-    upgrade(settings.database_url)
+    applied = upgrade(settings.database_url)
+    if not applied:
+        typer.echo("Database is up to date: nothing to change.")
+        return
+    typer.echo(f"Applied {len(applied)} change{'s' if len(applied) != 1 else ''} to the database:")
+    for step in applied:
+        typer.echo(f"  {step.revision}: {step.description}")
     typer.echo("Database is up to date.")
 
 
@@ -163,20 +178,96 @@ def send_mail(
     watch: bool = typer.Option(False, help="Keep running, sending every few seconds."),
     interval: float = typer.Option(5.0, help="Seconds between rounds with --watch."),
 ) -> None:
-    """Deliver queued emails from the outbox over SMTP, retrying failures with backoff."""
-    from portal.mail import deliver_due
+    """Deliver queued emails from the outbox over SMTP, retrying failures with backoff.
 
+    With --watch it runs until stopped (a systemd service): it logs a line when it sends or
+    fails to send something (saying why), and stays quiet while the outbox is empty.
+    """
+    from portal.db import make_engine, make_sessions
+
+    _log_to_stderr()
     settings = _settings()
     if not settings.smtp_configured:
         typer.echo("No SMTP server is configured (PORTAL_SMTP_HOST); messages stay in the outbox.")
         raise typer.Exit(0)
-    with _session(settings) as session:
-        while True:
-            report = deliver_due(session, settings)
-            typer.echo(f"sent {report.sent}, will retry {report.retried}, failed {report.failed}")
-            if not watch:
-                return
-            time.sleep(interval)
+    sessions = make_sessions(make_engine(settings.database_url, CLOCK))
+    if watch:
+        log.info(
+            "sending from the outbox every %s s through %s:%s",
+            interval,
+            settings.smtp_host,
+            settings.smtp_port,
+        )
+    report = send_mail_rounds(sessions, settings, rounds=None if watch else 1, interval=interval)
+    if not watch:
+        typer.echo(f"sent {report.sent}, will retry {report.retried}, failed {report.failed}")
+
+
+def send_mail_rounds(
+    sessions: Callable[[], Session],
+    settings: Settings,
+    *,
+    rounds: int | None,
+    interval: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DeliveryTotals:
+    """The sender's loop: a round every `interval` seconds (`rounds` of them, or for ever).
+
+    A round that did something logs one line; an empty round logs nothing, so an idle sender
+    writes nothing to the journal. A database that goes away is logged once when it goes and
+    once when it is back; the loop keeps going (nothing is lost: messages wait in the outbox).
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from portal.mail import deliver_due
+
+    totals = DeliveryTotals()
+    database_down = False
+    done = 0
+    while rounds is None or done < rounds:
+        done += 1
+        try:
+            with sessions() as session:
+                report = deliver_due(session, settings)
+        except DBAPIError as error:
+            if not database_down:
+                log.warning(
+                    "database unreachable, trying again every %s s: %s",
+                    interval,
+                    " ".join(str(error.orig).split())[:300],
+                )
+            database_down = True
+        else:
+            if database_down:
+                log.info("database reachable again")
+            database_down = False
+            totals.sent += report.sent
+            totals.retried += report.retried
+            totals.failed += report.failed
+            if report.sent or report.retried or report.failed:
+                log.info(
+                    "sent %s, will retry %s, failed %s", report.sent, report.retried, report.failed
+                )
+        if rounds is None or done < rounds:
+            sleep(interval)
+    return totals
+
+
+class DeliveryTotals:
+    """What the sender's rounds did in all."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.retried = 0
+        self.failed = 0
+
+
+def _log_to_stderr() -> None:
+    """Long-running commands log with logging (journald keeps it); set up once."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        )
 
 
 @app.command()
@@ -189,16 +280,20 @@ def remind() -> None:
     from portal.complaints.services import remind as send_reminders
     from portal.school.term_dates import warn_admins
 
+    _log_to_stderr()
     settings = _settings()
     with _session(settings) as session:
         report = send_reminders(session, settings)
         purged = purge_expired(session, settings=settings)
         warned = warn_admins(session, settings)
         session.commit()
-    typer.echo(
+    summary = (
         f"reminded {report.reminded}, closed {report.closed}, deadlines moved {report.moved}, "
         f"expired drafts removed {purged}, admins warned about term dates {warned}"
     )
+    if report.reminded or report.closed or report.moved or purged or warned:
+        log.info("remind: %s", summary)
+    typer.echo(summary)
 
 
 @app.command("parent-link")
@@ -371,6 +466,188 @@ def receive_mail(
         raise typer.Exit(2)
     typer.echo(f"Listening for email replies on {host}:{port} ({'LMTP' if lmtp else 'SMTP'}).")
     run_listener(sessions, settings, host, int(port), lmtp=lmtp)
+
+
+@app.command("sweep-orphans")
+def sweep_orphans(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only say what would be removed."),
+    grace_minutes: int = typer.Option(
+        60, min=0, help="Leave files younger than this (uploads in flight)."
+    ),
+) -> None:
+    """After a crash: remove attachment files no row names, half-written files, and draft rows
+    whose file is gone. A case's row whose file is gone is reported (restore it from backup)."""
+    from datetime import timedelta
+
+    from portal.complaints.attachments import sweep_orphans as sweep
+
+    settings = _settings()
+    with _session(settings) as session:
+        report = sweep(
+            session,
+            settings,
+            now_timestamp=float(unix_seconds(CLOCK.now())),
+            grace=timedelta(minutes=grace_minutes),
+            dry_run=dry_run,
+        )
+        if not dry_run:
+            session.commit()
+    verb = "would remove" if dry_run else "removed"
+    typer.echo(
+        f"{verb} {len(report.files_without_row)} files without a row, "
+        f"{len(report.partial_files)} half-written files, "
+        f"{len(report.draft_rows_without_file)} draft attachments without a file"
+    )
+    for attachment_id in report.case_rows_without_file:
+        typer.secho(
+            f"Attachment {attachment_id} belongs to a case but its file is missing: "
+            "restore it from the uploads backup.",
+            fg=typer.colors.RED,
+            err=True,
+        )
+    if report.case_rows_without_file:
+        raise typer.Exit(1)
+
+
+@app.command("restore-check")
+def restore_check(
+    dump: Path = typer.Argument(
+        ..., help="The database backup: a `pg_dump --format=custom` file, or a SQLite copy."
+    ),
+    uploads: Path = typer.Option(
+        ..., help="The uploads backup: a folder, or a .tar.gz of the attachments folder."
+    ),
+    case: str = typer.Option("", help="Open this case (its reference); default the newest."),
+    server: str = typer.Option(
+        "",
+        help="PostgreSQL to restore into (a new database is made there and dropped after); "
+        "default PORTAL_DATABASE_URL's server. The account must be allowed to create databases.",
+    ),
+    keep: bool = typer.Option(False, help="Keep the restored database (its URL is printed)."),
+) -> None:
+    """Restore a backup into a new database and prove the portal opens a case and its files."""
+    from portal.complaints.backups import check_restored
+
+    settings = _settings()
+    if not dump.is_file():
+        typer.secho(f"No such backup file: {dump}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    with tempfile.TemporaryDirectory(prefix="portal-restore-") as scratch:
+        folder = _unpacked_uploads(uploads, Path(scratch))
+        with RestoredDatabase(dump, server or settings.database_url, Path(scratch), keep) as url:
+            restored = settings.model_copy(update={"database_url": url, "attachments_dir": folder})
+            with _session(restored) as session:
+                report = check_restored(session, restored, case)
+            typer.echo(f"Restored {report.cases} cases and {report.attachments} attachments.")
+            if report.opened_reference:
+                typer.echo(
+                    f"Opened {report.opened_reference}: {report.opened_events} history events, "
+                    f"{report.opened_files} files."
+                )
+    for problem in report.problems:
+        typer.secho(problem, fg=typer.colors.RED, err=True)
+    if report.problems:
+        raise typer.Exit(1)
+    typer.echo("The backup restores: the portal opens its cases and their files.")
+
+
+def _unpacked_uploads(uploads: Path, scratch: Path) -> Path:
+    if uploads.is_dir():
+        return uploads
+    if not uploads.is_file():
+        typer.secho(f"No such uploads backup: {uploads}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    import tarfile
+
+    target = scratch / "uploads"
+    target.mkdir()
+    with tarfile.open(uploads) as archive:
+        archive.extractall(target, filter="data")
+    entries = [entry for entry in target.iterdir()]
+    # `tar -C /srv/portal/var -czf uploads.tar.gz attachments` holds one folder: use it.
+    if len(entries) == 1 and entries[0].is_dir():
+        return entries[0]
+    return target
+
+
+class RestoredDatabase:
+    """A new database holding the dump: a PostgreSQL database made for it, or a SQLite copy."""
+
+    def __init__(self, dump: Path, server_url: str, scratch: Path, keep: bool) -> None:
+        self.dump = dump
+        self.server_url = server_url
+        self.scratch = scratch
+        self.keep = keep
+        self.name = ""
+
+    def __enter__(self) -> str:
+        with self.dump.open("rb") as source:
+            is_sqlite = source.read(16) == b"SQLite format 3\x00"
+        if is_sqlite:
+            copy = self.scratch / "restored.db"
+            shutil.copyfile(self.dump, copy)
+            return f"sqlite:///{copy}"
+        if not self.server_url.startswith("postgresql"):
+            typer.secho(
+                "This is a PostgreSQL backup: give --server postgresql+psycopg://...",
+                fg=typer.colors.RED,
+                err=True,
+            )
+            raise typer.Exit(2)
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+
+        self.name = f"portal_restore_check_{secrets.token_hex(4)}"
+        self.admin = create_engine(self.server_url, isolation_level="AUTOCOMMIT")
+        with self.admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{self.name}"'))
+        url = make_url(self.server_url).set(database=self.name)
+        libpq = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        restore = subprocess.run(  # noqa: S603 (our own arguments, no shell)
+            [
+                _pg_tool("pg_restore"),
+                "--no-owner",
+                "--no-privileges",
+                "--exit-on-error",
+                f"--dbname={libpq}",
+                str(self.dump),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if restore.returncode != 0:
+            self.__exit__(None, None, None)
+            failure = restore.stderr.strip()[-2000:]
+            typer.secho(f"pg_restore failed: {failure}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(1)
+        restored = url.render_as_string(hide_password=False)
+        if self.keep:
+            typer.echo(f"Restored database kept: {url.render_as_string(hide_password=True)}")
+        return restored
+
+    def __exit__(self, *_exc: object) -> None:
+        if not self.name or self.keep:
+            return
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        self.admin.dispose()
+        self.name = ""
+
+
+def _pg_tool(name: str) -> str:
+    """The newest PostgreSQL client tool installed (Debian keeps them per version)."""
+    candidates = sorted(
+        Path("/usr/lib/postgresql").glob(f"*/bin/{name}"),
+        key=lambda path: int(path.parent.parent.name) if path.parent.parent.name.isdigit() else 0,
+    )
+    if candidates:
+        return str(candidates[-1])
+    found = shutil.which(name)
+    if found is None:
+        typer.secho(f"{name} is not installed (apt-get install postgresql-client).", err=True)
+        raise typer.Exit(2)
+    return found
 
 
 @app.command()

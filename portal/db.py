@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
 
 from portal.clock import Clock, bind_clock, clock_of
+
+log = logging.getLogger("portal.db")
 
 # Columns filled with the session's clock when a new row is flushed without one.
 STAMPED_ON_INSERT = frozenset(
@@ -74,9 +78,22 @@ def now_of(session: Session):  # type: ignore[no-untyped-def]
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.sessions() as session:
+    session = request.app.state.sessions()
+    try:
         request.state.db_session = session  # the page renderer reads the school through it
         yield session
+    finally:
+        _close(session)
+
+
+def _close(session: Session) -> None:
+    """Close after the response is sent. If the database went away meanwhile, the rollback that
+    closing does fails: the server has dropped the transaction anyway, and the pool replaces the
+    connection, so it is logged, not raised (raised, it would cut off a response already begun)."""
+    try:
+        session.close()
+    except DBAPIError as error:
+        log.warning("database connection lost while closing a session: %s", error.orig)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -11,6 +11,7 @@ an administrator can see and re-queue anything that finally failed.
 from __future__ import annotations
 
 import enum
+import logging
 import smtplib
 import ssl
 import unicodedata
@@ -21,7 +22,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Column, DateTime, Index, Integer, String, Text
+from sqlalchemy import Column, DateTime, Index, Integer, String, Text, update
 from sqlmodel import Field, Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -29,9 +30,14 @@ from portal.config import Settings
 from portal.db import now_of
 from portal.sealing import unseal
 
+log = logging.getLogger("portal.mail")
+
 # Stands in the stored body for the message's private link, which only the email itself carries.
 SECRET_PLACEHOLDER = "[private link: sent only to the parent's own mailbox]"  # noqa: S105
 
+# How long a sender holds a message it has claimed: longer than any send can take, so another
+# sender never takes it meanwhile; a sender that dies mid-send leaves it to the next after this.
+CLAIM_LEASE = timedelta(minutes=2)
 BACKOFF_BASE_SECONDS = 60
 BACKOFF_CAP_SECONDS = 3600
 LAST_ERROR_MAX_CHARS = 500
@@ -254,8 +260,11 @@ def deliver_due(
 
     Commits after every message, so a crash mid-batch never sends an already-sent message again.
     Each message is picked with `SELECT ... FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite ignores
-    it) and its row lock is held until its outcome is committed, so two senders running at once
-    never send the same message. Use a session of its own: it commits.
+    it) and then claimed by a conditional update committed before the send: its next attempt
+    moves `CLAIM_LEASE` ahead, and only the sender whose update changed the row sends it. So two
+    senders running at once never send the same message, on SQLite too, and no database lock is
+    held while the SMTP server is slow. A sender killed mid-send leaves the message to the next
+    run once the lease ends. Use a session of its own: it commits.
 
     When SMTP is not configured (development), nothing is sent and messages stay queued, readable
     on the admin outbox page. If the server cannot be reached, every due message counts one failed
@@ -275,6 +284,8 @@ def deliver_due(
                 break
             assert message.id is not None
             seen.append(message.id)
+            if not _claim(session, message, now, settings):
+                continue
             error = connect_error
             if error is None and connection is None:
                 try:
@@ -292,6 +303,17 @@ def deliver_due(
             outcome = _record_outcome(message, error, now, settings)
             session.add(message)
             session.commit()
+            if error is not None:
+                log.warning(
+                    "outbox message %s not sent (try %s of %s; %s): %s",
+                    message.id,
+                    message.attempts,
+                    settings.mail_max_attempts,
+                    "given up, an admin can retry it on the outbox page"
+                    if outcome is OutboxStatus.failed
+                    else f"next try after {message.next_attempt_at:%Y-%m-%d %H:%M} UTC",
+                    error,
+                )
             if outcome is OutboxStatus.sent:
                 report.sent += 1
             elif outcome is OutboxStatus.failed:
@@ -302,6 +324,26 @@ def deliver_due(
         if connection is not None:
             _close(connection)
     return report
+
+
+def _claim(session: Session, message: OutboxMessage, now: datetime, settings: Settings) -> bool:
+    """Take the message for this sender (committed), or learn that another sender has it."""
+    lease = max(CLAIM_LEASE, timedelta(seconds=10 * settings.smtp_timeout_seconds))
+    claimed = session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.id) == message.id,
+            col(OutboxMessage.status) == OutboxStatus.queued.value,
+            col(OutboxMessage.next_attempt_at) <= now,
+        )
+        .values(next_attempt_at=now + lease)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    if claimed != 1:
+        return False
+    session.refresh(message)
+    return True
 
 
 def retry_now(session: Session, message_id: int) -> None:

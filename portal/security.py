@@ -117,6 +117,8 @@ async def verify_csrf(request: Request) -> None:
     submitted = request.headers.get("x-csrf-token", "")
     if not submitted:
         form = await request.form()
+        # Kept for the "try again" page, should the database go away during this request.
+        request.state.submitted_form = form
         value = form.get(CSRF_FIELD, "")
         submitted = value if isinstance(value, str) else ""
     if not cookie or not submitted or not same_secret(_sign(request, cookie), submitted):

@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 from portal.config import Settings
 from portal.db import now_of
 from portal.mail import (
+    CLAIM_LEASE,
     ONE_ADDRESS_HINT,
     DeliveryReport,
     InvalidAddress,
@@ -552,7 +553,9 @@ def test_a_crash_mid_batch_never_resends_what_was_already_sent(
     )
 
     monkeypatch.setattr(smtplib.SMTP, "send_message", real_send)
-    assert deliver_due(db_session, settings) == DeliveryReport(sent=1)
+    assert deliver_due(db_session, settings) == DeliveryReport()  # still claimed by the dead one
+    after_lease = now_of(db_session) + CLAIM_LEASE
+    assert deliver_due(db_session, settings, now=after_lease) == DeliveryReport(sent=1)
     assert [e.rcpt_tos for e in running_smtp.handler.envelopes] == [
         ["first@example.com"],
         ["second@example.com"],

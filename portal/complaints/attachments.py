@@ -11,10 +11,13 @@ session's outermost transaction.)
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi.responses import Response
@@ -37,7 +40,20 @@ from portal.uploads import (
 
 __all__ = ["DOCX_TYPE", "content_disposition", "safe_filename", "sniff", "strip_image_metadata"]
 
+log = logging.getLogger("portal.attachments")
+
 MAX_BYTES = 10 * 1024 * 1024
+PARTIAL_SUFFIX = ".part"
+# A file younger than this may belong to an upload still in flight: the sweep leaves it alone.
+SWEEP_GRACE = timedelta(hours=1)
+DISK_FULL_MESSAGE = (
+    "{name} could not be saved because the school's portal has run out of space. "
+    "Your answers are kept. Try again later, or continue without the file"
+)
+NOT_SAVED_MESSAGE = (
+    "{name} could not be saved just now. Your answers are kept. Try again, "
+    "or continue without the file"
+)
 MAX_FILES = 5
 ALLOWED_DESCRIPTION = "a PDF, JPG, PNG or Word (.docx) file"
 
@@ -86,7 +102,7 @@ def store(
     key = f"{secrets.token_hex(16)}.{checked.extension}"
     folder = Path(settings.attachments_dir)
     session.info.setdefault(_WRITTEN, []).append(folder / key)
-    write_private(folder / key, checked.content)
+    _write_whole(folder, key, checked.content, safe_filename(filename))
     stem = Path(safe_filename(filename)).stem or "file"
     attachment = Attachment(
         complaint_id=complaint_id,
@@ -112,6 +128,91 @@ def write_private(path: Path, content: bytes) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as file:
         file.write(content)
+
+
+def _write_whole(folder: Path, key: str, content: bytes, name: str) -> None:
+    """Write to `<key>.part`, then rename: a file under its final name is always whole, and a
+    failed write (the disk full) leaves nothing behind but a clear message for the parent."""
+    partial = folder / (key + PARTIAL_SUFFIX)
+    try:
+        write_private(partial, content)
+        os.replace(partial, folder / key)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        full = error.errno in (errno.ENOSPC, errno.EDQUOT)
+        log.error(
+            "attachment not saved in %s: %s%s",
+            folder,
+            error.strerror or error,
+            " (the disk is full)" if full else "",
+        )
+        template = DISK_FULL_MESSAGE if full else NOT_SAVED_MESSAGE
+        raise AttachmentError(template.format(name=name)) from error
+
+
+@dataclass
+class SweepReport:
+    """What `sweep_orphans` found (and removed, unless it was a dry run)."""
+
+    files_without_row: list[str] = field(default_factory=list)
+    partial_files: list[str] = field(default_factory=list)
+    draft_rows_without_file: list[int] = field(default_factory=list)
+    case_rows_without_file: list[int] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (
+            self.files_without_row
+            or self.partial_files
+            or self.draft_rows_without_file
+            or self.case_rows_without_file
+        )
+
+
+def sweep_orphans(
+    session: Session,
+    settings: Settings,
+    *,
+    now_timestamp: float,
+    grace: timedelta = SWEEP_GRACE,
+    dry_run: bool = False,
+) -> SweepReport:
+    """After a crash: remove files no row names (and half-written `.part` files), and draft rows
+    whose file is gone. A case's row whose file is gone is only reported: the case keeps its
+    record that a file was sent, and the operator restores the file from the backup.
+
+    Files younger than `grace` are left alone, as an upload may be between its write and its
+    commit. `now_timestamp` is the clock's time as seconds since the epoch (files' times are).
+    The caller commits.
+    """
+    report = SweepReport()
+    folder = Path(settings.attachments_dir)
+    rows = list(session.scalars(select(Attachment)))
+    known = {row.storage_key for row in rows}
+    cutoff = now_timestamp - grace.total_seconds()
+    if folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            if not path.is_file() or path.stat().st_mtime > cutoff:
+                continue
+            if path.name.endswith(PARTIAL_SUFFIX):
+                report.partial_files.append(path.name)
+            elif path.name not in known:
+                report.files_without_row.append(path.name)
+            else:
+                continue
+            if not dry_run:
+                path.unlink(missing_ok=True)
+    for row in rows:
+        if (folder / row.storage_key).is_file():
+            continue
+        assert row.id is not None
+        if row.complaint_id is None and row.message_id is None:
+            report.draft_rows_without_file.append(row.id)
+            if not dry_run:
+                session.delete(row)
+        else:
+            report.case_rows_without_file.append(row.id)
+    return report
 
 
 def draft_attachments(session: Session, draft_id: str) -> list[Attachment]:
