@@ -15,7 +15,7 @@ from portal.consent.services.flags import MAX_REASON
 from portal.consent.services.online import OnlineAnswer
 from portal.consent.services.photo_check import MAX_PUPILS
 from portal.consent.services.register import mapping_problems
-from portal.consent.services.settings import read_purpose
+from portal.consent.services.settings import read_days, read_purpose
 from portal.forms import Checked, PostedForm, Text, Ticked
 from portal.inputs import row_id_or_none
 from portal.mail import InvalidAddress, normalised_address
@@ -207,6 +207,30 @@ class ValidityForm(PostedForm):
 
     validity: Text = ""
     seen: Text = ""
+
+
+@dataclass(frozen=True)
+class AskingForm(PostedForm):
+    """How the school asks: pupils of 12 and over too (yes/no), and the two intervals in days."""
+
+    ask_pupils: Text = ""
+    request_interval_days: Text = ""
+    confirmation_reminder_days: Text = ""
+    seen: Text = ""
+
+    def validate(self) -> Checked[tuple[bool, int, int] | None]:
+        problems: dict[str, str] = {}
+        if self.ask_pupils not in ("yes", "no"):
+            problems["ask_pupils"] = "Say whether pupils aged 12 and over are asked too"
+        requests, problem = read_days(self.request_interval_days)
+        if problem:
+            problems["request_interval_days"] = problem
+        reminders, problem = read_days(self.confirmation_reminder_days)
+        if problem:
+            problems["confirmation_reminder_days"] = problem
+        if problems or requests is None or reminders is None:
+            return Checked(None, problems)
+        return Checked((self.ask_pupils == "yes", requests, reminders))
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from portal.accounts.access import require_role
 from portal.accounts.models import Role, StaffUser
 from portal.consent.forms import (
+    AskingForm,
     FlagRolesForm,
     MoveForm,
     PurposeForm,
@@ -68,6 +69,7 @@ def _overview(
             "order": rules.order_token(every),
             "validity": rules.VALIDITY_LABELS.get(_validity(row.validity), row.validity),
             "roles": [role.label for role in Role if role in flag_roles(session)],
+            "asking": rules.asking_of(row),
             "last": {key: _last_words(event) for key, event in last.items()},
             "changes": [describe(event) for event in rules.changes(session)],
             "naming_words": NAMING_WORDS,
@@ -92,7 +94,14 @@ def describe(event: HistoryEvent) -> dict[str, Any]:
     name = details.get("purpose", "")
     before, after = details.get("from"), details.get("to")
     lines: list[str] = []
-    if event.tag == rules.VALIDITY_TAG:
+    if event.tag == rules.ASKING_TAG:
+        field = str(details.get("field", ""))
+        what = rules.ASKING_LABELS.get(field, "How the school asks")
+        words = {True: "Yes", False: "No"}
+        lines.append(
+            f"From “{words.get(before, before)}” to “{words.get(after, after)}”"  # type: ignore[call-overload]
+        )
+    elif event.tag == rules.VALIDITY_TAG:
         what = "How long an answer lasts"
         lines.append(f"From “{_validity_words(before)}” to “{_validity_words(after)}”")
     elif event.tag == rules.FLAG_ROLES_TAG:
@@ -238,6 +247,63 @@ def consent_settings_safeguarding_save(
         typed["seen"] = str(settings_of(session).revision)
         status = 409 if isinstance(refused, rules.EditedMeanwhile) else 422
         return _safeguarding_page(request, typed, {"flag_roles": str(refused)}, status)
+    return _see_other(BASE)
+
+
+# ---------------------------------------------------------------- how the school asks
+
+
+@router.get(BASE + "/asking")
+def consent_settings_asking(request: Request, session: SessionDep, admin: AdminUser) -> Response:
+    row = settings_of(session)
+    asking = rules.asking_of(row)
+    values = {
+        "ask_pupils": "yes" if asking.ask_pupils_12_and_over else "no",
+        "request_interval_days": str(asking.request_interval_days),
+        "confirmation_reminder_days": str(asking.confirmation_reminder_days),
+        "seen": str(row.revision),
+    }
+    return _asking_page(request, values)
+
+
+def _asking_page(
+    request: Request,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "consent/consent-settings-asking.html",
+        {"values": values, "errors": errors or {}, "base": BASE, "most": rules.MAX_INTERVAL_DAYS},
+        status_code=status,
+    )
+
+
+@router.post(BASE + "/asking")
+def consent_settings_asking_save(
+    request: Request,
+    session: SessionDep,
+    admin: AdminUser,
+    form: Annotated[AskingForm, Depends()],
+) -> Response:
+    checked = form.validate()
+    if checked.value is None:
+        return _asking_page(request, form.typed(), checked.errors, 422)
+    ask_pupils, requests, reminders = checked.value
+    try:
+        rules.save_asking(
+            session,
+            admin,
+            rules.Asking(ask_pupils, requests, reminders),
+            seen_revision=seen_revision(form.seen),
+        )
+        session.commit()
+    except rules.SettingsRefused as refused:
+        session.rollback()
+        typed = {**form.typed(), "seen": str(settings_of(session).revision)}
+        status = 409 if isinstance(refused, rules.EditedMeanwhile) else 422
+        return _asking_page(request, typed, {refused.field or "ask_pupils": str(refused)}, status)
     return _see_other(BASE)
 
 

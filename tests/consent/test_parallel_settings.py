@@ -124,3 +124,27 @@ def test_retiring_the_last_two_uses_at_once_keeps_one(app, db_session):
     db_session.expire_all()
     assert sorted(codes) == [303, 409]
     assert len(purposes(db_session)) == 1
+
+
+def test_two_changes_to_how_the_school_asks_at_once_one_wins(app, db_session):
+    plans = [
+        {
+            "ask_pupils": "yes",
+            "request_interval_days": "14",
+            "confirmation_reminder_days": "7",
+            "seen": "0",
+        },
+        {
+            "ask_pupils": "no",
+            "request_interval_days": "3",
+            "confirmation_reminder_days": "10",
+            "seen": "0",
+        },
+    ]
+    codes = race(app, db_session, f"{BASE}/asking", plans)
+    assert sorted(codes) == [303, 409]
+    row = db_session.scalars(select(ConsentSettings)).one()
+    won = plans[codes.index(303)]
+    assert row.request_interval_days == int(won["request_interval_days"])
+    assert row.ask_pupils_12_and_over is (won["ask_pupils"] == "yes")
+    assert row.revision == 1

@@ -29,6 +29,7 @@ SETTINGS_SUBJECT = "consent_settings"
 PURPOSE_SUBJECT = "consent_purpose"
 VALIDITY_TAG = "consent:settings:validity"
 FLAG_ROLES_TAG = "consent:settings:flag-roles"
+ASKING_TAG = "consent:settings:asking"
 PURPOSE_ADDED_TAG = "consent:purpose:added"
 PURPOSE_CHANGED_TAG = "consent:purpose:changed"
 PURPOSE_RETIRED_TAG = "consent:purpose:retired"
@@ -217,6 +218,81 @@ def save_flag_roles(
 
 
 # ---------------------------------------------------------------- the purposes
+
+
+@dataclass(frozen=True)
+class Asking:
+    """How the school asks: whether pupils aged 12 and over are asked too, and the days before a
+    class may be sent another request for answers, or another reminder to confirm."""
+
+    ask_pupils_12_and_over: bool
+    request_interval_days: int
+    confirmation_reminder_days: int
+
+
+MAX_INTERVAL_DAYS = 90
+ASKING_LABELS = {
+    "ask_pupils_12_and_over": "Pupils aged 12 and over are asked too",
+    "request_interval_days": "Days before a class is sent another request for answers",
+    "confirmation_reminder_days": "Days before families are reminded again to confirm",
+}
+
+
+def read_days(value: str) -> tuple[int | None, str]:
+    """A whole number of days, 1 to MAX_INTERVAL_DAYS, as typed."""
+    typed = value.strip()
+    if not typed:
+        return None, "Enter a number of days"
+    if not (typed.isascii() and typed.isdigit()) or len(typed) > 3:
+        return None, "Enter a whole number of days, like 7"
+    days = int(typed)
+    if not 1 <= days <= MAX_INTERVAL_DAYS:
+        return None, f"Enter a number of days from 1 to {MAX_INTERVAL_DAYS}"
+    return days, ""
+
+
+def asking_of(row: ConsentSettings) -> Asking:
+    return Asking(
+        ask_pupils_12_and_over=bool(row.ask_pupils_12_and_over),
+        request_interval_days=row.request_interval_days,
+        confirmation_reminder_days=row.confirmation_reminder_days,
+    )
+
+
+def save_asking(session: Session, user: StaffUser, asking: Asking, *, seen_revision: int) -> int:
+    """Save how the school asks; one history event per value changed (how many changed). The
+    caller commits."""
+    _require_admin(user)
+    row = locked_settings(session)
+    if row.revision != seen_revision:
+        raise EditedMeanwhile(
+            "Another administrator changed the consent settings while you were choosing. "
+            "The page now shows their choices: check yours, then save again",
+            "ask_pupils",
+        )
+    before = asking_of(row)
+    changed = 0
+    for field in ASKING_LABELS:
+        old, new = getattr(before, field), getattr(asking, field)
+        if old == new:
+            continue
+        setattr(row, field, new)
+        changed += 1
+        record_event(
+            session,
+            subject_type=SETTINGS_SUBJECT,
+            subject_id=row.id,
+            tag=ASKING_TAG,
+            actor=Actor.staff(user),
+            from_value=str(old),
+            to_value=str(new),
+            detail={"field": field, "from": old, "to": new},
+        )
+    if changed:
+        row.revision += 1
+        session.add(row)
+        session.flush()
+    return changed
 
 
 def _new_key(name: str, taken: set[str]) -> str:
@@ -503,7 +579,7 @@ def last_changes(session: Session) -> dict[str, HistoryEvent]:
     if not ids:
         return {}
     found: dict[str, HistoryEvent] = {}
-    by_tag = {VALIDITY_TAG: "validity", FLAG_ROLES_TAG: "flag_roles"}
+    by_tag = {VALIDITY_TAG: "validity", FLAG_ROLES_TAG: "flag_roles", ASKING_TAG: "asking"}
     for event in session.scalars(select(HistoryEvent).where(HistoryEvent.id.in_(ids))):  # type: ignore[union-attr]
         if event.subject_type == SETTINGS_SUBJECT:
             found[by_tag.get(event.tag, event.tag)] = event
