@@ -136,3 +136,32 @@ def test_a_leavers_answers_are_forgotten_a_year_after_they_left(db_session, fami
     db_session.commit()
     kept = db_session.scalars(select(ConsentRecord)).all()
     assert [r.pupil_id for r in kept] == [family.pupils["millie"].id]
+
+
+def test_asking_again_from_a_new_wording_asks_each_parent_once_and_the_page_asks_again(
+    db_session, family, settings
+):
+    """An admin changed the wording and ticked "ask parents again": answers to the old wording
+    no longer count, the daily command asks those parents once, and their page shows the use
+    as not answered."""
+    from portal.consent.services.online import family_answers
+
+    this_year = datetime(2026, 10, 1, 9, 0)  # inside the test clock's school year
+    _answer(db_session, family, "millie", "sarah@example.com", this_year)
+    displays = next(p for p in purposes(db_session) if p.key == "displays")
+    mine = family_answers(
+        db_session, family.contacts["sarah@example.com"], family.pupils["millie"], [displays]
+    )
+    assert mine[0].mine_current
+    displays.version = 2
+    displays.reask_from_version = 2
+    db_session.add(displays)
+    db_session.commit()
+    mine = family_answers(
+        db_session, family.contacts["sarah@example.com"], family.pupils["millie"], [displays]
+    )
+    assert not mine[0].mine_current
+    assert send_invitations(db_session, settings) == 1
+    assert send_invitations(db_session, settings) == 0  # once per asking
+    db_session.commit()
+    assert [to for to, _ in _asked(db_session)] == ["sarah@example.com"]

@@ -126,6 +126,16 @@ def is_current(record: Answered, pupil: Pupil, validity: str, today: date) -> bo
     return _academic_year(given) == _academic_year(today)
 
 
+def counts_now(
+    record: Answered, pupil: Pupil, purpose: Purpose, validity: str, today: date
+) -> bool:
+    """An answer that still counts: given in the school's validity period, to a wording at or
+    after the version the school asked parents again from (settings: "ask parents again")."""
+    return is_current(record, pupil, validity, today) and record.wording_version >= (
+        purpose.reask_from_version or 0
+    )
+
+
 def decide(
     pupil: Pupil,
     purpose: Purpose,
@@ -150,11 +160,8 @@ def decide(
     if not history:
         return Decision(False, Why.no_answer)
     latest = {contact: rows[-1] for contact, rows in history.items()}
-    asked_from = purpose.reask_from_version or 0
     current = {
-        c: r
-        for c, r in latest.items()
-        if is_current(r, pupil, validity, today) and r.wording_version >= asked_from
+        c: r for c, r in latest.items() if counts_now(r, pupil, purpose, validity, today)
     }
     if not current:
         return Decision(False, Why.lapsed)

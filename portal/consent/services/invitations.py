@@ -66,9 +66,10 @@ def send_invitations(session: Session, settings: Settings) -> int:
     now = now_of(session)
     today = school_today(now)
     validity = settings_of(session).validity
-    if validity == Validity.while_at_school:
+    active = {p.id: p for p in purposes(session)}
+    reasking = {p.id: p for p in active.values() if p.reask_from_version}
+    if validity == Validity.while_at_school and not reasking:
         return 0
-    active = {p.id for p in purposes(session)}
     statement = (
         select(ConsentRecord, Pupil, Contact)
         .join(Pupil, Pupil.id == ConsentRecord.pupil_id)
@@ -91,15 +92,24 @@ def send_invitations(session: Session, settings: Settings) -> int:
     for record, pupil, contact in session.execute(statement):
         if record.purpose_id in active:
             latest[(pupil.id, contact.id, record.purpose_id)] = (record, pupil, contact)
-    lapsed: dict[int, tuple[Contact, dict[int, Pupil]]] = {}
+    # Per contact: each pupil to ask again, with the "period" that asking is for: the validity
+    # period when the answer lapsed, or the wording version the school asked again from.
+    lapsed: dict[int, tuple[Contact, dict[int, tuple[Pupil, str | None]]]] = {}
     for record, pupil, contact in latest.values():
+        purpose = active[record.purpose_id]
         if not is_current(record, pupil, validity, today):
-            lapsed.setdefault(contact.id, (contact, {}))[1][pupil.id] = pupil  # type: ignore[index]
+            period = period_of(pupil, validity, today)
+        elif record.wording_version < (purpose.reask_from_version or 0):
+            period = f"wording-{purpose.id}-v{purpose.reask_from_version}"[:20]
+        else:
+            continue
+        pupils = lapsed.setdefault(contact.id, (contact, {}))[1]  # type: ignore[index]
+        if pupil.id not in pupils or pupils[pupil.id][1] is None:  # type: ignore[index]
+            pupils[pupil.id] = (pupil, period)  # type: ignore[index]
     emailed = 0
     for contact, pupils in lapsed.values():
         asked = []
-        for pupil in sorted(pupils.values(), key=lambda p: p.first_name):
-            period = period_of(pupil, validity, today)
+        for pupil, period in sorted(pupils.values(), key=lambda p: p[0].first_name):
             if period is None:
                 continue
             try:

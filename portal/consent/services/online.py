@@ -27,7 +27,7 @@ from portal.config import Settings
 from portal.consent.models import AnswerHow, ConsentRecord, Contact, Pupil, PupilContact, Purpose
 from portal.consent.services.answers import (
     AnswerRefused,
-    is_current,
+    counts_now,
     pupil_is_asked,
     responsible_contacts,
 )
@@ -114,7 +114,7 @@ def family_answers(
     for purpose in purposes:
         mine = latest.get((purpose.id, contact.id))  # type: ignore[arg-type]
         other_no = any(
-            not record.answer and is_current(record, pupil, validity, today)
+            not record.answer and counts_now(record, pupil, purpose, validity, today)
             for other in others
             if (record := latest.get((purpose.id, other))) is not None  # type: ignore[arg-type]
         )
@@ -122,7 +122,7 @@ def family_answers(
             FamilyAnswer(
                 purpose,
                 mine,
-                mine is not None and is_current(mine, pupil, validity, today),
+                mine is not None and counts_now(mine, pupil, purpose, validity, today),
                 other_no,
             )
         )
@@ -243,7 +243,7 @@ def tell_parents(
             not record.answer
             and earlier
             and earlier[-1].answer
-            and is_current(earlier[-1], pupil, validity, today)
+            and counts_now(earlier[-1], pupil, purposes[record.purpose_id], validity, today)
         ):
             withdrawn.setdefault(record.contact_id, []).append(purposes[record.purpose_id])
     for contact_id, uses in withdrawn.items():
@@ -268,7 +268,7 @@ def tell_parents(
             for (pid, cid), rows in history.items()
             if pid == purpose_id
             and cid in responsible
-            and is_current(rows[-1], pupil, validity, today)
+            and counts_now(rows[-1], pupil, purposes[purpose_id], validity, today)
         ]
         if {r.answer for r in current} == {True, False}:
             for record in current:
