@@ -160,9 +160,7 @@ def decide(
     if not history:
         return Decision(False, Why.no_answer)
     latest = {contact: rows[-1] for contact, rows in history.items()}
-    current = {
-        c: r for c, r in latest.items() if counts_now(r, pupil, purpose, validity, today)
-    }
+    current = {c: r for c, r in latest.items() if counts_now(r, pupil, purpose, validity, today)}
     if not current:
         return Decision(False, Why.lapsed)
     refusals = [(c, r) for c, r in current.items() if not r.answer]
