@@ -94,7 +94,9 @@ async def posted_answers(request: Request) -> dict[str, str]:
     return {
         key: value
         for key, value in form.items()
-        if isinstance(value, str) and key.startswith(("answer_", "naming_")) and len(key) <= 60
+        if isinstance(value, str)
+        and key.startswith(("answer_", "naming_", "agreed_"))
+        and len(key) <= 60
     }
 
 
@@ -128,8 +130,15 @@ class ConsentEntryForm(PostedForm):
         return {**posted, **self.typed()}
 
     def validate_for(
-        self, purposes: list[Purpose], contact_ids: set[int], posted: dict[str, str]
+        self,
+        purposes: list[Purpose],
+        contact_ids: set[int],
+        posted: dict[str, str],
+        *,
+        asks_pupil: bool = False,
     ) -> Checked[tuple[int, AnswerHow, list[Answer]] | None]:
+        """`asks_pupil`: the pupil is 12 or over and the school asks pupils too, so each yes
+        says whether the pupil agreed (`agreed_<key>`)."""
         errors: dict[str, str] = {}
         contact_id = row_id_or_none(self.contact_id)
         if contact_id is None or contact_id not in contact_ids:
@@ -160,7 +169,16 @@ class ConsentEntryForm(PostedForm):
                     )
                     continue
                 naming = naming_typed == "yes"
-            answers.append(Answer(purpose, given == "yes", naming))
+            agreed: bool | None = None
+            if given == "yes" and asks_pupil:
+                agreed_typed = posted.get(f"agreed_{purpose.key}", "")
+                if agreed_typed not in ("yes", "no"):
+                    errors[f"agreed_{purpose.key}"] = (
+                        f"Say whether the pupil agreed too, for {purpose.name.lower()}"
+                    )
+                    continue
+                agreed = agreed_typed == "yes"
+            answers.append(Answer(purpose, given == "yes", naming, agreed))
         if not answers and not errors:
             errors[f"answer_{purposes[0].key}" if purposes else "how"] = (
                 "Answer at least one question"

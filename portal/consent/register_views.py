@@ -435,6 +435,7 @@ def _answers_page(
             "pupil": pupil,
             "contacts": [line for line in finder.contacts_of(session, pupil)],
             "purposes": purposes(session),
+            "asks_pupil": online.asks_pupil(session, pupil, now_of(session)),
             "values": values or {},
             "errors": errors or {},
             "scan": scan,
@@ -461,7 +462,10 @@ def pupil_answers_save(
     typed = form.typed_with(posted)
     contact_ids = {line.contact.id for line in finder.contacts_of(session, pupil)}
     checked = form.validate_for(
-        purposes(session), {i for i in contact_ids if i is not None}, posted
+        purposes(session),
+        {i for i in contact_ids if i is not None},
+        posted,
+        asks_pupil=online.asks_pupil(session, pupil, now_of(session)),
     )
     errors = dict(checked.errors)
     scan = evidence.kept_scan(session, pupil, row_id_or_none(form.scan_id))

@@ -226,3 +226,49 @@ def test_only_office_and_admin_record_answers(client, db_session, amelia):
     assert client.get(f"/staff/pupils/{amelia.id}/answers").status_code == 403
     shown = page(client.get(f"/staff/pupils/{amelia.id}"))
     assert shown.select_one("#record-answers") is None
+
+
+def test_a_paper_yes_for_a_pupil_of_12_or_over_says_whether_the_pupil_agreed(
+    client, db_session, office, amelia
+):
+    """When the school asks pupils of 12 and over too, the staff form asks, for each yes,
+    whether the pupil agreed; the answer is kept on the record and decides with the parent's."""
+    from portal.consent.models import ConsentSettings
+
+    amelia.date_of_birth = now_of(db_session).date().replace(year=now_of(db_session).year - 13)
+    db_session.add(amelia)
+    db_session.add(ConsentSettings(ask_pupils_12_and_over=True))
+    db_session.commit()
+    url = f"/staff/pupils/{amelia.id}/answers"
+    form = client.get(url)
+    assert "If yes: did Millie agree too?" in text_of(form)
+    base = {
+        "csrf_token": csrf_of(form),
+        "contact_id": str(contact(db_session, "sarah@example.com")),
+        "how": "paper",
+        "answer_displays": "yes",
+    }
+    scan = {"scan_file": ("form.pdf", SCAN_PDF, "application/pdf")}
+    missing = client.post(url, data=base, files=scan, follow_redirects=False)
+    assert missing.status_code == 422
+    assert "Say whether the pupil agreed too, for displays in school" in text_of(missing)
+    refused = client.post(
+        url, data={**base, "agreed_displays": "no"}, files=scan, follow_redirects=False
+    )
+    assert refused.status_code == 303
+    assert decision(db_session, amelia, "displays").why is Why.pupil_refused
+    agreed = client.post(
+        url, data={**base, "agreed_displays": "yes"}, files=scan, follow_redirects=False
+    )
+    assert agreed.status_code == 303
+    assert decision(db_session, amelia, "displays").allowed
+    latest = db_session.scalars(select(ConsentRecord).order_by(ConsentRecord.id.desc())).first()
+    assert latest.pupil_agreed is True
+
+
+def test_the_staff_form_does_not_ask_about_a_pupil_under_12(client, db_session, office, amelia):
+    from portal.consent.models import ConsentSettings
+
+    db_session.add(ConsentSettings(ask_pupils_12_and_over=True))
+    db_session.commit()
+    assert "agree too?" not in text_of(client.get(f"/staff/pupils/{amelia.id}/answers"))

@@ -248,6 +248,9 @@ class Answer:
     purpose: Purpose
     answer: bool
     naming: bool | None
+    # Whether the pupil agreed too, as the parent told us: asked only of pupils aged 12 and over
+    # when the school's settings say so (None: not asked).
+    pupil_agreed: bool | None = None
 
 
 class AnswerRefused(Exception):
@@ -318,6 +321,7 @@ def record_answers(
             entered_by_user_id=user.id,
             wording_version=answer.purpose.version,
             evidence_id=evidence_id,
+            pupil_agreed=answer.pupil_agreed if answer.answer else None,
         )
         session.add(record)
         made.append(record)
