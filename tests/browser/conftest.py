@@ -115,6 +115,9 @@ def live_server(
         rate_limit_storage="memory://",
         attachments_dir=tmp_path_factory.mktemp("attachments"),
         submissions_per_hour_per_address=1000,
+        # Every browser test signs in from 127.0.0.1: the limits are tried in tests/accounts.
+        sign_in_attempts_per_address=10_000,
+        sign_in_attempts_per_account=10_000,
         term_dates_file=TERM_DATES,
         _env_file=None,
     )

@@ -118,7 +118,8 @@ GOOD_ROWS = [
     "B4001,Kwame,Mensah,,Year 4,4M,09/07/2015",
     "B4002,Lily,Jones,,Year 4,4M,01/12/2015",
     "B4003,Harry,Wilson,Hal,Year 4,4M,18/02/2016",
-    "B3007,Freya,Adams,,Year 3,3B,01/04/2017",
+    "B3007,Freya,Evans,,Year 3,3B,12/04/2017",
+    "B3009,Freya,Adams,,Year 3,3B,01/04/2017",
 ]  # Sofia Nowak (B4004) has left: she is not in the file
 
 

@@ -30,11 +30,20 @@ DOWNLOADS = {
     "/staff/complaints/{reference}/letter.pdf",
     "/staff/complaints/{reference}/bundle.pdf",
     "/staff/complaints/{reference}/acknowledgement-for-post.pdf",
+    "/staff/consent-reports/report.csv",
+    "/staff/pupils/{pupil_id}/scans/{evidence_id}",
 }
 # Pages shown only after a form is sent (a letter's preview, a logged complaint's confirmation):
 # no link reaches them, so their journeys measure them at 320 px (test_delegation_journey.py,
 # test_logged_complaint.py).
-AFTER_A_FORM = {"/staff/complaints/{reference}/letter", "/staff/complaints/new/done"}
+# The consent report's printable pages open from its form (a class and a use chosen): printed,
+# not read on a phone, and opened by tests/browser/test_consent_reports.py.
+AFTER_A_FORM = {
+    "/staff/complaints/{reference}/letter",
+    "/staff/complaints/new/done",
+    "/staff/consent-reports/print",
+    "/staff/consent-reports/request/letters",
+}
 # The first-run setup page shows only in a portal not set up yet (the open demo portal sends
 # everyone elsewhere), so it is measured in an empty portal (tests/browser/empty_portal.py).
 SETUP_ONLY = {"/staff/setup", "/staff/setup/school"}
