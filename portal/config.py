@@ -186,8 +186,13 @@ def secret_key_weakness(key: str) -> str | None:
     if not key:
         return "it is empty"
     lowered = key.lower()
-    if any(mark in key for mark in ("<", ">", "...")) or any(
-        word in lowered for word in PLACEHOLDER_WORDS
+    # Words count only in a key written in one case, as people write examples ("change-me",
+    # "YOUR_SECRET"): a random key mixes cases, and may hold "YouR" by chance.
+    letters = [c for c in key if c.isalpha()]
+    one_case = max(sum(c.islower() for c in letters), sum(c.isupper() for c in letters), 0)
+    written_as_words = bool(letters) and one_case >= 0.9 * len(letters)
+    if any(mark in key for mark in ("<", ">", "...")) or (
+        written_as_words and any(word in lowered for word in PLACEHOLDER_WORDS)
     ):
         return "it looks like an example or placeholder, not a random key"
     if len(key) < 32:

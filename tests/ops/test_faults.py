@@ -2,7 +2,7 @@
 
 Each test starts and stops the real thing it breaks (the portal's own process, a disk, an SMTP
 server) and takes a few seconds. The PostgreSQL restart is in test_faults_postgres.py, the burst
-of 1,000 submissions in test_burst.py (tests/bench/burst.py, which `make bench` also runs).
+of 1,000 submissions in tests/bench/burst.py (`make bench`).
 """
 
 from __future__ import annotations
