@@ -27,6 +27,7 @@ INSTALLED_DOMAINS: tuple[str, ...] = (
     "portal.admin",
     "portal.complaints",
     "portal.consent",
+    "portal.channel",
     "portal.school",
     "portal.school.term_dates_domain",
     "portal.wording",
@@ -93,6 +94,9 @@ class Domain:
     # Told when a member of staff is given roles (session, user, roles, actor), in the same
     # transaction: how the staff accounts reach a domain without importing it.
     on_roles_given: Callable[[Session, Any, frozenset[str], Any], None] | None = None
+    # Parts of a public news post's page (/news/<slug>) that another domain adds, such as its
+    # comments: `context(request, session, post)` says what each shows, or None to leave it out.
+    post_panels: Sequence[HomePanel] = ()
 
 
 @dataclass(frozen=True)
@@ -108,12 +112,15 @@ class Installed:
     domains: tuple[Domain, ...]
     menu: tuple[MenuEntry, ...] = field(init=False)
     home_panels: tuple[HomePanel, ...] = field(init=False)
+    post_panels: tuple[HomePanel, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         entries = [entry for domain in self.domains for entry in domain.menu]
         panels = [panel for domain in self.domains for panel in domain.home_panels]
         object.__setattr__(self, "menu", tuple(sorted(entries, key=lambda entry: entry.order)))
         object.__setattr__(self, "home_panels", tuple(sorted(panels, key=lambda p: p.order)))
+        on_posts = [panel for domain in self.domains for panel in domain.post_panels]
+        object.__setattr__(self, "post_panels", tuple(sorted(on_posts, key=lambda p: p.order)))
 
     @property
     def routers(self) -> list[APIRouter]:
@@ -133,6 +140,16 @@ class Installed:
         shown = []
         for panel in self.home_panels:
             context = panel.context(request, session, user)
+            if context is not None:
+                shown.append(ShownPanel(template=panel.template, panel=context))
+        return shown
+
+
+    def panels_for_post(self, request: Request, session: Session, post: Any) -> list[ShownPanel]:
+        """The parts other domains add to a public news post's page, in order."""
+        shown = []
+        for panel in self.post_panels:
+            context = panel.context(request, session, post)
             if context is not None:
                 shown.append(ShownPanel(template=panel.template, panel=context))
         return shown

@@ -165,6 +165,7 @@ def test_every_installed_domain_is_a_package_with_its_description():
         "admin",
         "complaints",
         "consent",
+        "channel",
         "school",
         "term-dates",
         "wording",
@@ -181,9 +182,12 @@ def test_the_schema_has_every_installed_domains_tables():
         "portal.accounts.models",
         "portal.complaints.models",
         "portal.consent.models",
+        "portal.channel.models",
         "portal.wording.models",
     }
-    assert {"complaint", "staff_user", "policy_version", "wording_override"} <= set(metadata.tables)
+    assert {"complaint", "staff_user", "policy_version", "wording_override", "news_post"} <= set(
+        metadata.tables
+    )
 
 
 def test_a_package_without_a_domain_description_is_refused(tmp_path, monkeypatch):

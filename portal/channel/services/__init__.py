@@ -1,0 +1,1 @@
+"""The news channel's rules."""

@@ -1,0 +1,1 @@
+"""Comments on the school's news: screened, held for a moderator, and only then public."""
