@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.clock import Clock, SystemClock
 from portal.config import PROJECT_ROOT, Settings, get_settings
-from portal.db import make_engine, make_sessions
+from portal.db import AdmittedRequests, make_engine, make_sessions
 from portal.domains import INSTALLED_DOMAINS, installed
 from portal.inputs import CleanInputRoute
 from portal.school.services import NOT_SET_UP, School
@@ -70,6 +70,7 @@ def create_app(
     app.state.school_for = school_for_request  # where a request's school profile comes from
     app.state.limiter = ResilientLimiter(settings.rate_limit_storage, clock.monotonic)
 
+    app.add_middleware(AdmittedRequests)  # innermost: waits holding nothing
     app.add_middleware(Compression)
     app.add_middleware(HeadAnsweredAsGet)
     app.add_middleware(SecurityHeaders, hsts=settings.uses_https)

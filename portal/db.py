@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -33,15 +35,66 @@ STAMPED_ON_INSERT = frozenset(
 )
 
 
+# Each app process keeps up to POOL_SIZE + MAX_OVERFLOW database connections, and lets at most
+# ADMITTED requests in at once (`AdmittedRequests`): a request holds at most two connections (its
+# own session, and a short one for the school's profile on an error page), so none ever waits
+# for a connection, however many arrive.
+POOL_SIZE = 10
+MAX_OVERFLOW = 20
+ADMITTED = (POOL_SIZE + MAX_OVERFLOW) // 2
+
+
 def make_engine(url: str, clock: Clock | None = None) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=POOL_SIZE,
+            max_overflow=MAX_OVERFLOW,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(
+            url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW
+        )
     if clock is not None:
         bind_clock(engine, clock)
     return engine
+
+
+class AdmittedRequests:
+    """ASGI middleware: at most `limit` requests inside the app at once; the rest wait their turn
+    in the event loop, holding no thread and no connection. Without it a burst (a class of parents
+    at 8:45) fills the thread pool (40 threads) with requests that each take a connection, the pool
+    runs dry, and the ones that wait 30 s for a connection fail with a 500. Static files and the
+    plain health check never wait: they use no connection, and a load balancer must hear from a
+    busy portal that it is alive."""
+
+    NEVER_WAIT = ("/static/", "/healthz")
+
+    def __init__(self, app: Any, limit: int = ADMITTED) -> None:
+        self.app = app
+        self.limit = limit
+        # One semaphore per event loop: a test client runs a loop of its own each time.
+        self._semaphores: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path or (path.startswith(self.NEVER_WAIT) and "deep=" not in _query(scope)):
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        semaphore = self._semaphores.get(loop)
+        if semaphore is None:
+            semaphore = self._semaphores.setdefault(loop, asyncio.Semaphore(self.limit))
+        async with semaphore:
+            await self.app(scope, receive, send)
+
+
+def _query(scope: Any) -> str:
+    return scope.get("query_string", b"").decode("latin-1")
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:

@@ -26,6 +26,12 @@ CLOCK = SystemClock()
 APP = "portal.main:app"
 RESTART_PAUSE = 1.0  # seconds: a worker that dies at once is not restarted in a tight loop
 STOP_WAIT = 30.0  # seconds for a worker to finish its requests before it is killed
+# How long an idle keep-alive connection stays open. Longer than the proxy keeps its idle
+# connections to the portal (deploy/nginx: 50 s), so the portal never closes one at the moment
+# the proxy sends a request on it: a POST lost that way is answered 502 (nginx does not resend
+# it), and a client talking to the portal directly sees the connection dropped. uvicorn's own
+# default (5 s) equals httpx's and is shorter than nginx's 60 s.
+KEEP_ALIVE_SECONDS = 75
 
 
 def uvicorn_options(access_log: bool, log_config: dict[str, Any]) -> dict[str, Any]:
@@ -33,6 +39,7 @@ def uvicorn_options(access_log: bool, log_config: dict[str, Any]) -> dict[str, A
     return {
         "proxy_headers": False,
         "server_header": False,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
         "access_log": access_log,
         "log_config": log_config,
     }

@@ -115,7 +115,8 @@ async def burst(
     statuses: Counter[int] = Counter()
     references: list[str] = []
     latencies: list[float] = []
-    limits = httpx.Limits(max_connections=PARENTS * 2)
+    # Idle connections are let go well before the portal closes them (75 s), as a browser does.
+    limits = httpx.Limits(max_connections=PARENTS * 2, keepalive_expiry=30)
     started = time.perf_counter()
     clients = [
         httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) for _ in range(PARENTS)

@@ -1,0 +1,76 @@
+"""At most so many requests inside the app at once; the rest wait their turn and are all
+answered (portal.db.AdmittedRequests), while static files and the plain health check never wait."""
+
+from __future__ import annotations
+
+import asyncio
+
+from portal.db import ADMITTED, MAX_OVERFLOW, POOL_SIZE, AdmittedRequests
+
+
+def _scope(path: str, query: bytes = b"") -> dict:
+    return {"type": "http", "path": path, "query_string": query}
+
+
+def test_requests_beyond_the_limit_wait_and_are_all_answered():
+    inside = 0
+    most_inside = 0
+    answered: list[str] = []
+
+    async def app(scope, _receive, _send):
+        nonlocal inside, most_inside
+        inside += 1
+        most_inside = max(most_inside, inside)
+        await asyncio.sleep(0.01)
+        inside -= 1
+        answered.append(scope["path"])
+
+    admitted = AdmittedRequests(app, limit=3)
+
+    async def burst():
+        await asyncio.gather(*(admitted(_scope(f"/page/{n}"), None, None) for n in range(20)))
+
+    asyncio.run(burst())
+    assert most_inside == 3
+    assert sorted(answered) == sorted(f"/page/{n}" for n in range(20))
+
+
+def test_static_files_and_the_plain_health_check_never_wait_but_the_deep_one_does():
+    order: list[str] = []
+    release = asyncio.Event
+
+    async def run() -> None:
+        gate = release()
+
+        async def app(scope, _receive, _send):
+            if scope["path"] == "/slow":
+                await gate.wait()
+            order.append(scope["path"] + ("?deep" if scope["query_string"] else ""))
+
+        admitted = AdmittedRequests(app, limit=1)
+        slow = asyncio.create_task(admitted(_scope("/slow"), None, None))
+        await asyncio.sleep(0)
+        await admitted(_scope("/static/build/portal.css"), None, None)
+        await admitted(_scope("/healthz"), None, None)
+        deep = asyncio.create_task(admitted(_scope("/healthz", b"deep=1"), None, None))
+        await asyncio.sleep(0.01)
+        assert order == ["/static/build/portal.css", "/healthz"]  # the deep one is waiting
+        gate.set()
+        await asyncio.gather(slow, deep)
+
+    asyncio.run(run())
+    assert order == ["/static/build/portal.css", "/healthz", "/slow", "/healthz?deep"]
+
+
+def test_a_request_never_needs_more_connections_than_the_pool_has():
+    # Each admitted request holds at most two connections (docs in portal.db).
+    assert ADMITTED * 2 <= POOL_SIZE + MAX_OVERFLOW
+
+
+def test_each_event_loop_has_its_own_turns():
+    async def app(_scope, _receive, _send):
+        await asyncio.sleep(0)
+
+    admitted = AdmittedRequests(app, limit=1)
+    for _ in range(3):  # a test client starts a new loop each time
+        asyncio.run(admitted(_scope("/page"), None, None))
