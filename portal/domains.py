@@ -144,7 +144,6 @@ class Installed:
                 shown.append(ShownPanel(template=panel.template, panel=context))
         return shown
 
-
     def panels_for_post(self, request: Request, session: Session, post: Any) -> list[ShownPanel]:
         """The parts other domains add to a public news post's page, in order."""
         shown = []
