@@ -226,9 +226,13 @@ def _fold_tables() -> tuple[dict[int, str], dict[int, str]]:
 _FOLD, _FOLD_L = _fold_tables()
 _ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 _ZW_TABLE = {ord(c): None for c in _ZERO_WIDTH}
-_WORD = re.compile(rf"[^\W\d_](?:[^\W\d_]|['{_ZERO_WIDTH}](?=[^\W\d_]))*")
+_WORD = re.compile(rf"[^\W\d_]+(?:['{_ZERO_WIDTH}]+[^\W\d_]+)*")
 _BANG_NOT_IN_WORD = re.compile(r"!(?![^\W_]|[@$])")
 _RUNS = re.compile(r"(.)\1+")
+_SPACED = re.compile(r"(?<![^\W\d_])[^\W\d_](?:[ .\-_*/|]{1,3}[^\W\d_]){2,}(?![^\W\d_])")
+_CAPITAL = re.compile(r"[A-ZÀ-ÖØ-Þ][^\W\d_]{3,}(?![^\W_'])")
+_DIGIT = re.compile(r"\d")
+_PLAIN = re.compile(r"[ -~]*")
 
 
 def fold(text: str) -> str:
@@ -249,13 +253,53 @@ def _runs(word: str) -> tuple[int, ...]:
 class _Entry(NamedTuple):
     rule: Rule
     words: tuple[str, ...]  # folded words of the list entry
-    runs: tuple[int, ...]  # run lengths of its first word
+    anchor: int  # the word it is indexed by: the longest (rarest, as a rule), so "the press"
+    runs: tuple[int, ...]  # is looked at only where "press" is; run lengths of that word
 
 
 class _Token(NamedTuple):
     key: str
     start: int
     end: int
+
+
+def _tidy(word: str) -> tuple[str, int]:
+    """A word's lookup key (no apostrophes, no zero-width characters, no possessive "'s") and
+    how many characters the possessive took off its end."""
+    cut = 0
+    if "'" in word:
+        if word.endswith("'s"):
+            word, cut = word[:-2], 2
+        word = word.replace("'", "")
+    return word.translate(_ZW_TABLE), cut
+
+
+class _Words:
+    """A comment's words: their keys at once, their offsets only when something needs them."""
+
+    def __init__(self, text: str, folded: str, keys: list[str], tidy: bool) -> None:
+        self.text = text
+        self.folded = folded
+        self.keys = keys
+        self.keyset = set(keys)
+        self._tidy = tidy
+        self._spans: list[tuple[int, int]] | None = None
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        if self._spans is None:
+            if self._tidy:
+                self._spans = []
+                for match in _WORD.finditer(self.folded):
+                    cut = _tidy(match.group())[1]
+                    self._spans.append((match.start(), match.end() - cut))
+            else:
+                self._spans = [match.span() for match in _WORD.finditer(self.folded)]
+        return self._spans
+
+    @property
+    def tokens(self) -> list[_Token]:
+        return [_Token(key, *span) for key, span in zip(self.keys, self.spans, strict=True)]
 
 
 # --- Names
@@ -313,34 +357,33 @@ _POSTCODE_AREAS = _words(
     "LL LN LS LU M ME MK ML N NE NG NN NP NR NW OL OX PA PE PH PL PO PR RG RH RM S SA SE SG SK SL "
     "SM SN SO SP SR SS ST SW SY TA TD TF TN TQ TR TS TW UB W WA WC WD WF WN WR WS WV YO ZE"
 )
-_POSTCODE = re.compile(
-    r"(?<![\w])(?:"
-    + "|".join(sorted(_POSTCODE_AREAS, key=len, reverse=True))
-    + r")\d[A-Z\d]?\s?\d[ABD-HJLNP-UW-Z]{2}(?![\w])",
-    re.IGNORECASE,
-)
+# No pattern here starts with a look-behind: a pattern that starts with a character class lets
+# the regex engine skip ahead to where it can match; the word boundary before is checked after.
+_POSTCODE = re.compile(r"\d[A-Za-z\d]?\s?\d[ABD-HJLNP-UW-Zabd-hjlnp-uw-z]{2}(?![\w])")
 _STREET_WORDS = (
     "Road|Rd|Street|St|Lane|Ln|Close|Avenue|Ave|Drive|Dr|Way|Crescent|Cres|Court|Ct|Gardens|"
     "Grove|Place|Pl|Terrace|Walk|Mews|Rise|Hill|Park|View|Square|Row|Green|Parade|Vale|Meadows?|"
     "Fields|Gate|End|Croft|Wharf|Boulevard"
 )
 _ADDRESS = re.compile(
-    r"(?<![\w£$€.,:/])\d{1,4}[a-zA-Z]?,?\s{1,3}(?:"
+    r"\d{1,4}[a-zA-Z]?,?\s{1,3}(?:"
     rf"(?:[A-Z][a-z'’\-]{{1,30}}\s{{1,3}}){{1,3}}(?:{_STREET_WORDS})|"
     r"(?:[a-z'’\-]{1,30}\s{1,3}){1,3}(?:road|street|lane|avenue|crescent))(?![\w])"
 )
+_STREET_KEYS = frozenset(_STREET_WORDS.lower().replace("?", "|meadow").split("|"))
 _NOT_A_HOUSE = re.compile(r"(?:year|yr|y|class|room|page|age|aged|group|table|number|no)\s*$")
-_EMAIL = re.compile(r"(?<![\w.+\-])[\w.+\-]{1,64}@[\w\-]{1,63}(?:\.[\w\-]{1,63}){1,8}")
+_EMAIL = re.compile(r"[\w.+\-]{1,64}@[\w\-]{1,63}(?:\.[\w\-]{1,63}){1,8}")
 _TLDS = (
     "com|org|net|uk|io|info|biz|ly|gov|edu|app|dev|xyz|online|site|shop|store|blog|eu|ie|de|fr|"
     "es|nl|ca|au|nz|ru|cn|tk|gg|co|tv|club|live|news|link|page|website|email|ac|sch"
 )
-_LINK = re.compile(
-    r"(?:https?://|www\.)[^\s<>\"']{1,2000}|"
-    r"(?<![\w.@\-])(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.){1,6}"
-    rf"(?:{_TLDS})(?![\w\-])(?:/[^\s<>\"']{{0,2000}})?",
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']{1,2000}", re.IGNORECASE)
+_TLD = re.compile(rf"\.(?:{_TLDS})(?![\w\-]|\.[a-z])", re.IGNORECASE)
+_DOMAIN_BEFORE = re.compile(
+    r"(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.){0,5}[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?$",
     re.IGNORECASE,
 )
+_PATH_AFTER = re.compile(r"/[^\s<>\"']{0,2000}")
 _PHONE_HINT = re.compile(r"(?:\+\s?\d|(?<!\d)0)(?:[\s().\-]{0,3}\d){8,13}")
 _MAX_PHONE_WINDOWS = 20
 
@@ -421,6 +464,11 @@ _COMPILED_CUES = tuple(
     (triggers, re.compile(pattern), weight) for triggers, pattern, weight in _CUES
 )
 _CUE_TRIGGERS = frozenset().union(*(triggers for triggers, _, _ in _CUES))
+_PRAISE_TRIGGERS = frozenset().union(*(triggers for triggers, _, w in _CUES if w < 0))
+_CUES_BY_TRIGGER: dict[str, list[int]] = {}
+for _number, (_triggers, _, _) in enumerate(_CUES):
+    for _trigger in _triggers:
+        _CUES_BY_TRIGGER.setdefault(_trigger, []).append(_number)
 _PRAISE_FLOOR = -2
 
 
@@ -433,6 +481,9 @@ def _context(text: str, start: int, end: int, width: int = 40) -> str:
 
 def _shown(words: str, limit: int | None) -> str:
     """Words made safe to show: control characters as spaces, bidi and format characters gone."""
+    if words.isprintable():
+        shown = " ".join(words.split())
+        return shown if limit is None or len(shown) <= limit else shown[: limit - 1] + "…"
     out = []
     for char in words:
         category = unicodedata.category(char)
@@ -460,7 +511,8 @@ class Screener:
         suspect: Iterable[str] = (),
         abusive: Iterable[str] | None = None,
     ) -> None:
-        self._words: dict[str, list[_Entry]] = {}
+        self._by_word: dict[str, list[_Entry]] = {}
+        self._squeezed: dict[str, list[_Entry]] = {}
         lists = (
             (Rule.banned_word, banned),
             (Rule.abusive_word, DEFAULT_ABUSIVE if abusive is None else abusive),
@@ -471,16 +523,19 @@ class Screener:
                 words = tuple(fold(entry).split())
                 if not words:
                     continue
-                self._words.setdefault(_squeeze(words[0]), []).append(
-                    _Entry(rule, words, _runs(words[0]))
-                )
+                anchor = max(range(len(words)), key=lambda k: (len(words[k]), k))
+                item = _Entry(rule, words, anchor, _runs(words[anchor]))
+                self._by_word.setdefault(words[anchor], []).append(item)
+                self._squeezed.setdefault(_squeeze(words[anchor]), []).append(item)
         self._first: dict[str, list[RegisterName]] = {}
         self._last: dict[str, list[RegisterName]] = {}
+        self._last_parts: dict[RegisterName, tuple[str, ...]] = {}
         self._last_keys: dict[int, list[str]] = {}
         class_words: set[str] = set()
         for person in names:
             first = fold(person.first).split()
             last = fold(person.last).split()
+            self._last_parts[person] = tuple(last)
             if first:
                 self._first.setdefault(first[0], []).append(person)
             for part in last:
@@ -507,6 +562,7 @@ class Screener:
         for n, keys in by_length.items():
             self._last_keys[n] = sorted(k for k in keys if k in self._last)
         self._fuzzy_cache: dict[str, str | None] = {}
+        self._name_keys = frozenset(self._first) | frozenset(self._last) | TITLES
 
     # --- the public call
 
@@ -514,55 +570,53 @@ class Screener:
         low = text.lower()
         if len(low) != len(text):
             low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-        folded = _BANG_NOT_IN_WORD.sub(" ", low).translate(_FOLD)
-        tokens = self._tokens(folded)
+        folded = (_BANG_NOT_IN_WORD.sub(" ", low) if "!" in low else low).translate(_FOLD)
+        keys = _WORD.findall(folded)
+        tidy = "'" in folded or any(c in folded for c in _ZERO_WIDTH)
+        if tidy:
+            keys = [_tidy(key)[0] for key in keys]
+        words = _Words(text, folded, keys, tidy)
         flags: list[Flag] = []
-        self._word_flags(text, low, folded, tokens, flags)
-        self._name_flags(text, tokens, flags)
-        self._data_flags(text, flags)
-        self._complaint_flags(text, low, tokens, flags)
+        self._word_flags(words, low, flags)
+        self._name_flags(words, flags)
+        self._data_flags(text, words.keyset, flags)
+        self._complaint_flags(text, low, words.keyset, flags)
         flags.sort(key=lambda f: (f.start, f.end, _RULE_ORDER[f.rule]))
         return Screening(text=text, flags=tuple(flags))
 
     # --- words
 
-    @staticmethod
-    def _tokens(folded: str) -> list[_Token]:
-        tokens = []
-        zero_width = any(c in folded for c in _ZERO_WIDTH)
-        for match in _WORD.finditer(folded):
-            key, start, end = match.group(), match.start(), match.end()
-            if "'" in key:
-                if key.endswith("'s"):
-                    key, end = key[:-2], end - 2
-                key = key.replace("'", "")
-            if zero_width:
-                key = key.translate(_ZW_TABLE)
-            tokens.append(_Token(key, start, end))
-        return tokens
-
-    def _word_flags(
-        self, text: str, low: str, folded: str, tokens: list[_Token], flags: list[Flag]
-    ) -> None:
-        if not tokens:
-            return
-        squeezed = _squeeze(" ".join(t.key for t in tokens)).split(" ")
-        words = self._words
-        hits: dict[tuple[int, int], tuple[_Entry, int]] = {}
-        for i, key in enumerate(squeezed):
-            entries = words.get(key)
-            if entries:
-                self._take(text, tokens, i, tokens[i].key, entries, hits)
+    def _word_flags(self, words: _Words, low: str, flags: list[Flag]) -> None:
+        text, keys = words.text, words.keys
+        hits: dict[tuple[int, int], _Entry] = {}
+        exact = words.keyset & self._by_word.keys()
+        # Repeated letters: each distinct word squeezed once, kept when that changed it and
+        # the squeezed form is a list word's ("iiiidiot" → "idiot").
+        distinct = list(words.keyset)
+        squeezed = _squeeze(" ".join(distinct)).split(" ")
+        repeated = {
+            key: short
+            for key, short in zip(distinct, squeezed, strict=True)
+            if short != key and short in self._squeezed
+        }
+        if exact or repeated:
+            for i, key in enumerate(keys):
+                if key in exact:
+                    self._take(words, i, key, self._by_word[key], hits)
+                if key in repeated:
+                    self._take(words, i, key, self._squeezed[repeated[key]], hits)
         if "1" in text:
             alt = _BANG_NOT_IN_WORD.sub(" ", low).translate(_FOLD_L)
-            for i, token in enumerate(tokens):
-                if "1" in text[token.start : token.end]:
-                    key = alt[token.start : token.end].replace("'", "").translate(_ZW_TABLE)
-                    entries = words.get(_squeeze(key))
+            for i, (start, end) in enumerate(words.spans):
+                if "1" in text[start:end]:
+                    key = _tidy(alt[start:end])[0]
+                    entries = self._squeezed.get(_squeeze(key))
                     if entries:
-                        self._take(text, tokens, i, key, entries, hits)
-        self._spaced_letters(text, tokens, hits)
-        for (start, end), (entry, _) in hits.items():
+                        self._take(words, i, key, entries, hits)
+        if _single_letters_in_a_row(keys):
+            for match in _SPACED.finditer(words.folded):
+                self._joined(text, match, hits)
+        for (start, end), entry in hits.items():
             matched = text[start:end]
             shown = _shown(matched, 60)
             listed = " ".join(entry.words)
@@ -585,94 +639,98 @@ class Screener:
 
     @staticmethod
     def _take(
-        text: str,
-        tokens: list[_Token],
-        i: int,
-        key: str,
-        entries: list[_Entry],
-        hits: dict[tuple[int, int], tuple[_Entry, int]],
+        words: _Words, i: int, key: str, entries: list[_Entry], hits: dict[tuple[int, int], _Entry]
     ) -> None:
+        keys, spans, text = words.keys, words.spans, words.text
         runs = _runs(key)
         for entry in entries:
             if len(runs) != len(entry.runs) or any(
                 have < need for have, need in zip(runs, entry.runs, strict=True)
             ):
                 continue
-            last = i + len(entry.words) - 1
-            if last >= len(tokens):
+            first = i - entry.anchor
+            last = first + len(entry.words) - 1
+            if first < 0 or last >= len(keys):
                 continue
             if any(
-                tokens[i + k].key != entry.words[k]
-                or tokens[i + k].start - tokens[i + k - 1].end > 3
-                for k in range(1, len(entry.words))
-            ):
+                keys[first + k] != word for k, word in enumerate(entry.words) if k != entry.anchor
+            ) or any(spans[k + 1][0] - spans[k][1] > 3 for k in range(first, last)):
                 continue
-            start, end = tokens[i].start, tokens[last].end
+            start, end = spans[first][0], spans[last][1]
             if not any(c.isalpha() for c in text[start:end]):
                 continue
-            span = (start, end)
-            held = hits.get(span)
-            if held is None or _RULE_ORDER[entry.rule] < _RULE_ORDER[held[0].rule]:
-                hits[span] = (entry, i)
+            held = hits.get((start, end))
+            if held is None or _RULE_ORDER[entry.rule] < _RULE_ORDER[held.rule]:
+                hits[(start, end)] = entry
 
-    def _spaced_letters(
-        self, text: str, tokens: list[_Token], hits: dict[tuple[int, int], tuple[_Entry, int]]
-    ) -> None:
-        run: list[_Token] = []
-        for token in [*tokens, _Token("", -10, -10)]:
-            if (
-                len(token.key) == 1
-                and run
-                and token.start - run[-1].end <= 3
-                and text[run[-1].end : token.start].strip(" .-_*/|") == ""
-            ):
-                run.append(token)
+    def _joined(self, text: str, match: re.Match[str], hits: dict[tuple[int, int], _Entry]) -> None:
+        """Letters split by spaces, dots or dashes ("i d i o t"), read as one word."""
+        start, end = match.span()
+        if sum(c.isalpha() for c in text[start:end]) < 2:
+            return
+        key = "".join(c for c in match.group() if c.isalpha())
+        runs = _runs(key)
+        for entry in self._squeezed.get(_squeeze(key), ()):
+            if len(entry.words) != 1 or len(runs) != len(entry.runs):
                 continue
-            if len(run) >= 3 and sum(text[t.start].isalpha() for t in run) >= 2:
-                self._joined(text, run, hits)
-            run = [token] if len(token.key) == 1 else []
-
-    def _joined(
-        self, text: str, run: list[_Token], hits: dict[tuple[int, int], tuple[_Entry, int]]
-    ) -> None:
-        key = "".join(t.key for t in run)
-        for entry in self._words.get(_squeeze(key), ()):
-            if len(entry.words) != 1:
-                continue
-            runs = _runs(key)
-            if len(runs) == len(entry.runs) and all(
-                have >= need for have, need in zip(runs, entry.runs, strict=True)
-            ):
-                span = (run[0].start, run[-1].end)
-                held = hits.get(span)
-                if held is None or _RULE_ORDER[entry.rule] < _RULE_ORDER[held[0].rule]:
-                    hits[span] = (entry, 0)
+            if all(have >= need for have, need in zip(runs, entry.runs, strict=True)):
+                held = hits.get((start, end))
+                if held is None or _RULE_ORDER[entry.rule] < _RULE_ORDER[held.rule]:
+                    hits[(start, end)] = entry
 
     # --- names
 
-    def _name_flags(self, text: str, tokens: list[_Token], flags: list[Flag]) -> None:
+    def _name_flags(self, words: _Words, flags: list[Flag]) -> None:
+        text, keys = words.text, words.keys
+        exact = words.keyset & self._name_keys
+        fuzzy = self._fuzzy_words(text, exact)
+        if not exact and not fuzzy:
+            return
+        tokens = words.tokens
         first_index, last_index = self._first, self._last
-        i = 0
         n = len(tokens)
-        while i < n:
-            key = tokens[i].key
+        done = -1
+        for i, key in enumerate(keys):
+            if i <= done or (key not in exact and key not in fuzzy):
+                continue
             hit: _NameHit | None = None
-            if key in TITLES and i + 1 < n and tokens[i + 1].start - tokens[i].end <= 2:
-                hit = self._after_title(text, tokens, i)
+            if key in TITLES:
+                if i + 1 < n and tokens[i + 1].start - tokens[i].end <= 2:
+                    hit = self._after_title(text, tokens, i)
             elif key in first_index or key in last_index:
                 hit = self._exact(text, tokens, i)
-            elif (
-                len(key) >= 4
-                and text[tokens[i].start].isupper()
-                and key not in COMMON_WORDS
-                and not text[tokens[i].start : tokens[i].end].isupper()
-            ):
+            elif text[tokens[i].start].isupper():
                 hit = self._fuzzy(text, tokens, i)
-            if hit is None:
-                i += 1
+            if hit is not None:
+                flags.append(self._name_flag(text, tokens, hit))
+                done = hit.last
+
+    def _fuzzy_words(self, text: str, exact: set[str]) -> set[str]:
+        """Capitalised words of four letters or more, not ordinary words, one edit from a name."""
+        found: set[str] = set()
+        cache = self._fuzzy_cache
+        for written in _CAPITAL.findall(text):
+            if written.isupper():
                 continue
-            flags.append(self._name_flag(text, tokens, hit))
-            i = hit.last + 1
+            key = _tidy(written.lower().translate(_FOLD))[0]
+            if key in COMMON_WORDS or key in self._name_keys:
+                continue
+            near = cache.get(key, "")
+            if near == "":
+                near = self._nearest(key)
+            if near is not None:
+                found.add(key)
+        return found
+
+    def _nearest(self, key: str) -> str | None:
+        bucket = self._fuzzy_buckets.get(len(key))
+        found = (
+            extractOne(key, bucket, scorer=Levenshtein.distance, score_cutoff=1) if bucket else None
+        )
+        near = found[0] if found else None
+        if len(self._fuzzy_cache) < 50_000:
+            self._fuzzy_cache[key] = near
+        return near
 
     def _adjacent(self, text: str, tokens: list[_Token], i: int) -> bool:
         """Token i+1 follows token i with only spaces between (a full name)."""
@@ -687,14 +745,15 @@ class Screener:
     ) -> tuple[tuple[RegisterName, ...], bool]:
         """Which of `people` token j names by surname (one or two edits allowed)."""
         key = tokens[j].key
-        exact = tuple(p for p in people if key in fold(p.last).split())
+        parts = self._last_parts
+        exact = tuple(p for p in people if key in parts[p])
         if exact:
             return exact, False
         if len(key) < 4 or not text[tokens[j].start].isupper():
             return (), False
         close = []
         for person in people:
-            for part in fold(person.last).split():
+            for part in parts[person]:
                 allowed = 2 if len(part) >= 7 else 1 if len(part) >= 4 else 0
                 if allowed and Levenshtein.distance(key, part, score_cutoff=allowed) <= allowed:
                     close.append(person)
@@ -801,19 +860,7 @@ class Screener:
 
     def _fuzzy(self, text: str, tokens: list[_Token], i: int) -> _NameHit | None:
         key = tokens[i].key
-        cache = self._fuzzy_cache
-        if key in cache:
-            near = cache[key]
-        else:
-            bucket = self._fuzzy_buckets.get(len(key))
-            found = (
-                extractOne(key, bucket, scorer=Levenshtein.distance, score_cutoff=1)
-                if bucket
-                else None
-            )
-            near = found[0] if found else None
-            if len(cache) < 50_000:
-                cache[key] = near
+        near = self._fuzzy_cache[key] if key in self._fuzzy_cache else self._nearest(key)
         if near is None:
             return None
         by_first = self._first.get(near, [])
@@ -857,31 +904,46 @@ class Screener:
 
     # --- personal data and links
 
-    def _data_flags(self, text: str, flags: list[Flag]) -> None:
+    def _data_flags(self, text: str, keys: set[str], flags: list[Flag]) -> None:
         spans: list[tuple[int, int]] = []
         if "@" in text:
             for match in _EMAIL.finditer(text):
+                if match.start() and text[match.start() - 1] in ".+-":
+                    continue
                 spans.append(match.span())
                 flags.append(
                     self._flag(text, Rule.email_address, *match.span(), "an email address")
                 )
-        if "." in text or "/" in text:
-            for match in _LINK.finditer(text):
-                start, end = match.span()
-                while end > start and text[end - 1] in ".,;:!?)]}'\"":
-                    end -= 1
-                if any(s <= start < e for s, e in spans) or "." not in text[start:end]:
-                    continue
-                spans.append((start, end))
-                flags.append(self._flag(text, Rule.link, start, end, "a link to a website"))
-        if not any(c.isdigit() for c in text):
+        for start, end in _links(text):
+            if any(s <= start < e for s, e in spans):
+                continue
+            spans.append((start, end))
+            flags.append(self._flag(text, Rule.link, start, end, "a link to a website"))
+        if _DIGIT.search(text) is None:
             return
         for match in _POSTCODE.finditer(text):
-            if any(s <= match.start() < e for s, e in spans):
+            # Found by its digits (quick to search), then read back to its area's letters.
+            start = match.start()
+            area = start
+            while (
+                area > max(0, start - 2) and text[area - 1].isascii() and text[area - 1].isalpha()
+            ):
+                area -= 1
+            if (
+                area == start
+                or text[area:start].upper() not in _POSTCODE_AREAS
+                or not _boundary_before(text, area, "")
+                or any(s <= area < e for s, e in spans)
+            ):
                 continue
-            flags.append(self._flag(text, Rule.postcode, *match.span(), "a UK postcode"))
+            flags.append(self._flag(text, Rule.postcode, area, match.end(), "a UK postcode"))
+        if keys.isdisjoint(_STREET_KEYS):
+            self._phone_flags(text, flags)
+            return
         for match in _ADDRESS.finditer(text):
-            if _NOT_A_HOUSE.search(text[max(0, match.start() - 12) : match.start()].lower()):
+            if not _boundary_before(text, match.start(), "£$€.,:/") or _NOT_A_HOUSE.search(
+                text[max(0, match.start() - 12) : match.start()].lower()
+            ):
                 continue
             flags.append(self._flag(text, Rule.street_address, *match.span(), "a street address"))
         self._phone_flags(text, flags)
@@ -926,18 +988,15 @@ class Screener:
 
     # --- complaints
 
-    def _complaint_flags(
-        self, text: str, low: str, tokens: list[_Token], flags: list[Flag]
-    ) -> None:
-        keys = {t.key for t in tokens}
-        if keys.isdisjoint(_CUE_TRIGGERS):
+    def _complaint_flags(self, text: str, low: str, keys: set[str], flags: list[Flag]) -> None:
+        triggered = keys & _CUE_TRIGGERS
+        if not triggered or triggered <= _PRAISE_TRIGGERS:
             return
         low = low.replace("’", "'")
         found: list[tuple[int, int, int]] = []
         praise = 0
-        for triggers, pattern, weight in _COMPILED_CUES:
-            if keys.isdisjoint(triggers):
-                continue
+        for number in sorted({n for word in triggered for n in _CUES_BY_TRIGGER[word]}):
+            _, pattern, weight = _COMPILED_CUES[number]
             for match in pattern.finditer(low):
                 if weight < 0:
                     praise += weight
@@ -970,6 +1029,47 @@ _LIST_NAMES = {
     Rule.abusive_word: "on the built-in list of abusive words",
     Rule.suspect_word: "on the school's list of words to check",
 }
+
+
+def _links(text: str) -> list[tuple[int, int]]:
+    """http(s)://... and www.... as written; a bare domain found by its top-level domain (a
+    pattern that starts with "." is quick to search) and read back to its start."""
+    found: list[tuple[int, int]] = []
+    if "://" in text or "www." in text.lower():
+        found.extend(match.span() for match in _URL.finditer(text))
+    if "." in text:
+        for match in _TLD.finditer(text):
+            if any(s <= match.start() < e for s, e in found):
+                continue
+            domain = _DOMAIN_BEFORE.search(text, max(0, match.start() - 300), match.start())
+            if domain is None or not _boundary_before(text, domain.start(), ".@-"):
+                continue
+            end = match.end()
+            path = _PATH_AFTER.match(text, end)
+            found.append((domain.start(), path.end() if path else end))
+    links = []
+    for start, end in sorted(found):
+        while end > start and text[end - 1] in ".,;:!?)]}'\"":
+            end -= 1
+        if "." in text[start:end]:
+            links.append((start, end))
+    return links
+
+
+def _single_letters_in_a_row(keys: list[str]) -> bool:
+    run = 0
+    for key in keys:
+        run = run + 1 if len(key) == 1 else 0
+        if run == 3:
+            return True
+    return False
+
+
+def _boundary_before(text: str, start: int, also: str) -> bool:
+    if start == 0:
+        return True
+    before = text[start - 1]
+    return not (before.isalnum() or before == "_" or before in also)
 
 
 def _staff_first(people: tuple[RegisterName, ...]) -> tuple[RegisterName, ...]:
