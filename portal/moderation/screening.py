@@ -232,6 +232,7 @@ _RUNS = re.compile(r"(.)\1+")
 _SPACED = re.compile(r"(?<![^\W\d_])[^\W\d_](?:[ .\-_*/|]{1,3}[^\W\d_]){2,}(?![^\W\d_])")
 _CAPITAL = re.compile(r"[A-ZÀ-ÖØ-Þ][^\W\d_]{3,}(?![^\W_'])")
 _DIGIT = re.compile(r"\d")
+_THREE_SINGLES = re.compile(r" [^ ] [^ ] [^ ] ")
 _PLAIN = re.compile(r"[ -~]*")
 
 
@@ -460,8 +461,11 @@ _CUES: tuple[tuple[frozenset[str], str, int], ...] = tuple(
         ),
     )
 )
+# Compiled without their leading \b (a pattern that starts with a literal is quick to search);
+# the word boundary before a match is checked after.
 _COMPILED_CUES = tuple(
-    (triggers, re.compile(pattern), weight) for triggers, pattern, weight in _CUES
+    (triggers, re.compile(pattern.removeprefix(r"\b")), weight)
+    for triggers, pattern, weight in _CUES
 )
 _CUE_TRIGGERS = frozenset().union(*(triggers for triggers, _, _ in _CUES))
 _PRAISE_TRIGGERS = frozenset().union(*(triggers for triggers, _, w in _CUES if w < 0))
@@ -578,8 +582,12 @@ class Screener:
         words = _Words(text, folded, keys, tidy)
         flags: list[Flag] = []
         self._word_flags(words, low, flags)
-        self._name_flags(words, flags)
+        named: list[Flag] = []
+        self._name_flags(words, named)
         self._data_flags(text, words.keyset, flags)
+        # A name inside an email address or a link is that address's flag, not a second one.
+        within = [(f.start, f.end) for f in flags if f.rule in (Rule.email_address, Rule.link)]
+        flags.extend(flag for flag in named if not any(s <= flag.start < e for s, e in within))
         self._complaint_flags(text, low, words.keyset, flags)
         flags.sort(key=lambda f: (f.start, f.end, _RULE_ORDER[f.rule]))
         return Screening(text=text, flags=tuple(flags))
@@ -592,8 +600,8 @@ class Screener:
         exact = words.keyset & self._by_word.keys()
         # Repeated letters: each distinct word squeezed once, kept when that changed it and
         # the squeezed form is a list word's ("iiiidiot" → "idiot").
-        distinct = list(words.keyset)
-        squeezed = _squeeze(" ".join(distinct)).split(" ")
+        distinct = list(words.keyset - COMMON_WORDS)
+        squeezed = _squeeze(" ".join(distinct)).split(" ") if distinct else []
         repeated = {
             key: short
             for key, short in zip(distinct, squeezed, strict=True)
@@ -613,7 +621,7 @@ class Screener:
                     entries = self._squeezed.get(_squeeze(key))
                     if entries:
                         self._take(words, i, key, entries, hits)
-        if _single_letters_in_a_row(keys):
+        if _THREE_SINGLES.search(" " + " ".join(keys) + " "):
             for match in _SPACED.finditer(words.folded):
                 self._joined(text, match, hits)
         for (start, end), entry in hits.items():
@@ -998,6 +1006,8 @@ class Screener:
         for number in sorted({n for word in triggered for n in _CUES_BY_TRIGGER[word]}):
             _, pattern, weight = _COMPILED_CUES[number]
             for match in pattern.finditer(low):
+                if not _boundary_before(low, match.start(), ""):
+                    continue
                 if weight < 0:
                     praise += weight
                 else:
@@ -1054,15 +1064,6 @@ def _links(text: str) -> list[tuple[int, int]]:
         if "." in text[start:end]:
             links.append((start, end))
     return links
-
-
-def _single_letters_in_a_row(keys: list[str]) -> bool:
-    run = 0
-    for key in keys:
-        run = run + 1 if len(key) == 1 else 0
-        if run == 3:
-            return True
-    return False
 
 
 def _boundary_before(text: str, start: int, also: str) -> bool:
