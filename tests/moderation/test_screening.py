@@ -288,7 +288,7 @@ HOSTILE = [
 def test_hostile_text_never_raises_and_stays_fast(screener, text):
     started = time.perf_counter()
     result = screener.screen(text)
-    assert time.perf_counter() - started < 5  # generous: the machine is shared
+    assert time.perf_counter() - started < 2  # generous: the machine is shared
     for flag in result.flags[:200]:
         assert text[flag.start : flag.end] == flag.matched
 
