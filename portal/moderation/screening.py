@@ -537,7 +537,7 @@ class Screener:
                 self._squeezed.setdefault(_squeeze(words[anchor]), []).append(item)
         self._first: dict[str, list[RegisterName]] = {}
         self._last: dict[str, list[RegisterName]] = {}
-        self._last_parts: dict[RegisterName, tuple[str, ...]] = {}
+        self._last_parts: dict[RegisterName, tuple[str, ...]] = {}  # for fuzzy surnames
         self._last_keys: dict[int, list[str]] = {}
         class_words: set[str] = set()
         for person in names:
@@ -774,9 +774,11 @@ class Screener:
         """Which of `people` token j names by surname (one or two edits allowed)."""
         key = tokens[j].key
         parts = self._last_parts
-        exact = tuple(p for p in people if key in parts[p])
-        if exact:
-            return exact, False
+        if key in self._last:
+            named = {id(p) for p in self._last[key]}
+            exact = tuple(p for p in people if id(p) in named)
+            if exact:
+                return exact, False
         if len(key) < 4 or not text[tokens[j].start].isupper():
             return (), False
         close = []
