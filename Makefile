@@ -48,10 +48,12 @@ static/build/govuk-frontend.min.js: node_modules/.package-lock.json
 
 LIGHTHOUSE := tools/lighthouse/node_modules/.package-lock.json
 
-# Page weight and Lighthouse first (a minute), then the database and load benchmarks.
+# Page weight and Lighthouse first (a minute), then the database and load benchmarks, comment
+# screening on one core (half a minute), and the burst.
 bench: install $(LIGHTHOUSE)
 	$(BIN)/python -m tests.bench.pages
 	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench.screening
 	$(BIN)/python -m tests.bench.burst --database sqlite
 	$(BIN)/python -m tests.bench.burst --database postgresql
 
