@@ -294,7 +294,9 @@ HOSTILE = [
 def test_hostile_text_never_raises_and_stays_fast(screener, text):
     started = time.perf_counter()
     result = screener.screen(text)
-    assert time.perf_counter() - started < 5  # generous: a shared machine; alone, under 0.7 s
+    # A guard against runaway matching (a regular expression backtracking for ever), not a speed
+    # claim: the figures come from `python -m tests.bench.screening`. Alone, under 0.7 s.
+    assert time.perf_counter() - started < 60
     for flag in result.flags[:200]:
         assert text[flag.start : flag.end] == flag.matched
 
