@@ -28,6 +28,7 @@ INSTALLED_DOMAINS: tuple[str, ...] = (
     "portal.complaints",
     "portal.consent",
     "portal.channel",
+    "portal.moderation",
     "portal.school",
     "portal.school.term_dates_domain",
     "portal.wording",
@@ -143,7 +144,6 @@ class Installed:
             if context is not None:
                 shown.append(ShownPanel(template=panel.template, panel=context))
         return shown
-
 
     def panels_for_post(self, request: Request, session: Session, post: Any) -> list[ShownPanel]:
         """The parts other domains add to a public news post's page, in order."""

@@ -1,0 +1,446 @@
+"""The moderation queue and what moderators decide.
+
+Every decision is one conditional UPDATE on the comment (`WHERE queued AND status = the status
+the moderator saw`): of two moderators deciding at once, exactly one changes the comment, and
+the other is told it was already decided. Every decision is in the history (subject "comment"),
+with the moderator, the reason and the rules screening raised.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import exists, func, select, update
+from sqlmodel import Session
+
+from portal.accounts.models import Role
+from portal.channel.models import Post
+from portal.clock import unix_seconds
+from portal.config import Settings
+from portal.db import now_of
+from portal.history import Actor, record_event
+from portal.mail import queue_mail
+from portal.moderation.models import Comment, Commenter, CommentFlag, CommentStatus
+from portal.moderation.screening import Rule
+from portal.moderation.services.commenters import address_of
+from portal.moderation.services.comments import reports_of
+from portal.school.services import school_of
+from portal.signing import Signer
+from portal.wording.services import render as render_wording
+
+MODERATOR_ROLES = (Role.office, Role.head)
+PAGE_SIZE = 25
+MAX_REASON = 1000
+NAME_REMOVED = "[name removed]"
+DETAILS_REMOVED = "[details removed]"
+COMPLAINT_LINK_PATH = "/news/comments/complaint/"
+COMPLAINT_LINK_PURPOSE = "comment-complaint"
+COMPLAINT_LINK_DAYS = 60
+NAME_RULES = (Rule.pupil_name.value, Rule.staff_name.value)
+REDACTED_RULES = (
+    *NAME_RULES,
+    Rule.phone_number.value,
+    Rule.email_address.value,
+    Rule.street_address.value,
+    Rule.postcode.value,
+)
+QUEUED_STATUSES = (
+    CommentStatus.pending.value,
+    CommentStatus.hidden.value,
+    CommentStatus.approved.value,  # published, and reported by parents
+)
+
+
+class Action(enum.StrEnum):
+    approve = "approve"
+    redact = "redact"
+    reject = "reject"
+    refer = "refer"
+    block = "block"
+
+    @property
+    def label(self) -> str:
+        return {
+            Action.approve: "Approve",
+            Action.redact: "Approve with names and details removed",
+            Action.reject: "Reject",
+            Action.refer: "Send to the complaints procedure",
+            Action.block: "Block the commenter",
+        }[self]
+
+    @property
+    def tag(self) -> str:
+        return f"comment:{self.value}"
+
+
+class DecisionRefused(Exception):
+    """The decision cannot be made as asked: `field` names the input."""
+
+    def __init__(self, message: str, field: str = "reason") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    reason: str = ""
+    reject_pending: bool = False  # with a block: reject their comments still waiting
+
+
+@dataclass
+class Segment:
+    text: str
+    rule: str | None = None
+    label: str = ""
+
+
+@dataclass
+class QueueItem:
+    comment: Comment
+    post_title: str
+    post_slug: str
+    flags: list[CommentFlag]
+    segments: list[Segment]
+    reports: int
+    commenter_blocked: bool
+    rules: list[str] = field(default_factory=list)
+
+
+def rule_label(rule: str) -> str:
+    return Rule(rule).label if rule in Rule.__members__ else rule
+
+
+def segments(text: str, flags: list[CommentFlag]) -> list[Segment]:
+    """The text cut into plain parts and flagged parts (overlapping flags joined into one,
+    named by the first), for the queue to mark each with its rule in words."""
+    out: list[Segment] = []
+    at = 0
+    for flag in sorted(flags, key=lambda f: (f.start, -f.end)):
+        start, end = max(flag.start, at), min(flag.end, len(text))
+        if end <= start:
+            if out and out[-1].rule and flag.end > at:
+                continue
+            continue
+        if start > at:
+            out.append(Segment(text[at:start]))
+        out.append(Segment(text[start:end], flag.rule, rule_label(flag.rule)))
+        at = end
+    if at < len(text):
+        out.append(Segment(text[at:]))
+    return out
+
+
+def shown_text(comment: Comment) -> str:
+    """The words as screened (the original when a moderator redacted them)."""
+    return comment.original_body if comment.original_body is not None else comment.body
+
+
+def flags_of(session: Session, comment_ids: list[int]) -> dict[int, list[CommentFlag]]:
+    found: dict[int, list[CommentFlag]] = {i: [] for i in comment_ids}
+    if not comment_ids:
+        return found
+    for flag in session.scalars(
+        select(CommentFlag)
+        .where(CommentFlag.comment_id.in_(comment_ids))  # type: ignore[union-attr]
+        .order_by(CommentFlag.start, CommentFlag.id)
+    ):
+        found[flag.comment_id or 0].append(flag)
+    return found
+
+
+@dataclass
+class QueuePage:
+    items: list[QueueItem]
+    total: int
+    page: int
+    pages: int
+
+
+def queue_page(session: Session, *, rule: str | None = None, page: int = 1) -> QueuePage:
+    """The queue, oldest first, PAGE_SIZE at a time; with `rule`, only comments it flagged."""
+    where = [Comment.queued.is_(True)]  # type: ignore[attr-defined]
+    if rule:
+        where.append(exists().where(CommentFlag.comment_id == Comment.id, CommentFlag.rule == rule))
+    total = session.scalar(select(func.count()).select_from(Comment).where(*where)) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    rows = session.execute(
+        select(Comment, Post.title, Post.slug, Commenter.blocked)
+        .join(Post, Post.id == Comment.post_id)
+        .join(Commenter, Commenter.id == Comment.commenter_id)
+        .where(*where)
+        .order_by(Comment.queued_at, Comment.id)
+        .offset((page - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+    ).all()
+    flags = flags_of(session, [row[0].id for row in rows])
+    items = []
+    for comment, title, slug, blocked in rows:
+        own = flags[comment.id]
+        items.append(
+            QueueItem(
+                comment=comment,
+                post_title=title,
+                post_slug=slug,
+                flags=own,
+                segments=segments(shown_text(comment), own),
+                reports=comment.report_count,
+                commenter_blocked=blocked,
+                rules=sorted({rule_label(f.rule) for f in own}),
+            )
+        )
+    return QueuePage(items, total, page, pages)
+
+
+def complaint_token(settings: Settings, comment: Comment, now: datetime) -> str:
+    """The signed part of the complaint link sent to a comment's author."""
+    ends = unix_seconds(now) + COMPLAINT_LINK_DAYS * 86400
+    return Signer(settings.secret_key).sign(
+        COMPLAINT_LINK_PURPOSE,
+        str(comment.id),
+        expires_at=ends,
+        bound_to=f"{comment.commenter_id}:{comment.created_at.isoformat()}",
+    )
+
+
+def comment_for_complaint_token(session: Session, settings: Settings, token: str) -> Comment | None:
+    """The comment a complaint link was sent for, or None (tampered with, expired, unknown)."""
+    payload = Signer.peek(token)
+    if payload is None or not (payload.isascii() and payload.isdigit()) or len(payload) > 10:
+        return None
+    comment = session.get(Comment, int(payload))
+    if comment is None or comment.status != CommentStatus.referred.value:
+        return None
+    checked = Signer(settings.secret_key).unsign(
+        COMPLAINT_LINK_PURPOSE,
+        token,
+        now=unix_seconds(now_of(session)),
+        bound_to=f"{comment.commenter_id}:{comment.created_at.isoformat()}",
+    )
+    return comment if checked == str(comment.id) else None
+
+
+def _email_author(
+    session: Session, settings: Settings, comment: Comment, key: str, values: dict[str, str]
+) -> None:
+    commenter = session.get(Commenter, comment.commenter_id)
+    address = address_of(session, commenter) if commenter is not None else None
+    if not address:
+        return
+    post = session.get(Post, comment.post_id)
+    school = school_of(session)
+    message = render_wording(
+        session,
+        key,
+        {
+            "recipient_name": comment.display_name,
+            "post_title": post.title if post is not None else "",
+            "comment_text": shown_text(comment),
+            **values,
+        },
+        school=school,
+    )
+    queue_mail(
+        session,
+        to=address,
+        subject=message.subject,
+        body_text=message.body + f"\n\n{school.name}\n{school.contact_phone}\n",
+        related=("comment", str(comment.id)),
+    )
+
+
+def redacted(text: str, flags: list[CommentFlag]) -> str:
+    """The text with each flagged name replaced by "[name removed]" and each flagged personal
+    detail by "[details removed]"."""
+    out: list[str] = []
+    at = 0
+    for flag in sorted(flags, key=lambda f: (f.start, -f.end)):
+        if flag.rule not in REDACTED_RULES or flag.start < at or flag.end > len(text):
+            continue
+        out.append(text[at : flag.start])
+        out.append(NAME_REMOVED if flag.rule in NAME_RULES else DETAILS_REMOVED)
+        at = flag.end
+    out.append(text[at:])
+    return "".join(out)
+
+
+def decide(
+    session: Session,
+    settings: Settings,
+    comment_id: int,
+    decision: Decision,
+    moderator: object,
+) -> bool:
+    """Make one decision on a queued comment. False when the comment is no longer waiting
+    (another moderator decided first, or it was never queued): nothing changes then."""
+    reason = decision.reason.strip()
+    if len(reason) > MAX_REASON:
+        raise DecisionRefused(f"The reason must be {MAX_REASON:,} characters or fewer")
+    if decision.action in (Action.reject, Action.block) and not reason:
+        raise DecisionRefused(
+            "Enter the reason the commenter will be told"
+            if decision.action == Action.reject
+            else "Enter why you are blocking this commenter"
+        )
+    comment = session.get(Comment, comment_id)
+    if comment is None or not comment.queued:
+        return False
+    session.refresh(comment)
+    seen = comment.status
+    if not comment.queued or seen not in QUEUED_STATUSES:
+        return False
+    if decision.action == Action.block:
+        return block(session, settings, comment.commenter_id, decision, moderator, comment)
+    flags = flags_of(session, [comment.id])[comment.id]
+    now = now_of(session)
+    values: dict[str, object] = {
+        "queued": False,
+        "decided_at": now,
+        "decided_by_id": getattr(moderator, "id", None),
+        "decision_reason": reason,
+        "report_count": 0,
+    }
+    if decision.action == Action.approve:
+        values["status"] = CommentStatus.approved.value
+    elif decision.action == Action.redact:
+        original = shown_text(comment)
+        new_body = redacted(original, flags)
+        if new_body == original:
+            raise DecisionRefused(
+                "Screening found no names or personal details to remove. Approve it as it is, "
+                "or reject it.",
+                "action",
+            )
+        values.update(status=CommentStatus.approved.value, body=new_body, original_body=original)
+    elif decision.action == Action.reject:
+        values["status"] = CommentStatus.rejected.value
+    elif decision.action == Action.refer:
+        values["status"] = CommentStatus.referred.value
+    changed = session.execute(
+        update(Comment)
+        .where(Comment.id == comment.id, Comment.queued.is_(True), Comment.status == seen)  # type: ignore[attr-defined]
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        return False
+    session.refresh(comment)
+    record_event(
+        session,
+        subject_type="comment",
+        subject_id=comment.id,
+        tag=decision.action.tag,
+        actor=Actor.staff(moderator),
+        from_value=seen,
+        to_value=comment.status,
+        detail={
+            "reason": reason,
+            "rules": sorted({flag.rule for flag in flags}),
+            "reports": len(reports_of(session, comment.id)),
+        },
+    )
+    if decision.action == Action.reject:
+        _email_author(session, settings, comment, "comment-rejected", {"reason": reason})
+    elif decision.action == Action.refer:
+        link = (
+            settings.base_url.rstrip("/")
+            + COMPLAINT_LINK_PATH
+            + complaint_token(settings, comment, now)
+        )
+        _email_author(session, settings, comment, "comment-to-complaints", {"complaint_link": link})
+    return True
+
+
+def block(
+    session: Session,
+    settings: Settings,
+    commenter_id: int,
+    decision: Decision,
+    moderator: object,
+    comment: Comment | None = None,
+) -> bool:
+    """Block a commenter (a conditional update: once), and with `reject_pending` reject every
+    comment of theirs still waiting, each told the reason."""
+    reason = decision.reason.strip()
+    now = now_of(session)
+    changed = session.execute(
+        update(Commenter)
+        .where(Commenter.id == commenter_id, Commenter.blocked.is_(False))  # type: ignore[attr-defined]
+        .values(blocked=True, blocked_at=now, blocked_reason=reason)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        return False
+    record_event(
+        session,
+        subject_type="commenter",
+        subject_id=commenter_id,
+        tag="commenter:blocked",
+        actor=Actor.staff(moderator),
+        detail={"reason": reason, "comment": comment.id if comment else None},
+    )
+    if comment is not None:
+        record_event(
+            session,
+            subject_type="comment",
+            subject_id=comment.id,
+            tag=Action.block.tag,
+            actor=Actor.staff(moderator),
+            detail={"reason": reason, "reject_pending": decision.reject_pending},
+        )
+    if decision.reject_pending:
+        waiting = session.scalars(
+            select(Comment.id).where(
+                Comment.commenter_id == commenter_id,
+                Comment.status == CommentStatus.pending.value,
+                Comment.queued.is_(True),  # type: ignore[attr-defined]
+            )
+        ).all()
+        for comment_id in waiting:
+            decide(session, settings, comment_id, Decision(Action.reject, reason), moderator)
+    return True
+
+
+def unblock(session: Session, commenter_id: int, moderator: object) -> bool:
+    changed = session.execute(
+        update(Commenter)
+        .where(Commenter.id == commenter_id, Commenter.blocked.is_(True))  # type: ignore[attr-defined]
+        .values(blocked=False, blocked_at=None, blocked_reason="")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed == 1:
+        record_event(
+            session,
+            subject_type="commenter",
+            subject_id=commenter_id,
+            tag="commenter:unblocked",
+            actor=Actor.staff(moderator),
+        )
+    return changed == 1
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    done: int
+    already: int
+
+
+def decide_many(
+    session: Session,
+    settings: Settings,
+    comment_ids: list[int],
+    decision: Decision,
+    moderator: object,
+) -> BulkResult:
+    """One decision for many comments (the queue's checkboxes): each its own conditional
+    update, so one already decided does not stop the others."""
+    done = already = 0
+    for comment_id in dict.fromkeys(comment_ids):
+        if decide(session, settings, comment_id, decision, moderator):
+            done += 1
+        else:
+            already += 1
+    return BulkResult(done, already)
