@@ -110,7 +110,9 @@ class Commenter(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     contact_id: int | None = Field(
         default=None,
-        sa_column=Column(Integer, ForeignKey("pupil_contact_person.id"), nullable=True, unique=True),
+        sa_column=Column(
+            Integer, ForeignKey("pupil_contact_person.id"), nullable=True, unique=True
+        ),
     )
     email: str | None = Field(default=None, sa_column=Column(String(320), unique=True))
     display_name: str = Field(default="", sa_column=Column(String(60), nullable=False))

@@ -23,7 +23,9 @@ from tests.pages import csrf_of
 SECRET_WORD = "flibbertigibbet"  # a banned word of our own, whatever the engine's defaults
 
 
-def public_post(session: Session, slug: str = "sports-day", *, author: StaffUser | None = None) -> Post:
+def public_post(
+    session: Session, slug: str = "sports-day", *, author: StaffUser | None = None
+) -> Post:
     now = now_of(session)
     author = author or make_user(session, Role.head, name="Head Writer")
     post = Post(
@@ -77,7 +79,9 @@ def world(session: Session) -> tuple[Family, Post]:
     return family, public_post(session)
 
 
-def signed_in_parent(client: TestClient, session: Session, secret: str, email: str = "sarah@example.com") -> None:
+def signed_in_parent(
+    client: TestClient, session: Session, secret: str, email: str = "sarah@example.com"
+) -> None:
     sign_in_parent(client, session, secret, email)
 
 

@@ -8,12 +8,12 @@ from sqlalchemy import select
 from portal.complaints import drafts
 from portal.complaints.models import ComplaintDraft
 from portal.domains import installed
+from portal.history import Actor
 from portal.moderation.identity import COMMENTER_COOKIE
 from portal.moderation.models import Comment, Commenter, CommentStatus, WhoMayComment, WordKind
 from portal.moderation.services import decisions, words
 from portal.moderation.services.decisions import Action, Decision
 from portal.moderation.services.settings import settings_of
-from portal.history import Actor
 from portal.sealing import unseal
 from tests.conftest import TEST_SECRET
 from tests.consent.families import last_link
@@ -149,9 +149,7 @@ def test_the_complaint_offer_and_the_prefilled_complaint_form(client, db_session
     assert to_form.headers["location"] == "/complaints/new/kind"
     draft = db_session.scalars(select(ComplaintDraft)).one()
     assert drafts.answers_of(draft)["what_happened"] == words_typed
-    anyway = send(
-        client, {"body": words_typed, "display_name": "Sarah J.", "post_anyway": "yes"}
-    )
+    anyway = send(client, {"body": words_typed, "display_name": "Sarah J.", "post_anyway": "yes"})
     assert anyway.status_code == 303
     assert db_session.scalars(select(Comment)).one().posted_anyway
 
@@ -171,9 +169,11 @@ def test_a_banned_word_is_refused_with_the_reason_and_the_text_kept(client, db_s
 
 
 def test_a_blocked_parent_is_told_clearly(client, db_session, settings):
-    family, post = world(db_session)
+    family, _post = world(db_session)
     who = parent_identity(db_session, family)
-    decisions.block(db_session, settings, who.commenter.id, Decision(Action.block, "x"), moderator(db_session))
+    decisions.block(
+        db_session, settings, who.commenter.id, Decision(Action.block, "x"), moderator(db_session)
+    )
     db_session.commit()
     signed_in_parent(client, db_session, TEST_SECRET)
     assert "cannot comment" in text_of(comment_form(client))
@@ -193,7 +193,9 @@ def test_a_post_that_is_not_public_has_no_comment_page(client, db_session):
     assert client.get("/news/" + "x" * 500 + "/comment").status_code == 404
 
 
-def test_the_post_panel_shows_only_approved_comments_and_counts_them(app, client, db_session, settings):
+def test_the_post_panel_shows_only_approved_comments_and_counts_them(
+    app, client, db_session, settings
+):
     family, post = world(db_session)
     who = parent_identity(db_session, family)
     office = moderator(db_session)
@@ -206,7 +208,14 @@ def test_the_post_panel_shows_only_approved_comments_and_counts_them(app, client
     request = client.get("/news/sports-day/comment").request  # any request for the panel
     from starlette.requests import Request
 
-    scope = {"type": "http", "app": app, "headers": [], "path": "/", "method": "GET", "query_string": b""}
+    scope = {
+        "type": "http",
+        "app": app,
+        "headers": [],
+        "path": "/",
+        "method": "GET",
+        "query_string": b"",
+    }
     shown = installed().panels_for_post(Request(scope), db_session, post)
     assert [p.template for p in shown] == ["moderation/post-comments.html"]
     panel = shown[0].panel
@@ -224,15 +233,21 @@ def test_the_post_panel_shows_only_approved_comments_and_counts_them(app, client
 def test_reporting_a_published_comment(client, db_session, settings):
     family, post = world(db_session)
     comment = pending_comment(db_session, post, parent_identity(db_session, family), "Hmm")
-    decisions.decide(db_session, settings, comment.id, Decision(Action.approve), moderator(db_session))
+    decisions.decide(
+        db_session, settings, comment.id, Decision(Action.approve), moderator(db_session)
+    )
     db_session.commit()
     path = f"/news/sports-day/comments/{comment.id}/report"
     assert "confirm your email" in text_of(client.get(path))
     signed_in_parent(client, db_session, TEST_SECRET, "tom@example.com")
     shown = client.get(path)
-    empty = client.post(path, data={"csrf_token": csrf_of(shown), "reason": " "}, follow_redirects=False)
+    empty = client.post(
+        path, data={"csrf_token": csrf_of(shown), "reason": " "}, follow_redirects=False
+    )
     assert empty.status_code == 422
-    done = client.post(path, data={"csrf_token": csrf_of(shown), "reason": "Unkind"}, follow_redirects=False)
+    done = client.post(
+        path, data={"csrf_token": csrf_of(shown), "reason": "Unkind"}, follow_redirects=False
+    )
     assert done.status_code == 200 and page(done).h1.text == "Thank you for telling us"
     db_session.refresh(comment)
     assert comment.queued and comment.report_count == 1

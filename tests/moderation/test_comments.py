@@ -6,13 +6,12 @@ import pytest
 from sqlalchemy import select
 
 from portal.accounts.models import Role
-from portal.history import history_of
+from portal.history import Actor, history_of
 from portal.moderation.models import CommentFlag, CommentStatus, WordKind
 from portal.moderation.screening import Rule, Severity
 from portal.moderation.services import commenters, comments, decisions, words
 from portal.moderation.services.comments import CommentRefused, Outcome
 from portal.moderation.services.decisions import Action, Decision
-from portal.history import Actor
 from tests.moderation.helpers import (
     SECRET_WORD,
     mails_to,
@@ -30,7 +29,9 @@ def test_a_comment_waits_with_its_flags_and_is_not_public(db_session):
     comment = pending_comment(db_session, post, who, text)
     assert comment.status == CommentStatus.pending.value and comment.queued
     assert comment.display_name == "Sarah J." and comment.on_register
-    flags = db_session.scalars(select(CommentFlag).where(CommentFlag.comment_id == comment.id)).all()
+    flags = db_session.scalars(
+        select(CommentFlag).where(CommentFlag.comment_id == comment.id)
+    ).all()
     rules = {flag.rule for flag in flags}
     assert {Rule.pupil_name.value, Rule.link.value} <= rules
     for flag in flags:
@@ -71,9 +72,9 @@ def test_a_complaint_like_comment_is_offered_the_form_then_may_be_posted_anyway(
     second = comments.send_comment(db_session, post, who, text, "Sarah J.", post_anyway=True)
     db_session.commit()
     assert second.outcome == Outcome.held and second.comment.posted_anyway
-    assert [item.comment.id for item in decisions.queue_page(db_session, rule="complaint").items] == [
-        second.comment.id
-    ]
+    assert [
+        item.comment.id for item in decisions.queue_page(db_session, rule="complaint").items
+    ] == [second.comment.id]
 
 
 def test_a_blocked_commenter_cannot_comment(db_session):
@@ -180,7 +181,9 @@ def test_redaction_needs_something_to_remove(db_session, settings):
     family, post = world(db_session)
     comment = pending_comment(db_session, post, parent_identity(db_session, family), "Lovely")
     with pytest.raises(decisions.DecisionRefused):
-        decisions.decide(db_session, settings, comment.id, Decision(Action.redact), moderator(db_session))
+        decisions.decide(
+            db_session, settings, comment.id, Decision(Action.redact), moderator(db_session)
+        )
 
 
 def test_bulk_and_block_with_pending_rejected(db_session, settings):
@@ -214,7 +217,9 @@ def test_pending_text_is_emailed_to_nobody_but_its_author(db_session, settings):
     family, post = world(db_session)
     text = "A very private pending remark 12345"
     comment = pending_comment(db_session, post, parent_identity(db_session, family), text)
-    decisions.decide(db_session, settings, comment.id, Decision(Action.reject, "No"), moderator(db_session))
+    decisions.decide(
+        db_session, settings, comment.id, Decision(Action.reject, "No"), moderator(db_session)
+    )
     db_session.commit()
     for message in db_session.scalars(select(OutboxMessage)):
         if text in message.body_text:

@@ -1,7 +1,7 @@
 """The school's banned and suspect word lists, and the screener built from them and the register.
 
 `screener_for(session)` is the one way the portal gets a `Screener`. Building one can be costly
-(the full engine indexes every name and word), so it is kept per database engine and rebuilt only when
+(the full engine indexes every name and word), so it is kept per engine and rebuilt only when
 what it was built from changes: the word lists' revision (raised by every change here), and a
 fingerprint of the register (how many pupils on roll and staff, their largest ids and the total
 length of their names), checked with one small query per call.
