@@ -10,7 +10,7 @@ from portal.mail import InvalidAddress, normalised_address
 from portal.moderation.models import ExternalAction, ExternalChannel, WhoMayComment, WordKind
 from portal.moderation.services import external
 from portal.moderation.services.comments import check_words
-from portal.moderation.services.decisions import Action, Decision
+from portal.moderation.services.decisions import Action, Decision, Redaction, check_extra_words
 from portal.moderation.services.settings import MAX_REPORTS, MIN_REPORTS, ModerationChoice
 
 
@@ -65,6 +65,30 @@ class DecisionForm(PostedForm):
     def ids(self) -> list[int]:
         found = [row_id_or_none(value) for value in (self.comment_ids or [])]
         return [value for value in found if value is not None]
+
+
+@dataclass(frozen=True)
+class RedactionForm(PostedForm):
+    """What a redaction removes: the flagged parts ticked, and any words typed as well."""
+
+    parts: Ticked = None
+    also_remove: Text = ""
+    preview: Text = ""
+
+    def part_ids(self) -> tuple[int, ...]:
+        found = [row_id_or_none(value) for value in (self.parts or [])]
+        return tuple(value for value in found if value is not None)
+
+    def validate(self, text: str) -> Checked[Decision | None]:
+        words, problem = check_extra_words(text, self.also_remove)
+        if problem:
+            return Checked(None, {"also_remove": problem})
+        ids = self.part_ids()
+        if not ids and not words:
+            return Checked(
+                None, {"parts": "Choose at least one part to remove, or type the words to remove"}
+            )
+        return Checked(Decision(Action.redact, redaction=Redaction(ids, tuple(words))))
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from portal.inputs import CleanInputRoute, RowId
 from portal.moderation.forms import (
     DecisionForm,
     ExternalForm,
+    RedactionForm,
     SettingsForm,
     TestTextForm,
     WordForm,
@@ -159,12 +160,11 @@ def _comment_page(
             "post": session.get(Post, comment.post_id),
             "flags": flags,
             "segments": segments(shown_text(comment), flags),
-            "redacted_preview": decisions.redacted(shown_text(comment), flags),
             "commenter": commenter,
             "contact": contact,
             "reports": reports_of(session, comment.id),
             "history": history_of(session, "comment", comment.id),
-            "actions": list(Action),
+            "actions": [a for a in Action if a != Action.redact],
             "rule_label": rule_label,
             "errors": errors or {},
             "values": values or {},
@@ -221,6 +221,100 @@ def moderation_comment_decide(
             comment,
             errors={"action": "Someone else has already decided about this comment"},
             values=form.typed(),
+            status_code=409,
+        )
+    session.commit()
+    return _see_other(f"{BASE}?done=1&already=0")
+
+
+def _redaction_page(
+    request: Request,
+    session: Session,
+    comment: Comment,
+    *,
+    form: RedactionForm | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    text = shown_text(comment)
+    flags = decisions.flags_of(session, [comment.id])[comment.id]
+    parts = decisions.removable(flags)
+    if form is None:
+        form = RedactionForm(parts=[str(flag.id) for flag in parts])
+    words = [] if errors else decisions.extra_words(form.also_remove)
+    preview = decisions.redacted(text, flags, decisions.Redaction(form.part_ids(), tuple(words)))
+    return render(
+        request,
+        "moderation/moderation-comment-redact.html",
+        {
+            "comment": comment,
+            "post": session.get(Post, comment.post_id),
+            "segments": segments(text, flags),
+            "parts": parts,
+            "preview": preview,
+            "name_rules": decisions.NAME_RULES,
+            "rule_label": rule_label,
+            "errors": errors or {},
+            "values": form.typed(),
+            "base": BASE,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get(BASE + "/comments/{comment_id}/redact")
+def moderation_comment_redact(
+    request: Request, session: SessionDep, user: Moderator, comment_id: RowId
+) -> Response:
+    """Choose what a redaction removes: every flagged name and detail is ticked at first."""
+    comment = session.get(Comment, comment_id)
+    if comment is None:
+        raise HTTPException(status_code=404)
+    if not comment.queued:
+        return _see_other(f"{BASE}/comments/{comment.id}")
+    return _redaction_page(request, session, comment)
+
+
+@router.post(BASE + "/comments/{comment_id}/redact")
+def moderation_comment_redact_save(
+    request: Request,
+    session: SessionDep,
+    user: Moderator,
+    comment_id: RowId,
+    form: Annotated[RedactionForm, Depends()],
+) -> Response:
+    """Approve with the chosen parts removed, or (the preview button) show what would be
+    published."""
+    comment = session.get(Comment, comment_id)
+    if comment is None:
+        raise HTTPException(status_code=404)
+    checked = form.validate(shown_text(comment))
+    if checked.value is None:
+        return _redaction_page(
+            request, session, comment, form=form, errors=checked.errors, status_code=422
+        )
+    if form.preview == "yes":
+        return _redaction_page(request, session, comment, form=form)
+    try:
+        won = decisions.decide(session, _settings(request), comment.id, checked.value, user)
+    except DecisionRefused as refused:
+        session.rollback()
+        return _redaction_page(
+            request,
+            session,
+            comment,
+            form=form,
+            errors={refused.field: str(refused)},
+            status_code=422,
+        )
+    if not won:
+        session.rollback()
+        session.refresh(comment)
+        return _comment_page(
+            request,
+            session,
+            comment,
+            errors={"action": "Someone else has already decided about this comment"},
             status_code=409,
         )
     session.commit()

@@ -241,3 +241,61 @@ def test_the_screener_is_rebuilt_when_the_lists_or_register_change(db_session):
         words.add_word(db_session, WordKind.suspect, "ZebraCorn", Actor.system())
     assert Role.office  # the lists are history-logged
     assert history_of(db_session, "moderation-words", "suspect")
+
+
+def test_a_redaction_removes_only_what_was_chosen_and_whole_words():
+    from portal.moderation.models import CommentFlag
+
+    text = "Sam Scunthorpe met Sam at 1 High St"
+    flags = [
+        CommentFlag(
+            id=1,
+            rule="pupil_name",
+            severity="hold",
+            start=0,
+            end=14,
+            matched="",
+            context="",
+            explanation="",
+        ),
+        CommentFlag(
+            id=2,
+            rule="street_address",
+            severity="hold",
+            start=26,
+            end=35,
+            matched="",
+            context="",
+            explanation="",
+        ),
+        CommentFlag(
+            id=3,
+            rule="complaint",
+            severity="hold",
+            start=0,
+            end=3,
+            matched="",
+            context="",
+            explanation="",
+        ),
+    ]
+    assert decisions.redacted(text, flags) == "[name removed] met Sam at [details removed]"
+    only_address = decisions.Redaction((2,), ())
+    assert (
+        decisions.redacted(text, flags, only_address)
+        == "Sam Scunthorpe met Sam at [details removed]"
+    )
+    # A typed word is removed as a whole word, wherever it is, any case; "Scun" is not in it.
+    typed = decisions.Redaction((), ("sam",))
+    assert decisions.redacted(text, flags, typed) == (
+        "[details removed] Scunthorpe met [details removed] at 1 High St"
+    )
+    assert (
+        decisions.check_extra_words(text, "Scun")[1] == "These words are not in the comment: Scun"
+    )
+    # A typed word inside a chosen part goes with it; a complaint flag is never removed.
+    both = decisions.Redaction((1, 3), ("Scunthorpe",))
+    assert decisions.redacted(text, flags, both) == "[name removed] met Sam at 1 High St"
+    assert decisions.extra_words("a, A,\n b  c ,,") == ["a", "b c"]
+    assert decisions.check_extra_words(text, ",".join(["Sam"] * 30))[0] == ["Sam"]
+    assert "fewer" in decisions.check_extra_words(text, ",".join(str(i) for i in range(30)))[1]

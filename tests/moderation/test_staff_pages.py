@@ -46,27 +46,96 @@ def test_the_queue_marks_flags_in_words_and_filters_by_rule(client, db_session):
     assert client.get("/staff/moderation?rule=nonsense&page=99999999999999").status_code == 200
 
 
-def test_approve_with_a_redaction_from_the_comment_page(client, db_session):
+def test_approve_with_a_redaction_the_moderator_chooses(client, db_session):
     family, post = world(db_session)
-    named = pending_comment(db_session, post, parent_identity(db_session, family), "Go Maya Patel!")
+    text = "Go Maya Patel and Millie Jones! Call Bubba on 07700 900123."
+    named = pending_comment(db_session, post, parent_identity(db_session, family), text)
     user = _staff(client, db_session)
-    shown = client.get(f"/staff/moderation/comments/{named.id}")
-    assert "Published as: Go [name removed]!" in text_of(shown)
+    comment_page = client.get(f"/staff/moderation/comments/{named.id}")
+    link = page(comment_page).select_one("#redact-link")["href"]
+    assert link == f"/staff/moderation/comments/{named.id}/redact"
+    shown = client.get(link)
+    assert shown.status_code == 200
+    boxes = page(shown).select("input[name=parts]")
+    assert [b.has_attr("checked") for b in boxes] == [True, True, True]
+    labels = [text_of_label(shown, b["id"]) for b in boxes]
+    assert labels == ["“Maya Patel”", "“Millie Jones”", "“07700 900123”"]
+    assert page(shown).select_one("#preview").text == (
+        "Go [name removed] and [name removed]! Call Bubba on [details removed]."
+    )
+    token = csrf_of(shown)
+    keep_millie = [boxes[0]["value"], boxes[2]["value"]]
+    missing = client.post(
+        link, data={"csrf_token": token, "parts": keep_millie, "also_remove": "Bubba, Zog"}
+    )
+    assert missing.status_code == 422
+    assert "not in the comment: Zog" in text_of(missing)
+    assert page(missing).select_one("#also_remove").text == "Bubba, Zog"
+    assert [b.has_attr("checked") for b in page(missing).select("input[name=parts]")] == [
+        True,
+        False,
+        True,
+    ]
+    nothing = client.post(link, data={"csrf_token": token})
+    assert nothing.status_code == 422 and "Choose at least one part" in text_of(nothing)
+    assert not any(b.has_attr("checked") for b in page(nothing).select("input[name=parts]"))
+    previewed = client.post(
+        link,
+        data={"csrf_token": token, "parts": keep_millie, "also_remove": "bubba", "preview": "yes"},
+    )
+    assert previewed.status_code == 200
+    assert page(previewed).select_one("#preview").text == (
+        "Go [name removed] and Millie Jones! Call [details removed] on [details removed]."
+    )
+    db_session.refresh(named)
+    assert named.status == "pending"
     done = client.post(
-        f"/staff/moderation/comments/{named.id}",
-        data={"csrf_token": csrf_of(shown), "action": "redact"},
+        link,
+        data={"csrf_token": token, "parts": keep_millie, "also_remove": "bubba"},
         follow_redirects=False,
     )
     assert done.status_code == 303
     db_session.refresh(named)
-    assert named.body == "Go [name removed]!" and named.original_body == "Go Maya Patel!"
+    assert named.status == "approved" and named.original_body == text
+    assert (
+        named.body
+        == "Go [name removed] and Millie Jones! Call [details removed] on [details removed]."
+    )
     event = history_of(db_session, "comment", named.id)[-1]
     assert event.tag == "comment:redact" and event.actor_user_id == user.id
-    again = client.post(
-        f"/staff/moderation/comments/{named.id}",
-        data={"csrf_token": csrf_of(shown), "action": "approve"},
-    )
+    assert event.details["removed_rules"] == ["phone_number", "pupil_name"]
+    assert event.details["words_removed"] == 1
+    again = client.post(link, data={"csrf_token": token, "parts": keep_millie})
     assert again.status_code == 409 and "already decided" in text_of(again)
+    assert client.get(link, follow_redirects=False).status_code == 303
+    public = client.get("/news/sports-day/comment")
+    assert "Bubba" not in public.text and text not in public.text
+
+
+def text_of_label(response, input_id: str) -> str:  # type: ignore[no-untyped-def]
+    return page(response).select_one(f"label[for={input_id}]").text.strip()
+
+
+def test_a_redaction_of_typed_words_only_and_the_original_for_moderators_only(client, db_session):
+    family, post = world(db_session)
+    plain = pending_comment(
+        db_session, post, parent_identity(db_session, family), "Big Tom and bigtom won"
+    )
+    _staff(client, db_session)
+    link = f"/staff/moderation/comments/{plain.id}/redact"
+    shown = client.get(link)
+    assert page(shown).select("input[name=parts]") == []
+    done = client.post(
+        link,
+        data={"csrf_token": csrf_of(shown), "also_remove": "big   tom"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    db_session.refresh(plain)
+    assert plain.body == "[details removed] and bigtom won"
+    moderator_view = client.get(f"/staff/moderation/comments/{plain.id}")
+    assert "Big Tom and bigtom won" in text_of(moderator_view)
+    assert "[details removed] and bigtom won" in page(moderator_view).select_one("#published").text
 
 
 def test_bulk_reject_needs_a_reason_and_ids(client, db_session):
@@ -222,6 +291,7 @@ def test_settings_are_admin_only_and_logged(client, db_session):
 ROUTE_ROLES = {
     "/staff/moderation": {Role.office, Role.head},
     "/staff/moderation/comments/{comment_id}": {Role.office, Role.head},
+    "/staff/moderation/comments/{comment_id}/redact": {Role.office, Role.head},
     "/staff/moderation/external": {Role.office, Role.head},
     "/staff/moderation/words": {Role.office, Role.admin},
     "/staff/moderation/words/test": {Role.office, Role.admin},
@@ -264,7 +334,7 @@ def test_hostile_input_on_every_field_keeps_the_text(client, db_session, value):
     from tests.conftest import TEST_SECRET
     from tests.moderation.helpers import send, signed_in_parent
 
-    world(db_session)
+    family, post = world(db_session)
     signed_in_parent(client, db_session, TEST_SECRET)
     for data in (
         {"body": value, "display_name": "Sarah J."},
@@ -291,12 +361,19 @@ def test_hostile_input_on_every_field_keeps_the_text(client, db_session, value):
     ):
         response = client.post(path, data={"csrf_token": token, **data})
         assert response.status_code < 500, path
+    waiting = pending_comment(
+        db_session, post, parent_identity(db_session, family), "Go Maya Patel"
+    )
     office = moderator(db_session, Role.office, name="Hostile Office")
     client.cookies.clear()
     sign_in(client, office)
     token = csrf_of(client.get("/staff/moderation"))
     for path, data in (
         ("/staff/moderation", {"action": value, "reason": value, "comment_ids": [value, "1"]}),
+        (
+            f"/staff/moderation/comments/{waiting.id}/redact",
+            {"parts": [value, "1"], "also_remove": value},
+        ),
         (
             "/staff/moderation/external",
             {"channel": value, "link": value, "author": value, "body": value, "action": value},

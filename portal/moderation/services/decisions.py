@@ -9,6 +9,7 @@ with the moderator, the reason and the rules screening raised.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -35,6 +36,8 @@ PAGE_SIZE = 25
 MAX_REASON = 1000
 NAME_REMOVED = "[name removed]"
 DETAILS_REMOVED = "[details removed]"
+MAX_EXTRA_WORDS = 20
+MAX_EXTRA_LENGTH = 500
 COMPLAINT_LINK_PATH = "/news/comments/complaint/"
 COMPLAINT_LINK_PURPOSE = "comment-complaint"
 COMPLAINT_LINK_DAYS = 60
@@ -64,7 +67,7 @@ class Action(enum.StrEnum):
     def label(self) -> str:
         return {
             Action.approve: "Approve",
-            Action.redact: "Approve with names and details removed",
+            Action.redact: "Approve with every flagged name and detail removed",
             Action.reject: "Reject",
             Action.refer: "Send to the complaints procedure",
             Action.block: "Block the commenter",
@@ -84,10 +87,20 @@ class DecisionRefused(Exception):
 
 
 @dataclass(frozen=True)
+class Redaction:
+    """What a moderator chose to remove: flagged parts by their flag ids (None: every flagged
+    name and personal detail, as the queue's bulk action does) and words they typed."""
+
+    flag_ids: tuple[int, ...] | None = None
+    words: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Decision:
     action: Action
     reason: str = ""
     reject_pending: bool = False  # with a block: reject their comments still waiting
+    redaction: Redaction | None = None  # with a redaction: what to remove (None: every flag)
 
 
 @dataclass
@@ -252,17 +265,71 @@ def _email_author(
     )
 
 
-def redacted(text: str, flags: list[CommentFlag]) -> str:
-    """The text with each flagged name replaced by "[name removed]" and each flagged personal
-    detail by "[details removed]"."""
+def removable(flags: list[CommentFlag]) -> list[CommentFlag]:
+    """The flagged parts a redaction may remove: names and personal details, one per place."""
+    seen: set[tuple[int, int]] = set()
+    out = []
+    for flag in sorted(flags, key=lambda f: (f.start, -f.end, f.id or 0)):
+        if flag.rule in REDACTED_RULES and (flag.start, flag.end) not in seen:
+            seen.add((flag.start, flag.end))
+            out.append(flag)
+    return out
+
+
+def extra_words(typed: str) -> list[str]:
+    """The words a moderator typed to remove as well: separated by commas or new lines, each
+    with its spaces tidied, repeats left out."""
+    found: dict[str, str] = {}
+    for part in re.split(r"[,\n]", typed):
+        word = " ".join(part.split())
+        if word:
+            found.setdefault(word.casefold(), word)
+    return list(found.values())
+
+
+def _word_pattern(word: str) -> re.Pattern[str]:
+    """A typed word or phrase, matched as a whole word (as screening does), any case, with any
+    spaces between its words."""
+    body = r"\s+".join(re.escape(part) for part in word.split())
+    return re.compile(rf"(?<!\w){body}(?!\w)", re.IGNORECASE)
+
+
+def check_extra_words(text: str, typed: str) -> tuple[list[str], str]:
+    """The typed words to remove, and what to fix ("" when nothing): each must be in the text."""
+    if len(typed) > MAX_EXTRA_LENGTH:
+        return [], f"Enter {MAX_EXTRA_LENGTH} characters or fewer"
+    found = extra_words(typed)
+    if len(found) > MAX_EXTRA_WORDS:
+        return [], f"Enter {MAX_EXTRA_WORDS} words or fewer, separated by commas"
+    missing = [word for word in found if not _word_pattern(word).search(text)]
+    if missing:
+        return [], "These words are not in the comment: " + ", ".join(missing)
+    return found, ""
+
+
+def redacted(text: str, flags: list[CommentFlag], redaction: Redaction | None = None) -> str:
+    """The text with each chosen flagged name replaced by "[name removed]", each chosen flagged
+    personal detail and each typed word by "[details removed]". Without a `redaction`, every
+    flagged name and personal detail is chosen. Overlapping parts become one."""
+    chosen = redaction.flag_ids if redaction is not None else None
+    spans: list[tuple[int, int, str]] = [
+        (flag.start, flag.end, NAME_REMOVED if flag.rule in NAME_RULES else DETAILS_REMOVED)
+        for flag in removable(flags)
+        if (chosen is None or flag.id in chosen) and 0 <= flag.start < flag.end <= len(text)
+    ]
+    for word in redaction.words if redaction is not None else ():
+        spans.extend(
+            (m.start(), m.end(), DETAILS_REMOVED) for m in _word_pattern(word).finditer(text)
+        )
     out: list[str] = []
     at = 0
-    for flag in sorted(flags, key=lambda f: (f.start, -f.end)):
-        if flag.rule not in REDACTED_RULES or flag.start < at or flag.end > len(text):
+    for start, end, replacement in sorted(spans, key=lambda s: (s[0], -s[1])):
+        if start < at:  # overlaps the part just removed: removed with it
+            at = max(at, end)
             continue
-        out.append(text[at : flag.start])
-        out.append(NAME_REMOVED if flag.rule in NAME_RULES else DETAILS_REMOVED)
-        at = flag.end
+        out.append(text[at:start])
+        out.append(replacement)
+        at = end
     out.append(text[at:])
     return "".join(out)
 
@@ -307,8 +374,16 @@ def decide(
         values["status"] = CommentStatus.approved.value
     elif decision.action == Action.redact:
         original = shown_text(comment)
-        new_body = redacted(original, flags)
+        if decision.redaction is not None and decision.redaction.words:
+            _found, problem = check_extra_words(original, "\n".join(decision.redaction.words))
+            if problem:
+                raise DecisionRefused(problem, "also_remove")
+        new_body = redacted(original, flags, decision.redaction)
         if new_body == original:
+            if decision.redaction is not None:
+                raise DecisionRefused(
+                    "Choose at least one part to remove, or type the words to remove", "parts"
+                )
             raise DecisionRefused(
                 "Screening found no names or personal details to remove. Approve it as it is, "
                 "or reject it.",
@@ -340,6 +415,7 @@ def decide(
             "reason": reason,
             "rules": sorted({flag.rule for flag in flags}),
             "reports": len(reports_of(session, comment.id)),
+            **(_removed(flags, decision.redaction) if decision.action == Action.redact else {}),
         },
     )
     if decision.action == Action.reject:
@@ -352,6 +428,18 @@ def decide(
         )
         _email_author(session, settings, comment, "comment-to-complaints", {"complaint_link": link})
     return True
+
+
+def _removed(flags: list[CommentFlag], redaction: Redaction | None) -> dict[str, object]:
+    """What a redaction removed, for the history: the rules of the parts chosen and how many
+    words were typed (the words themselves stay on the comment, for moderators only)."""
+    chosen = redaction.flag_ids if redaction is not None else None
+    parts = [f for f in removable(flags) if chosen is None or f.id in chosen]
+    return {
+        "removed_rules": sorted({f.rule for f in parts}),
+        "removed_parts": len(parts),
+        "words_removed": len(redaction.words) if redaction is not None else 0,
+    }
 
 
 def block(
