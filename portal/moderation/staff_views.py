@@ -321,6 +321,53 @@ def moderation_comment_redact_save(
     return _see_other(f"{BASE}?done=1&already=0")
 
 
+# ---------------------------------------------------------------- blocked commenters
+
+
+def _blocked_page(
+    request: Request,
+    session: Session,
+    *,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "moderation/moderation-blocked.html",
+        {
+            "blocked": decisions.blocked_commenters(session),
+            "unblocked": request.query_params.get("unblocked", "") if not errors else "",
+            "errors": errors or {},
+            "base": BASE,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get(BASE + "/blocked")
+def moderation_blocked(request: Request, session: SessionDep, user: Moderator) -> Response:
+    return _blocked_page(request, session)
+
+
+@router.post(BASE + "/blocked/{commenter_id}/unblock")
+def moderation_blocked_unblock(
+    request: Request, session: SessionDep, user: Moderator, commenter_id: RowId
+) -> Response:
+    commenter = session.get(Commenter, commenter_id)
+    if commenter is None:
+        raise HTTPException(status_code=404)
+    if not decisions.unblock(session, commenter.id, user):
+        session.rollback()
+        return _blocked_page(
+            request,
+            session,
+            errors={"blocked": "This commenter is not blocked: someone may have unblocked them"},
+            status_code=409,
+        )
+    session.commit()
+    return _see_other(BASE + "/blocked?unblocked=1")
+
+
 # ---------------------------------------------------------------- the word lists
 
 

@@ -3,6 +3,7 @@ redaction, the word lists and test box, external comments, the settings, and who
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -288,11 +289,86 @@ def test_settings_are_admin_only_and_logged(client, db_session):
     assert len(history_of(db_session, "moderation-settings", row.id)) == 2
 
 
+def test_blocked_commenters_are_listed_and_can_be_unblocked(client, db_session, settings):
+    from portal.moderation.services import decisions
+    from portal.moderation.services.decisions import Action, Decision
+
+    family, post = world(db_session)
+    who = parent_identity(db_session, family)
+    pending_comment(db_session, post, who, "First")
+    office = _staff(client, db_session)
+    empty = client.get("/staff/moderation/blocked")
+    assert empty.status_code == 200 and page(empty).select_one("#none-blocked") is not None
+    queue = client.get("/staff/moderation")
+    assert page(queue).select_one("a[href='/staff/moderation/blocked']") is not None
+    decisions.block(db_session, settings, who.commenter.id, Decision(Action.block, "Rude"), office)
+    db_session.commit()
+    shown = client.get("/staff/moderation/blocked")
+    card = page(shown).select_one(f"#commenter-{who.commenter.id}")
+    assert "Sarah Jones, on the pupil register" in card.text and "Rude" in card.text
+    assert "sarah@example.com" not in shown.text
+    url = f"/staff/moderation/blocked/{who.commenter.id}/unblock"
+    done = client.post(url, data={"csrf_token": csrf_of(shown)}, follow_redirects=False)
+    assert done.status_code == 303
+    after = client.get(done.headers["location"])
+    assert page(after).select_one("#unblocked") is not None
+    assert page(after).select_one("#none-blocked") is not None
+    db_session.refresh(who.commenter)
+    assert not who.commenter.blocked and who.commenter.blocked_reason == ""
+    tags = [e.tag for e in history_of(db_session, "commenter", who.commenter.id)]
+    assert tags[-2:] == ["commenter:blocked", "commenter:unblocked"]
+    again = client.post(url, data={"csrf_token": csrf_of(shown)})
+    assert again.status_code == 409 and "not blocked" in text_of(again)
+    gone = "/staff/moderation/blocked/999999/unblock"
+    assert client.post(gone, data={"csrf_token": csrf_of(shown)}).status_code == 404
+
+
+@pytest.mark.committed
+def test_two_moderators_unblocking_at_once_exactly_one_wins(app, db_session, settings):
+    from portal.moderation.services import decisions
+    from portal.moderation.services.decisions import Action, Decision
+
+    family, _post = world(db_session)
+    who = parent_identity(db_session, family)
+    users = [
+        make_user(db_session, Role.office, name="Ann Office"),
+        make_user(db_session, Role.head, name="Bob Head"),
+    ]
+    decisions.block(db_session, settings, who.commenter.id, Decision(Action.block, "x"), users[0])
+    db_session.commit()
+    clients = [TestClient(app, raise_server_exceptions=False) for _ in users]
+    tokens = []
+    for client, user in zip(clients, users, strict=True):
+        sign_in(client, user)
+        tokens.append(csrf_of(client.get("/staff/moderation/blocked")))
+    codes = [0, 0]
+    barrier = threading.Barrier(2)
+    url = f"/staff/moderation/blocked/{who.commenter.id}/unblock"
+
+    def run(i: int) -> None:
+        barrier.wait()
+        codes[i] = (
+            clients[i].post(url, data={"csrf_token": tokens[i]}, follow_redirects=False).status_code
+        )
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(codes) == [303, 409]
+    db_session.expire_all()
+    tags = [e.tag for e in history_of(db_session, "commenter", who.commenter.id)]
+    assert tags.count("commenter:unblocked") == 1
+
+
 ROUTE_ROLES = {
     "/staff/moderation": {Role.office, Role.head},
     "/staff/moderation/comments/{comment_id}": {Role.office, Role.head},
     "/staff/moderation/comments/{comment_id}/redact": {Role.office, Role.head},
     "/staff/moderation/external": {Role.office, Role.head},
+    "/staff/moderation/blocked": {Role.office, Role.head},
+    "/staff/moderation/blocked/{commenter_id}/unblock": {Role.office, Role.head},
     "/staff/moderation/words": {Role.office, Role.admin},
     "/staff/moderation/words/test": {Role.office, Role.admin},
     "/staff/moderation/words/{word_id}/remove": {Role.office, Role.admin},
@@ -315,7 +391,7 @@ def test_access_matrix_every_route_every_staff_role(app, client, db_session):
         sign_in(client, make_user(db_session, role, name=f"Tester {role.value}"))
         token = csrf_of(client.get("/staff/login"))
         for method, path in sorted(paths):
-            url = path.replace("{comment_id}", "999999").replace("{word_id}", "999999")
+            url = re.sub(r"\{\w+\}", "999999", path)
             if method == "GET":
                 code = client.get(url, follow_redirects=False).status_code
             else:

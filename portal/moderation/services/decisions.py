@@ -20,6 +20,7 @@ from portal.accounts.models import Role
 from portal.channel.models import Post
 from portal.clock import unix_seconds
 from portal.config import Settings
+from portal.consent.models import Contact
 from portal.db import now_of
 from portal.history import Actor, record_event
 from portal.mail import queue_mail
@@ -492,7 +493,41 @@ def block(
     return True
 
 
+@dataclass(frozen=True)
+class BlockedCommenter:
+    commenter: Commenter
+    register_name: str | None  # their name on the pupil register, when they are on it
+    comments: int
+    last_comment_id: int | None
+
+
+def blocked_commenters(session: Session) -> list[BlockedCommenter]:
+    """Everyone blocked, most recently blocked first, with how many comments they sent."""
+    counts = (
+        select(
+            Comment.commenter_id,
+            func.count(Comment.id).label("comments"),
+            func.max(Comment.id).label("last_id"),
+        )
+        .group_by(Comment.commenter_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Commenter, Contact.name, counts.c.comments, counts.c.last_id)
+        .outerjoin(Contact, Contact.id == Commenter.contact_id)
+        .outerjoin(counts, counts.c.commenter_id == Commenter.id)
+        .where(Commenter.blocked.is_(True))  # type: ignore[attr-defined]
+        .order_by(Commenter.blocked_at.desc(), Commenter.id.desc())  # type: ignore[union-attr]
+    ).all()
+    return [
+        BlockedCommenter(commenter, name, comments or 0, last_id)
+        for commenter, name, comments, last_id in rows
+    ]
+
+
 def unblock(session: Session, commenter_id: int, moderator: object) -> bool:
+    """Let a blocked commenter comment again (a conditional update: of two moderators at once,
+    one unblocks and the other is told). Their comments already decided stay as they are."""
     changed = session.execute(
         update(Commenter)
         .where(Commenter.id == commenter_id, Commenter.blocked.is_(True))  # type: ignore[attr-defined]
