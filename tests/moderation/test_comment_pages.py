@@ -220,7 +220,7 @@ def test_the_post_panel_shows_only_approved_comments_and_counts_them(
     assert [p.template for p in shown] == ["moderation/post-comments.html"]
     panel = shown[0].panel
     assert panel["count"] == 3
-    assert [c.body for c in panel["comments"]] == texts[:3]
+    assert [c["body"].striptags() for c in panel["comments"]] == texts[:3]
     html = app.state.templates.get_template(shown[0].template).render(
         panel=panel, school=app.state.school_for(Request(scope)), csrf_token="x"
     )

@@ -139,6 +139,25 @@ def test_a_redaction_of_typed_words_only_and_the_original_for_moderators_only(cl
     assert "[details removed] and bigtom won" in page(moderator_view).select_one("#published").text
 
 
+def test_the_queue_stops_counting_after_the_cap_and_still_pages(client, db_session, monkeypatch):
+    from portal.moderation.services import decisions
+
+    monkeypatch.setattr(decisions, "COUNT_CAP", 2)
+    monkeypatch.setattr(decisions, "PAGE_SIZE", 1)
+    family, post = world(db_session)
+    who = parent_identity(db_session, family)
+    made = [pending_comment(db_session, post, who, f"Comment {i}") for i in range(4)]
+    _staff(client, db_session)
+    first = page(client.get("/staff/moderation"))
+    assert first.select_one("#queue-count").text == "More than 2 comments waiting."
+    assert first.select_one(f"#comment-{made[0].id}") is not None
+    assert first.select_one("a[rel=next]")["href"] == "/staff/moderation?page=2"
+    last = page(client.get("/staff/moderation?page=4"))
+    assert last.select_one(f"#comment-{made[3].id}") is not None
+    assert last.select_one("a[rel=next]") is None
+    assert "Page 4" in last.select_one(".govuk-pagination").text
+
+
 def test_bulk_reject_needs_a_reason_and_ids(client, db_session):
     family, post = world(db_session)
     who = parent_identity(db_session, family)
