@@ -56,6 +56,8 @@ bench: install $(LIGHTHOUSE)
 	$(BIN)/python -m tests.bench.screening
 	$(BIN)/python -m tests.bench.burst --database sqlite
 	$(BIN)/python -m tests.bench.burst --database postgresql
+	$(BIN)/python -m tests.bench.moderation --database sqlite
+	$(BIN)/python -m tests.bench.moderation --database postgresql
 
 # Lighthouse has its own package.json, so the app's `npm ci` stays small.
 $(LIGHTHOUSE): tools/lighthouse/package.json tools/lighthouse/package-lock.json

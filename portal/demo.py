@@ -16,6 +16,7 @@ from portal.config import Settings
 from portal.consent.demo import load_demo_confirmations, load_demo_pupils
 from portal.guidance.services import publish_policy
 from portal.mail import queue_mail
+from portal.moderation.demo import load_demo_comments
 from portal.school.demo import create_demo_school
 
 DEMO_PARENT = "sarah.jones@example.com"  # mother of Millie (3B) and Lily (4M) in the register
@@ -102,6 +103,7 @@ def load_demo(session: Session, settings: Settings, *, only_if_empty: bool = Fal
     load_demo_cases(session, settings)
     load_demo_pupils(session)
     load_demo_confirmations(session, settings)
+    load_demo_comments(session, settings)
     queue_mail(
         session,
         to="office@brookfield-primary.example",

@@ -28,6 +28,7 @@ INSTALLED_DOMAINS: tuple[str, ...] = (
     "portal.complaints",
     "portal.consent",
     "portal.channel",
+    "portal.moderation",
     "portal.school",
     "portal.school.term_dates_domain",
     "portal.wording",

@@ -149,10 +149,13 @@ def test_the_installed_domains_give_the_staff_menu_of_every_role(client, db_sess
         "Photo check",
         "Consent reports",
         "Confirmations",
+        "Comments",
+        "Comment words",
         "Staff accounts",
         "Policy",
         "School settings",
         "Consent settings",
+        "Comment settings",
         "Outbox",
     ]
 
@@ -166,6 +169,7 @@ def test_every_installed_domain_is_a_package_with_its_description():
         "complaints",
         "consent",
         "channel",
+        "moderation",
         "school",
         "term-dates",
         "wording",
@@ -183,6 +187,7 @@ def test_the_schema_has_every_installed_domains_tables():
         "portal.complaints.models",
         "portal.consent.models",
         "portal.channel.models",
+        "portal.moderation.models",
         "portal.wording.models",
     }
     assert {"complaint", "staff_user", "policy_version", "wording_override", "news_post"} <= set(

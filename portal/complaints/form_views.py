@@ -479,6 +479,28 @@ def complaint_done(request: Request, session: SessionDep) -> Response:
     )
 
 
+PREFILL_PATH = "/complaints/new/prefill"
+
+
+@router.post(PREFILL_PATH)
+def complaint_prefill(request: Request, session: SessionDep, form: FormDep) -> Response:
+    """Start the form with words the parent wrote elsewhere (a comment on the school's news they
+    chose to send as a complaint instead). They begin at the first question as usual; the words
+    wait on the "what happened" page, where the form's own rules check them like typed ones."""
+    text = _text(form, "what_happened").strip()[:LONG_TEXT_LIMIT]
+    now = now_of(session)
+    draft = _draft(request, session, now)
+    token = request.cookies.get(drafts.DRAFT_COOKIE, "")
+    if draft is None:
+        draft, token = drafts.start(session, now)
+    if text:
+        drafts.save(session, draft, {"what_happened": text}, now)
+    session.commit()
+    response = RedirectResponse(_step_url("kind"), status_code=303)
+    _set_draft_cookie(request, response, token)
+    return response
+
+
 @router.post("/complaints/new/submit")
 def complaint_submit(request: Request, session: SessionDep, form: FormDep) -> Response:
     settings = _settings(request)

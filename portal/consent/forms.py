@@ -318,6 +318,13 @@ class LinkRequestForm(PostedForm):
             )
 
 
+@dataclass(frozen=True)
+class NextForm(PostedForm):
+    """Where to go after using a sign-in link (checked by `sign_in.safe_next`)."""
+
+    next: Text = ""
+
+
 ANSWER_FIELDS = ("answer", "naming", "agreed", "version")
 MAX_POSTED_FIELDS = 200
 

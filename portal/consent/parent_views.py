@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from portal.config import Settings
-from portal.consent.forms import LinkRequestForm, ParentAnswersForm
+from portal.consent.forms import LinkRequestForm, NextForm, ParentAnswersForm
 from portal.consent.models import Contact, Pupil
 from portal.consent.parents import (
     OptionalParent,
@@ -102,30 +102,33 @@ def photos_request(
 # ---------------------------------------------------------------- the link in the email
 
 
-def _link_page(request: Request, session: SessionDep, token: str) -> Response:
+def _link_page(request: Request, session: SessionDep, token: str, next_path: str) -> Response:
     usable = len(token) <= TOKEN_MAX_CHARS and sign_ins.waiting_link(session, token) is not None
     return render(
         request,
         "consent/photos-sign-in.html",
-        {"usable": usable, "token": token if usable else ""},
+        {"usable": usable, "token": token if usable else "", "next": sign_ins.safe_next(next_path)},
         status_code=200 if usable else 410,
     )
 
 
 @router.get("/photos/sign-in/{token}")
 def photos_sign_in(request: Request, session: SessionDep, token: str) -> Response:
-    """The link only shows a button: opening it (as an email scanner may) does not use it."""
-    return _link_page(request, session, token)
+    """The link only shows a button: opening it (as an email scanner may) does not use it. A
+    link asked for on a news post carries `next`, the post to go back to (local /news/ only)."""
+    return _link_page(request, session, token, request.query_params.get("next", ""))
 
 
 @router.post("/photos/sign-in/{token}")
-def photos_sign_in_use(request: Request, session: SessionDep, token: str) -> Response:
+def photos_sign_in_use(
+    request: Request, session: SessionDep, token: str, form: Annotated[NextForm, Depends()]
+) -> Response:
     row = sign_ins.use_link(session, token) if len(token) <= TOKEN_MAX_CHARS else None
     if row is None:
         session.rollback()
-        return _link_page(request, session, token)
+        return _link_page(request, session, token, form.next)
     session.commit()
-    response = _see_other("/photos/answers")
+    response = _see_other(sign_ins.safe_next(form.next) or "/photos/answers")
     start_parent_session(request, response, row)
     return response
 

@@ -550,6 +550,65 @@ CATALOGUE: tuple[Wording, ...] = (
         },
     ),
     Wording(
+        key="comment-link",
+        kind=EMAIL,
+        title="Your link to comment on the school's news",
+        purpose="Sent when someone who is not on the pupil register asks to comment on a news "
+        "post and the school lets anyone comment: it confirms their address, once, for a short "
+        "time.",
+        to="parent",
+        variables={
+            "school": SCHOOL,
+            "private_link": "the one-time link (keep it in the email)",
+            "link_minutes": "how many minutes the link works for",
+        },
+        sample={"private_link": SECRET_PLACEHOLDER, "link_minutes": "30"},
+        needs_private_link=True,
+    ),
+    Wording(
+        key="comment-rejected",
+        kind=EMAIL,
+        title="Your comment was not published",
+        purpose="Sent to the author of a comment on the school's news when a moderator rejects "
+        "it, with the reason. Only the author is sent their words.",
+        to="parent",
+        variables={
+            "school": SCHOOL,
+            "recipient_name": "the name the commenter chose to show",
+            "post_title": "the title of the news post",
+            "comment_text": "the comment as they wrote it",
+            "reason": "why it was not published, in the moderator's words",
+        },
+        sample={
+            "recipient_name": "Sarah J.",
+            "post_title": "Sports day",
+            "comment_text": "Well done to everyone in Year 3!",
+            "reason": "It names a child other than your own.",
+        },
+    ),
+    Wording(
+        key="comment-to-complaints",
+        kind=EMAIL,
+        title="Your comment: please use the complaints procedure",
+        purpose="Sent to the author of a comment on the school's news that a moderator sends to "
+        "the complaints procedure instead of publishing it: a link starts the complaint form "
+        "with their words.",
+        to="parent",
+        variables={
+            "school": SCHOOL,
+            "recipient_name": "the name the commenter chose to show",
+            "post_title": "the title of the news post",
+            "comment_text": "the comment as they wrote it",
+            "complaint_link": "a link that starts the complaint form with their words",
+        },
+        sample={
+            "recipient_name": "Sarah J.",
+            "post_title": "Sports day",
+            "comment_text": "Nobody listens when I complain about the car park.",
+            "complaint_link": "https://portal.example/news/comments/complaint/SAMPLE",
+        },
+    ),
+    Wording(
         key="stage1-letter",
         kind=LETTER,
         title="Response letter (stage 1, or the reply to a concern)",

@@ -1,0 +1,1 @@
+"""Comments on the school's news: screening, the parents' pages and the moderators' pages."""

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,8 +54,19 @@ def photos_link(settings: Settings) -> str:
     return settings.base_url.rstrip("/") + PHOTOS_PATH
 
 
-def sign_in_link(settings: Settings, token: str) -> str:
-    return settings.base_url.rstrip("/") + SIGN_IN_PATH + token
+# Where a parent may be sent back to after signing in, besides their answers: a news post's
+# page or its comment page (`portal.moderation`), never another site or any other path.
+_NEXT_PATH = re.compile(r"^/news/[a-z0-9](?:[a-z0-9-]{0,118})(?:/comment)?$")
+
+
+def safe_next(path: str) -> str:
+    """`path` when a sign-in may return the parent there (a local /news/... page), else ""."""
+    return path if _NEXT_PATH.fullmatch(path or "") else ""
+
+
+def sign_in_link(settings: Settings, token: str, next_path: str = "") -> str:
+    after = f"?next={safe_next(next_path)}" if safe_next(next_path) else ""
+    return settings.base_url.rstrip("/") + SIGN_IN_PATH + token + after
 
 
 def new_link(session: Session, settings: Settings, contact: Contact) -> str:
@@ -73,7 +85,7 @@ def new_link(session: Session, settings: Settings, contact: Contact) -> str:
     return token
 
 
-def request_link(session: Session, settings: Settings, email: str) -> None:
+def request_link(session: Session, settings: Settings, email: str, next_path: str = "") -> None:
     """Email a sign-in link to `email` if it is on the register, else an email saying it is not.
 
     The caller has checked the address's form and counted the attempt; what happened is never
@@ -96,11 +108,16 @@ def request_link(session: Session, settings: Settings, email: str) -> None:
             related=("parent-sign-in", "unknown"),
         )
         return
-    send_link(session, settings, contact, to=address)
+    send_link(session, settings, contact, to=address, next_path=next_path)
 
 
 def send_link(
-    session: Session, settings: Settings, contact: Contact, *, to: str | None = None
+    session: Session,
+    settings: Settings,
+    contact: Contact,
+    *,
+    to: str | None = None,
+    next_path: str = "",
 ) -> None:
     """Queue a fresh sign-in link to the contact's address: sealed in the outbox, so staff who
     read the outbox never see it."""
@@ -123,7 +140,7 @@ def send_link(
         subject=message.subject,
         body_text=message.body + f"\n\n{school.name}\n{school.contact_phone}\n",
         related=("contact", str(contact.id)),
-        sealed_secret=seal(settings.secret_key, sign_in_link(settings, token)),
+        sealed_secret=seal(settings.secret_key, sign_in_link(settings, token, next_path)),
     )
     record_event(
         session,
