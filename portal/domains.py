@@ -18,6 +18,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from fastapi import APIRouter, Request
     from sqlmodel import Session
 
@@ -98,6 +100,10 @@ class Domain:
     # Parts of a public news post's page (/news/<slug>) that another domain adds, such as its
     # comments: `context(request, session, post)` says what each shows, or None to leave it out.
     post_panels: Sequence[HomePanel] = ()
+    # Told when photo consent may have changed for these pupils (an answer recorded, a
+    # safeguarding flag set) at this moment, in the same transaction: how the news channel hears
+    # of a withdrawal without consent importing it (`pupil_consent_changed`).
+    on_pupil_consent_changed: Callable[[Session, Iterable[int], datetime], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +159,17 @@ class Installed:
             if context is not None:
                 shown.append(ShownPanel(template=panel.template, panel=context))
         return shown
+
+
+def pupil_consent_changed(session: Session, pupil_ids: Iterable[int], at: datetime) -> None:
+    """Tell every installed domain that consent may have changed for these pupils: called by
+    photo consent when answers are recorded and when a pupil is restricted."""
+    ids = sorted({int(pupil_id) for pupil_id in pupil_ids})
+    if not ids:
+        return
+    for domain in installed().domains:
+        if domain.on_pupil_consent_changed is not None:
+            domain.on_pupil_consent_changed(session, ids, at)
 
 
 def load_domain(package: str) -> Domain:

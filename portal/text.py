@@ -20,6 +20,10 @@ from __future__ import annotations
 
 import re
 
+import nh3
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
 # Characters removed on input. Tab (U+0009) and LF (U+000A) are missing on purpose.
 REMOVED = (
     "\x00-\x08\x0b-\x1f"  # C0 controls except tab and LF (CR is turned into LF first)
@@ -41,3 +45,41 @@ def clean_text(value: str) -> str:
 def is_clean(value: str) -> bool:
     """True when `clean_text` would leave `value` as it is."""
     return clean_text(value) == value
+
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": True})
+
+ALLOWED_TAGS = {"h2", "h3", "h4", "p", "ul", "ol", "li", "strong", "em", "a", "blockquote", "br"}
+_GOVUK_CLASSES = {
+    "h2": "govuk-heading-m",
+    "h3": "govuk-heading-s",
+    "h4": "govuk-heading-s",
+    "p": "govuk-body",
+    "ul": "govuk-list govuk-list--bullet",
+    "ol": "govuk-list govuk-list--number",
+    "a": "govuk-link",
+}
+
+
+def render_markdown(text: str) -> Markup:
+    """Markdown to HTML with raw HTML off, then sanitised, then given GOV.UK classes: the one
+    renderer for what staff write in Markdown (the online policy, the school's news posts).
+
+    Headings are shifted down one level so the page keeps a single h1; only http, https and
+    mailto links survive (a `javascript:` link loses its address).
+    """
+    html = _markdown.render(text)
+    for level in (5, 4, 3, 2, 1):
+        html = html.replace(f"<h{level}>", f"<h{level + 1}>").replace(
+            f"</h{level}>", f"</h{level + 1}>"
+        )
+    clean = nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes={"a": {"href"}},
+        url_schemes={"https", "http", "mailto"},
+        link_rel="noopener noreferrer",
+    )
+    for tag, css in _GOVUK_CLASSES.items():
+        clean = re.sub(rf"<{tag}(?=[\s>])", f'<{tag} class="{css}"', clean)
+    return Markup(clean)  # noqa: S704 - sanitised by nh3 above

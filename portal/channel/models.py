@@ -77,6 +77,10 @@ class Post(SQLModel, table=True):
     # set); cleared when the head or office deal with it.
     consent_flagged_at: datetime | None = Field(default=None, sa_column=Column(DateTime))
     consent_flag_detail: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # The author has said who is in the pictures (no one is an answer too): migration 0027.
+    pupils_answered: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     comments_open: bool = Field(
         default=True, sa_column=Column(Boolean, nullable=False, server_default=true())
     )

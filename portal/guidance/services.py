@@ -5,29 +5,15 @@ from __future__ import annotations
 import re
 from datetime import date
 
-import nh3
-from markdown_it import MarkdownIt
-from markupsafe import Markup
 from sqlalchemy import select
 from sqlmodel import Session
 
 from portal.accounts.models import StaffUser
 from portal.guidance.models import PolicyVersion
 from portal.history import Actor, record_event
+from portal.text import render_markdown as render_markdown  # the shared safe renderer
 
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": True})
 _VERSION_PATTERN = re.compile(r"^\d{1,3}(\.\d{1,3}){0,2}$")
-
-ALLOWED_TAGS = {"h2", "h3", "h4", "p", "ul", "ol", "li", "strong", "em", "a", "blockquote", "br"}
-_GOVUK_CLASSES = {
-    "h2": "govuk-heading-m",
-    "h3": "govuk-heading-s",
-    "h4": "govuk-heading-s",
-    "p": "govuk-body",
-    "ul": "govuk-list govuk-list--bullet",
-    "ol": "govuk-list govuk-list--number",
-    "a": "govuk-link",
-}
 
 
 class PolicyError(ValueError):
@@ -35,28 +21,6 @@ class PolicyError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
-
-
-def render_markdown(text: str) -> Markup:
-    """Markdown to HTML with raw HTML off, then sanitised, then given GOV.UK classes.
-
-    Headings are shifted down one level so the page keeps a single h1.
-    """
-    html = _markdown.render(text)
-    for level in (5, 4, 3, 2, 1):
-        html = html.replace(f"<h{level}>", f"<h{level + 1}>").replace(
-            f"</h{level}>", f"</h{level + 1}>"
-        )
-    clean = nh3.clean(
-        html,
-        tags=ALLOWED_TAGS,
-        attributes={"a": {"href"}},
-        url_schemes={"https", "http", "mailto"},
-        link_rel="noopener noreferrer",
-    )
-    for tag, css in _GOVUK_CLASSES.items():
-        clean = re.sub(rf"<{tag}(?=[\s>])", f'<{tag} class="{css}"', clean)
-    return Markup(clean)  # noqa: S704 - sanitised by nh3 above
 
 
 def current_policy(session: Session) -> PolicyVersion | None:

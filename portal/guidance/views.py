@@ -19,13 +19,6 @@ from portal.templating import render
 router = APIRouter(route_class=CleanInputRoute)
 AdminUser = Annotated[StaffUser, Depends(require_role(Role.admin))]
 
-COMING_NEXT = {
-    "news": (
-        "School news",
-        "Soon you will be able to read the school's news here and leave comments.",
-    ),
-}
-
 
 @router.get("/")
 def home(request: Request) -> Response:
@@ -79,16 +72,6 @@ def accessibility(request: Request) -> Response:
 @router.get("/privacy")
 def privacy(request: Request) -> Response:
     return render(request, "guidance/privacy.html")
-
-
-@router.get("/news")
-def news(request: Request) -> Response:
-    return _coming_next(request, "news")
-
-
-def _coming_next(request: Request, key: str) -> Response:
-    title, lead = COMING_NEXT[key]
-    return render(request, "guidance/coming-next.html", {"title": title, "lead": lead})
 
 
 @router.get("/staff/policy")

@@ -458,6 +458,69 @@ CATALOGUE: tuple[Wording, ...] = (
         },
     ),
     Wording(
+        key="news-approval-asked",
+        kind=EMAIL,
+        title="A news post is waiting for your approval",
+        purpose="Sent to the head teacher (or, for the head's own post when the school has no "
+        "other head, the chair of governors) when a member of staff sends a news post for "
+        "approval.",
+        to="staff",
+        variables={
+            "school": SCHOOL,
+            "recipient_name": STAFF,
+            "author_name": "who wrote the post",
+            "post_title": "the post's title",
+            "post_link": "the address of the post's staff page",
+        },
+        sample={
+            "recipient_name": "David Morgan",
+            "author_name": "Janet Okafor",
+            "post_title": "Sports day: a sunny afternoon of races",
+            "post_link": "https://portal.example/staff/news/12",
+        },
+    ),
+    Wording(
+        key="news-post-returned",
+        kind=EMAIL,
+        title="Your news post was returned with comments",
+        purpose="Sent to the author of a news post when the head teacher returns it with comments.",
+        to="staff",
+        variables={
+            "school": SCHOOL,
+            "recipient_name": STAFF,
+            "returned_by": "who returned it",
+            "post_title": "the post's title",
+            "comments": "what they asked for, as they wrote it",
+            "post_link": "the address of the post's staff page",
+        },
+        sample={
+            "recipient_name": "Janet Okafor",
+            "returned_by": "David Morgan",
+            "post_title": "Sports day: a sunny afternoon of races",
+            "comments": "Please add the date of the next event.",
+            "post_link": "https://portal.example/staff/news/12",
+        },
+    ),
+    Wording(
+        key="news-consent-changed",
+        kind=EMAIL,
+        title="A news post shows a pupil without photo consent",
+        purpose="Sent to the head teacher and office staff at once when photo consent is "
+        "withdrawn, or a pupil is restricted, after a post with their picture was approved.",
+        to="staff",
+        variables={
+            "school": SCHOOL,
+            "recipient_name": STAFF,
+            "post_title": "the post's title",
+            "detail": "which pupils, and why, in plain words",
+        },
+        sample={
+            "recipient_name": "David Morgan",
+            "post_title": "Sports day: a sunny afternoon of races",
+            "detail": "Millie Jones, 3B: Withdrawn on 1 December 2026",
+        },
+    ),
+    Wording(
         key="term-dates-running-out",
         kind=EMAIL,
         title="Add the next term dates",

@@ -34,6 +34,7 @@ from portal.consent.models import AnswerHow, ConsentRecord, Pupil, PupilContact,
 from portal.consent.services import evidence
 from portal.consent.services.flags import restricted, settings_of
 from portal.db import now_of
+from portal.domains import pupil_consent_changed
 from portal.history import Actor, record_event
 
 ANSWERS_TAG = "pupil:consent:recorded"
@@ -339,6 +340,7 @@ def record_answers(
             "evidence_id": evidence_id,
         },
     )
+    pupil_consent_changed(session, [pupil.id], now)  # type: ignore[list-item]
     return made
 
 

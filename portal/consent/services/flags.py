@@ -16,6 +16,7 @@ from sqlmodel import Session
 from portal.accounts.models import Role, StaffUser
 from portal.consent.models import ConsentSettings, FlagKind, Pupil, SafeguardingFlag
 from portal.db import now_of
+from portal.domains import pupil_consent_changed
 from portal.history import Actor, record_event
 
 FLAG_SETTING_ROLES = (Role.office, Role.head)
@@ -113,6 +114,7 @@ def set_flag(
         actor=Actor.staff(user),
         detail={"flag_id": flag.id},
     )
+    pupil_consent_changed(session, [pupil.id], flag.set_at)  # type: ignore[list-item]
     return flag
 
 

@@ -34,6 +34,7 @@ from portal.consent.services.answers import (
 from portal.consent.services.flags import settings_of
 from portal.consent.services.sign_in import photos_link
 from portal.db import now_of
+from portal.domains import pupil_consent_changed
 from portal.history import Actor, record_event
 from portal.mail import queue_mail
 from portal.school.services import school_of
@@ -186,6 +187,7 @@ def record_online(
         to_value=AnswerHow.online,
         detail={"records": [r.id for r in made], "contact_id": contact.id},
     )
+    pupil_consent_changed(session, [pupil.id], now)  # type: ignore[list-item]
     tell_parents(session, settings, pupil, made)
     return made
 
