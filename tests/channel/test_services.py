@@ -28,9 +28,7 @@ from tests.factories import make_user
 
 def outbox(session, subject_part: str) -> list[OutboxMessage]:  # type: ignore[no-untyped-def]
     session.expire_all()
-    return [
-        m for m in session.scalars(select(OutboxMessage)) if subject_part in m.subject
-    ]
+    return [m for m in session.scalars(select(OutboxMessage)) if subject_part in m.subject]
 
 
 def tags(session, post) -> list[str]:  # type: ignore[no-untyped-def]
@@ -101,7 +99,9 @@ def test_the_head_returns_a_post_with_comments_and_the_author_is_told(db_session
 def test_nobody_approves_their_own_post_and_the_chair_approves_the_heads(db_session, people):
     post = sent(db_session, people.head, draft(db_session, people.head, "From the head"))
     with pytest.raises(workflow.NewsRefused, match="someone else must approve"):
-        workflow.approve(db_session, people.head, post, seen_revision=post.revision, publish_at=None)
+        workflow.approve(
+            db_session, people.head, post, seen_revision=post.revision, publish_at=None
+        )
     assert [u.id for u in workflow.approvers_for(db_session, post)] == [people.chair.id]
     assert [m.to_address for m in outbox(db_session, "waiting for your approval")] == [
         people.chair.email
@@ -116,7 +116,9 @@ def test_with_a_second_head_the_chair_does_not_approve(db_session, people):
     post = sent(db_session, people.head, draft(db_session, people.head))
     assert [u.id for u in workflow.approvers_for(db_session, post)] == [deputy.id]
     with pytest.raises(workflow.NewsRefused, match="Only the head"):
-        workflow.approve(db_session, people.chair, post, seen_revision=post.revision, publish_at=None)
+        workflow.approve(
+            db_session, people.chair, post, seen_revision=post.revision, publish_at=None
+        )
 
 
 def test_only_drafting_roles_write_and_only_the_author_edits(db_session, people):
@@ -226,7 +228,9 @@ def test_the_photo_check_refuses_approval_and_says_who_and_why(
     with_picture(db_session, settings, people.office, post, [register.allowed, register.refused])
     sent(db_session, people.office, post)
     with pytest.raises(workflow.PhotoCheckRefused) as refused:
-        workflow.approve(db_session, people.head, post, seen_revision=post.revision, publish_at=None)
+        workflow.approve(
+            db_session, people.head, post, seen_revision=post.revision, publish_at=None
+        )
     assert [line.pupil.id for line in refused.value.failing] == [register.refused.id]
     assert refused.value.failing[0].words == "Refused"
     assert "Zoe Clarke" in str(refused.value)
@@ -241,7 +245,9 @@ def test_a_named_pupil_needs_consent_to_be_named(db_session, settings, people, r
     assert all(row.named for row in db_session.scalars(select(PostPupil)))
     sent(db_session, people.office, post)
     with pytest.raises(workflow.PhotoCheckRefused) as refused:
-        workflow.approve(db_session, people.head, post, seen_revision=post.revision, publish_at=None)
+        workflow.approve(
+            db_session, people.head, post, seen_revision=post.revision, publish_at=None
+        )
     assert [line.pupil.id for line in refused.value.failing] == [register.unnamed.id]
     assert "may not be named" in refused.value.failing[0].words
 
@@ -271,9 +277,7 @@ def test_a_withdrawal_after_publishing_flags_the_post_and_tells_head_and_office(
 ):
     post = approved_with(db_session, settings, people, [register.allowed])
     clock.advance(timedelta(hours=1))
-    say_website(
-        db_session, people.office, register.allowed, register.contacts["P1"], False, False
-    )
+    say_website(db_session, people.office, register.allowed, register.contacts["P1"], False, False)
     db_session.commit()
     db_session.refresh(post)
     assert post.consent_flagged_at == now_of(db_session)
@@ -355,7 +359,9 @@ def test_two_posts_with_one_title_get_two_addresses(db_session, people):
     slugs = []
     for _ in range(2):
         post = sent(db_session, people.office, draft(db_session, people.office, "Harvest"))
-        workflow.approve(db_session, people.head, post, seen_revision=post.revision, publish_at=None)
+        workflow.approve(
+            db_session, people.head, post, seen_revision=post.revision, publish_at=None
+        )
         db_session.commit()
         slugs.append(post.slug)
     assert slugs[0] == "harvest" and slugs[1].startswith("harvest-")

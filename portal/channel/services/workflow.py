@@ -444,7 +444,7 @@ def submit(
 def slug_for(title: str) -> str:
     """The post's address under /news, from its title: plain letters, numbers and hyphens."""
     plain = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:80].strip("-")
+    slug = re.sub(r"[^a-z0-9]+", "-", plain.replace("'", "")).strip("-")[:80].strip("-")
     return slug or "post"
 
 
