@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 from datetime import timedelta
+from urllib.parse import quote
 from xml.etree import ElementTree
 
 import pytest

@@ -361,8 +361,14 @@ def edit_post(
     body: str,
     seen_revision: int,
 ) -> None:
-    if not may_edit(user, post):
-        raise NewsRefused("Only the author can change this post, before it is approved")
+    if not (is_author(user, post) and user.has_role(*DRAFT_ROLES)):
+        raise NewsRefused("Only the author can change this post")
+    if post.status not in EDITABLE:
+        raise NewsRefused(
+            "Someone approved or took down this post while you were changing it, so it can no "
+            "longer be changed. Your changes are still in the form",
+            "title",
+        )
     errors = check_words(title, summary, body)
     if errors:
         field, message = next(iter(errors.items()))
