@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from portal.accounts.models import Role, StaffUser
 from portal.accounts.services import create_user
+from portal.channel.demo import load_demo_news
 from portal.complaints.demo import load_demo_cases
 from portal.config import Settings
 from portal.consent.demo import load_demo_confirmations, load_demo_pupils
@@ -103,7 +104,8 @@ def load_demo(session: Session, settings: Settings, *, only_if_empty: bool = Fal
     load_demo_cases(session, settings)
     load_demo_pupils(session)
     load_demo_confirmations(session, settings)
-    load_demo_comments(session, settings)
+    load_demo_news(session, settings)
+    load_demo_comments(session, settings)  # on the demo posts
     queue_mail(
         session,
         to="office@brookfield-primary.example",
