@@ -32,6 +32,7 @@ DOWNLOADS = {
     "/staff/complaints/{reference}/acknowledgement-for-post.pdf",
     "/staff/consent-reports/report.csv",
     "/staff/pupils/{pupil_id}/scans/{evidence_id}",
+    "/staff/news/{post_id}/images/{image_id}",
 }
 # Pages shown only after a form is sent (a letter's preview, a logged complaint's confirmation):
 # no link reaches them, so their journeys measure them at 320 px (test_delegation_journey.py,

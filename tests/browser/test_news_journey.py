@@ -1,0 +1,193 @@
+"""The school's news in a real browser, axe (WCAG 2.2 AA) on every page:
+
+(a) the office writes a post and sends it; the head approves it; it is public at /news;
+(b) a post whose picture shows a pupil whose parents said no to the website is refused, with
+    the pupil and the reason in plain words.
+
+The journeys have a portal of their own holding the demo school. With PORTAL_SCREENSHOTS=1 the
+news pages are saved as screenshots at 1280 px (docs/screenshots/).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+from PIL import Image
+from playwright.sync_api import Browser, Page, expect
+from sqlmodel import Session
+
+from portal.app import create_app
+from portal.config import PROJECT_ROOT, Settings
+from portal.db import make_engine
+from portal.demo import load_demo
+from tests.browser.conftest import (
+    DESKTOP,
+    LIVE_SECRET,
+    LiveServer,
+    _wait_until_healthy,
+    assert_accessible,
+    sign_in,
+)
+from tests.clocks import TERM_DATES, fixed_test_clock
+from tests.databases import migrated_database
+
+OFFICE = "office@brookfield-primary.example"
+HEAD = "head@brookfield-primary.example"
+SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
+TAKE_SCREENSHOTS = os.environ.get("PORTAL_SCREENSHOTS") == "1"
+
+
+@pytest.fixture
+def news_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with migrated_database("portal_news", tmp_path_factory.mktemp("news-db")) as url:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        settings = Settings(
+            environment="test",
+            database_url=url,
+            secret_key=LIVE_SECRET,
+            base_url=base_url,
+            smtp_host="",
+            rate_limit_storage="memory://",
+            attachments_dir=tmp_path_factory.mktemp("news-attachments"),
+            term_dates_file=TERM_DATES,
+            _env_file=None,
+        )
+        clock = fixed_test_clock()
+        engine = make_engine(url, clock)
+        with Session(engine, expire_on_commit=False) as session:
+            load_demo(session, settings)
+        engine.dispose()
+        app = create_app(settings, clock)
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", log_level="warning", access_log=False)
+        )
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [listener]}, name="news-portal", daemon=True
+        )
+        thread.start()
+        try:
+            _wait_until_healthy(base_url, thread, timeout=30.0)
+            yield LiveServer(url=base_url, settings=settings)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+            listener.close()
+            app.state.engine.dispose()
+
+
+@pytest.fixture
+def news_page(browser: Browser, news_server: LiveServer) -> Iterator[Page]:
+    context = browser.new_context(base_url=news_server.url, viewport=DESKTOP, locale="en-GB")
+    context.set_default_timeout(5_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def checked(page: Page, screenshot: str = "") -> None:
+    expect(page.locator("h1")).to_have_count(1)
+    assert_accessible(page)
+    if screenshot and TAKE_SCREENSHOTS:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{screenshot}.png"), full_page=True)
+
+
+def sign_out(page: Page) -> None:
+    page.context.clear_cookies()
+
+
+def write_post(page: Page, title: str) -> None:
+    page.goto("/staff/news")
+    checked(page, "news-staff-list")
+    page.get_by_role("button", name="Write a news post").click()
+    checked(page, "news-new")
+    page.get_by_label("Title").fill(title)
+    page.get_by_label("The post").fill("We had a **lovely** time.\n\nThank you, families.")
+    page.get_by_role("button", name="Save the draft").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("saved as a draft")
+    checked(page)
+
+
+def test_office_writes_the_head_approves_and_the_post_is_public(news_page: Page) -> None:
+    page = news_page
+    sign_in(page, OFFICE)
+    write_post(page, "Our new library opens")
+    page.get_by_role("button", name="Send for approval").click()
+    expect(page.locator("#status")).to_have_text("Waiting for the head's approval")
+    checked(page)
+    sign_out(page)
+
+    sign_in(page, HEAD)
+    page.goto("/staff")
+    expect(page.locator("#news-waiting")).to_be_visible()
+    page.get_by_role("link", name="Our new library opens").first.click()
+    checked(page, "news-post-approve")
+    page.get_by_label("Now").check()
+    page.get_by_role("button", name="Approve", exact=True).click()
+    expect(page.locator("#status")).to_have_text("Approved")
+    checked(page)
+    sign_out(page)
+
+    page.goto("/news")
+    checked(page, "news-public-list")
+    page.get_by_role("link", name="Our new library opens").click()
+    expect(page.locator("h1")).to_have_text("Our new library opens")
+    checked(page)
+    page.goto("/news/year-3-at-the-city-museum")
+    checked(page, "news-public-post")
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (2000, 1500), "#88aa55").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_picture_of_a_pupil_without_consent_is_refused(news_page: Page) -> None:
+    page = news_page
+    sign_in(page, OFFICE)
+    write_post(page, "Reading week")
+    page.get_by_role("link", name="Add a picture").click()
+    checked(page, "news-images")
+    page.get_by_label("Photo").set_input_files(
+        {"name": "reading.png", "mimeType": "image/png", "buffer": _png()}
+    )
+    page.get_by_label("Describe the picture").fill("Children reading on beanbags")
+    page.get_by_role("button", name="Add the picture").click()
+    checked(page)
+    page.get_by_label("Or show a class").select_option("3B")
+    page.get_by_role("button", name="Find pupils").click()
+    page.get_by_label("Zoë O'Neill, 3B").check()
+    page.get_by_role("button", name="Add these pupils").click()
+    expect(page.locator("#listed")).to_contain_text("Refused")
+    checked(page, "news-pupils")
+    page.get_by_label("The pupils above, and the post does not name them").check()
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Send for approval").click()
+    expect(page.locator("#status")).to_have_text("Waiting for the head's approval")
+    sign_out(page)
+
+    sign_in(page, HEAD)
+    page.goto("/staff/news")
+    page.locator("#waiting").locator("xpath=following-sibling::ul[1]").get_by_role(
+        "link", name="Reading week"
+    ).click()
+    expect(page.locator("#photo-check-failing")).to_be_visible()
+    page.get_by_label("Now").check()
+    page.get_by_role("button", name="Approve", exact=True).click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Zoë O'Neill")
+    expect(page.locator("#pupil-checks")).to_contain_text("Refused")
+    expect(page.locator("#status")).to_have_text("Waiting for the head's approval")
+    checked(page)
+    sign_out(page)
+    assert page.goto("/news/reading-week").status == 404
