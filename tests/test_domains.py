@@ -149,6 +149,7 @@ def test_the_installed_domains_give_the_staff_menu_of_every_role(client, db_sess
         "Photo check",
         "Consent reports",
         "Confirmations",
+        "News",
         "Comments",
         "Comment words",
         "Staff accounts",
