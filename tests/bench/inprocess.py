@@ -26,6 +26,7 @@ from portal.config import Settings
 from portal.demo import DEMO_PASSWORD, DEMO_STAFF
 from tests.bench import journey
 from tests.bench.consent import measure_consent
+from tests.bench.news import measure_news
 from tests.bench.report import Timing
 
 OFFICE_EMAIL = next(email for _, email, roles in DEMO_STAFF if "office" in roles)
@@ -143,6 +144,7 @@ def measure_in_process(
                     lambda i: parent.get(f"/track/{plan['tokens'][i % len(plan['tokens'])]}"),
                 )
             )
+        timings.extend(measure_news(settings, app, parent, measure))
         if measure.wanted(SUBMIT_SERVICE):
             timings.append(_submit_service(engine, settings, measure, today))
         if measure.wanted(SUBMIT_HTTP):
