@@ -3,10 +3,10 @@ keeping the posts, on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
 from alembic import command
-from alembic.script import ScriptDirectory
 from portal.migrations import alembic_config
 from tests.databases import migrated_database
 
