@@ -39,9 +39,7 @@ def test_one_head_and_0027_goes_down_and_up(tmp_path):
                 )
             command.upgrade(config, "head")
             with engine.begin() as connection:
-                rows = connection.execute(
-                    text("SELECT slug, pupils_answered FROM news_post")
-                ).all()
+                rows = connection.execute(text("SELECT slug, pupils_answered FROM news_post")).all()
                 assert [(slug, bool(answered)) for slug, answered in rows] == [("a-post", False)]
         finally:
             engine.dispose()
