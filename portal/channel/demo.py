@@ -1,7 +1,7 @@
 """The demo school's news: three posts out (sports day, the harvest festival, and the Year 3
 trip with a picture of Millie Jones, whose parents agreed to the website and to naming), one
-waiting for the head, one returned with comments, one draft, and one approved for next week.
-Written by the demo office and deputy head through the services, approved by the demo head.
+waiting for the head, one returned with comments, a draft with a picture of a chess board whose
+pupils are not given yet, and one approved for next week. Written by the demo office and deputy head through the services, approved by the demo head.
 The picture is drawn with Pillow when the demo is loaded (no picture is kept in git)."""
 
 from __future__ import annotations
@@ -91,6 +91,20 @@ def _picture() -> bytes:
     return buffer.getvalue()
 
 
+def _chess_board() -> bytes:
+    """A made-up picture for the clubs: a chess board on a table."""
+    image = Image.new("RGB", (900, 900), "#a47148")
+    draw = ImageDraw.Draw(image)
+    for row in range(8):
+        for column in range(8):
+            colour = "#f0d9b5" if (row + column) % 2 == 0 else "#b58863"
+            x, y = 130 + column * 80, 130 + row * 80
+            draw.rectangle((x, y, x + 80, y + 80), fill=colour)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def _user(session: Session, email: str) -> StaffUser | None:
     return session.scalar(select(StaffUser).where(StaffUser.email == email))
 
@@ -163,7 +177,16 @@ def load_demo_news(session: Session, settings: Settings) -> None:
         comments="Lovely. Please add which day it was and thank the care home staff.",
         base_url=BASE_URL,
     )
-    _write(session, office, "Spring term clubs", "", DRAFT)
+    clubs = _write(session, office, "Spring term clubs", "", DRAFT)
+    images.add_image(  # the office has still to say who is in it
+        session,
+        settings,
+        office,
+        clubs,
+        filename="chess.png",
+        content=_chess_board(),
+        alt_text="An empty chess board on a wooden table, ready for the chess club",
+    )
     closing = _write(
         session, office, "End of term: we close at 1:30pm on 18 December", "", SCHEDULED
     )
