@@ -1,8 +1,9 @@
 """The demo school's news: three posts out (sports day, the harvest festival, and the Year 3
 trip with a picture of Millie Jones, whose parents agreed to the website and to naming), one
 waiting for the head, one returned with comments, a draft with a picture of a chess board whose
-pupils are not given yet, and one approved for next week. Written by the demo office and deputy head through the services, approved by the demo head.
-The picture is drawn with Pillow when the demo is loaded (no picture is kept in git)."""
+pupils are not given yet, and one approved for next week. Written by the demo office and deputy
+head through the services, approved by the demo head. The pictures are drawn with Pillow when
+the demo is loaded (no picture is kept in git)."""
 
 from __future__ import annotations
 
