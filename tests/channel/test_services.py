@@ -396,6 +396,8 @@ def test_markdown_is_made_safe():
 def test_the_slug_is_plain(db_session):
     assert workflow.slug_for("Zoë's  trip — to the Zoo!") == "zoes-trip-to-the-zoo"
     assert workflow.slug_for("!!!") == "post"
+    assert workflow.slug_for("Images") == "images-post"
+    assert workflow.slug_for("Comments") == "comments-post"
     assert len(workflow.slug_for("a" * 500)) == 80
 
 

@@ -447,11 +447,17 @@ def submit(
     )
 
 
+# Addresses under /news that are pages of their own (the pictures, the feed, the comments' links):
+# a post called "Images" gets "images-post", so /news/images/... stays the pictures'.
+RESERVED_SLUGS = frozenset({"images", "feed", "feed-atom", "comments", "comment-link"})
+
+
 def slug_for(title: str) -> str:
     """The post's address under /news, from its title: plain letters, numbers and hyphens."""
     plain = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
     slug = re.sub(r"[^a-z0-9]+", "-", plain.replace("'", "")).strip("-")[:80].strip("-")
-    return slug or "post"
+    slug = slug or "post"
+    return f"{slug}-post" if slug in RESERVED_SLUGS else slug
 
 
 def approve(
