@@ -13,7 +13,7 @@ def test_the_list_of_emails_and_letters(admin_page: Page) -> None:
     admin_page.goto("/staff/settings/wording")
     assert_page_basics(admin_page)
     expect(admin_page.locator("h1")).to_have_text("Emails and letters")
-    expect(admin_page.locator("#wording-emails tbody tr")).to_have_count(42)
+    expect(admin_page.locator("#wording-emails tbody tr")).to_have_count(45)
     expect(admin_page.locator("#wording-letters tbody tr")).to_have_count(4)
     assert_accessible(admin_page)
 

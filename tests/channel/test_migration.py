@@ -1,4 +1,4 @@
-"""Migration 0027 (whether a post's author said who is in its pictures) goes down and up again,
+"""Migration 0027 (after 0028, so one head) (whether a post's author said who is in its pictures) goes down and up again,
 keeping the posts, on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ def test_one_head_and_0027_goes_down_and_up(tmp_path):
     with migrated_database("portal_news_migration", tmp_path) as url:
         config = alembic_config(url)
         assert ScriptDirectory.from_config(config).get_heads() == ["0027"]
-        command.downgrade(config, "0026")
+        command.downgrade(config, "0028")
         engine = create_engine(url)
         try:
             with engine.begin() as connection:
