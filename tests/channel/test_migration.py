@@ -1,5 +1,5 @@
-"""Migration 0027 (after 0028, so one head) (whether a post's author said who is in its pictures) goes down and up again,
-keeping the posts, on SQLite and PostgreSQL alike."""
+"""Migration 0027 (whether a post's author said who is in its pictures, after 0028 so there is
+one head) goes down and up again, keeping the posts, on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
