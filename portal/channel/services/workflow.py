@@ -351,6 +351,12 @@ CHANGED_MEANWHILE = (
 )
 
 
+NO_LONGER_OPEN = (
+    "Someone approved or took down this post while you were changing it, so it can no longer "
+    "be changed. Your changes are still in the form"
+)
+
+
 def edit_post(
     session: Session,
     user: StaffUser,
@@ -364,11 +370,7 @@ def edit_post(
     if not (is_author(user, post) and user.has_role(*DRAFT_ROLES)):
         raise NewsRefused("Only the author can change this post")
     if post.status not in EDITABLE:
-        raise NewsRefused(
-            "Someone approved or took down this post while you were changing it, so it can no "
-            "longer be changed. Your changes are still in the form",
-            "title",
-        )
+        raise NewsRefused(NO_LONGER_OPEN, "title")
     errors = check_words(title, summary, body)
     if errors:
         field, message = next(iter(errors.items()))
@@ -381,8 +383,10 @@ def edit_post(
         title=one_line(title),
         summary=one_line(summary),
         body_markdown=body.strip(),
-    ):
-        raise NewsRefused(CHANGED_MEANWHILE, "title")
+    ):  # `_changed` read the post again: say what happened
+        raise NewsRefused(
+            NO_LONGER_OPEN if post.status not in EDITABLE else CHANGED_MEANWHILE, "title"
+        )
     record(session, post, EDITED, Actor.staff(user))
 
 
