@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event, inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
@@ -46,11 +46,12 @@ ADMITTED = (POOL_SIZE + MAX_OVERFLOW) // 2
 
 def make_engine(url: str, clock: Clock | None = None) -> Engine:
     if url.startswith("sqlite"):
+        # A file's connections are pooled as PostgreSQL's are; an in-memory database keeps
+        # SQLAlchemy's one connection per thread (each new connection would be a new database).
+        in_memory = make_url(url).database in (None, "", ":memory:")
+        pooled = {} if in_memory else {"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW}
         engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=POOL_SIZE,
-            max_overflow=MAX_OVERFLOW,
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **pooled
         )
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
