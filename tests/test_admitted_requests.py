@@ -4,8 +4,29 @@ answered (portal.db.AdmittedRequests), while static files and the plain health c
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Coroutine
+from typing import Any
 
 from portal.db import ADMITTED, MAX_OVERFLOW, POOL_SIZE, AdmittedRequests
+
+
+def run(coroutine: Coroutine[Any, Any, None]) -> None:
+    """asyncio.run in a thread of its own: the browser tests leave an event loop running in the
+    test worker's thread, where asyncio.run refuses to start another."""
+    failures: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coroutine)
+        except BaseException as error:  # re-raised below, in the test's thread
+            failures.append(error)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failures:
+        raise failures[0]
 
 
 def _scope(path: str, query: bytes = b"") -> dict:
@@ -30,7 +51,7 @@ def test_requests_beyond_the_limit_wait_and_are_all_answered():
     async def burst():
         await asyncio.gather(*(admitted(_scope(f"/page/{n}"), None, None) for n in range(20)))
 
-    asyncio.run(burst())
+    run(burst())
     assert most_inside == 3
     assert sorted(answered) == sorted(f"/page/{n}" for n in range(20))
 
@@ -39,7 +60,7 @@ def test_static_files_and_the_plain_health_check_never_wait_but_the_deep_one_doe
     order: list[str] = []
     release = asyncio.Event
 
-    async def run() -> None:
+    async def main() -> None:
         gate = release()
 
         async def app(scope, _receive, _send):
@@ -58,7 +79,7 @@ def test_static_files_and_the_plain_health_check_never_wait_but_the_deep_one_doe
         gate.set()
         await asyncio.gather(slow, deep)
 
-    asyncio.run(run())
+    run(main())
     assert order == ["/static/build/portal.css", "/healthz", "/slow", "/healthz?deep"]
 
 
@@ -73,4 +94,4 @@ def test_each_event_loop_has_its_own_turns():
 
     admitted = AdmittedRequests(app, limit=1)
     for _ in range(3):  # a test client starts a new loop each time
-        asyncio.run(admitted(_scope("/page"), None, None))
+        run(admitted(_scope("/page"), None, None))
