@@ -81,6 +81,41 @@ class Action(enum.StrEnum):
         return f"comment:{self.value}"
 
 
+# A comment's history, each event a sentence after who did it (None: no one did, it happened).
+_EVENT_SENTENCES = {
+    "comment:sent": "sent the comment.",
+    "comment:refused": "sent the comment. It was refused at once for a banned word.",
+    "comment:reported": "reported the comment",
+    "comment:hidden": "The comment was hidden after reports from parents.",
+    "comment:approve": "approved the comment.",
+    "comment:redact": "approved the comment with names or details removed.",
+    "comment:reject": "rejected the comment",
+    "comment:refer": "sent the comment to the complaints procedure.",
+    "comment:block": "blocked the commenter",
+}
+_WITHOUT_ACTOR = {"comment:hidden"}
+
+
+def event_sentence(tag: str) -> str:
+    """What a comment's history event says after the name of who did it."""
+    return _EVENT_SENTENCES.get(tag, "changed the comment.")
+
+
+def event_has_actor(tag: str) -> bool:
+    return tag not in _WITHOUT_ACTOR
+
+
+_STATUS_WORDS = {status.value: status.label for status in CommentStatus}
+
+
+def status_words(status: str, queued: bool) -> str:
+    """Where a comment is, in words: "Published, and back with a moderator" for one reported."""
+    words = _STATUS_WORDS.get(status, status)
+    if queued and status != CommentStatus.pending.value:
+        return f"{words}, and back with a moderator"
+    return words
+
+
 class DecisionRefused(Exception):
     """The decision cannot be made as asked: `field` names the input."""
 
