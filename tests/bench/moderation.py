@@ -118,10 +118,13 @@ def _comment(post_id: int, commenter_id: int, body: str, when: datetime, status:
     }
 
 
-def _flag(comment_id: int, rule: str, body: str, matched: str) -> dict:  # type: ignore[type-arg]
+def _flag(comment_id: int, rule: str, row: dict, matched: str) -> dict:  # type: ignore[type-arg]
+    """A flag as screening keeps it, with its comment's queued_at (as the services keep it)."""
+    body = row["body"]
     start = body.index(matched)
     return {
         "comment_id": comment_id,
+        "queued_at": row["queued_at"],
         "rule": rule,
         "severity": "hold",
         "start": start,
@@ -180,7 +183,7 @@ def seed(session: Session, rng: random.Random, now: datetime) -> Post:
             session.scalars(select(Comment.id).where(Comment.id >= first).order_by(Comment.id))
         )
         flags = [
-            _flag(comment_id, rule, row["body"], matched)
+            _flag(comment_id, rule, row, matched)
             for comment_id, row, chosen in zip(ids, rows, flag_plan, strict=True)
             for rule, matched in chosen
         ]

@@ -14,7 +14,7 @@ from tests.databases import migrated_database
 def test_one_head_and_0027_goes_down_and_up(tmp_path):
     with migrated_database("portal_news_migration", tmp_path) as url:
         config = alembic_config(url)
-        assert ScriptDirectory.from_config(config).get_heads() == ["0027"]
+        assert len(ScriptDirectory.from_config(config).get_heads()) == 1
         command.downgrade(config, "0028")
         engine = create_engine(url)
         try:

@@ -524,3 +524,25 @@ def test_two_moderators_deciding_at_once_exactly_one_wins(app, db_session):
     assert decided.status == ("approved" if codes[0] == 303 else "rejected")
     events = [e.tag for e in history_of(db_session, "comment", comment.id)]
     assert events.count("comment:approve") + events.count("comment:reject") == 1
+
+
+def test_a_comment_says_where_it_is_and_its_history_in_sentences(client, db_session, settings):
+    from portal.moderation.services import comments, decisions
+    from portal.moderation.services.decisions import Action, Decision
+
+    family, post = world(db_session)
+    comment = pending_comment(db_session, post, parent_identity(db_session, family), "Lovely")
+    office = _staff(client, db_session)
+    shown = text_of(client.get(f"/staff/moderation/comments/{comment.id}"))
+    assert "Waiting for a moderator" in shown and "Sarah J. sent the comment." in shown
+    assert "pending" not in shown.lower()
+    decisions.decide(db_session, settings, comment.id, Decision(Action.approve), office)
+    reporter = parent_identity(db_session, family, "tom@example.com")
+    comments.report(db_session, comment, reporter.commenter, "It names my child")
+    db_session.commit()
+    shown = text_of(client.get(f"/staff/moderation/comments/{comment.id}"))
+    assert "Published, and back with a moderator" in shown
+    assert "approved the comment." in shown
+    assert "Tom J. reported the comment: “ It names my child ”" in shown  # the reason in a <bdi>
+    queue = text_of(client.get("/staff/moderation"))
+    assert "Published, and back with a moderator" in queue and "Approved ·" not in queue

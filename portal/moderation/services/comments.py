@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -90,14 +91,16 @@ def save_flags(
     *,
     comment_id: int | None = None,
     external_id: int | None = None,
+    queued_at: datetime | None = None,
 ) -> None:
     """Keep what screening found now, so the moderator later sees why, whatever the rules
-    have become since."""
+    have become since. `queued_at`: the comment's, when it goes into the queue."""
     for flag in screening.flags:
         session.add(
             CommentFlag(
                 comment_id=comment_id,
                 external_id=external_id,
+                queued_at=queued_at,
                 rule=flag.rule.value,
                 severity=flag.severity.value,
                 start=flag.start,
@@ -107,6 +110,31 @@ def save_flags(
                 explanation=flag.explanation[:2000],
             )
         )
+
+
+def queue_flags(session: Session, comment_id: int) -> None:
+    """Give a comment's flags its `queued_at` once it is back in the queue (after the
+    comment's own update, which holds its row until the transaction ends)."""
+    session.execute(
+        update(CommentFlag)
+        .where(CommentFlag.comment_id == comment_id)
+        .values(
+            queued_at=select(Comment.queued_at)
+            .where(Comment.id == comment_id, Comment.queued.is_(True))  # type: ignore[attr-defined]
+            .scalar_subquery()
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def unqueue_flags(session: Session, comment_id: int) -> None:
+    """Take a decided comment's flags out of the rule-filtered queue."""
+    session.execute(
+        update(CommentFlag)
+        .where(CommentFlag.comment_id == comment_id, CommentFlag.queued_at.is_not(None))  # type: ignore[union-attr]
+        .values(queued_at=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def send_comment(
@@ -158,7 +186,7 @@ def send_comment(
     )
     session.add(comment)
     session.flush()
-    save_flags(session, screening, comment_id=comment.id)
+    save_flags(session, screening, comment_id=comment.id, queued_at=comment.queued_at)
     if commenter.display_name != name:
         commenter.display_name = name
         session.add(commenter)
@@ -255,6 +283,7 @@ def report(session: Session, comment: Comment, reporter: Commenter, reason: str)
         )
         .execution_options(synchronize_session=False)
     )
+    queue_flags(session, comment.id)
     record_event(
         session,
         subject_type="comment",

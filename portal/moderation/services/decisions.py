@@ -12,8 +12,9 @@ import enum
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlmodel import Session
 
 from portal.accounts.models import Role
@@ -27,7 +28,7 @@ from portal.mail import queue_mail
 from portal.moderation.models import Comment, Commenter, CommentFlag, CommentStatus
 from portal.moderation.screening import Rule
 from portal.moderation.services.commenters import address_of
-from portal.moderation.services.comments import reports_of
+from portal.moderation.services.comments import reports_of, unqueue_flags
 from portal.school.services import school_of
 from portal.signing import Signer
 from portal.wording.services import render as render_wording
@@ -78,6 +79,41 @@ class Action(enum.StrEnum):
     @property
     def tag(self) -> str:
         return f"comment:{self.value}"
+
+
+# A comment's history, each event a sentence after who did it (None: no one did, it happened).
+_EVENT_SENTENCES = {
+    "comment:sent": "sent the comment.",
+    "comment:refused": "sent the comment. It was refused at once for a banned word.",
+    "comment:reported": "reported the comment",
+    "comment:hidden": "The comment was hidden after reports from parents.",
+    "comment:approve": "approved the comment.",
+    "comment:redact": "approved the comment with names or details removed.",
+    "comment:reject": "rejected the comment",
+    "comment:refer": "sent the comment to the complaints procedure.",
+    "comment:block": "blocked the commenter",
+}
+_WITHOUT_ACTOR = {"comment:hidden"}
+
+
+def event_sentence(tag: str) -> str:
+    """What a comment's history event says after the name of who did it."""
+    return _EVENT_SENTENCES.get(tag, "changed the comment.")
+
+
+def event_has_actor(tag: str) -> bool:
+    return tag not in _WITHOUT_ACTOR
+
+
+_STATUS_WORDS = {status.value: status.label for status in CommentStatus}
+
+
+def status_words(status: str, queued: bool) -> str:
+    """Where a comment is, in words: "Published, and back with a moderator" for one reported."""
+    words = _STATUS_WORDS.get(status, status)
+    if queued and status != CommentStatus.pending.value:
+        return f"{words}, and back with a moderator"
+    return words
 
 
 class DecisionRefused(Exception):
@@ -180,13 +216,9 @@ def queue_page(session: Session, *, rule: str | None = None, page: int = 1) -> Q
     """The queue, oldest first, PAGE_SIZE at a time; with `rule`, only comments it flagged.
     Counting stops after COUNT_CAP: "more than 1,000 waiting" says enough, and counting
     100,000 on every view does not (tests/bench/moderation.py)."""
-    where = [Comment.queued.is_(True)]  # type: ignore[attr-defined]
     if rule:
-        # Driven from the rule's index (comment_flag: rule, comment_id), not by probing every
-        # comment waiting: a rare rule among 100,000 waiting stays fast.
-        where.append(
-            Comment.id.in_(select(CommentFlag.comment_id).where(CommentFlag.rule == rule))  # type: ignore[union-attr]
-        )
+        return _rule_page(session, rule, page)
+    where = [Comment.queued.is_(True)]  # type: ignore[attr-defined]
     capped = select(Comment.id).where(*where).limit(COUNT_CAP + 1).subquery()
     counted = session.scalar(select(func.count()).select_from(capped)) or 0
     more = counted > COUNT_CAP
@@ -194,16 +226,65 @@ def queue_page(session: Session, *, rule: str | None = None, page: int = 1) -> Q
     pages = max(1, -(-total // PAGE_SIZE))
     page = max(page, 1) if more else min(max(page, 1), pages)
     rows = session.execute(
-        select(Comment, Post.title, Post.slug, Commenter.blocked)
-        .join(Post, Post.id == Comment.post_id)
-        .join(Commenter, Commenter.id == Comment.commenter_id)
+        _queue_rows()
         .where(*where)
         .order_by(Comment.queued_at, Comment.id)
         .offset((page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE + 1)
     ).all()
     has_next = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
+    return _queue_page(session, list(rows[:PAGE_SIZE]), total, page, pages, more, has_next)
+
+
+def _queue_rows() -> Select:  # type: ignore[type-arg]
+    return (
+        select(Comment, Post.title, Post.slug, Commenter.blocked)
+        .join(Post, Post.id == Comment.post_id)
+        .join(Commenter, Commenter.id == Comment.commenter_id)
+    )
+
+
+def _rule_page(session: Session, rule: str, page: int) -> QueuePage:
+    """The queue filtered by a rule, read in order from `ix_comment_flag_queue` (rule,
+    queued_at, comment_id): the flags of a comment waiting carry its `queued_at`, so a page
+    reads PAGE_SIZE + 1 entries rather than sorting every comment the rule flagged. A comment
+    the rule flagged twice has two entries with the same (queued_at, comment_id): DISTINCT on
+    the index's order keeps one."""
+    entries = (
+        select(CommentFlag.queued_at, CommentFlag.comment_id)
+        .where(CommentFlag.rule == rule, CommentFlag.queued_at.is_not(None))  # type: ignore[union-attr]
+        .distinct()
+        .order_by(CommentFlag.queued_at, CommentFlag.comment_id)
+    )
+    capped = entries.limit(COUNT_CAP + 1).subquery()
+    counted = session.scalar(select(func.count()).select_from(capped)) or 0
+    more = counted > COUNT_CAP
+    total = min(counted, COUNT_CAP)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = max(page, 1) if more else min(max(page, 1), pages)
+    ids = [
+        comment_id
+        for _queued_at, comment_id in session.execute(
+            entries.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+        )
+    ]
+    rows = session.execute(
+        _queue_rows()
+        .where(Comment.id.in_(ids[:PAGE_SIZE]), Comment.queued.is_(True))  # type: ignore[union-attr, attr-defined]
+        .order_by(Comment.queued_at, Comment.id)
+    ).all()
+    return _queue_page(session, list(rows), total, page, pages, more, len(ids) > PAGE_SIZE)
+
+
+def _queue_page(
+    session: Session,
+    rows: list[Any],
+    total: int,
+    page: int,
+    pages: int,
+    more: bool,
+    has_next: bool,
+) -> QueuePage:
     flags = flags_of(session, [row[0].id for row in rows])
     items = []
     for comment, title, slug, blocked in rows:
@@ -417,6 +498,7 @@ def decide(
     ).rowcount
     if changed != 1:
         return False
+    unqueue_flags(session, comment.id)
     session.refresh(comment)
     record_event(
         session,
