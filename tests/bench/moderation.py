@@ -53,6 +53,7 @@ FILTER_RULE = Rule.phone_number.value
 QUEUE_FIRST = "moderation queue, first page, 100,000 waiting (GET /staff/moderation)"
 QUEUE_FILTERED = f"moderation queue filtered by rule ({FILTER_RULE}, 5,000 of 100,000)"
 PANEL = "post comments panel, 500 approved (context + render)"
+POST_PAGE = "post page /news/<slug>, 500 approved comments (whole request)"
 WORDS = (
     "Lovely day, thank you to everyone who helped.",
     "The races were brilliant and the children loved it.",
@@ -276,6 +277,21 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
         timings.append(_panel(app, engine, busy.id or 0, measure))
+        # The whole page a parent opens: the post, its picture-less body and the 500 comments,
+        # through the app as any request (sign-in cookie none, compression as a browser asks).
+        with TestClient(app, raise_server_exceptions=False) as parent:
+            shown = parent.get("/news/bench-sports-day").text.count('class="app-comment"')
+            if shown != APPROVED_ON_POST:
+                print(f"the post page shows {shown} comments, not {APPROVED_ON_POST}")
+                return 1
+            timings.append(
+                measure.run(
+                    POST_PAGE,
+                    lambda i: parent.get(
+                        "/news/bench-sports-day", headers={"Accept-Encoding": "gzip"}
+                    ),
+                )
+            )
         engine.dispose()
     facts = machine()
     print(

@@ -49,7 +49,8 @@ AFTER_A_FORM = {
 # everyone elsewhere), so it is measured in an empty portal (tests/browser/empty_portal.py).
 SETUP_ONLY = {"/staff/setup", "/staff/setup/school"}
 # A page of a kind is measured this many times per person (the case page: every case they see).
-PER_KIND = {"/staff/complaints/{reference}": 100}
+# Every demo post's page too: only some have pictures, and so the link to their pupils.
+PER_KIND = {"/staff/complaints/{reference}": 100, "/staff/news/{post_id}": 10}
 PER_KIND_DEFAULT = 3
 
 
