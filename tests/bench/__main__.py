@@ -30,7 +30,7 @@ from portal.history import HistoryEvent
 from tests.bench import journey
 from tests.bench.databases import BENCH_DIR, BenchDatabase, fresh_database
 from tests.bench.inprocess import measure_in_process
-from tests.bench.load import run_load, uvicorn_server
+from tests.bench.load import production_env, run_load, uvicorn_server
 from tests.bench.report import LOAD_HEADER, TIMING_HEADER, load_average, machine
 
 BENCH_SECRET = secrets.token_urlsafe(48)
@@ -171,14 +171,7 @@ def run_concurrency(db: BenchDatabase, settings: Settings, args: argparse.Namesp
     categories = journey.categories_of(engine)
     drafts = journey.insert_drafts(engine, needed, categories, today, 10**7)
     engine.dispose()
-    env = {
-        "PORTAL_ENVIRONMENT": "production",
-        "PORTAL_DATABASE_URL": db.url,
-        "PORTAL_SECRET_KEY": BENCH_SECRET,
-        "PORTAL_ATTACHMENTS_DIR": str(BENCH_DIR / "attachments"),
-        "PORTAL_RATE_LIMIT_STORAGE": args.rate_limit_storage,
-        "PORTAL_SMTP_HOST": "",
-    }
+    env = production_env(db.url, BENCH_SECRET, BENCH_DIR / "attachments", args.rate_limit_storage)
     empty_rate_limits(args.rate_limit_storage)
     how = "portal serve" if args.server == "portal" else "uvicorn portal.main:app"
     print(

@@ -31,6 +31,26 @@ from tests.bench.report import LoadResult
 TLS = ssl.create_default_context()
 
 
+# What `portal serve` needs in production to start: the bench speaks plain HTTP to 127.0.0.1, but
+# the portal refuses an http:// base URL in production (links in emails, secure cookies).
+BENCH_BASE_URL = "https://portal.bench.example"
+
+
+def production_env(
+    database_url: str, secret_key: str, attachments_dir: Path, rate_limit_storage: str
+) -> dict[str, str]:
+    """The environment of a production server for a benchmark (no mail server)."""
+    return {
+        "PORTAL_ENVIRONMENT": "production",
+        "PORTAL_BASE_URL": BENCH_BASE_URL,
+        "PORTAL_DATABASE_URL": database_url,
+        "PORTAL_SECRET_KEY": secret_key,
+        "PORTAL_ATTACHMENTS_DIR": str(attachments_dir),
+        "PORTAL_RATE_LIMIT_STORAGE": rate_limit_storage,
+        "PORTAL_SMTP_HOST": "",
+    }
+
+
 @dataclass
 class Server:
     base_url: str

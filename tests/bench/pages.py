@@ -40,7 +40,7 @@ from portal.config import PROJECT_ROOT, Settings
 from portal.db import make_engine
 from portal.demo import load_demo
 from tests.bench.databases import BENCH_DIR, fresh_database
-from tests.bench.load import Server, uvicorn_server
+from tests.bench.load import Server, production_env, uvicorn_server
 from tests.bench.report import machine
 
 PAGES = {
@@ -234,14 +234,7 @@ def demo_server_env(url: str) -> dict[str, str]:
     with Session(engine, expire_on_commit=False) as session:
         load_demo(session, settings, only_if_empty=True)
     engine.dispose()
-    return {
-        "PORTAL_ENVIRONMENT": "production",
-        "PORTAL_DATABASE_URL": url,
-        "PORTAL_SECRET_KEY": settings.secret_key,
-        "PORTAL_ATTACHMENTS_DIR": str(BENCH_DIR / "attachments"),
-        "PORTAL_RATE_LIMIT_STORAGE": "memory://",
-        "PORTAL_SMTP_HOST": "",
-    }
+    return production_env(url, settings.secret_key, BENCH_DIR / "attachments", "memory://")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,13 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=5000)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--what", choices=("submit", "healthz"), default="submit")
+    parser.add_argument(
+        "--children",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also print what each function called NAME spends its time in (repeatable)",
+    )
     args = parser.parse_args()
     clock = SystemClock()
     with fresh_database(args.db) as db:
@@ -91,6 +98,14 @@ def main() -> int:
             for row in list(stats)[: args.top]:
                 where = f"{row.module.split('site-packages/')[-1]}:{row.lineno} {row.name}"
                 print(f"{row.ncall:>7} {row.ttot:8.3f} {row.tsub:8.3f}  {where[-110:]}")
+        for name in args.children:
+            for row in stats:
+                if row.name != name:
+                    continue
+                print(f"\n-- inside {row.name} ({row.module}:{row.lineno}), {row.ttot:.3f} s --")
+                for child in sorted(row.children, key=lambda c: c.ttot, reverse=True)[:15]:
+                    where = f"{child.module.split('site-packages/')[-1]}:{child.lineno}"
+                    print(f"{child.ncall:>7} {child.ttot:8.3f}  {child.name}  {where[-80:]}")
     return 0
 
 

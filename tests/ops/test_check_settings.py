@@ -313,3 +313,17 @@ def test_a_settings_error_from_dotenv_quotes_no_value_when_the_app_starts(tmp_pa
     assert "PORTAL_SECRET_KEY must be at least 32 characters" in result.stderr
     assert SMTP_PASSWORD not in result.stderr + result.stdout
     assert "db-password-123" not in result.stderr + result.stdout
+
+
+def test_the_benchmarks_production_servers_pass_the_start_up_check() -> None:
+    """`make bench` starts `portal serve` in production: it must not be refused at start-up (an
+    https:// base URL was once missing and every load benchmark stopped before it began)."""
+    from tests.bench.load import production_env
+
+    env = production_env("sqlite:///bench.db", secrets.token_urlsafe(48), Path("/tmp"), "memory://")
+    settings = Settings(
+        **{key.removeprefix("PORTAL_").lower(): value for key, value in env.items()},
+        _env_file=None,
+    )
+    assert settings.is_production
+    assert checks.unsafe_problems(settings) == []
