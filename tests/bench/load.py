@@ -51,6 +51,28 @@ def production_env(
     }
 
 
+class _LocalServer(httpx.AsyncHTTPTransport):
+    """Speaks plain HTTP to the bench's server on 127.0.0.1 for https:// addresses.
+
+    The production server's cookies are Secure. Browsers send those to http://127.0.0.1 (a secure
+    origin to them); httpx only sends them to https:// addresses. So the clients use
+    https://127.0.0.1:PORT, and this transport sends each request over plain HTTP."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request.url = request.url.copy_with(scheme="http")
+        return await super().handle_async_request(request)
+
+
+def local_client(server: Server, **options: object) -> httpx.AsyncClient:
+    """One simulated person's client of the bench's server: one connection, cookies kept."""
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    return httpx.AsyncClient(
+        base_url=server.base_url.replace("http://", "https://", 1),
+        transport=_LocalServer(limits=limits, verify=TLS),
+        **options,  # type: ignore[arg-type]
+    )
+
+
 @dataclass
 class Server:
     base_url: str
@@ -192,14 +214,9 @@ async def drive(
     done = {"ok": 0}
     loop = asyncio.get_running_loop()
     timeout = httpx.Timeout(60.0)
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     async with AsyncExitStack() as stack:
         clients = [
-            await stack.enter_async_context(
-                httpx.AsyncClient(
-                    base_url=server.base_url, timeout=timeout, limits=limits, verify=TLS
-                )
-            )
+            await stack.enter_async_context(local_client(server, timeout=timeout))
             for _ in range(concurrency)
         ]
         states = await asyncio.gather(
