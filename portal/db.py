@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine, make_url
@@ -131,13 +132,19 @@ def now_of(session: Session):  # type: ignore[no-untyped-def]
     return clock_of(session).now()
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's database session. Opening one touches no database (a connection is taken at
+    the first statement), so it is made on the event loop rather than handed to a thread; closing
+    one that used a connection (a rollback, then back to the pool) waits in a thread."""
     session = request.app.state.sessions()
     try:
         request.state.db_session = session  # the page renderer reads the school through it
         yield session
     finally:
-        _close(session)
+        if session.in_transaction():
+            await anyio.to_thread.run_sync(_close, session)
+        else:
+            _close(session)
 
 
 def _close(session: Session) -> None:

@@ -202,7 +202,6 @@ def submit(
     if persistent is not None:
         complaint.persistent_matter = True
         complaint.lead_complaint_id = persistent.complaint_id
-    _adjust_count(session, complaint.status, complaint.about, +1)
     session.add(complaint)
     session.flush()
     _exclude_named_at_receipt(session, complaint)
@@ -241,6 +240,9 @@ def submit(
         )
     if persistent is not None:
         _tell_procedure_complete(session, settings, complaint, persistent)
+    # Last: every submission updates this one counter row, and on PostgreSQL the row stays locked
+    # until the commit, so the others wait only for the end of this request, not all of it.
+    _adjust_count(session, complaint.status, complaint.about, +1)
     # The confirmation page says nothing about other cases: whoever typed this address may not
     # own it, so what is known of the address's earlier matters goes only to that mailbox.
     return Received(complaint=complaint, access_token=token)
