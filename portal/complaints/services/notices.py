@@ -21,6 +21,7 @@ from portal.mail import (
 from portal.school.services import School, school_of
 from portal.sealing import seal
 from portal.wording.catalogue import CaseView
+from portal.wording.services import Rendered
 from portal.wording.services import render as render_wording
 
 
@@ -86,17 +87,40 @@ def _email_parent(
 ) -> None:
     """Queue the email `key` (portal.wording) to the parent, in the school's wording. A private
     link goes sealed, never into the stored body: the template only ever sees its placeholder."""
+    message = parent_email(session, complaint, key, private_link=bool(private_link), **values)
+    if message is not None:
+        queue_parent_email(session, settings, complaint, message, private_link=private_link)
+
+
+def parent_email(
+    session: Session, complaint: Complaint, key: str, *, private_link: bool = False, **values: str
+) -> Rendered | None:
+    """The email `key` to the parent, written but not queued (None when there is nobody to
+    write to). It reads the case's words, not its id, so it can be written before the case is
+    saved. `private_link`: the email carries one (its placeholder, sealed when queued)."""
     if complaint.anonymous or not complaint.parent_email:
-        return
+        return None
     school = school_of(session)
     if private_link:
         values["private_link"] = SECRET_PLACEHOLDER
-    message = render_wording(
+    return render_wording(
         session,
         key,
         {"case": case_view(complaint, school), "recipient_name": complaint.parent_name, **values},
         school=school,
     )
+
+
+def queue_parent_email(
+    session: Session,
+    settings: Settings | None,
+    complaint: Complaint,
+    message: Rendered,
+    *,
+    private_link: str | None = None,
+) -> None:
+    """Queue an email written by `parent_email` for the (saved) case."""
+    school = school_of(session)
     queue_mail(
         session,
         to=complaint.parent_email,

@@ -29,7 +29,12 @@ from portal.complaints.models import (
 from portal.complaints.services.access import _exclude_named_at_receipt, can_triage
 from portal.complaints.services.deadlines import _set_deadline, compute_deadline, school_calendar
 from portal.complaints.services.errors import ComplaintError
-from portal.complaints.services.notices import _email_parent, case_view
+from portal.complaints.services.notices import (
+    _email_parent,
+    case_view,
+    parent_email,
+    queue_parent_email,
+)
 from portal.complaints.services.queue import REFERENCE_ALPHABET, normalise_email
 from portal.complaints.services.state import _add_message, _adjust_count, _change_status
 from portal.config import Settings
@@ -202,6 +207,13 @@ def submit(
     if persistent is not None:
         complaint.persistent_matter = True
         complaint.lead_complaint_id = persistent.complaint_id
+    # The letter and the email are written before anything is saved: the first write takes the
+    # database's write lock (SQLite) until the commit, so the lock is held for the saving only.
+    response_by = reply_due_words(session, complaint)
+    letter = None if held else acknowledgement_letter(session, complaint, response_by)
+    received_email = parent_email(
+        session, complaint, "complaint-received", private_link=True, response_by=response_by
+    )
     session.add(complaint)
     session.flush()
     _exclude_named_at_receipt(session, complaint)
@@ -226,17 +238,11 @@ def submit(
             "persistent": complaint.persistent_matter,
         },
     )
-    response_by = reply_due_words(session, complaint)
-    if not held:
-        acknowledge(session, complaint, response_by)
-    if email:
-        _email_parent(
-            session,
-            settings,
-            complaint,
-            "complaint-received",
-            private_link=_track_link(settings, token),
-            response_by=response_by,
+    if letter is not None:
+        _add_message(session, complaint, MessageKind.acknowledgement, letter, Actor.system())
+    if received_email is not None:
+        queue_parent_email(
+            session, settings, complaint, received_email, private_link=_track_link(settings, token)
         )
     if persistent is not None:
         _tell_procedure_complete(session, settings, complaint, persistent)
@@ -296,8 +302,14 @@ def acknowledge(session: Session, complaint: Complaint, response_by: str) -> Non
     """The acknowledgement: a letter on the case (the parent reads and downloads it; office
     prints it for a parent with no email), sent the moment the case is received, so always
     inside the acknowledgement timescale. Its email is the "complaint-received" one."""
+    letter = acknowledgement_letter(session, complaint, response_by)
+    _add_message(session, complaint, MessageKind.acknowledgement, letter, Actor.system())
+
+
+def acknowledgement_letter(session: Session, complaint: Complaint, response_by: str) -> str:
+    """The acknowledgement letter's text (it reads the case's words, not its id)."""
     school = school_of(session)
-    letter = render_wording(
+    return render_wording(
         session,
         "acknowledgement-letter",
         {
@@ -306,8 +318,7 @@ def acknowledge(session: Session, complaint: Complaint, response_by: str) -> Non
             "response_by": response_by,
         },
         school=school,
-    )
-    _add_message(session, complaint, MessageKind.acknowledgement, letter.body, Actor.system())
+    ).body
 
 
 def _tell_procedure_complete(
