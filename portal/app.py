@@ -70,7 +70,8 @@ def create_app(
     app.state.school_for = school_for_request  # where a request's school profile comes from
     app.state.limiter = ResilientLimiter(settings.rate_limit_storage, clock.monotonic)
 
-    app.add_middleware(AdmittedRequests)  # innermost: waits holding nothing
+    # Innermost: waits holding nothing.
+    app.add_middleware(AdmittedRequests, limit=settings.requests_at_once)
     app.add_middleware(Compression)
     app.add_middleware(HeadAnsweredAsGet)
     app.add_middleware(SecurityHeaders, hsts=settings.uses_https)

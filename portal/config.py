@@ -26,6 +26,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY_FILE = Path(".secret_key")
 
 
+# The most requests a worker may work on at once (`requests_at_once`): each holds at most two
+# database connections, and the pool (`portal.db`) has twice this many.
+MOST_REQUESTS_AT_ONCE = 15
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PORTAL_", env_file=".env", extra="ignore")
 
@@ -67,6 +72,11 @@ class Settings(BaseSettings):
     replies_per_case_per_day: int = 10
 
     rate_limit_storage: str = "memory://"
+    # Requests each worker process works on at once; the rest wait their turn, first come first
+    # served (`portal.db.AdmittedRequests`). Fewer at once share the CPU less thinly, so each is
+    # done sooner and a rush has no long tail; at most MOST_REQUESTS_AT_ONCE (the connection
+    # pool is sized for it).
+    requests_at_once: int = 8
     # Sign-in attempts per lockout window (every attempt counts, the right password included):
     # for one account from one address, for one address across all accounts, and for one account
     # across all addresses (a much higher ceiling, so only a spread-out attack can reach it).
@@ -98,6 +108,13 @@ class Settings(BaseSettings):
     @property
     def uses_https(self) -> bool:
         return self.base_url.strip().lower().startswith("https://")
+
+    @field_validator("requests_at_once")
+    @classmethod
+    def _requests_at_once_in_range(cls, value: int) -> int:
+        if not 1 <= value <= MOST_REQUESTS_AT_ONCE:
+            raise ValueError(f"must be between 1 and {MOST_REQUESTS_AT_ONCE}")
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -17,6 +17,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
 
 from portal.clock import Clock, bind_clock, clock_of
+from portal.config import MOST_REQUESTS_AT_ONCE
 
 log = logging.getLogger("portal.db")
 
@@ -37,12 +38,11 @@ STAMPED_ON_INSERT = frozenset(
 
 
 # Each app process keeps up to POOL_SIZE + MAX_OVERFLOW database connections, and lets at most
-# ADMITTED requests in at once (`AdmittedRequests`): a request holds at most two connections (its
-# own session, and a short one for the school's profile on an error page), so none ever waits
-# for a connection, however many arrive.
+# `requests_at_once` (the most is MOST_REQUESTS_AT_ONCE) requests in at once (`AdmittedRequests`):
+# a request holds at most two connections (its own session, and a short one for the school's
+# profile on an error page), so none ever waits for a connection, however many arrive.
 POOL_SIZE = 10
-MAX_OVERFLOW = 20
-ADMITTED = (POOL_SIZE + MAX_OVERFLOW) // 2
+MAX_OVERFLOW = 2 * MOST_REQUESTS_AT_ONCE - POOL_SIZE
 
 
 def make_engine(url: str, clock: Clock | None = None) -> Engine:
@@ -74,7 +74,7 @@ class AdmittedRequests:
 
     NEVER_WAIT = ("/static/", "/healthz")
 
-    def __init__(self, app: Any, limit: int = ADMITTED) -> None:
+    def __init__(self, app: Any, limit: int = MOST_REQUESTS_AT_ONCE) -> None:
         self.app = app
         self.limit = limit
         # One semaphore per event loop: a test client runs a loop of its own each time.

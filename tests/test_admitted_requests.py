@@ -8,7 +8,11 @@ import threading
 from collections.abc import Coroutine
 from typing import Any
 
-from portal.db import ADMITTED, MAX_OVERFLOW, POOL_SIZE, AdmittedRequests
+import pytest
+
+from portal.app import create_app
+from portal.config import MOST_REQUESTS_AT_ONCE, Settings
+from portal.db import MAX_OVERFLOW, POOL_SIZE, AdmittedRequests
 
 
 def run(coroutine: Coroutine[Any, Any, None]) -> None:
@@ -85,7 +89,43 @@ def test_static_files_and_the_plain_health_check_never_wait_but_the_deep_one_doe
 
 def test_a_request_never_needs_more_connections_than_the_pool_has():
     # Each admitted request holds at most two connections (docs in portal.db).
-    assert ADMITTED * 2 <= POOL_SIZE + MAX_OVERFLOW
+    assert MOST_REQUESTS_AT_ONCE * 2 <= POOL_SIZE + MAX_OVERFLOW
+
+
+def test_waiting_requests_go_in_the_order_they_came():
+    """First come, first served: in a rush nobody waits while later arrivals overtake them."""
+    started: list[int] = []
+
+    async def app(scope, _receive, _send):
+        started.append(int(scope["path"].rsplit("/", 1)[1]))
+        await asyncio.sleep(0.001)
+
+    admitted = AdmittedRequests(app, limit=2)
+
+    async def rush():
+        arrivals = []
+        for n in range(30):
+            arrivals.append(asyncio.create_task(admitted(_scope(f"/page/{n}"), None, None)))
+            await asyncio.sleep(0)
+        await asyncio.gather(*arrivals)
+
+    run(rush())
+    assert started == list(range(30))
+
+
+def test_the_number_at_once_is_a_setting_within_what_the_pool_allows(tmp_path):
+    for bad in (0, -1, MOST_REQUESTS_AT_ONCE + 1):
+        with pytest.raises(ValueError, match=f"between 1 and {MOST_REQUESTS_AT_ONCE}"):
+            Settings(requests_at_once=bad, _env_file=None)
+    settings = Settings(
+        requests_at_once=3,
+        database_url=f"sqlite:///{tmp_path / 'portal.db'}",
+        data_dir=tmp_path,
+        _env_file=None,
+    )
+    app = create_app(settings)
+    limits = [m.kwargs.get("limit") for m in app.user_middleware if m.cls is AdmittedRequests]
+    assert limits == [3]
 
 
 def test_each_event_loop_has_its_own_turns():
