@@ -57,6 +57,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-load", action="store_true", help="skip the uvicorn load runs")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes (2)")
     parser.add_argument(
+        "--requests-at-once",
+        type=int,
+        help="PORTAL_REQUESTS_AT_ONCE for the server (default: the portal's own default)",
+    )
+    parser.add_argument(
         "--server",
         choices=("portal", "uvicorn"),
         default="portal",
@@ -172,10 +177,14 @@ def run_concurrency(db: BenchDatabase, settings: Settings, args: argparse.Namesp
     drafts = journey.insert_drafts(engine, needed, categories, today, 10**7)
     engine.dispose()
     env = production_env(db.url, BENCH_SECRET, BENCH_DIR / "attachments", args.rate_limit_storage)
+    if args.requests_at_once is not None:
+        env["PORTAL_REQUESTS_AT_ONCE"] = str(args.requests_at_once)
     empty_rate_limits(args.rate_limit_storage)
     how = "portal serve" if args.server == "portal" else "uvicorn portal.main:app"
     print(
-        f"\nload: {how}, {args.workers} workers, rate limits in {args.rate_limit_storage}, "
+        f"\nload: {how}, {args.workers} workers, "
+        f"{env.get('PORTAL_REQUESTS_AT_ONCE', 'default')} requests at once each, "
+        f"rate limits in {args.rate_limit_storage}, "
         "access log "
         f"{'on' if args.access_log else 'off'}, {args.concurrency} simultaneous clients, "
         f"{args.seconds:.0f} s per run ({args.health_seconds:.0f} s for /healthz) ...",
