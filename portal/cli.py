@@ -324,7 +324,8 @@ def parent_link(
 @app.command("consent-invitations")
 def consent_invitations() -> None:
     """Ask parents again when photo consent answers have lapsed; forget old sign-in links and
-    the answers of pupils who left over a year ago.
+    the answers of pupils who left over a year ago; check the pictures in published news posts
+    again, since answers lapse with time (a post showing a lapsed pupil is flagged).
 
     Run daily (by the scheduler, beside `portal remind`). Each lapse is asked about once, however
     often it runs.
@@ -338,7 +339,8 @@ def consent_invitations() -> None:
     typer.echo(
         f"parents asked again {report.emailed}, old sign-in links forgotten "
         f"{report.links_forgotten}, answers of pupils who left over a year ago forgotten "
-        f"{report.answers_forgotten}"
+        f"{report.answers_forgotten}, news posts checked again for the consent of "
+        f"{report.pupils_checked} pupils"
     )
 
 

@@ -101,8 +101,10 @@ class Domain:
     # comments: `context(request, session, post)` says what each shows, or None to leave it out.
     post_panels: Sequence[HomePanel] = ()
     # Told when photo consent may have changed for these pupils (an answer recorded, a
-    # safeguarding flag set) at this moment, in the same transaction: how the news channel hears
-    # of a withdrawal without consent importing it (`pupil_consent_changed`).
+    # safeguarding flag set, pupils leaving or changed in a register import, a consent setting
+    # changed, and daily as answers lapse) at this moment, in the same transaction: how the
+    # news channel hears of a withdrawal without consent importing it (`pupil_consent_changed`).
+    # The ids may be the whole register: read them in chunks.
     on_pupil_consent_changed: Callable[[Session, Iterable[int], datetime], None] | None = None
 
 
@@ -163,7 +165,9 @@ class Installed:
 
 def pupil_consent_changed(session: Session, pupil_ids: Iterable[int], at: datetime) -> None:
     """Tell every installed domain that consent may have changed for these pupils: called by
-    photo consent when answers are recorded and when a pupil is restricted."""
+    photo consent when answers are recorded, a pupil is restricted, a register import marks
+    pupils left or changes what the check reads, a consent setting the check reads changes
+    (every pupil on the register), and by the daily `portal consent-invitations` (every pupil)."""
     ids = sorted({int(pupil_id) for pupil_id in pupil_ids})
     if not ids:
         return

@@ -505,8 +505,9 @@ CATALOGUE: tuple[Wording, ...] = (
         key="news-consent-changed",
         kind=EMAIL,
         title="A news post shows a pupil without photo consent",
-        purpose="Sent to the head teacher and office staff at once when photo consent is "
-        "withdrawn, or a pupil is restricted, after a post with their picture was approved.",
+        purpose="Sent to the head teacher and office staff when the photo check changes to no "
+        "for a pupil in a published post (consent withdrawn or lapsed, a pupil restricted or "
+        "leaving, a consent setting changed), once until someone deals with it.",
         to="staff",
         variables={
             "school": SCHOOL,

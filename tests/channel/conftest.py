@@ -129,3 +129,13 @@ def sent(session: Session, author: StaffUser, post: Post) -> Post:
     workflow.submit(session, author, post, seen_revision=post.revision, base_url="http://test")
     session.commit()
     return post
+
+
+def approved_with(session, settings, people, pupils, publish_at=None, title="Sports day"):  # type: ignore[no-untyped-def]
+    """A post showing these pupils, approved by the head to go out now or at `publish_at`."""
+    post = draft(session, people.office, title)
+    with_picture(session, settings, people.office, post, pupils)
+    sent(session, people.office, post)
+    workflow.approve(session, people.head, post, seen_revision=post.revision, publish_at=publish_at)
+    session.commit()
+    return post

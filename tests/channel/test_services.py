@@ -22,7 +22,7 @@ from portal.db import now_of
 from portal.history import history_of
 from portal.mail import OutboxMessage
 from portal.text import render_markdown
-from tests.channel.conftest import draft, png, say_website, sent, with_picture
+from tests.channel.conftest import approved_with, draft, png, say_website, sent, with_picture
 from tests.factories import make_user
 
 
@@ -259,17 +259,6 @@ def test_pupils_with_consent_let_the_post_out(db_session, settings, people, regi
     workflow.approve(db_session, people.head, post, seen_revision=post.revision, publish_at=None)
     db_session.commit()
     assert post.status == PostStatus.approved
-
-
-def approved_with(db_session, settings, people, pupils, publish_at=None):  # type: ignore[no-untyped-def]
-    post = draft(db_session, people.office)
-    with_picture(db_session, settings, people.office, post, pupils)
-    sent(db_session, people.office, post)
-    workflow.approve(
-        db_session, people.head, post, seen_revision=post.revision, publish_at=publish_at
-    )
-    db_session.commit()
-    return post
 
 
 def test_a_withdrawal_after_publishing_flags_the_post_and_tells_head_and_office(

@@ -1,18 +1,26 @@
 """When photo consent changes for a pupil in an approved post (`Domain.on_pupil_consent_changed`).
 
-Photo consent tells every installed domain when answers are recorded or a pupil is restricted,
-in the same transaction, without importing the news channel. For each approved post showing one
-of those pupils, the photo check is made again:
+Photo consent tells every installed domain when consent may have changed for some pupils (an
+answer recorded, a pupil restricted, pupils leaving or changed in a register import, a consent
+setting changed, and once a day for answers that lapse with time), in the same transaction,
+without importing the news channel. For each approved post showing one of those pupils, the
+photo check is made again:
 
-- a post already public is flagged at once (the head and office are emailed, and a warning shows
-  on the staff news page and the staff home) until they take it down or deal with it;
+- a post already public is flagged (the head and office are emailed, and a warning shows on the
+  staff news page and the staff home) until they take it down or deal with it. A post flagged
+  and not yet dealt with is not flagged again: nobody is emailed twice, and its warning just
+  lists who fails now. A post dealt with passed the check then (dealing with it needs that), so
+  any pupil failing later is news and flags it again;
 - a post approved for later (not public yet) is returned to its author instead, so it never
   goes out with a pupil the check now refuses.
+
+The pupils may be the whole register (a setting changed, the daily run): they are read in
+chunks, and the posts are checked a batch at a time with one photo check per batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -21,7 +29,15 @@ from sqlmodel import Session
 from portal.channel.models import Post, PostPupil, PostStatus
 from portal.channel.services import workflow
 from portal.channel.services.posts import is_public
+from portal.consent.models import Pupil
+from portal.consent.services.answers import decisions_for
 from portal.history import Actor
+
+# Bound parameters per IN (...): well under SQLite's 32,766 and PostgreSQL's 65,535.
+IDS_PER_QUERY = 1000
+# Posts checked together: at most MAX_PUPILS (60) pupils each, so one photo check reads the
+# answers of at most 3,000 pupils.
+POSTS_PER_CHECK = 50
 
 
 def detail_of(failing: Iterable[workflow.PupilCheck]) -> str:
@@ -30,38 +46,111 @@ def detail_of(failing: Iterable[workflow.PupilCheck]) -> str:
     )
 
 
-def pupil_consent_changed(session: Session, pupil_ids: Iterable[int], at: datetime) -> None:
-    """`Domain.on_pupil_consent_changed` for the news channel."""
-    ids = list(pupil_ids)
-    if not ids:
-        return
-    posts = list(
-        session.scalars(
-            select(Post)
-            .join(PostPupil, PostPupil.post_id == Post.id)
-            .where(
-                PostPupil.pupil_id.in_(ids),  # type: ignore[attr-defined]
-                Post.status == PostStatus.approved.value,
+def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def posts_showing(session: Session, pupil_ids: Iterable[int]) -> list[Post]:
+    """The approved posts (public or scheduled) showing any of these pupils, oldest first."""
+    ids = sorted({int(pupil_id) for pupil_id in pupil_ids})
+    post_ids: set[int] = set()
+    for chunk in _chunks(ids, IDS_PER_QUERY):
+        post_ids.update(
+            session.scalars(
+                select(PostPupil.post_id)
+                .join(Post, Post.id == PostPupil.post_id)
+                .where(
+                    PostPupil.pupil_id.in_(chunk),  # type: ignore[attr-defined]
+                    Post.status == PostStatus.approved.value,
+                )
+                .distinct()
             )
-            .distinct()
-            .order_by(Post.id)
+        )
+    found: list[Post] = []
+    for chunk in _chunks(sorted(post_ids), IDS_PER_QUERY):
+        statement = select(Post).where(Post.id.in_(chunk))  # type: ignore[union-attr]
+        found.extend(session.scalars(statement.execution_options(populate_existing=True)))
+    return sorted(found, key=lambda post: post.id or 0)
+
+
+def check_posts(
+    session: Session, posts: Sequence[Post], at: datetime
+) -> dict[int, list[workflow.PupilCheck]]:
+    """`workflow.check_pupils` for several posts at once: one read of their pupils and one
+    photo check for them all (post id -> the checks, in the order the post lists them)."""
+    post_ids = [post.id for post in posts if post.id is not None]
+    checked: dict[int, list[workflow.PupilCheck]] = {post_id: [] for post_id in post_ids}
+    if not post_ids:
+        return checked
+    rows = list(
+        session.execute(
+            select(PostPupil, Pupil)
+            .join(Pupil, Pupil.id == PostPupil.pupil_id)
+            .where(PostPupil.post_id.in_(post_ids))  # type: ignore[attr-defined]
+            .order_by(
+                PostPupil.post_id, Pupil.class_name, Pupil.legal_last_name, Pupil.legal_first_name
+            )
         )
     )
-    for post in posts:
-        failing = workflow.failing(workflow.check_pupils(session, post, at))
-        if not failing:
-            continue
-        detail = detail_of(failing)
-        if is_public(post, at):
-            _flag(session, post, detail, at)
-        else:
-            _send_back(session, post, detail)
+    if not rows:
+        return checked
+    purpose = workflow.website_purpose(session)
+    if purpose is None:
+        for row, pupil in rows:
+            checked[row.post_id].append(
+                workflow.PupilCheck(pupil, False, workflow.NOT_ASKED, row.named)
+            )
+        return checked
+    pupils = list({pupil.id: pupil for _row, pupil in rows}.values())
+    decided = decisions_for(session, pupils, [purpose], at)
+    for row, pupil in rows:
+        decision = decided[(pupil.id, purpose.id)]  # type: ignore[index]
+        checked[row.post_id].append(workflow.pupil_check(pupil, decision, row.named))
+    return checked
+
+
+def pupil_consent_changed(session: Session, pupil_ids: Iterable[int], at: datetime) -> None:
+    """`Domain.on_pupil_consent_changed` for the news channel."""
+    posts = posts_showing(session, pupil_ids)
+    for start in range(0, len(posts), POSTS_PER_CHECK):
+        batch = posts[start : start + POSTS_PER_CHECK]
+        checked = check_posts(session, batch, at)
+        for post in batch:
+            failing = workflow.failing(checked.get(post.id or 0, []))
+            if not failing:
+                continue
+            detail = detail_of(failing)
+            if is_public(post, at):
+                _flag(session, post, detail, at)
+            else:
+                _send_back(session, post, detail)
 
 
 def _flag(session: Session, post: Post, detail: str, at: datetime) -> None:
+    """Flag the post and tell the head and office, unless it is flagged already (not dealt with
+    yet): then its warning only lists who fails now, and nobody is emailed again."""
+    if post.consent_flagged_at is not None:
+        if post.consent_flag_detail != detail:
+            session.execute(
+                update(Post)
+                .where(
+                    Post.id == post.id,
+                    Post.status == PostStatus.approved.value,
+                    Post.consent_flagged_at.is_not(None),  # type: ignore[union-attr]
+                )
+                .values(consent_flag_detail=detail, revision=Post.revision + 1)
+                .execution_options(synchronize_session=False)
+            )
+            session.refresh(post)
+        return
     done = session.execute(
         update(Post)
-        .where(Post.id == post.id, Post.status == PostStatus.approved.value)
+        .where(
+            Post.id == post.id,
+            Post.status == PostStatus.approved.value,
+            Post.consent_flagged_at.is_(None),  # type: ignore[union-attr]
+        )
         .values(consent_flagged_at=at, consent_flag_detail=detail, revision=Post.revision + 1)
         .execution_options(synchronize_session=False)
     ).rowcount

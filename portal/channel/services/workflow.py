@@ -26,6 +26,7 @@ from sqlmodel import Session
 from portal.accounts.models import Role, StaffUser
 from portal.channel.models import Post, PostImage, PostPupil, PostStatus
 from portal.consent.models import Pupil, Purpose
+from portal.consent.services.answers import Decision
 from portal.consent.services.photo_check import photo_check
 from portal.consent.services.purposes import purposes
 from portal.db import now_of
@@ -193,24 +194,26 @@ def check_pupils(session: Session, post: Post, at: datetime) -> list[PupilCheck]
         return []
     purpose = website_purpose(session)
     if purpose is None:
-        return [
-            PupilCheck(pupil, False, "The school does not ask about the website", row.named)
-            for row, pupil in rows
-        ]
+        return [PupilCheck(pupil, False, NOT_ASKED, row.named) for row, pupil in rows]
     named = {row.pupil_id: row.named for row, _pupil in rows}
     lines = photo_check(session, [row.pupil_id for row, _pupil in rows], purpose, at)
-    checked = []
-    for line in lines:
-        decision = line.decision
-        is_named = named.get(line.pupil.id or 0, False)
-        if not decision.allowed:
-            checked.append(PupilCheck(line.pupil, False, decision.words, is_named))
-        elif is_named and not decision.may_name:
-            words = "May appear, but may not be named: take their name out of the post"
-            checked.append(PupilCheck(line.pupil, False, words, is_named))
-        else:
-            checked.append(PupilCheck(line.pupil, True, "Yes", is_named))
-    return checked
+    return [
+        pupil_check(line.pupil, line.decision, named.get(line.pupil.id or 0, False))
+        for line in lines
+    ]
+
+
+NOT_ASKED = "The school does not ask about the website"
+
+
+def pupil_check(pupil: Pupil, decision: Decision, is_named: bool) -> PupilCheck:
+    """What the photo check's answer means for a pupil in a post (named in it or not)."""
+    if not decision.allowed:
+        return PupilCheck(pupil, False, decision.words, is_named)
+    if is_named and not decision.may_name:
+        words = "May appear, but may not be named: take their name out of the post"
+        return PupilCheck(pupil, False, words, is_named)
+    return PupilCheck(pupil, True, "Yes", is_named)
 
 
 def failing(checks: Iterable[PupilCheck]) -> list[PupilCheck]:

@@ -33,6 +33,7 @@ from portal.consent.services.flags import settings_of
 from portal.consent.services.online import send_email
 from portal.consent.services.purposes import purposes
 from portal.db import now_of
+from portal.domains import pupil_consent_changed
 
 SIGN_IN_KEPT_DAYS = 30
 
@@ -45,6 +46,7 @@ class InvitationReport:
     emailed: int = 0
     links_forgotten: int = 0
     answers_forgotten: int = 0
+    pupils_checked: int = 0
 
 
 def period_of(pupil: Pupil, validity: str, day: object) -> str | None:
@@ -164,9 +166,22 @@ def forget_leavers_answers(session: Session) -> int:
     ).rowcount
 
 
+def tell_of_time_passing(session: Session) -> int:
+    """Answers lapse with time (a new school year or key stage, a pupil turning 12 when pupils
+    are asked too) with nothing recorded: tell the other domains about every pupil on the
+    register (a news post showing one whose answer lapsed is flagged), and about those who left,
+    whom an import before this check existed may not have told them of. Telling them again about
+    a pupil whose check has not changed does nothing (a warning is never sent twice). How many
+    pupils were told of. The caller commits."""
+    every = list(session.scalars(select(Pupil.id)))
+    pupil_consent_changed(session, every, now_of(session))
+    return len(every)
+
+
 def daily(session: Session, settings: Settings) -> InvitationReport:
     return InvitationReport(
         emailed=send_invitations(session, settings),
         links_forgotten=forget_old_links(session),
         answers_forgotten=forget_leavers_answers(session),
+        pupils_checked=tell_of_time_passing(session),
     )

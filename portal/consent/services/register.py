@@ -28,6 +28,7 @@ from portal.consent.models import (
     PupilImport,
 )
 from portal.db import now_of
+from portal.domains import pupil_consent_changed
 from portal.history import Actor, record_event
 from portal.text import clean_text
 
@@ -466,8 +467,14 @@ def confirm_import(
         raise ImportGone()
     today = school_today(now)
     existing = {pupil.mis_id: pupil for pupil in session.scalars(select(Pupil))}
+    # Pupils whose photo check may now say something else: those who left, came back, whose
+    # date of birth changed (key stage, age 12) or whose parents with parental responsibility
+    # changed. A new class or name changes no answer.
+    changed: set[int] = set()
     for row in checked.rows:
         pupil = existing.get(row.mis_id)
+        if pupil is not None and (not pupil.on_roll or pupil.date_of_birth != row.date_of_birth):
+            changed.add(pupil.id)  # type: ignore[arg-type]
         if pupil is None:
             pupil = Pupil(mis_id=row.mis_id, date_of_birth=row.date_of_birth)
         pupil.legal_first_name = row.legal_first_name
@@ -480,11 +487,17 @@ def confirm_import(
         pupil.left_on = None
         session.add(pupil)
         session.flush()
-        _link_contacts(session, pupil, row.contacts)
+        if _link_contacts(session, pupil, row.contacts) and row.mis_id in existing:
+            changed.add(pupil.id)  # type: ignore[arg-type]
     for pupil in checked.leaving:
         pupil.on_roll = False
         pupil.left_on = today
         session.add(pupil)
+        changed.add(pupil.id)  # type: ignore[arg-type]
+    session.flush()
+    # Tell the other domains (a news post showing a pupil who left is flagged), in this
+    # transaction. A pupil new to the register is in no post yet.
+    pupil_consent_changed(session, changed, now)
     result = ImportResult(
         new=checked.new,
         updated=checked.updated,
@@ -520,7 +533,9 @@ def _summary(result: ImportResult, full: bool) -> str:
     return text + (f", {result.left} marked as left" if full else "")
 
 
-def _link_contacts(session: Session, pupil: Pupil, rows: tuple[ContactRow, ...]) -> None:
+def _link_contacts(session: Session, pupil: Pupil, rows: tuple[ContactRow, ...]) -> bool:
+    """Make the pupil's contacts those of the file; True when who has parental responsibility
+    for the pupil changed (whose answers count)."""
     links = {
         link.contact_id: link
         for link in session.scalars(select(PupilContact).where(PupilContact.pupil_id == pupil.id))
@@ -535,6 +550,12 @@ def _link_contacts(session: Session, pupil: Pupil, rows: tuple[ContactRow, ...])
         if links
         else {}
     )
+    responsible_before = {
+        contact_id
+        for contact_id, link in links.items()
+        if link.current and link.parental_responsibility
+    }
+    responsibility_changed = False
     kept: set[int] = set()
     for row in rows:
         contact = None
@@ -556,6 +577,10 @@ def _link_contacts(session: Session, pupil: Pupil, rows: tuple[ContactRow, ...])
         session.flush()
         assert contact.id is not None
         link = links.get(contact.id) or PupilContact(pupil_id=pupil.id, contact_id=contact.id)
+        if contact.id not in responsible_before and row.responsibility:
+            responsibility_changed = True
+        if contact.id in responsible_before and not row.responsibility:
+            responsibility_changed = True
         link.relationship = row.relationship
         link.parental_responsibility = row.responsibility
         link.priority = row.priority
@@ -566,6 +591,9 @@ def _link_contacts(session: Session, pupil: Pupil, rows: tuple[ContactRow, ...])
         if contact_id not in kept and link.current:
             link.current = False
             session.add(link)
+            if contact_id in responsible_before:
+                responsibility_changed = True
+    return responsibility_changed
 
 
 def imports_of(session: Session, status: ImportStatus, limit: int = 10) -> list[PupilImport]:

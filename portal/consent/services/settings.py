@@ -20,9 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from portal.accounts.models import Role, StaffUser
-from portal.consent.models import ConsentSettings, Purpose
+from portal.consent.models import ConsentSettings, Pupil, Purpose
 from portal.consent.services.answers import Validity
 from portal.consent.services.purposes import purposes
+from portal.db import now_of
+from portal.domains import pupil_consent_changed
 from portal.history import Actor, HistoryEvent, record_event
 
 SETTINGS_SUBJECT = "consent_settings"
@@ -137,6 +139,17 @@ def locked_settings(session: Session) -> ConsentSettings:
     return session.scalars(statement).one()
 
 
+def tell_every_pupil(session: Session) -> None:
+    """A change that can change any pupil's photo check (how long answers last, asking pupils
+    too, a use's wording asked again, its naming question, retiring or bringing it back): tell
+    the other domains about every pupil on the register, in this transaction (a news post
+    showing one the check now refuses is flagged). Pupils who left are "no" whatever the
+    settings say."""
+    session.flush()
+    on_roll = session.scalars(select(Pupil.id).where(Pupil.on_roll))
+    pupil_consent_changed(session, on_roll, now_of(session))
+
+
 def _short(value: object) -> str | None:
     if value is None:
         return None
@@ -176,7 +189,7 @@ def save_validity(
         to_value=str(validity),
         detail={"field": "validity", "from": before, "to": str(validity)},
     )
-    session.flush()
+    tell_every_pupil(session)
     return True
 
 
@@ -292,6 +305,8 @@ def save_asking(session: Session, user: StaffUser, asking: Asking, *, seen_revis
         row.revision += 1
         session.add(row)
         session.flush()
+    if before.ask_pupils_12_and_over != asking.ask_pupils_12_and_over:
+        tell_every_pupil(session)
     return changed
 
 
@@ -461,6 +476,8 @@ def change_purpose(
         purpose.revision -= 1  # nothing changed: the page that showed it is still right
     session.add(purpose)
     session.flush()
+    if "asks_naming" in changed or ("wording" in changed and change.ask_again):
+        tell_every_pupil(session)
     return changed
 
 
@@ -499,6 +516,7 @@ def set_active(
         before=not active,
         after=active,
     )
+    tell_every_pupil(session)
     return purpose
 
 
