@@ -10,22 +10,16 @@ journeys that change what other tests rely on, or that need a portal in another 
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page
 from sqlmodel import Session
 
-from portal.app import create_app
 from portal.config import Settings
-from portal.db import make_engine
 from portal.demo import load_demo
-from tests.browser.conftest import DESKTOP, LIVE_SECRET, LiveServer, _wait_until_healthy
-from tests.clocks import TERM_DATES, fixed_test_clock
+from tests.browser.conftest import DESKTOP, LiveServer, live_portal
 from tests.databases import migrated_database
 
 __all__ = ["desktop_context", "own_demo_page", "own_demo_server", "own_live_server"]
@@ -35,47 +29,17 @@ __all__ = ["desktop_context", "own_demo_page", "own_demo_server", "own_live_serv
 def own_live_server(
     prefix: str,
     tmp_path_factory: pytest.TempPathFactory,
-    fill: Callable[[Session, Settings], None],
+    fill: Callable[[Session, Settings], object],
 ) -> Iterator[LiveServer]:
     """A portal on a database of its own, filled by `fill` (which commits), served until the
     block ends."""
-    with migrated_database(prefix, tmp_path_factory.mktemp(f"{prefix}-db")) as url:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", 0))
-        base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        settings = Settings(
-            environment="test",
-            database_url=url,
-            secret_key=LIVE_SECRET,
-            base_url=base_url,
-            smtp_host="",
-            rate_limit_storage="memory://",
-            attachments_dir=tmp_path_factory.mktemp(f"{prefix}-attachments"),
-            term_dates_file=TERM_DATES,
-            _env_file=None,
-        )
-        clock = fixed_test_clock()
-        engine = make_engine(url, clock)
-        with Session(engine, expire_on_commit=False) as session:
-            fill(session, settings)
-        engine.dispose()
-        app = create_app(settings, clock)
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", log_level="warning", access_log=False)
-        )
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [listener]}, name=prefix, daemon=True
-        )
-        thread.start()
-        try:
-            _wait_until_healthy(base_url, thread, timeout=30.0)
-            yield LiveServer(url=base_url, settings=settings)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
-            listener.close()
-            app.state.engine.dispose()
+    with (
+        migrated_database(prefix, tmp_path_factory.mktemp(f"{prefix}-db")) as url,
+        live_portal(
+            url, tmp_path_factory.mktemp(f"{prefix}-attachments"), fill, name=prefix, timeout=30.0
+        ) as server,
+    ):
+        yield server
 
 
 @contextmanager
