@@ -3,6 +3,8 @@ send it to the head, approve or return it, take it down, deal with a consent war
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -182,6 +184,48 @@ def _post_page(
     )
 
 
+@dataclass(frozen=True)
+class _Acting:
+    """A member of staff acting on a post from its pages."""
+
+    request: Request
+    session: Session
+    user: StaffUser
+    post: Post
+
+    def change(
+        self,
+        change: Callable[[], object],
+        *,
+        then: str | Callable[[], Response],
+        values: dict[str, Any] | None = None,
+        refused: Callable[[workflow.NewsRefused], Response] | None = None,
+    ) -> Response:
+        """Make a change through the workflow and commit it, then answer `then` (a note for the
+        post's page, or a response). When the workflow refuses, roll back, read the post again
+        and answer `refused(reason)`; by default the post's page with the reason (409 when the
+        post has moved on, 422 when a field is at fault) and `values` as typed."""
+        session, post = self.session, self.post
+        try:
+            change()
+            session.commit()
+        except workflow.NewsRefused as reason:
+            session.rollback()
+            session.refresh(post)
+            if refused is not None:
+                return refused(reason)
+            return _post_page(
+                self.request,
+                session,
+                self.user,
+                post,
+                errors={reason.field or "post-status": str(reason)},
+                values=values,
+                status_code=409 if reason.field == "" else 422,
+            )
+        return _see(post.id or 0, then) if isinstance(then, str) else then()
+
+
 @router.get(BASE + "/{post_id}")
 def news_post(request: Request, session: SessionDep, user: NewsUser, post_id: RowId) -> Response:
     return _post_page(request, session, user, _post(session, post_id))
@@ -210,51 +254,30 @@ def news_save(
     form: Annotated[PostForm, Depends()],
 ) -> Response:
     post = _post(session, post_id)
+
+    def again(errors: dict[str, str]) -> Response:
+        return render(
+            request,
+            "channel/news-edit.html",
+            {"post": post, "values": form.typed(), "errors": errors, "base": BASE},
+            status_code=422,
+        )
+
     checked = form.validate()
-    errors = checked.errors
-    if checked.ok:
-        try:
-            workflow.edit_post(
-                session,
-                user,
-                post,
-                title=form.title,
-                summary=form.summary,
-                body=form.body_markdown,
-                seen_revision=revision_of(form.revision),
-            )
-            session.commit()
-            return _see(post_id, "saved")
-        except workflow.NewsRefused as refused:
-            session.rollback()
-            errors = {refused.field or "title": str(refused)}
-    return render(
-        request,
-        "channel/news-edit.html",
-        {"post": post, "values": form.typed(), "errors": errors, "base": BASE},
-        status_code=422,
-    )
-
-
-def _refused_page(
-    request: Request,
-    session: Session,
-    user: StaffUser,
-    post_id: int,
-    refused: workflow.NewsRefused,
-    values: dict[str, Any] | None = None,
-) -> Response:
-    session.rollback()
-    post = _post(session, post_id)
-    session.refresh(post)
-    return _post_page(
-        request,
-        session,
-        user,
-        post,
-        errors={refused.field or "post-status": str(refused)},
-        values=values,
-        status_code=409 if refused.field == "" else 422,
+    if not checked.ok:
+        return again(checked.errors)
+    return _Acting(request, session, user, post).change(
+        lambda: workflow.edit_post(
+            session,
+            user,
+            post,
+            title=form.title,
+            summary=form.summary,
+            body=form.body_markdown,
+            seen_revision=revision_of(form.revision),
+        ),
+        then="saved",
+        refused=lambda reason: again({reason.field or "title": str(reason)}),
     )
 
 
@@ -267,18 +290,11 @@ def news_submit(
     form: Annotated[RevisionForm, Depends()],
 ) -> Response:
     post = _post(session, post_id)
-    try:
-        workflow.submit(
-            session,
-            user,
-            post,
-            seen_revision=revision_of(form.revision),
-            base_url=_base_url(request),
-        )
-        session.commit()
-    except workflow.NewsRefused as refused:
-        return _refused_page(request, session, user, post_id, refused)
-    return _see(post_id, "sent")
+    seen, base_url = revision_of(form.revision), _base_url(request)
+    return _Acting(request, session, user, post).change(
+        lambda: workflow.submit(session, user, post, seen_revision=seen, base_url=base_url),
+        then="sent",
+    )
 
 
 @router.post(BASE + "/{post_id}/approve")
@@ -301,18 +317,12 @@ def news_approve(
             values=form.typed(),
             status_code=422,
         )
-    try:
-        workflow.approve(
-            session,
-            user,
-            post,
-            seen_revision=revision_of(form.revision),
-            publish_at=checked.value,
-        )
-        session.commit()
-    except workflow.NewsRefused as refused:
-        return _refused_page(request, session, user, post_id, refused, form.typed())
-    return _see(post_id, "approved")
+    seen = revision_of(form.revision)
+    return _Acting(request, session, user, post).change(
+        lambda: workflow.approve(session, user, post, seen_revision=seen, publish_at=checked.value),
+        then="approved",
+        values=form.typed(),
+    )
 
 
 @router.post(BASE + "/{post_id}/return")
@@ -324,20 +334,18 @@ def news_return(
     form: Annotated[ReturnForm, Depends()],
 ) -> Response:
     post = _post(session, post_id)
-    try:
-        workflow.return_post(
+    return _Acting(request, session, user, post).change(
+        lambda: workflow.return_post(
             session,
             user,
             post,
             seen_revision=revision_of(form.revision),
             comments=form.comments,
             base_url=_base_url(request),
-        )
-        session.commit()
-    except workflow.NewsRefused as refused:
-        values = {"when": "now", "comments": form.comments}
-        return _refused_page(request, session, user, post_id, refused, values)
-    return _see(post_id, "returned")
+        ),
+        then="returned",
+        values={"when": "now", "comments": form.comments},
+    )
 
 
 @router.post(BASE + "/{post_id}/withdraw")
@@ -349,12 +357,10 @@ def news_withdraw(
     form: Annotated[NoteForm, Depends()],
 ) -> Response:
     post = _post(session, post_id)
-    try:
-        workflow.withdraw(session, user, post, note=form.note)
-        session.commit()
-    except workflow.NewsRefused as refused:
-        return _refused_page(request, session, user, post_id, refused)
-    return _see(post_id, "withdrawn")
+    return _Acting(request, session, user, post).change(
+        lambda: workflow.withdraw(session, user, post, note=form.note),
+        then="withdrawn",
+    )
 
 
 @router.post(BASE + "/{post_id}/dealt-with")
@@ -366,13 +372,11 @@ def news_dealt_with(
     form: Annotated[NoteForm, Depends()],
 ) -> Response:
     post = _post(session, post_id)
-    try:
-        workflow.deal_with_flag(session, user, post, note=form.note)
-        session.commit()
-    except workflow.NewsRefused as refused:
-        values = {"when": "now", "note": form.note}
-        return _refused_page(request, session, user, post_id, refused, values)
-    return _see(post_id, "dealt")
+    return _Acting(request, session, user, post).change(
+        lambda: workflow.deal_with_flag(session, user, post, note=form.note),
+        then="dealt",
+        values={"when": "now", "note": form.note},
+    )
 
 
 # ---------------------------------------------------------------- pictures
@@ -424,8 +428,8 @@ async def news_image_add(
             request, session, post, errors={"file": "Choose a photo"}, values=form.typed()
         )
     content = await picture.read(images.MAX_BYTES + 1)
-    try:
-        images.add_image(
+    return _Acting(request, session, user, post).change(
+        lambda: images.add_image(
             session,
             request.app.state.settings,
             user,
@@ -433,19 +437,16 @@ async def news_image_add(
             filename=picture.filename or "picture",
             content=content,
             alt_text=form.alt_text,
-        )
-        session.commit()
-    except workflow.NewsRefused as refused:
-        session.rollback()
-        session.refresh(post)
-        return _pictures_page(
+        ),
+        then=lambda: RedirectResponse(f"{BASE}/{post_id}/pupils?done=picture", status_code=303),
+        refused=lambda reason: _pictures_page(
             request,
             session,
             post,
-            errors={refused.field or "file": str(refused)},
+            errors={reason.field or "file": str(reason)},
             values=form.typed(),
-        )
-    return RedirectResponse(f"{BASE}/{post_id}/pupils?done=picture", status_code=303)
+        ),
+    )
 
 
 @router.post(BASE + "/{post_id}/images/{image_id}/remove")
@@ -456,12 +457,10 @@ def news_image_remove(
     image = session.get(PostImage, image_id)
     if image is None or image.post_id != post.id:
         raise HTTPException(status_code=404)
-    try:
-        images.remove_image(session, request.app.state.settings, user, post, image)
-        session.commit()
-    except workflow.NewsRefused as refused:
-        return _refused_page(request, session, user, post_id, refused)
-    return _see(post_id, "removed")
+    return _Acting(request, session, user, post).change(
+        lambda: images.remove_image(session, request.app.state.settings, user, post, image),
+        then="removed",
+    )
 
 
 @router.get(BASE + "/{post_id}/images/{image_id}")
@@ -569,25 +568,25 @@ def news_pupils_add(
 ) -> Response:
     post = _post(session, post_id)
     ids = form.ids()
-    error = "" if ids else "Tick the pupils in the pictures"
-    if not error:
-        try:
-            workflow.add_pupils(session, user, post, ids)
-            session.commit()
-            return RedirectResponse(f"{BASE}/{post_id}/pupils", status_code=303)
-        except workflow.NewsRefused as refused:
-            session.rollback()
-            session.refresh(post)
-            error = str(refused)
-    return _pupils_page(
-        request,
-        session,
-        user,
-        post,
-        name=name[:100],
-        class_name=class_name[:40],
-        errors={"pupil_ids": error},
-        values={"who": "", "pupil_ids": list(form.pupil_ids or [])[:500]},
+
+    def again(error: str) -> Response:
+        return _pupils_page(
+            request,
+            session,
+            user,
+            post,
+            name=name[:100],
+            class_name=class_name[:40],
+            errors={"pupil_ids": error},
+            values={"who": "", "pupil_ids": list(form.pupil_ids or [])[:500]},
+        )
+
+    if not ids:
+        return again("Tick the pupils in the pictures")
+    return _Acting(request, session, user, post).change(
+        lambda: workflow.add_pupils(session, user, post, ids),
+        then=lambda: RedirectResponse(f"{BASE}/{post_id}/pupils", status_code=303),
+        refused=lambda reason: again(str(reason)),
     )
 
 
@@ -603,14 +602,14 @@ def news_pupils_remove(
     pupil_id = row_id_or_none(form.pupil_id)
     if pupil_id is None:
         raise HTTPException(status_code=404)
-    try:
-        workflow.remove_pupil(session, user, post, pupil_id)
-        session.commit()
-    except workflow.NewsRefused as refused:
-        return _refused_page(request, session, user, post_id, refused)
-    if post.status == PostStatus.approved.value:
-        return _see(post_id)
-    return RedirectResponse(f"{BASE}/{post_id}/pupils", status_code=303)
+    return _Acting(request, session, user, post).change(
+        lambda: workflow.remove_pupil(session, user, post, pupil_id),
+        then=lambda: (
+            _see(post_id)
+            if post.status == PostStatus.approved.value
+            else RedirectResponse(f"{BASE}/{post_id}/pupils", status_code=303)
+        ),
+    )
 
 
 @router.post(BASE + "/{post_id}/pupils/answer")
@@ -622,18 +621,15 @@ def news_pupils_answer(
     form: Annotated[AnswerPupilsForm, Depends()],
 ) -> Response:
     post = _post(session, post_id)
-    try:
-        workflow.answer_pupils(session, user, post, form.who)
-        session.commit()
-    except workflow.NewsRefused as refused:
-        session.rollback()
-        session.refresh(post)
-        return _pupils_page(
+    return _Acting(request, session, user, post).change(
+        lambda: workflow.answer_pupils(session, user, post, form.who),
+        then="pupils",
+        refused=lambda reason: _pupils_page(
             request,
             session,
             user,
             post,
-            errors={"who": str(refused)},
+            errors={"who": str(reason)},
             values={"who": form.who[:20], "pupil_ids": []},
-        )
-    return _see(post_id, "pupils")
+        ),
+    )

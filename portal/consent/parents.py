@@ -6,30 +6,28 @@ in by a one-time emailed link (`services.sign_in`); the cookie then holds the id
 row, signed (`portal.signing`) for the purpose "parent-session", bound to the link's token digest
 and good for at most `parent_session_max_hours`. The row decides the rest: the session ends after
 `parent_session_idle_minutes` without a request, and at once on "Sign out" (`ended_at`), so a
-copied cookie stops working then too. HttpOnly, SameSite=Lax, Secure over https.
+copied cookie stops working then too. HttpOnly, SameSite=Lax, Secure over https. The mechanism
+is `portal.one_time_links` (`SessionCookie`), shared with the commenters' cookie.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from portal.clock import unix_seconds
 from portal.config import Settings
 from portal.consent.models import Contact, ParentSignIn
 from portal.consent.services import sign_in as sign_ins
-from portal.db import SessionDep, now_of
-from portal.inputs import row_id_or_none
-from portal.security import cookie_options, rotate_csrf, set_browser_cookies
-from portal.signing import Signer
+from portal.db import SessionDep
+from portal.one_time_links import SessionCookie
 
 PARENT_COOKIE = "portal_parent"
 PARENT_PURPOSE = "parent-session"
 SIGN_IN_PAGE = "/photos"
+_COOKIE = SessionCookie(sign_ins.PARENT_LINKS, name=PARENT_COOKIE, purpose=PARENT_PURPOSE)
 
 
 def _settings(request: Request) -> Settings:
@@ -40,18 +38,8 @@ def _signed_in(request: Request, session: Session) -> sign_ins.SignedIn | None:
     cached = getattr(request.state, "parent", None)
     if cached is not None:
         return cached
-    value = request.cookies.get(PARENT_COOKIE, "")
-    row_id = row_id_or_none(Signer.peek(value) or "") if value else None
-    row = session.get(ParentSignIn, row_id) if row_id is not None else None
-    if row is None:
-        return None
-    now = now_of(session)
-    payload = Signer(_settings(request).secret_key).unsign(
-        PARENT_PURPOSE, value, now=unix_seconds(now), bound_to=row.token_hash
-    )
-    if payload != str(row.id):
-        return None
-    found = sign_ins.session_contact(session, _settings(request), row.id, now=now)
+    row = _COOKIE.read(request, session, sign_ins.lifetimes(_settings(request)))
+    found = sign_ins.signed_in_as(session, row) if row is not None else None
     if found is not None and session.dirty:
         session.commit()  # "last seen", before any route code (as the staff session does)
     request.state.parent = found
@@ -86,18 +74,8 @@ def current_sign_in(request: Request) -> ParentSignIn | None:
 
 def start_parent_session(request: Request, response: Response, row: ParentSignIn) -> None:
     """Give the browser the signed cookie for a link just used (and a fresh CSRF value)."""
-    settings = _settings(request)
-    assert row.used_at is not None
-    ends = row.used_at + timedelta(hours=settings.parent_session_max_hours)
-    value = Signer(settings.secret_key).sign(
-        PARENT_PURPOSE, str(row.id), expires_at=unix_seconds(ends), bound_to=row.token_hash
-    )
-    rotate_csrf(request)
-    response.set_cookie(PARENT_COOKIE, value, **cookie_options(settings))
-    set_browser_cookies(request, response)
+    _COOKIE.start(request, response, row, sign_ins.lifetimes(_settings(request)))
 
 
 def end_parent_session(request: Request, response: Response) -> None:
-    rotate_csrf(request)
-    response.delete_cookie(PARENT_COOKIE, **cookie_options(_settings(request)))
-    set_browser_cookies(request, response)
+    _COOKIE.clear(request, response)

@@ -3,6 +3,8 @@ test text, comments recorded from the school's social media, and the moderation 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -57,6 +59,9 @@ Moderator = Annotated[StaffUser, Depends(require_role(*MODERATOR_ROLES))]
 WordKeeper = Annotated[StaffUser, Depends(require_role(*WORD_ROLES))]
 Admin = Annotated[StaffUser, Depends(require_role(*SETTINGS_ROLES))]
 RULES = [(rule.value, rule.label) for rule in Rule]
+CHANGED_MEANWHILE = (
+    "Another admin changed these settings while you were looking. Check them and save again."
+)
 
 
 def _settings(request: Request) -> Settings:
@@ -65,6 +70,32 @@ def _settings(request: Request) -> Settings:
 
 def _see_other(to: str) -> Response:
     return RedirectResponse(to, status_code=303)
+
+
+def _save_or_show_again(
+    session: Session,
+    form: Any,
+    page: Callable[..., Response],
+    save: Callable[[Any], object],
+    then: str,
+    *,
+    refused: type[Exception] | tuple[type[Exception], ...] = (),
+    again: Callable[[Any], Response] | None = None,
+) -> Response:
+    """A form that saves one thing: `save` the checked value, commit and go to `then`; or show the
+    `page` again with the form's errors and what was typed (422). When saving raises `refused`,
+    roll back and answer `again(reason)`."""
+    checked = form.validate()
+    if checked.value is None:
+        return page(errors=checked.errors, values=form.typed(), status_code=422)
+    try:
+        save(checked.value)
+    except refused as reason:
+        session.rollback()
+        assert again is not None
+        return again(reason)
+    session.commit()
+    return _see_other(then)
 
 
 def _page_number(request: Request) -> int:
@@ -409,24 +440,18 @@ def moderation_words(request: Request, session: SessionDep, user: WordKeeper) ->
 def moderation_words_add(
     request: Request, session: SessionDep, user: WordKeeper, form: Annotated[WordForm, Depends()]
 ) -> Response:
-    checked = form.validate()
-    if checked.value is None:
-        return _words_page(
-            request, session, errors=checked.errors, values=form.typed(), status_code=422
-        )
-    try:
-        words.add_word(session, checked.value, form.word, Actor.staff(user))
-    except words.WordRefused as refused:
-        session.rollback()
-        return _words_page(
-            request,
-            session,
-            errors={refused.field: str(refused)},
-            values=form.typed(),
-            status_code=422,
-        )
-    session.commit()
-    return _see_other(BASE + "/words")
+    page = partial(_words_page, request, session)
+    return _save_or_show_again(
+        session,
+        form,
+        page,
+        lambda kind: words.add_word(session, kind, form.word, Actor.staff(user)),
+        BASE + "/words",
+        refused=words.WordRefused,
+        again=lambda reason: page(
+            errors={reason.field: str(reason)}, values=form.typed(), status_code=422
+        ),
+    )
 
 
 @router.post(BASE + "/words/{word_id}/remove")
@@ -506,14 +531,13 @@ def moderation_external_add(
     user: Moderator,
     form: Annotated[ExternalForm, Depends()],
 ) -> Response:
-    checked = form.validate()
-    if checked.value is None:
-        return _external_page(
-            request, session, errors=checked.errors, values=form.typed(), status_code=422
-        )
-    external.record(session, checked.value, user)
-    session.commit()
-    return _see_other(BASE + "/external?saved=1")
+    return _save_or_show_again(
+        session,
+        form,
+        partial(_external_page, request, session),
+        lambda recorded: external.record(session, recorded, user),
+        BASE + "/external?saved=1",
+    )
 
 
 # ---------------------------------------------------------------- settings
@@ -557,23 +581,15 @@ def moderation_settings_page(request: Request, session: SessionDep, user: Admin)
 def moderation_settings_save(
     request: Request, session: SessionDep, user: Admin, form: Annotated[SettingsForm, Depends()]
 ) -> Response:
-    checked = form.validate()
-    if checked.value is None:
-        return _settings_page(
-            request, session, errors=checked.errors, values=form.typed(), status_code=422
-        )
-    try:
-        moderation_settings.change(session, checked.value, form.seen_revision(), Actor.staff(user))
-    except moderation_settings.SettingsChanged:
-        session.rollback()
-        return _settings_page(
-            request,
-            session,
-            errors={
-                "who_may_comment": "Another admin changed these settings while you were "
-                "looking. Check them and save again."
-            },
-            status_code=409,
-        )
-    session.commit()
-    return _see_other(BASE + "/settings?saved=1")
+    page = partial(_settings_page, request, session)
+    return _save_or_show_again(
+        session,
+        form,
+        page,
+        lambda chosen: moderation_settings.change(
+            session, chosen, form.seen_revision(), Actor.staff(user)
+        ),
+        BASE + "/settings?saved=1",
+        refused=moderation_settings.SettingsChanged,
+        again=lambda _changed: page(errors={"who_may_comment": CHANGED_MEANWHILE}, status_code=409),
+    )

@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 import weakref
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,53 +97,74 @@ def live_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         yield url
 
 
-@pytest.fixture(scope="session")
-def live_server(
-    live_database_url: str, tmp_path_factory: pytest.TempPathFactory
+@contextmanager
+def live_portal(
+    database_url: str,
+    attachments_dir: Path,
+    fill: Callable[[Session, Settings], object],
+    *,
+    name: str,
+    timeout: float = 20.0,
+    **settings_given: Any,
 ) -> Iterator[LiveServer]:
+    """A portal served on 127.0.0.1 from a migrated database, filled first by `fill` (which
+    commits), until the block ends. `settings_given` adds to the test settings."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
     settings = Settings(
         environment="test",
-        database_url=live_database_url,
+        database_url=database_url,
         secret_key=LIVE_SECRET,
         base_url=base_url,
-        templates_override_dir=None,
         smtp_host="",
         rate_limit_storage="memory://",
-        attachments_dir=tmp_path_factory.mktemp("attachments"),
-        submissions_per_hour_per_address=1000,
-        # Every browser test signs in from 127.0.0.1: the limits are tried in tests/accounts.
-        sign_in_attempts_per_address=10_000,
-        sign_in_attempts_per_account=10_000,
+        attachments_dir=attachments_dir,
         term_dates_file=TERM_DATES,
         _env_file=None,
+        **settings_given,
     )
     clock = fixed_test_clock()
-    engine = make_engine(live_database_url, clock)
+    engine = make_engine(database_url, clock)
     with Session(engine, expire_on_commit=False) as session:
-        load_demo(session, settings)
+        fill(session, settings)
     engine.dispose()
 
     app = create_app(settings, clock)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        uvicorn.Config(app, host="127.0.0.1", log_level="warning", access_log=False)
     )
     thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [listener]}, name="live-portal", daemon=True
+        target=server.run, kwargs={"sockets": [listener]}, name=name, daemon=True
     )
     thread.start()
     try:
-        _wait_until_healthy(base_url, thread, timeout=20.0)
+        _wait_until_healthy(base_url, thread, timeout=timeout)
         yield LiveServer(url=base_url, settings=settings)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         listener.close()
         app.state.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    live_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    with live_portal(
+        live_database_url,
+        tmp_path_factory.mktemp("attachments"),
+        load_demo,
+        name="live-portal",
+        templates_override_dir=None,
+        submissions_per_hour_per_address=1000,
+        # Every browser test signs in from 127.0.0.1: the limits are tried in tests/accounts.
+        sign_in_attempts_per_address=10_000,
+        sign_in_attempts_per_account=10_000,
+    ) as server:
+        yield server
 
 
 def _wait_until_healthy(base_url: str, thread: threading.Thread, *, timeout: float) -> None:

@@ -16,88 +16,24 @@ and the paper-form entry are saved as screenshots.
 from __future__ import annotations
 
 import os
-import socket
-import threading
-from collections.abc import Iterator
 
-import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from portal.app import create_app
-from portal.config import PROJECT_ROOT, Settings
+from portal.config import PROJECT_ROOT
 from portal.consent.models import Pupil
 from portal.db import make_engine
-from portal.demo import load_demo
-from tests.browser.conftest import (
-    DESKTOP,
-    LIVE_SECRET,
-    LiveServer,
-    _wait_until_healthy,
-    assert_accessible,
-    sign_in,
-)
-from tests.clocks import TERM_DATES, fixed_test_clock
-from tests.databases import migrated_database
+from tests.browser.conftest import LiveServer, assert_accessible, sign_in
+from tests.browser.own_portal import own_demo_page, own_demo_server
+from tests.clocks import fixed_test_clock
 
 OFFICE = "office@brookfield-primary.example"
 ADMIN = "admin@brookfield-primary.example"
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 TAKE_SCREENSHOTS = os.environ.get("PORTAL_SCREENSHOTS") == "1"
 
-
-@pytest.fixture
-def consent_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A portal of this journey's own, with the demo school."""
-    with migrated_database("portal_consent", tmp_path_factory.mktemp("consent-db")) as url:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", 0))
-        base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        settings = Settings(
-            environment="test",
-            database_url=url,
-            secret_key=LIVE_SECRET,
-            base_url=base_url,
-            smtp_host="",
-            rate_limit_storage="memory://",
-            attachments_dir=tmp_path_factory.mktemp("consent-attachments"),
-            term_dates_file=TERM_DATES,
-            _env_file=None,
-        )
-        clock = fixed_test_clock()
-        engine = make_engine(url, clock)
-        with Session(engine, expire_on_commit=False) as session:
-            load_demo(session, settings)
-        engine.dispose()
-        app = create_app(settings, clock)
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", log_level="warning", access_log=False)
-        )
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [listener]}, name="consent-portal", daemon=True
-        )
-        thread.start()
-        try:
-            _wait_until_healthy(base_url, thread, timeout=30.0)
-            yield LiveServer(url=base_url, settings=settings)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
-            listener.close()
-            app.state.engine.dispose()
-
-
-@pytest.fixture
-def staff_page(browser: Browser, consent_server: LiveServer) -> Iterator[Page]:
-    context = browser.new_context(base_url=consent_server.url, viewport=DESKTOP, locale="en-GB")
-    context.set_default_timeout(5_000)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
+__all__ = ["own_demo_page", "own_demo_server"]
 
 
 def checked(page: Page) -> None:
@@ -144,9 +80,9 @@ def _pupils_in(page: Page, query: str) -> list[str]:
 
 
 def test_office_imports_a_register_with_errors_fixes_it_and_imports_again(
-    staff_page: Page, consent_server: LiveServer
+    own_demo_page: Page, own_demo_server: LiveServer
 ) -> None:
-    page = staff_page
+    page = own_demo_page
     sign_in(page, OFFICE)
     before = _pupils_in(page, "left=yes")
     checked(page)
@@ -204,9 +140,9 @@ def _answers(page: Page) -> dict[str, list[str]]:
 
 
 def test_a_photo_check_gives_each_pupil_the_right_answer_with_its_reason(
-    staff_page: Page, consent_server: LiveServer
+    own_demo_page: Page, own_demo_server: LiveServer
 ) -> None:
-    page = staff_page
+    page = own_demo_page
     sign_in(page, OFFICE)
     # The school website, for a picture of class 3B with Kwame from 4M in it.
     page.goto("/staff/photo-check")
@@ -264,7 +200,7 @@ def test_a_photo_check_gives_each_pupil_the_right_answer_with_its_reason(
 
     # Harry leaves the school (his last day today): the check made this morning says so now
     # (it was no before, so the check is not out of date: still no, and why).
-    engine = make_engine(consent_server.settings.database_url)
+    engine = make_engine(own_demo_server.settings.database_url)
     with Session(engine) as session:
         session.execute(
             update(Pupil)
@@ -319,9 +255,9 @@ def _scan_png() -> bytes:
 
 
 def test_an_admin_changes_a_wording_and_how_long_answers_last(
-    staff_page: Page, consent_server: LiveServer
+    own_demo_page: Page, own_demo_server: LiveServer
 ) -> None:
-    page = staff_page
+    page = own_demo_page
     sign_in(page, ADMIN)
     page.get_by_role("link", name="Consent settings").first.click()
     checked(page)
@@ -377,7 +313,7 @@ def test_an_admin_changes_a_wording_and_how_long_answers_last(
     # The office's answers form shows the new wording; the old answers still count.
     page.context.clear_cookies()
     sign_in(page, OFFICE)
-    engine = make_engine(consent_server.settings.database_url)
+    engine = make_engine(own_demo_server.settings.database_url)
     with Session(engine) as session:
         amelia = session.scalar(select(Pupil.id).where(Pupil.mis_id == "B3001"))
     engine.dispose()

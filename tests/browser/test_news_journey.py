@@ -12,86 +12,20 @@ from __future__ import annotations
 
 import io
 import os
-import socket
-import threading
-from collections.abc import Iterator
 
-import pytest
-import uvicorn
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect
-from sqlmodel import Session
+from playwright.sync_api import Page, expect
 
-from portal.app import create_app
-from portal.config import PROJECT_ROOT, Settings
-from portal.db import make_engine
-from portal.demo import load_demo
-from tests.browser.conftest import (
-    DESKTOP,
-    LIVE_SECRET,
-    LiveServer,
-    _wait_until_healthy,
-    assert_accessible,
-    sign_in,
-)
-from tests.clocks import TERM_DATES, fixed_test_clock
-from tests.databases import migrated_database
+from portal.config import PROJECT_ROOT
+from tests.browser.conftest import assert_accessible, sign_in
+from tests.browser.own_portal import own_demo_page, own_demo_server
 
 OFFICE = "office@brookfield-primary.example"
 HEAD = "head@brookfield-primary.example"
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 TAKE_SCREENSHOTS = os.environ.get("PORTAL_SCREENSHOTS") == "1"
 
-
-@pytest.fixture
-def news_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with migrated_database("portal_news", tmp_path_factory.mktemp("news-db")) as url:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", 0))
-        base_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        settings = Settings(
-            environment="test",
-            database_url=url,
-            secret_key=LIVE_SECRET,
-            base_url=base_url,
-            smtp_host="",
-            rate_limit_storage="memory://",
-            attachments_dir=tmp_path_factory.mktemp("news-attachments"),
-            term_dates_file=TERM_DATES,
-            _env_file=None,
-        )
-        clock = fixed_test_clock()
-        engine = make_engine(url, clock)
-        with Session(engine, expire_on_commit=False) as session:
-            load_demo(session, settings)
-        engine.dispose()
-        app = create_app(settings, clock)
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", log_level="warning", access_log=False)
-        )
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [listener]}, name="news-portal", daemon=True
-        )
-        thread.start()
-        try:
-            _wait_until_healthy(base_url, thread, timeout=30.0)
-            yield LiveServer(url=base_url, settings=settings)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
-            listener.close()
-            app.state.engine.dispose()
-
-
-@pytest.fixture
-def news_page(browser: Browser, news_server: LiveServer) -> Iterator[Page]:
-    context = browser.new_context(base_url=news_server.url, viewport=DESKTOP, locale="en-GB")
-    context.set_default_timeout(5_000)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
+__all__ = ["own_demo_page", "own_demo_server"]
 
 
 def checked(page: Page, screenshot: str = "") -> None:
@@ -118,8 +52,8 @@ def write_post(page: Page, title: str) -> None:
     checked(page)
 
 
-def test_office_writes_the_head_approves_and_the_post_is_public(news_page: Page) -> None:
-    page = news_page
+def test_office_writes_the_head_approves_and_the_post_is_public(own_demo_page: Page) -> None:
+    page = own_demo_page
     sign_in(page, OFFICE)
     write_post(page, "Our new library opens")
     page.get_by_role("button", name="Send for approval").click()
@@ -153,8 +87,8 @@ def _png() -> bytes:
     return buffer.getvalue()
 
 
-def test_a_picture_of_a_pupil_without_consent_is_refused(news_page: Page) -> None:
-    page = news_page
+def test_a_picture_of_a_pupil_without_consent_is_refused(own_demo_page: Page) -> None:
+    page = own_demo_page
     sign_in(page, OFFICE)
     write_post(page, "Reading week")
     page.get_by_role("link", name="Add a picture").click()

@@ -3,30 +3,34 @@
 - `request_link` answers every address the same way, so nothing tells the asker whether an
   address is on the register: an address on it is sent a link, any other is sent an email
   saying so (to that mailbox only). Both take the same steps: one look-up, one email queued.
-- A link is a random token; only its digest is stored (`portal.signing.token_digest`). It works
-  once: `use_link` marks it used with a conditional update, so two clicks at once sign in once.
-- The session a link starts is the same row: `session_contact` checks it has not ended, been idle
-  too long or lasted too long, and notes the parent was seen (at most once a minute).
+- A link is a random token; only its digest is stored. It works once: `use_link` marks it used
+  with a conditional update, so two clicks at once sign in once.
+- The session a link starts is the same row: `PARENT_LINKS.live` checks it has not ended, been
+  idle too long or lasted too long (`lifetimes`), and notes the parent was seen (at most once a
+  minute); `signed_in_as` is the contact it is for.
+
+The mechanism (tokens, single use, the session's lifetimes, the signed cookie) is
+`portal.one_time_links`, shared with the commenters' links; this module says whose links these
+are (`parent_sign_in`, a contact on the register), for how long (the settings) and what is
+emailed and recorded around them.
 """
 
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlmodel import Session
 
 from portal.config import Settings
 from portal.consent.models import Contact, ParentSignIn, Pupil, PupilContact
-from portal.db import now_of
 from portal.history import Actor, record_event
 from portal.mail import SECRET_PLACEHOLDER, normalised_address, queue_mail
+from portal.one_time_links import Lifetimes, OneTimeLinks
 from portal.school.services import school_of
 from portal.sealing import seal
-from portal.signing import token_digest
 from portal.wording.services import render as render_wording
 
 SIGN_IN_PATH = "/photos/sign-in/"
@@ -35,6 +39,17 @@ LINK_SENT_TAG = "parent:link:sent"
 LINK_PRINTED_TAG = "parent:link:printed"
 SIGNED_IN_TAG = "parent:signed-in"
 SIGNED_OUT_TAG = "parent:signed-out"
+
+PARENT_LINKS = OneTimeLinks(ParentSignIn)
+
+
+def lifetimes(settings: Settings) -> Lifetimes:
+    """A parent's link and session, as the deployment sets them."""
+    return Lifetimes(
+        link=timedelta(minutes=settings.parent_link_minutes),
+        idle=timedelta(minutes=settings.parent_session_idle_minutes),
+        longest=timedelta(hours=settings.parent_session_max_hours),
+    )
 
 
 def contact_for_email(session: Session, email: str) -> Contact | None:
@@ -71,16 +86,7 @@ def sign_in_link(settings: Settings, token: str, next_path: str = "") -> str:
 
 def new_link(session: Session, settings: Settings, contact: Contact) -> str:
     """A fresh one-time link for `contact` (its token; only the digest is stored)."""
-    token = secrets.token_urlsafe(32)
-    now = now_of(session)
-    session.add(
-        ParentSignIn(
-            token_hash=token_digest(token),
-            contact_id=contact.id,
-            created_at=now,
-            expires_at=now + timedelta(minutes=settings.parent_link_minutes),
-        )
-    )
+    token = PARENT_LINKS.issue(session, lifetimes(settings), contact_id=contact.id)
     session.flush()
     return token
 
@@ -170,32 +176,15 @@ def printed_link(session: Session, settings: Settings, email: str) -> str | None
 
 def waiting_link(session: Session, token: str) -> ParentSignIn | None:
     """The link for `token` while it can still be used (not used, not expired), else None."""
-    row = session.scalar(select(ParentSignIn).where(ParentSignIn.token_hash == token_digest(token)))
-    if row is None or row.used_at is not None or row.expires_at <= now_of(session):
-        return None
-    return row
+    return PARENT_LINKS.waiting(session, token)
 
 
 def use_link(session: Session, token: str) -> ParentSignIn | None:
     """Use the link once: a conditional update, so of two uses at once exactly one wins. The
     link's row is then the parent's session. None when the link is unknown, used or expired."""
-    now = now_of(session)
-    digest = token_digest(token)
-    used = session.execute(
-        update(ParentSignIn)
-        .where(
-            ParentSignIn.token_hash == digest,
-            ParentSignIn.used_at.is_(None),  # type: ignore[union-attr]
-            ParentSignIn.expires_at > now,
-        )
-        .values(used_at=now, last_seen_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if used != 1:
+    row = PARENT_LINKS.use(session, token)
+    if row is None:
         return None
-    row = session.scalar(select(ParentSignIn).where(ParentSignIn.token_hash == digest))
-    assert row is not None
-    session.refresh(row)
     record_event(
         session,
         subject_type="contact",
@@ -212,37 +201,15 @@ class SignedIn:
     sign_in: ParentSignIn
 
 
-def session_contact(
-    session: Session, settings: Settings, sign_in_id: int, *, now: datetime | None = None
-) -> SignedIn | None:
-    """The signed-in contact of a session row, or None once it has ended, been idle too long
-    or lasted too long. Notes the parent as seen (at most once a minute; the caller commits)."""
-    now = now or now_of(session)
-    row = session.get(ParentSignIn, sign_in_id)
-    if row is None or row.used_at is None or row.ended_at is not None:
-        return None
-    seen = row.last_seen_at or row.used_at
-    if now - seen > timedelta(minutes=settings.parent_session_idle_minutes):
-        return None
-    if now - row.used_at > timedelta(hours=settings.parent_session_max_hours):
-        return None
+def signed_in_as(session: Session, row: ParentSignIn) -> SignedIn | None:
+    """The contact a live session row is for (`PARENT_LINKS.live` has checked it lasts)."""
     contact = session.get(Contact, row.contact_id)
-    if contact is None:
-        return None
-    if now - seen > timedelta(minutes=1):
-        row.last_seen_at = now
-        session.add(row)
-    return SignedIn(contact, row)
+    return SignedIn(contact, row) if contact is not None else None
 
 
 def end_session(session: Session, sign_in: ParentSignIn) -> None:
     """Sign out: the session ends now, whatever the cookie says."""
-    session.execute(
-        update(ParentSignIn)
-        .where(ParentSignIn.id == sign_in.id, ParentSignIn.ended_at.is_(None))  # type: ignore[union-attr]
-        .values(ended_at=now_of(session))
-        .execution_options(synchronize_session=False)
-    )
+    PARENT_LINKS.end(session, sign_in)
     record_event(
         session,
         subject_type="contact",

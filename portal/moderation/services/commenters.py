@@ -2,17 +2,16 @@
 
 A parent or carer on the register signs in as for photo consent (`portal.consent`): the link
 they are sent brings them back to the post. When the school lets anyone comment, an address not
-on the register gets a one-time link of its own (`CommenterLink`), kept to the same standard:
-a random token of which only the digest is stored, an expiry, a single use by a conditional
-update, and then a session row the signed cookie is bound to. Whatever the address, the asker
-sees the same page, and each address takes one look-up and gets one email.
+on the register gets a one-time link of its own (`CommenterLink`), by the same mechanism
+(`portal.one_time_links`): a random token of which only the digest is stored, an expiry, a single
+use by a conditional update, and then a session row the signed cookie is bound to. Whatever the
+address, the asker sees the same page, and each address takes one look-up and gets one email.
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -26,9 +25,9 @@ from portal.history import Actor, record_event
 from portal.mail import SECRET_PLACEHOLDER, normalised_address, queue_mail
 from portal.moderation.models import Commenter, CommenterLink, WhoMayComment
 from portal.moderation.services.settings import who_may_comment
+from portal.one_time_links import Lifetimes, OneTimeLinks
 from portal.school.services import school_of
 from portal.sealing import seal
-from portal.signing import token_digest
 from portal.wording.services import render as render_wording
 
 LINK_PATH = "/news/comment-link/"
@@ -38,6 +37,13 @@ IDLE_MINUTES = 60
 MAX_DISPLAY_NAME = 60
 LINK_SENT_TAG = "commenter:link:sent"
 CONFIRMED_TAG = "commenter:confirmed"
+
+COMMENTER_LINKS = OneTimeLinks(CommenterLink)
+LIFETIMES = Lifetimes(
+    link=timedelta(minutes=LINK_MINUTES),
+    idle=timedelta(minutes=IDLE_MINUTES),
+    longest=timedelta(hours=SESSION_HOURS),
+)
 
 
 @dataclass(frozen=True)
@@ -133,16 +139,8 @@ def request_link(session: Session, settings: Settings, email: str, next_path: st
         sign_ins.request_link(session, settings, address, next_path=next_path)
         return
     commenter = _commenter_for_email(session, address)
-    token = secrets.token_urlsafe(32)
-    now = now_of(session)
-    session.add(
-        CommenterLink(
-            token_hash=token_digest(token),
-            commenter_id=commenter.id,
-            next_path=sign_ins.safe_next(next_path),
-            created_at=now,
-            expires_at=now + timedelta(minutes=LINK_MINUTES),
-        )
+    token = COMMENTER_LINKS.issue(
+        session, LIFETIMES, commenter_id=commenter.id, next_path=sign_ins.safe_next(next_path)
     )
     school = school_of(session)
     message = render_wording(
@@ -169,38 +167,19 @@ def request_link(session: Session, settings: Settings, email: str, next_path: st
 
 
 def waiting_link(session: Session, token: str) -> CommenterLink | None:
-    row = session.scalar(
-        select(CommenterLink).where(CommenterLink.token_hash == token_digest(token))
-    )
-    if row is None or row.used_at is not None or row.expires_at <= now_of(session):
-        return None
-    return row
+    return COMMENTER_LINKS.waiting(session, token)
 
 
 def use_link(session: Session, token: str) -> CommenterLink | None:
     """Use the link once (a conditional update: of two uses at once exactly one wins); the
     commenter's address is then confirmed and the row is their session."""
-    now = now_of(session)
-    digest = token_digest(token)
-    used = session.execute(
-        update(CommenterLink)
-        .where(
-            CommenterLink.token_hash == digest,
-            CommenterLink.used_at.is_(None),  # type: ignore[union-attr]
-            CommenterLink.expires_at > now,
-        )
-        .values(used_at=now, last_seen_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if used != 1:
+    row = COMMENTER_LINKS.use(session, token)
+    if row is None:
         return None
-    row = session.scalar(select(CommenterLink).where(CommenterLink.token_hash == digest))
-    assert row is not None
-    session.refresh(row)
     session.execute(
         update(Commenter)
         .where(Commenter.id == row.commenter_id, Commenter.confirmed_at.is_(None))  # type: ignore[union-attr]
-        .values(confirmed_at=now)
+        .values(confirmed_at=row.used_at)
         .execution_options(synchronize_session=False)
     )
     record_event(
@@ -213,20 +192,6 @@ def use_link(session: Session, token: str) -> CommenterLink | None:
     return row
 
 
-def session_commenter(
-    session: Session, link_id: int, *, now: datetime | None = None
-) -> Commenter | None:
-    """The commenter of a used link while its session lasts (not idle too long, not too old)."""
-    now = now or now_of(session)
-    row = session.get(CommenterLink, link_id)
-    if row is None or row.used_at is None or row.ended_at is not None:
-        return None
-    seen = row.last_seen_at or row.used_at
-    if now - seen > timedelta(minutes=IDLE_MINUTES):
-        return None
-    if now - row.used_at > timedelta(hours=SESSION_HOURS):
-        return None
-    if now - seen > timedelta(minutes=1):
-        row.last_seen_at = now
-        session.add(row)
+def commenter_of(session: Session, row: CommenterLink) -> Commenter | None:
+    """Whose a live session row is (`COMMENTER_LINKS.live` has checked it lasts)."""
     return session.get(Commenter, row.commenter_id)
