@@ -35,6 +35,9 @@ from tests.databases import migrated_database
 from tests.factories import Cast, make_cast
 from tests.factories.school import school_now
 from tests.pages import csrf_of, page, post_form, text_of  # noqa: F401 (tests import them from here)
+from tests.route_reuse import install as share_route_analysis
+
+share_route_analysis()  # every test's app shares FastAPI's reading of each endpoint
 
 TEST_SECRET = "test-secret-key-" + "x" * 40
 
