@@ -285,7 +285,13 @@ def _sender(database_url: str, port: int, secret: str, started: float, until: fl
     from portal.mail import deliver_due
 
     base = SystemClock().now()
-    settings = make_settings(port, secret_key=secret, database_url=database_url)
+    # The claim lease is max(2 min, 10 x the SMTP timeout) of the senders' time: at 60 times
+    # the speed, 2 min would be 2 real seconds, less than a send can take on a starved machine.
+    # A 3-minute timeout makes the lease 30 min of their time, 30 real seconds: longer than the
+    # test, as the real lease is longer than any real send.
+    settings = make_settings(
+        port, secret_key=secret, database_url=database_url, smtp_timeout_seconds=180
+    )
     sessions = make_sessions(make_engine(database_url, SystemClock()))
     while time.time() < until:
         now = base + timedelta(seconds=(time.time() - started) * SPEED)
