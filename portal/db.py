@@ -18,6 +18,7 @@ from sqlmodel import Session, create_engine
 
 from portal.clock import Clock, bind_clock, clock_of
 from portal.config import MOST_REQUESTS_AT_ONCE
+from portal.sqlite_writers import QueuedWriters
 
 log = logging.getLogger("portal.db")
 
@@ -51,8 +52,10 @@ def make_engine(url: str, clock: Clock | None = None) -> Engine:
         # SQLAlchemy's one connection per thread (each new connection would be a new database).
         in_memory = make_url(url).database in (None, "", ":memory:")
         pooled = {} if in_memory else {"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW}
+        # Writers to a file queue for their turn rather than poll for the lock (sqlite_writers).
+        queued = {} if in_memory else {"factory": QueuedWriters}
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, **pooled
+            url, connect_args={"check_same_thread": False, "timeout": 30, **queued}, **pooled
         )
         event.listen(engine, "connect", _sqlite_pragmas)
     else:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import uvloop
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -66,6 +67,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         choices=("portal", "uvicorn"),
         default="portal",
         help="portal serve (a socket per worker, the default) or plain uvicorn --workers",
+    )
+    parser.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="the load runs' client for the submit and /healthz runs: raw (lean, uvloop; the "
+        "default) or httpx (as measured before 6 December 2026)",
     )
     parser.add_argument(
         "--access-log", action="store_true", help="serve with the access log on (off by default)"
@@ -184,14 +192,16 @@ def run_concurrency(db: BenchDatabase, settings: Settings, args: argparse.Namesp
     print(
         f"\nload: {how}, {args.workers} workers, "
         f"{env.get('PORTAL_REQUESTS_AT_ONCE', 'default')} requests at once each, "
-        f"rate limits in {args.rate_limit_storage}, "
+        f"rate limits in {args.rate_limit_storage}, {args.client} client, "
         "access log "
         f"{'on' if args.access_log else 'off'}, {args.concurrency} simultaneous clients, "
         f"{args.seconds:.0f} s per run ({args.health_seconds:.0f} s for /healthz) ...",
         flush=True,
     )
+    # The lean client runs on uvloop too; httpx on asyncio's own loop, as it was measured before.
+    run = uvloop.run if args.client == "raw" else asyncio.run
     with uvicorn_server(env, args.workers, args.server, args.access_log) as server:
-        results = asyncio.run(
+        results = run(
             run_load(
                 server,
                 concurrency=args.concurrency,
@@ -201,6 +211,7 @@ def run_concurrency(db: BenchDatabase, settings: Settings, args: argparse.Namesp
                 draft_tokens=drafts,
                 categories=categories,
                 today=today,
+                client=args.client,
             )
         )
     print("\n".join([LOAD_HEADER, *(r.row() for r in results)]), flush=True)

@@ -1,8 +1,12 @@
 """Many parents at once against the real server: uvicorn, one worker, on a free local port.
 
-The load comes from one Python process (asyncio + httpx, one connection per simulated parent) on
-the same machine, so the server and the load generator share the CPUs. Latencies are measured by
-the client: they include queueing in the server while it is busy with the other parents.
+The load comes from one Python process (one connection per simulated parent) on the same machine,
+so the server and the load generator share the CPUs. Latencies are measured by the client: they
+include queueing in the server while it is busy with the other parents.
+
+The final submit and /healthz runs use `raw_http.RawClient` by default (uvloop, requests written by
+hand), so that the client takes as little CPU from the server as it can; `client="httpx"` gives the
+earlier httpx client for comparison. The whole-form run always uses httpx (cookies, redirects).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import httpx
 
 from portal.config import PROJECT_ROOT
 from tests.bench import journey
+from tests.bench.raw_http import ConnectionClosed, RawClient
 from tests.bench.report import LoadResult
 
 # One TLS context for every client: building one per client costs ~50 ms of CPU each (and the
@@ -71,6 +76,15 @@ def local_client(server: Server, **options: object) -> httpx.AsyncClient:
         transport=_LocalServer(limits=limits, verify=TLS),
         **options,  # type: ignore[arg-type]
     )
+
+
+def raw_client(server: Server, timeout: httpx.Timeout | None = None) -> RawClient:
+    """One simulated person's lean client of the bench's server (see raw_http)."""
+    host, port = server.base_url.removeprefix("http://").rsplit(":", 1)
+    return RawClient(host, int(port), timeout=60.0)
+
+
+CLIENTS = {"raw": raw_client, "httpx": local_client}
 
 
 @dataclass
@@ -203,6 +217,7 @@ async def drive(
     action: Callable[[httpx.AsyncClient, object, int, Recorder], Awaitable[Outcome]],
     setup: Callable[[httpx.AsyncClient, int], Awaitable[object]] | None = None,
     unit: str = "requests",
+    client: str = "httpx",
 ) -> LoadResult:
     """`concurrency` simulated people, each with its own connection, for `seconds`.
 
@@ -216,7 +231,7 @@ async def drive(
     timeout = httpx.Timeout(60.0)
     async with AsyncExitStack() as stack:
         clients = [
-            await stack.enter_async_context(local_client(server, timeout=timeout))
+            await stack.enter_async_context(CLIENTS[client](server, timeout=timeout))  # type: ignore[operator]
             for _ in range(concurrency)
         ]
         states = await asyncio.gather(
@@ -235,7 +250,7 @@ async def drive(
             while loop.time() < stop_at:
                 try:
                     outcome = await action(client, state, next(counter), record)
-                except httpx.HTTPError as error:
+                except (httpx.HTTPError, ConnectionClosed) as error:
                     outcome = Outcome(False, error=type(error).__name__)
                 if not measure_from <= loop.time() <= stop_at:
                     continue
@@ -273,10 +288,21 @@ def _address(number: int) -> str:
     return f"10.{(number >> 16) & 255}.{(number >> 8) & 255}.{number & 255}"
 
 
-async def _csrf(client: httpx.AsyncClient, _number: int) -> tuple[str, str]:
+async def _csrf(client: httpx.AsyncClient | RawClient, _number: int) -> tuple[str, str]:
     page = await client.get(journey.FIRST_PAGE)
     token = journey.csrf_from(page.text) or ""
+    if isinstance(client, RawClient):
+        return _cookie(page.headers.get("set-cookie", ""), "portal_csrf"), token
     return client.cookies.get("portal_csrf") or "", token
+
+
+def _cookie(set_cookie: str, name: str) -> str:
+    """A cookie's value from Set-Cookie header lines (one cookie per line)."""
+    for line in set_cookie.split("\n"):
+        key, _, rest = line.partition("=")
+        if key.strip() == name:
+            return rest.split(";", 1)[0]
+    return ""
 
 
 def submit_action(draft_tokens: list[str]) -> Callable[..., Awaitable[Outcome]]:
@@ -363,6 +389,7 @@ async def run_load(
     draft_tokens: list[str],
     categories: list[str],
     today,  # type: ignore[no-untyped-def]
+    client: str = "raw",
 ) -> list[LoadResult]:
     results = [
         await drive(
@@ -374,6 +401,7 @@ async def run_load(
             setup=_csrf,
             action=submit_action(draft_tokens),
             unit="submissions",
+            client=client,
         ),
         await drive(
             server,
@@ -391,6 +419,7 @@ async def run_load(
             seconds=health_seconds,
             warmup=warmup,
             action=healthz_action,
+            client=client,
         ),
     ]
     return results
