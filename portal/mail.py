@@ -183,6 +183,7 @@ def queue_mail(
     held: bool = False,
     complaint_id: int | None = None,
     reply_to: str | None = None,
+    flush: bool = True,
 ) -> OutboxMessage:
     """Add a message to the caller's transaction; the caller commits it with its own change.
 
@@ -195,6 +196,9 @@ def queue_mail(
     `complaint_id` names the case the message is about (an admin reading it is then recorded as
     a view of that case). When it is not given and `related` is ("complaint", "<id>"), it is
     taken from there.
+
+    `flush=False` leaves the flush to the caller's next one (the final "Send" of the form saves
+    its case's message, email and history in one go).
     """
     address = normalised_address(to)
     _check_header_value("subject", subject, SUBJECT_MAX_CHARS)
@@ -220,7 +224,8 @@ def queue_mail(
     if sealed_secret is not None and SECRET_PLACEHOLDER not in body_text:
         raise ValueError("a message with a sealed secret needs SECRET_PLACEHOLDER in its body")
     session.add(message)
-    session.flush()
+    if flush:
+        session.flush()
     return message
 
 

@@ -118,8 +118,9 @@ def queue_parent_email(
     message: Rendered,
     *,
     private_link: str | None = None,
+    flush: bool = True,
 ) -> None:
-    """Queue an email written by `parent_email` for the (saved) case."""
+    """Queue an email written by `parent_email` for the (saved) case (`flush`: see queue_mail)."""
     school = school_of(session)
     queue_mail(
         session,
@@ -130,6 +131,7 @@ def queue_parent_email(
         sealed_secret=_sealed(settings, private_link),
         held=complaint.status == Status.held,
         reply_to=reply_to_for(settings, complaint),
+        flush=flush,
     )
 
 

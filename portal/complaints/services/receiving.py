@@ -238,12 +238,18 @@ def submit(
             "persistent": complaint.persistent_matter,
         },
     )
-    if letter is not None:
-        _add_message(session, complaint, MessageKind.acknowledgement, letter, Actor.system())
+    # The email first, unflushed: the letter's flush (it needs the message's id) saves both.
     if received_email is not None:
         queue_parent_email(
-            session, settings, complaint, received_email, private_link=_track_link(settings, token)
+            session,
+            settings,
+            complaint,
+            received_email,
+            private_link=_track_link(settings, token),
+            flush=False,
         )
+    if letter is not None:
+        _add_message(session, complaint, MessageKind.acknowledgement, letter, Actor.system())
     if persistent is not None:
         _tell_procedure_complete(session, settings, complaint, persistent)
     # Last: every submission updates this one counter row, and on PostgreSQL the row stays locked
