@@ -223,6 +223,14 @@ def draft_attachments(session: Session, draft_id: str) -> list[Attachment]:
     )
 
 
+def draft_attachment_ids(session: Session, draft_id: str) -> list[int]:
+    return list(
+        session.scalars(
+            select(Attachment.id).where(Attachment.draft_id == draft_id).order_by(Attachment.id)
+        )
+    )
+
+
 def remove(session: Session, settings: Settings, attachment: Attachment) -> None:
     """Delete the row now and the file when the caller commits."""
     session.delete(attachment)

@@ -82,6 +82,14 @@ def files_of(session: Session, draft: ComplaintDraft | None) -> list[Attachment]
     return attachments.draft_attachments(session, draft.token_hash)
 
 
+def file_ids_of(session: Session, draft: ComplaintDraft | None) -> list[int]:
+    """The ids of the draft's files, in the order they were added (a column read: the final
+    "Send" needs no more, and reading rows as objects costs a rush more)."""
+    if draft is None:
+        return []
+    return attachments.draft_attachment_ids(session, draft.token_hash)
+
+
 def discard(session: Session, draft: ComplaintDraft) -> None:
     """Forget the answers. Files stay: after sending they belong to the complaint."""
     session.delete(draft)

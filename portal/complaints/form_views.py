@@ -520,8 +520,7 @@ def complaint_submit(request: Request, session: SessionDep, form: FormDep) -> Re
     # A filled hidden field suggests a robot, but a person's browser may have filled it: keep the
     # submission, held for office to release, and show the real confirmation.
     suspected_junk = bool(_text(form, HONEYPOT_FIELD).strip())
-    files = drafts.files_of(session, draft)
-    new = new_complaint(answers, [file.id for file in files if file.id is not None])
+    new = new_complaint(answers, drafts.file_ids_of(session, draft))
     try:
         received = services.submit(session, settings, new, held=suspected_junk)
     except ComplaintError as error:

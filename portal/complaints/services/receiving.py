@@ -10,7 +10,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from portal.accounts.models import StaffUser
 from portal.calendar import CalendarExhaustedError, SchoolCalendar, format_date
@@ -358,8 +358,11 @@ def _unused_reference(session: Session) -> str:
 def _persistent_record(session: Session, email: str) -> PersistentComplainant | None:
     if not email:
         return None
-    return session.scalars(
-        select(PersistentComplainant)
+    # The id first (a column read); the row, rarely there, only when it is.
+    found = session.scalars(
+        select(PersistentComplainant.id)
         .where(PersistentComplainant.email_normalised == email)
-        .order_by(PersistentComplainant.id.desc())
+        .order_by(col(PersistentComplainant.id).desc())
+        .limit(1)
     ).first()
+    return session.get(PersistentComplainant, found) if found is not None else None
