@@ -58,8 +58,8 @@ def serve(
     """Serve the portal with uvicorn. In production it refuses to start with a guessable secret
     key, an http:// base URL or an upload folder it cannot write (`portal check` says more).
 
-    With several workers each has its own listening socket (SO_REUSEPORT), so the kernel spreads
-    connections evenly over them (see portal/serving.py). uvicorn's own proxy-header handling is
+    With several workers they accept on one socket and share the connections out evenly, by
+    how many each has open (see portal/serving.py). uvicorn's own proxy-header handling is
     off: the portal believes X-Forwarded-For only from the proxies named in
     PORTAL_TRUSTED_PROXIES (see docs/operations.md), and logs never show a parent's private
     tracking link.

@@ -1,16 +1,24 @@
-"""`portal serve`: uvicorn, with several workers that share the load evenly.
+"""`portal serve`: uvicorn, with several workers that share the connections evenly.
 
-`uvicorn --workers N` opens one listening socket and hands it to every worker; whichever worker's
-event loop wakes first accepts every connection waiting (asyncio accepts up to 100 at a time), so
-a burst of keep-alive connections, a class of parents opening the form at 8:45, can land mostly
-on one worker while the other idles, and stays there for the life of each connection. Here each
-worker binds its own socket to the same address with SO_REUSEPORT, and the kernel spreads new
-connections across the sockets by a hash of their addresses: evenly, whoever is awake. The parent
+A keep-alive connection stays with the worker that accepted it, so how connections are shared out
+decides how the work is. `uvicorn --workers N` hands one listening socket to every worker, and
+whichever worker's event loop wakes first accepts every connection waiting (asyncio takes up to
+100 at a time): a class of parents opening the form at 8:45 can land mostly on one worker while
+the other idles. One socket per worker with SO_REUSEPORT is better but still a lottery: the
+kernel picks by a hash of the addresses, and 50 connections were seen split 18 to 32, so the
+parents on the busier worker waited nearly twice as long.
+
+Here the parent process opens one listening socket and passes it to every worker. Each worker
+accepts one connection at a time itself, and the workers keep their counts of open connections
+in shared memory: a worker with more open connections than another leaves a waiting connection
+for a moment (`LEAVE_FOR` per connection it is ahead) so that the worker with fewer takes it;
+if that one is too busy to, it takes it after all. Fifty parents split 25 and 25. The parent
 process only starts the workers, restarts one that dies, and stops them on SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
 import signal
@@ -32,6 +40,11 @@ STOP_WAIT = 30.0  # seconds for a worker to finish its requests before it is kil
 # it), and a client talking to the portal directly sees the connection dropped. uvicorn's own
 # default (5 s) equals httpx's and is shorter than nginx's 60 s.
 KEEP_ALIVE_SECONDS = 75
+# A worker ahead of another by N open connections leaves a waiting one N times this long (at most
+# LEAVE_AT_MOST) for the other to take; a busy event loop may not look for a few milliseconds.
+LEAVE_FOR = 0.01
+LEAVE_AT_MOST = 0.1
+BACKLOG = 2048
 
 
 def uvicorn_options(access_log: bool, log_config: dict[str, Any]) -> dict[str, Any]:
@@ -63,21 +76,107 @@ def serve(
     Supervisor(host, port, workers, options).run()
 
 
-def reuse_port_socket(host: str, port: int) -> socket.socket:
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The one socket every worker accepts on (the parent opens it: a taken port fails at once)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
+    sock.listen(BACKLOG)
     return sock
 
 
-def _worker(host: str, port: int, options: dict[str, Any]) -> None:
+def _worker(listener: socket.socket, counts: Any, slot: int, options: dict[str, Any]) -> None:
+    """One worker: `counts` is every worker's number of open connections (shared memory)."""
     import uvicorn
 
-    sock = reuse_port_socket(host, port)
-    config = uvicorn.Config(APP, host=host, port=port, **options)
-    uvicorn.Server(config).run(sockets=[sock])
+    config = uvicorn.Config(APP, **options)
+    server = _even_share_server_class()(config, listener, counts, slot)
+    server.run()
+
+
+def _even_share_server_class() -> Any:
+    # uvicorn is imported only when a server starts (the command line loads this module).
+    import uvicorn
+
+    class EvenShareServer(uvicorn.Server):
+        """A uvicorn server that accepts from the shared socket itself, taking its fair share."""
+
+        def __init__(
+            self,
+            config: uvicorn.Config,
+            listener: socket.socket,
+            counts: Any,
+            slot: int,
+        ) -> None:
+            super().__init__(config)
+            self.listener = listener
+            self.counts = counts
+            self.slot = slot
+            self._accepting: asyncio.Task[None] | None = None
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=[])  # the app's start-up, and no listener of its own
+            if self.started:
+                self._accepting = asyncio.ensure_future(self._take_connections())
+
+        async def on_tick(self, counter: int) -> bool:
+            self.counts[self.slot] = len(self.server_state.connections)  # closed ones too
+            return await super().on_tick(counter)
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            if self._accepting is not None:
+                self._accepting.cancel()
+            await super().shutdown(sockets=[self.listener])
+
+        def _protocol(self) -> asyncio.Protocol:
+            return self.config.http_protocol_class(  # type: ignore[call-arg]
+                config=self.config, server_state=self.server_state, app_state=self.lifespan.state
+            )
+
+        async def _take_connections(self) -> None:
+            loop = asyncio.get_running_loop()
+            self.listener.setblocking(False)
+            while True:
+                await _readable(loop, self.listener)
+                mine = len(self.server_state.connections)
+                self.counts[self.slot] = mine
+                ahead = mine - min(self.counts)
+                if ahead > 0:
+                    await asyncio.sleep(min(LEAVE_FOR * ahead, LEAVE_AT_MOST))
+                try:
+                    connection, _address = self.listener.accept()
+                except (BlockingIOError, InterruptedError):
+                    continue  # another worker took it
+                except OSError as error:  # out of file descriptors, say: try again shortly
+                    log.warning("could not accept a connection: %s", error)
+                    await asyncio.sleep(0.1)
+                    continue
+                connection.setblocking(False)
+                if connection.family in (socket.AF_INET, socket.AF_INET6):
+                    connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                try:
+                    await loop.connect_accepted_socket(self._protocol, connection)
+                except OSError as error:  # the client went away meanwhile
+                    log.debug("connection closed before it was served: %s", error)
+                    connection.close()
+                self.counts[self.slot] = len(self.server_state.connections)
+
+    return EvenShareServer
+
+
+async def _readable(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(sock.fileno(), wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(sock.fileno())
 
 
 class Supervisor:
@@ -89,10 +188,14 @@ class Supervisor:
         self.context = multiprocessing.get_context("spawn")
         self.processes: list[multiprocessing.process.BaseProcess] = []
         self.stopping = False
+        self.listener: socket.socket | None = None
+        # Each worker's open connections, in shared memory: how they share new ones out.
+        self.counts = self.context.Array("i", workers, lock=False)
 
-    def _start(self) -> multiprocessing.process.BaseProcess:
+    def _start(self, slot: int) -> multiprocessing.process.BaseProcess:
+        self.counts[slot] = 0
         process = self.context.Process(
-            target=_worker, args=(self.host, self.port, self.options), daemon=False
+            target=_worker, args=(self.listener, self.counts, slot, self.options), daemon=False
         )
         process.start()
         return process
@@ -102,15 +205,15 @@ class Supervisor:
 
     def run(self) -> None:
         # Fail at once, in the parent, when the address is taken by something else.
-        reuse_port_socket(self.host, self.port).close()
+        self.listener = listening_socket(self.host, self.port)
         signal.signal(signal.SIGINT, self._stop)
         signal.signal(signal.SIGTERM, self._stop)
         print(
             f"portal: {self.workers} workers on http://{self.host}:{self.port} "
-            "(one socket each, SO_REUSEPORT)",
+            "(one socket, connections shared evenly)",
             flush=True,
         )
-        self.processes = [self._start() for _ in range(self.workers)]
+        self.processes = [self._start(slot) for slot in range(self.workers)]
         try:
             while not self.stopping:
                 time.sleep(0.2)
@@ -120,7 +223,7 @@ class Supervisor:
                             "worker %s stopped (%s); restarting", process.pid, process.exitcode
                         )
                         time.sleep(RESTART_PAUSE)
-                        self.processes[index] = self._start()
+                        self.processes[index] = self._start(index)
         finally:
             self._shutdown()
 

@@ -1,9 +1,9 @@
-"""`portal serve`: the access-log switch, and one listening socket per worker."""
+"""`portal serve`: the access-log switch, and the workers' one listening socket (sharing the
+connections out evenly is tried with real workers in tests/ops/test_serve_workers.py)."""
 
 from __future__ import annotations
 
 import secrets
-import socket
 
 import pytest
 import uvicorn
@@ -65,14 +65,12 @@ def test_several_workers_go_through_the_supervisor(served_with):
     assert options["access_log"] is False
 
 
-def test_each_worker_can_listen_on_the_same_port():
-    """SO_REUSEPORT: the kernel then spreads new connections over the workers' sockets."""
-    first = serving.reuse_port_socket("127.0.0.1", 0)
-    port = first.getsockname()[1]
-    second = serving.reuse_port_socket("127.0.0.1", port)
+def test_the_workers_share_one_listening_socket_opened_by_the_parent():
+    """A taken port fails at once, in the parent; the workers accept on this one socket."""
+    listener = serving.listening_socket("127.0.0.1", 0)
+    port = listener.getsockname()[1]
     try:
-        assert second.getsockname()[1] == port
-        assert first.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
+        with pytest.raises(OSError):
+            serving.listening_socket("127.0.0.1", port)
     finally:
-        first.close()
-        second.close()
+        listener.close()

@@ -128,7 +128,7 @@ def uvicorn_server(
     """The portal as production runs it, trusting X-Forwarded-For from 127.0.0.1
     (PORTAL_TRUSTED_PROXIES), uvicorn's own proxy headers off.
 
-    `server`: "portal" is `portal serve` (one listening socket per worker, SO_REUSEPORT);
+    `server`: "portal" is `portal serve` (one socket, connections shared evenly by the workers);
     "uvicorn" is plain `uvicorn --workers N` (one socket shared by the workers), for comparison.
     """
     port = free_port()
