@@ -78,6 +78,7 @@ def test_two_workers_take_half_of_the_parents_connections_each(settings, tmp_pat
                 connection.close()
     assert len(counts) == 2, counts
     assert sum(counts) == PARENTS
-    # A worker busy for longer than it is left alone takes one more; a hash of the addresses
-    # (SO_REUSEPORT) was seen to split them 18 and 32.
-    assert counts[1] - counts[0] <= 2, counts
+    # 25 and 25 on a quiet machine. A worker kept from its event loop for longer than a new
+    # connection is left for it (a starved CI machine) can lose one or two to the other; a hash
+    # of the addresses (SO_REUSEPORT, before) was seen to split them 18 and 32.
+    assert counts[1] - counts[0] <= 4, counts
