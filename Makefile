@@ -13,7 +13,7 @@ run: install
 	$(BIN)/portal serve
 
 test: install
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --dist worksteal
 
 install: $(INSTALLED) $(ASSETS)
 

@@ -179,6 +179,14 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield test_client
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `long` (tens of seconds each) go first: under xdist a long test that starts
+    near the end keeps one worker busy while the others have finished. (The browser tests'
+    hook, which runs after this one, still puts the screenshots before everything.)"""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("long") else 1)
+
+
 def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str]) -> None:
     """Let each test's app go once the test is over.
 

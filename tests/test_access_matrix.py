@@ -145,6 +145,7 @@ def _fill(path: str, case: Complaint | None, ids: dict[str, int]) -> str:
     return re.sub(r"\{(\w+)\}", value, path)
 
 
+@pytest.mark.long
 def test_every_staff_route_every_role_every_case(app, client, db_session, world):
     users, cases = world
     routes = staff_routes(app)
@@ -186,8 +187,10 @@ def test_every_staff_route_every_role_every_case(app, client, db_session, world)
                     "user_id": users["office"].id,
                 }
                 url = _fill(path, case, ids)
+                # The case's version before the request, for a request refused because the
+                # person may not see the case (the only one whose version is compared below).
                 version = None
-                if case is not None:
+                if case is not None and role_ok and user_key not in SEES[case_key]:
                     db_session.expire_all()
                     version = db_session.get(Complaint, case.id).version
                 if method == "GET":

@@ -271,6 +271,84 @@ def new_page(browser: Browser, live_server: LiveServer) -> Iterator[PageMaker]:
     assert not problems, "the page had script or CSP problems:\n" + "\n".join(problems)
 
 
+@dataclass
+class _KeptPage:
+    """A context and page kept for the session, for tests that only open pages and read them."""
+
+    context: BrowserContext
+    page: Page
+    watch: _Watch
+
+
+_kept_pages: dict[tuple[bool, int, int], _KeptPage] = {}
+
+
+@pytest.fixture
+def reused_page(browser: Browser, live_server: LiveServer) -> Iterator[PageMaker]:
+    """Like `new_page`, with the same arguments and the same checks at teardown, but the context
+    and page are kept for the session and given to the next test that asks for the same kind
+    (JavaScript on or off, viewport): a new context costs Chromium a renderer
+    process, a good part of a short test's time. Each test starts as in a fresh context: the
+    page on about:blank, and only the cookies of `storage_state` (none without one).
+
+    For tests that only open pages, follow links and read what they show: a test that changes
+    the context (routes, viewport, permissions, scripts) takes `new_page` instead."""
+    used: list[_KeptPage] = []
+
+    def make(
+        *, js: bool = True, viewport: dict[str, int] | None = None, storage_state: Any = None
+    ) -> Page:
+        size = viewport or DESKTOP
+        key = (js, size["width"], size["height"])  # the cookies are set for each test
+        kept = _kept_pages.get(key)
+        if kept is None or kept.page.is_closed():
+            context = browser.new_context(
+                base_url=live_server.url,
+                java_script_enabled=js,
+                viewport=size,
+                locale="en-GB",
+            )
+            context.set_default_timeout(5_000)
+            page = context.new_page()
+            kept = _KeptPage(context=context, page=page, watch=_Watch())
+            # The handlers read `kept.watch`, which each test replaces with its own.
+            context.on("request", lambda request: kept.watch.requests.append(request.url))
+            page.on("pageerror", lambda error: kept.watch.problems.append(f"script error: {error}"))
+            page.on(
+                "console",
+                lambda message: (
+                    kept.watch.problems.append(f"console: {message.text}")
+                    if "Content Security Policy" in message.text
+                    else None
+                ),
+            )
+            if not js:
+                _NO_JS_PAGES.add(page)
+            _kept_pages[key] = kept
+        assert kept not in used, "one kept page of a kind per test: use new_page for a second"
+        assert not (storage_state or {}).get("origins"), "kept pages take cookies only"
+        kept.page.goto("about:blank")
+        kept.context.clear_cookies()
+        if storage_state:
+            kept.context.add_cookies(storage_state["cookies"])
+        kept.watch = _Watch()
+        used.append(kept)
+        return kept.page
+
+    yield make
+
+    for kept in used:
+        if not kept.page.is_closed():
+            kept.page.goto("about:blank")  # nothing of this test's page reaches the next test
+    allowed = (live_server.url + "/", "data:", "about:blank")
+    elsewhere = [url for kept in used for url in kept.watch.requests if not url.startswith(allowed)]
+    problems = [problem for kept in used for problem in kept.watch.problems]
+    assert not elsewhere, "the browser asked hosts other than the portal for:\n" + "\n".join(
+        elsewhere
+    )
+    assert not problems, "the page had script or CSP problems:\n" + "\n".join(problems)
+
+
 @pytest.fixture
 def page(new_page: PageMaker) -> Page:
     return new_page(js=True)

@@ -72,8 +72,8 @@ def assert_page_basics(page: Page, *, first_tab_stop: bool = True) -> None:
 
 @pytest.mark.parametrize("js", JS_MODES)
 @pytest.mark.parametrize(("path", "status"), PUBLIC_PAGES, ids=[p for p, _s in PUBLIC_PAGES])
-def test_public_page(new_page: PageMaker, path: str, status: int, js: bool) -> None:
-    page = new_page(js=js)
+def test_public_page(reused_page: PageMaker, path: str, status: int, js: bool) -> None:
+    page = reused_page(js=js)
     response = page.goto(path)
     assert response is not None
     assert response.status == status, f"{path} answered {response.status}"
@@ -86,8 +86,10 @@ def test_public_page(new_page: PageMaker, path: str, status: int, js: bool) -> N
     [(start, follow) for _id, start, follow in STAFF_PAGES],
     ids=[page_id for page_id, _start, _follow in STAFF_PAGES],
 )
-def test_staff_page_as_admin(admin_page: Page, start: str, follow: str | None) -> None:
-    page = admin_page
+def test_staff_page_as_admin(
+    reused_page: PageMaker, admin_storage_state: object, start: str, follow: str | None
+) -> None:
+    page = reused_page(js=True, storage_state=admin_storage_state)
     response = page.goto(start)
     assert response is not None and response.ok, f"{start} answered {response and response.status}"
     assert "/staff/login" not in page.url, "the admin's session was not accepted"
@@ -212,8 +214,8 @@ def test_mobile_without_javascript_shows_the_menu_and_no_toggle(new_page: PageMa
 
 
 @pytest.mark.parametrize("js", JS_MODES)
-def test_header_is_the_schools_not_gov_uk(new_page: PageMaker, js: bool) -> None:
-    page = new_page(js=js)
+def test_header_is_the_schools_not_gov_uk(reused_page: PageMaker, js: bool) -> None:
+    page = reused_page(js=js)
     page.goto("/")
     header = page.locator("header")
     expect(header.locator(".govuk-header__logotype")).to_have_count(0)

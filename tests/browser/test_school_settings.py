@@ -55,9 +55,9 @@ def crest_png() -> bytes:
 @pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
 @pytest.mark.parametrize("path", SETTINGS_PAGES)
 def test_settings_page_is_accessible(
-    new_page: PageMaker, admin_storage_state: object, path: str, js: bool
+    reused_page: PageMaker, admin_storage_state: object, path: str, js: bool
 ) -> None:
-    page = new_page(js=js, storage_state=admin_storage_state)
+    page = reused_page(js=js, storage_state=admin_storage_state)
     response = page.goto(path)
     assert response is not None and response.status == 200, path
     expect(page.locator("h1")).to_have_count(1)

@@ -14,6 +14,7 @@ import re
 from collections import deque
 from urllib.parse import urlsplit
 
+import pytest
 from playwright.sync_api import BrowserContext, Page
 
 from portal.demo import DEMO_STAFF
@@ -80,10 +81,9 @@ def route_of(path: str) -> str | None:
     return matches[0] if matches else None
 
 
-def overflow(page: Page) -> tuple[int, list[str]]:
-    """The page's scroll width and what sticks out past the right edge of the screen."""
-    return page.evaluate(
-        """() => {
+# The page's scroll width, what sticks out past the right edge of the screen, and the href of
+# every link to a staff page (read in the same call: one round trip to the browser per page).
+_OVERFLOW_AND_LINKS = """() => {
         const width = document.documentElement.clientWidth;
         const wide = [];
         for (const element of document.querySelectorAll('body *')) {
@@ -110,17 +110,26 @@ def overflow(page: Page) -> tuple[int, list[str]]:
                 }
             }
         }
-        return [document.documentElement.scrollWidth, wide.slice(0, 8)];
+        const links = Array.from(
+            document.querySelectorAll("a[href^='/staff']:not([download])"),
+            (a) => a.getAttribute('href'),
+        );
+        return [document.documentElement.scrollWidth, wide.slice(0, 8), links];
     }"""
-    )
+
+
+def measure_and_links(page: Page, path: str) -> tuple[list[str], list[str]]:
+    """The page as it is now, if wider than the screen: one line saying what sticks out; and the
+    links on it to staff pages."""
+    width, wide, links = page.evaluate(_OVERFLOW_AND_LINKS)
+    if width <= NARROWEST["width"]:
+        return [], links
+    return [f"{path}: {width} px wide; sticking out: {', '.join(wide)}"], links
 
 
 def measure(page: Page, path: str) -> list[str]:
     """The page as it is now, if wider than the screen: one line saying what sticks out."""
-    width, wide = overflow(page)
-    if width <= NARROWEST["width"]:
-        return []
-    return [f"{path}: {width} px wide; sticking out: {', '.join(wide)}"]
+    return measure_and_links(page, path)[0]
 
 
 def walk(page: Page, reached: set[str], start: list[str]) -> list[str]:
@@ -145,10 +154,9 @@ def walk(page: Page, reached: set[str], start: list[str]) -> list[str]:
             continue  # sent elsewhere (the setup steps, sign-in): measured where it lands
         per_route[route] = per_route.get(route, 0) + 1
         reached.add(route)
-        too_wide += measure(page, path)
-        for href in page.eval_on_selector_all(
-            "a[href^='/staff']:not([download])", "links => links.map(a => a.getAttribute('href'))"
-        ):
+        wide, links = measure_and_links(page, path)
+        too_wide += wide
+        for href in links:
             target = urlsplit(href).path
             if target not in seen_paths:
                 queue.append(target)
@@ -161,15 +169,17 @@ ROLES = [email for _name, email, _roles in DEMO_STAFF[:6]]  # admin, office, hea
 CHANGED_WORDING = "/staff/settings/wording/school-message"
 
 
+@pytest.mark.long
 def test_no_staff_page_scrolls_sideways_at_320_px(new_page: PageMaker) -> None:
     reached: set[str] = set()
     page = new_page(js=True, viewport=NARROWEST)
     page.goto("/staff/login")
     reached.add("/staff/login")
     too_wide = [f"signed out: {line}" for line in measure(page, "/staff/login")]
-    page.context.close()
+    # One context for every person in turn: its cookies are cleared before each signs in, so
+    # each walks as a fresh browser would (only the static files stay cached).
     for email in ROLES:
-        page = new_page(js=True, viewport=NARROWEST)
+        page.context.clear_cookies()
         sign_in(page, email)
         admin = email == ROLES[0]
         if admin:
@@ -186,7 +196,6 @@ def test_no_staff_page_scrolls_sideways_at_320_px(new_page: PageMaker) -> None:
                 page.goto(CHANGED_WORDING + "/reset")
                 with page.expect_navigation():
                     page.locator("#confirm-reset").click()
-        page.context.close()
 
     assert too_wide == [], "pages wider than 320 px:\n" + "\n".join(too_wide)
     missing = sorted(set(ROUTES) - reached - SETUP_ONLY - AFTER_A_FORM)

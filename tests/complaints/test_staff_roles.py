@@ -250,6 +250,7 @@ def _expected(user_key: str, case_key: str | None, action: str | None) -> set[in
     return {403}
 
 
+@pytest.mark.long
 def test_every_role_against_every_complaint_route(client, db_session, world):
     users, cases, about_themselves = world
     assert {Role.office, Role.head, Role.chair, Role.clerk, Role.governor, Role.admin} <= {

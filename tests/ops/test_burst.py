@@ -30,6 +30,7 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.long
 def test_a_burst_of_1000_submissions_loses_nothing_and_never_answers_5xx():
     url = os.environ.get("PORTAL_DATABASE_URL", "")
     database = "postgresql" if url.startswith("postgresql") else "sqlite"

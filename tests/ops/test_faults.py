@@ -171,6 +171,7 @@ def test_a_full_upload_disk_says_so_keeps_the_form_and_writes_nothing(
 # ------------------------------------------------------------------ the app killed mid-submission
 
 
+@pytest.mark.long
 @pytest.mark.committed
 def test_the_app_killed_mid_submission_leaves_no_case_without_history_and_sweep_fixes_files(
     app, settings, tmp_path, monkeypatch

@@ -95,6 +95,7 @@ def cluster() -> Iterator[Cluster]:
         own.remove()
 
 
+@pytest.mark.long
 def test_postgresql_restarted_while_parents_submit_loses_nothing(cluster, tmp_path):
     admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
