@@ -131,24 +131,21 @@ class QueuedCursor(sqlite3.Cursor):
     """Takes the connection's turn before a write that is not already inside its transaction."""
 
     def execute(self, sql: str, parameters: Any = (), /) -> QueuedCursor:
-        connection: QueuedWriters = self.connection  # type: ignore[assignment]
-        if not connection.in_transaction and _writes(sql):
-            connection.take_turn()
-        try:
-            super().execute(sql, parameters)
-        finally:
-            connection.end_turn_unless_writing()
+        self._in_turn(super().execute, sql, parameters)
         return self
 
     def executemany(self, sql: str, parameters: Any, /) -> QueuedCursor:
+        self._in_turn(super().executemany, sql, parameters)
+        return self
+
+    def _in_turn(self, run: Any, sql: str, parameters: Any) -> None:
         connection: QueuedWriters = self.connection  # type: ignore[assignment]
         if not connection.in_transaction and _writes(sql):
             connection.take_turn()
         try:
-            super().executemany(sql, parameters)
+            run(sql, parameters)
         finally:
             connection.end_turn_unless_writing()
-        return self
 
 
 def _main_file(connection: sqlite3.Connection) -> str:

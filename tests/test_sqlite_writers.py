@@ -77,6 +77,17 @@ def test_a_rolled_back_or_failed_write_hands_the_turn_on(database):
     other.close()
 
 
+def test_many_rows_in_one_statement_take_one_turn(database):
+    writer = _connect(database)
+    writer.executemany("INSERT INTO note (words) VALUES (?)", [("one",), ("two",)])
+    assert writer.in_transaction
+    assert _process_turn(str(database.resolve())).locked(), "held until the commit"
+    writer.commit()
+    assert not _process_turn(str(database.resolve())).locked()
+    assert _words(database) == ["one", "two"]
+    writer.close()
+
+
 def test_statements_outside_a_transaction_take_and_return_the_turn(database):
     writer = _connect(database)
     writer.execute("CREATE TABLE other (id INTEGER PRIMARY KEY)")  # DDL: its own transaction
