@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -12,6 +13,14 @@ from sqlalchemy import text
 
 from portal.db import make_engine
 from portal.sqlite_writers import QueuedWriters, _process_turn, _writes
+
+# These tests wait with timeouts that must run out (a writer still waiting after 0.3 s; a lock
+# given up after 0.2 s). Under libfaketime (CI's fake-date pass) such timed waits never return;
+# nothing here depends on the date.
+timed_waits = pytest.mark.skipif(
+    "faketime" in os.environ.get("LD_PRELOAD", ""),
+    reason="timed waits never run out under libfaketime",
+)
 
 
 def _connect(path: Path, timeout: float = 30) -> QueuedWriters:
@@ -36,6 +45,7 @@ def _words(path: Path) -> list[str]:
         return [row[0] for row in connection.execute("SELECT words FROM note ORDER BY id")]
 
 
+@timed_waits
 def test_a_writer_waits_for_the_open_write_and_goes_as_soon_as_it_is_committed(database):
     first = _connect(database)
     second = _connect(database)
@@ -96,6 +106,7 @@ def test_statements_outside_a_transaction_take_and_return_the_turn(database):
     writer.close()
 
 
+@timed_waits
 def test_a_second_write_on_another_connection_of_the_same_thread_fails_as_sqlite_would(database):
     """A code path holding one write while it starts another cannot wait for itself for ever:
     it gets SQLite's own error after the connection's timeout, as without the queue."""
@@ -119,6 +130,7 @@ def _hold_the_turn(path: str, holding, release) -> None:  # type: ignore[no-unty
     connection.close()
 
 
+@timed_waits
 def test_writers_in_two_processes_take_turns(database):
     context = multiprocessing.get_context("spawn")
     holding, release = context.Event(), context.Event()
