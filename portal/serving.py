@@ -26,6 +26,8 @@ import socket
 import time
 from typing import Any
 
+import uvicorn
+
 from portal.clock import SystemClock
 
 log = logging.getLogger("portal.serve")
@@ -67,8 +69,6 @@ def serve(
     access_log: bool,
     log_config: dict[str, Any],
 ) -> None:
-    import uvicorn
-
     options = uvicorn_options(access_log, log_config)
     if reload or workers <= 1:
         uvicorn.run(APP, host=host, port=port, reload=reload, **options)
@@ -88,81 +88,68 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 def _worker(listener: socket.socket, counts: Any, slot: int, options: dict[str, Any]) -> None:
     """One worker: `counts` is every worker's number of open connections (shared memory)."""
-    import uvicorn
-
     config = uvicorn.Config(APP, **options)
-    server = _even_share_server_class()(config, listener, counts, slot)
-    server.run()
+    EvenShareServer(config, listener, counts, slot).run()
 
 
-def _even_share_server_class() -> Any:
-    # uvicorn is imported only when a server starts (the command line loads this module).
-    import uvicorn
+class EvenShareServer(uvicorn.Server):
+    """A uvicorn server that accepts from the shared socket itself, taking its fair share."""
 
-    class EvenShareServer(uvicorn.Server):
-        """A uvicorn server that accepts from the shared socket itself, taking its fair share."""
+    def __init__(
+        self, config: uvicorn.Config, listener: socket.socket, counts: Any, slot: int
+    ) -> None:
+        super().__init__(config)
+        self.listener = listener
+        self.counts = counts
+        self.slot = slot
+        self._accepting: asyncio.Task[None] | None = None
 
-        def __init__(
-            self,
-            config: uvicorn.Config,
-            listener: socket.socket,
-            counts: Any,
-            slot: int,
-        ) -> None:
-            super().__init__(config)
-            self.listener = listener
-            self.counts = counts
-            self.slot = slot
-            self._accepting: asyncio.Task[None] | None = None
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=[])  # the app's start-up, and no listener of its own
+        if self.started:
+            self._accepting = asyncio.ensure_future(self._take_connections())
 
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            await super().startup(sockets=[])  # the app's start-up, and no listener of its own
-            if self.started:
-                self._accepting = asyncio.ensure_future(self._take_connections())
+    async def on_tick(self, counter: int) -> bool:
+        self.counts[self.slot] = len(self.server_state.connections)  # closed ones too
+        return await super().on_tick(counter)
 
-        async def on_tick(self, counter: int) -> bool:
-            self.counts[self.slot] = len(self.server_state.connections)  # closed ones too
-            return await super().on_tick(counter)
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self._accepting is not None:
+            self._accepting.cancel()
+        await super().shutdown(sockets=[self.listener])
 
-        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-            if self._accepting is not None:
-                self._accepting.cancel()
-            await super().shutdown(sockets=[self.listener])
+    def _protocol(self) -> asyncio.Protocol:
+        return self.config.http_protocol_class(  # type: ignore[call-arg]
+            config=self.config, server_state=self.server_state, app_state=self.lifespan.state
+        )
 
-        def _protocol(self) -> asyncio.Protocol:
-            return self.config.http_protocol_class(  # type: ignore[call-arg]
-                config=self.config, server_state=self.server_state, app_state=self.lifespan.state
-            )
-
-        async def _take_connections(self) -> None:
-            loop = asyncio.get_running_loop()
-            self.listener.setblocking(False)
-            while True:
-                await _readable(loop, self.listener)
-                mine = len(self.server_state.connections)
-                self.counts[self.slot] = mine
-                ahead = mine - min(self.counts)
-                if ahead > 0:
-                    await asyncio.sleep(min(LEAVE_FOR * ahead, LEAVE_AT_MOST))
-                try:
-                    connection, _address = self.listener.accept()
-                except (BlockingIOError, InterruptedError):
-                    continue  # another worker took it
-                except OSError as error:  # out of file descriptors, say: try again shortly
-                    log.warning("could not accept a connection: %s", error)
-                    await asyncio.sleep(0.1)
-                    continue
-                connection.setblocking(False)
-                if connection.family in (socket.AF_INET, socket.AF_INET6):
-                    connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                try:
-                    await loop.connect_accepted_socket(self._protocol, connection)
-                except OSError as error:  # the client went away meanwhile
-                    log.debug("connection closed before it was served: %s", error)
-                    connection.close()
-                self.counts[self.slot] = len(self.server_state.connections)
-
-    return EvenShareServer
+    async def _take_connections(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.listener.setblocking(False)
+        while True:
+            await _readable(loop, self.listener)
+            mine = len(self.server_state.connections)
+            self.counts[self.slot] = mine
+            ahead = mine - min(self.counts)
+            if ahead > 0:
+                await asyncio.sleep(min(LEAVE_FOR * ahead, LEAVE_AT_MOST))
+            try:
+                connection, _address = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                continue  # another worker took it
+            except OSError as error:  # out of file descriptors, say: try again shortly
+                log.warning("could not accept a connection: %s", error)
+                await asyncio.sleep(0.1)
+                continue
+            connection.setblocking(False)
+            if connection.family in (socket.AF_INET, socket.AF_INET6):
+                connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                await loop.connect_accepted_socket(self._protocol, connection)
+            except OSError as error:  # the client went away meanwhile
+                log.debug("connection closed before it was served: %s", error)
+                connection.close()
+            self.counts[self.slot] = len(self.server_state.connections)
 
 
 async def _readable(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:

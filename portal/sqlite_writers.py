@@ -27,10 +27,11 @@ import sqlite3
 import threading
 from typing import Any
 
-# Statements that start a write (pysqlite opens a transaction before INSERT, UPDATE, DELETE and
-# REPLACE; DDL and the rest write in their own). Reads and transaction control never queue.
-READS = frozenset({"SELECT", "PRAGMA", "EXPLAIN", "BEGIN", "COMMIT", "END", "ROLLBACK", "RELEASE"})
-READS_AND_SAVEPOINTS = READS | {"SAVEPOINT"}
+# Statements that never queue: reads and transaction control. Every other statement writes
+# (pysqlite opens a transaction before INSERT, UPDATE, DELETE and REPLACE; DDL writes in its own).
+NEVER_QUEUE = frozenset(
+    {"SELECT", "PRAGMA", "EXPLAIN", "BEGIN", "COMMIT", "END", "ROLLBACK", "RELEASE", "SAVEPOINT"}
+)
 
 _process_turns: dict[str, threading.Lock] = {}
 _process_turns_guard = threading.Lock()
@@ -43,7 +44,7 @@ def _process_turn(path: str) -> threading.Lock:
 
 def _writes(sql: str) -> bool:
     first = sql.lstrip()[:10].split(None, 1)
-    return bool(first) and first[0].upper() not in READS_AND_SAVEPOINTS
+    return bool(first) and first[0].upper() not in NEVER_QUEUE
 
 
 class QueuedWriters(sqlite3.Connection):

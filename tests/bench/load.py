@@ -81,7 +81,7 @@ def local_client(server: Server, **options: object) -> httpx.AsyncClient:
 def raw_client(server: Server, timeout: httpx.Timeout | None = None) -> RawClient:
     """One simulated person's lean client of the bench's server (see raw_http)."""
     host, port = server.base_url.removeprefix("http://").rsplit(":", 1)
-    return RawClient(host, int(port), timeout=60.0)
+    return RawClient(host, int(port), timeout=timeout.read or 60.0 if timeout else 60.0)
 
 
 CLIENTS = {"raw": raw_client, "httpx": local_client}
