@@ -75,8 +75,8 @@ class Settings(BaseSettings):
     # Requests each worker process works on at once; the rest wait their turn, first come first
     # served (`portal.db.AdmittedRequests`). Fewer at once share the CPU less thinly, so each is
     # done sooner and a rush has no long tail; at most MOST_REQUESTS_AT_ONCE (the connection
-    # pool is sized for it).
-    requests_at_once: int = 8
+    # pool is sized for it). 4 since 6 December 2026 (docs/decisions.md).
+    requests_at_once: int = 4
     # Sign-in attempts per lockout window (every attempt counts, the right password included):
     # for one account from one address, for one address across all accounts, and for one account
     # across all addresses (a much higher ceiling, so only a spread-out attack can reach it).

@@ -30,6 +30,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Field, Session, SQLModel
 
+from portal.clock import clock_of
+
 PURGED_TAG = "history:purged"
 # How far before the newest event a new one may be dated: transactions commit in a different order
 # than they were stamped, and app servers' clocks differ by a little. The migration holds the same
@@ -95,21 +97,28 @@ def record_event(
     from_value: str | None = None,
     to_value: str | None = None,
     detail: dict[str, Any] | None = None,
-) -> HistoryEvent:
-    """Add the event to the caller's transaction: it exists exactly when the change does."""
-    event = HistoryEvent(
-        subject_type=subject_type,
-        subject_id=str(subject_id),
-        tag=tag,
-        actor_type=actor.kind,
-        actor_user_id=actor.user_id,
-        actor_label=actor.label,
-        from_value=from_value,
-        to_value=to_value,
-        detail=json.dumps(detail, default=str) if detail else None,
+) -> None:
+    """Add the event to the caller's transaction: it exists exactly when the change does.
+
+    Written at once, as a plain INSERT on the session's connection: every event goes in when it is
+    recorded, so their ids keep the order things happened in. Building an ORM object and flushing
+    it cost about a tenth of a parent's final "Send" (docs/performance.md, "The rush a fifth
+    time"); nothing reads the event back in the same request."""
+    session.connection().execute(
+        HistoryEvent.__table__.insert(),  # type: ignore[attr-defined]
+        {
+            "subject_type": subject_type,
+            "subject_id": str(subject_id),
+            "tag": tag,
+            "actor_type": actor.kind,
+            "actor_user_id": actor.user_id,
+            "actor_label": actor.label,
+            "occurred_at": clock_of(session).now(),
+            "from_value": from_value,
+            "to_value": to_value,
+            "detail": json.dumps(detail, default=str) if detail else None,
+        },
     )
-    session.add(event)
-    return event
 
 
 def history_of(session: Session, subject_type: str, subject_id: object) -> list[HistoryEvent]:
