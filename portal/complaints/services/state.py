@@ -4,9 +4,12 @@ adding a message."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import (
+    Integer,
     and_,
+    bindparam,
     exists,
     func,
     or_,
@@ -39,15 +42,26 @@ def _count_key(status: str, about: str) -> str:
 
 def _adjust_count(session: Session, status: str, about: str, delta: int) -> None:
     """One atomic upsert, so two requests creating the same counter at once both count."""
-    key = _count_key(status, about)
-    dialect = session.get_bind().dialect.name
-    insert_into = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert_into(StatusCount).values(status=key, count=delta)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[StatusCount.status], set_={"count": StatusCount.count + delta}
-        )
+    connection = session.connection()
+    connection.execute(
+        _count_upsert(connection.dialect.name), {"key": _count_key(status, about), "delta": delta}
     )
+
+
+_COUNT_UPSERTS: dict[str, Any] = {}
+
+
+def _count_upsert(dialect: str) -> Any:
+    """The upsert, built once per dialect (every submission and status change runs it)."""
+    if dialect not in _COUNT_UPSERTS:
+        insert_into = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        table = StatusCount.__table__  # type: ignore[attr-defined]
+        statement = insert_into(table).values(status=bindparam("key"), count=bindparam("delta"))
+        _COUNT_UPSERTS[dialect] = statement.on_conflict_do_update(
+            index_elements=[table.c.status],
+            set_={"count": table.c.count + bindparam("delta", type_=Integer)},
+        )
+    return _COUNT_UPSERTS[dialect]
 
 
 def claim(session: Session, complaint: Complaint) -> None:
