@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import select, update
 from sqlmodel import Session
@@ -29,9 +30,9 @@ from sqlmodel import Session
 from portal.channel.models import Post, PostPupil, PostStatus
 from portal.channel.services import workflow
 from portal.channel.services.posts import is_public
-from portal.consent.models import Pupil
-from portal.consent.services.answers import decisions_for
 from portal.history import Actor
+
+T = TypeVar("T")
 
 # Bound parameters per IN (...): well under SQLite's 32,766 and PostgreSQL's 65,535.
 IDS_PER_QUERY = 1000
@@ -46,7 +47,7 @@ def detail_of(failing: Iterable[workflow.PupilCheck]) -> str:
     )
 
 
-def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:
+def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -74,48 +75,11 @@ def posts_showing(session: Session, pupil_ids: Iterable[int]) -> list[Post]:
     return sorted(found, key=lambda post: post.id or 0)
 
 
-def check_posts(
-    session: Session, posts: Sequence[Post], at: datetime
-) -> dict[int, list[workflow.PupilCheck]]:
-    """`workflow.check_pupils` for several posts at once: one read of their pupils and one
-    photo check for them all (post id -> the checks, in the order the post lists them)."""
-    post_ids = [post.id for post in posts if post.id is not None]
-    checked: dict[int, list[workflow.PupilCheck]] = {post_id: [] for post_id in post_ids}
-    if not post_ids:
-        return checked
-    rows = list(
-        session.execute(
-            select(PostPupil, Pupil)
-            .join(Pupil, Pupil.id == PostPupil.pupil_id)
-            .where(PostPupil.post_id.in_(post_ids))  # type: ignore[attr-defined]
-            .order_by(
-                PostPupil.post_id, Pupil.class_name, Pupil.legal_last_name, Pupil.legal_first_name
-            )
-        )
-    )
-    if not rows:
-        return checked
-    purpose = workflow.website_purpose(session)
-    if purpose is None:
-        for row, pupil in rows:
-            checked[row.post_id].append(
-                workflow.PupilCheck(pupil, False, workflow.NOT_ASKED, row.named)
-            )
-        return checked
-    pupils = list({pupil.id: pupil for _row, pupil in rows}.values())
-    decided = decisions_for(session, pupils, [purpose], at)
-    for row, pupil in rows:
-        decision = decided[(pupil.id, purpose.id)]  # type: ignore[index]
-        checked[row.post_id].append(workflow.pupil_check(pupil, decision, row.named))
-    return checked
-
-
 def pupil_consent_changed(session: Session, pupil_ids: Iterable[int], at: datetime) -> None:
     """`Domain.on_pupil_consent_changed` for the news channel."""
     posts = posts_showing(session, pupil_ids)
-    for start in range(0, len(posts), POSTS_PER_CHECK):
-        batch = posts[start : start + POSTS_PER_CHECK]
-        checked = check_posts(session, batch, at)
+    for batch in _chunks(posts, POSTS_PER_CHECK):
+        checked = workflow.check_posts(session, batch, at)
         for post in batch:
             failing = workflow.failing(checked.get(post.id or 0, []))
             if not failing:

@@ -26,8 +26,7 @@ from sqlmodel import Session
 from portal.accounts.models import Role, StaffUser
 from portal.channel.models import Post, PostImage, PostPupil, PostStatus
 from portal.consent.models import Pupil, Purpose
-from portal.consent.services.answers import Decision
-from portal.consent.services.photo_check import photo_check
+from portal.consent.services.answers import Decision, decisions_for
 from portal.consent.services.purposes import purposes
 from portal.db import now_of
 from portal.history import Actor, HistoryEvent, history_of, record_event
@@ -189,18 +188,43 @@ def website_purpose(session: Session) -> Purpose | None:
 def check_pupils(session: Session, post: Post, at: datetime) -> list[PupilCheck]:
     """The photo check for the website, for every pupil in the post's pictures, at `at`: a pupil
     the post names must also be allowed to be named."""
-    rows = pupils_of(session, post)
-    if not rows:
+    if post.id is None:
         return []
+    return check_posts(session, [post], at)[post.id]
+
+
+def check_posts(
+    session: Session, posts: Sequence[Post], at: datetime
+) -> dict[int, list[PupilCheck]]:
+    """`check_pupils` for several posts at once: one read of their pupils and one
+    photo check for them all (post id -> the checks, in the order the post lists them)."""
+    post_ids = [post.id for post in posts if post.id is not None]
+    checked: dict[int, list[PupilCheck]] = {post_id: [] for post_id in post_ids}
+    if not post_ids:
+        return checked
+    rows = list(
+        session.execute(
+            select(PostPupil, Pupil)
+            .join(Pupil, Pupil.id == PostPupil.pupil_id)
+            .where(PostPupil.post_id.in_(post_ids))  # type: ignore[attr-defined]
+            .order_by(
+                PostPupil.post_id, Pupil.class_name, Pupil.legal_last_name, Pupil.legal_first_name
+            )
+        )
+    )
+    if not rows:
+        return checked
     purpose = website_purpose(session)
     if purpose is None:
-        return [PupilCheck(pupil, False, NOT_ASKED, row.named) for row, pupil in rows]
-    named = {row.pupil_id: row.named for row, _pupil in rows}
-    lines = photo_check(session, [row.pupil_id for row, _pupil in rows], purpose, at)
-    return [
-        pupil_check(line.pupil, line.decision, named.get(line.pupil.id or 0, False))
-        for line in lines
-    ]
+        for row, pupil in rows:
+            checked[row.post_id].append(PupilCheck(pupil, False, NOT_ASKED, row.named))
+        return checked
+    pupils = list({pupil.id: pupil for _row, pupil in rows}.values())
+    decided = decisions_for(session, pupils, [purpose], at)
+    for row, pupil in rows:
+        decision = decided[(pupil.id, purpose.id)]  # type: ignore[index]
+        checked[row.post_id].append(pupil_check(pupil, decision, row.named))
+    return checked
 
 
 NOT_ASKED = "The school does not ask about the website"
