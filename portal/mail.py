@@ -27,7 +27,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from portal.config import Settings
-from portal.db import now_of
+from portal.db import insert_now, now_of
 from portal.sealing import unseal
 
 log = logging.getLogger("portal.mail")
@@ -183,22 +183,19 @@ def queue_mail(
     held: bool = False,
     complaint_id: int | None = None,
     reply_to: str | None = None,
-    flush: bool = True,
 ) -> OutboxMessage:
     """Add a message to the caller's transaction; the caller commits it with its own change.
 
-    Flushing (not committing) gives the row an id and surfaces database errors here, while the
-    email still disappears if the caller rolls back. Bad header values are refused now (ValueError;
-    InvalidAddress for `to`), because they could never be sent, or would be sent somewhere else,
-    and would only fail later, out of sight: `to` must be exactly one address
-    (`normalised_address`), and no header value may hold a line break or control character.
+    It is inserted at once (`insert_now`, not committed): the row has its id and database errors
+    surface here, while the email still disappears if the caller rolls back. Bad header values
+    are refused now (ValueError; InvalidAddress for `to`), because they could never be sent, or
+    would be sent somewhere else, and would only fail later, out of sight: `to` must be exactly
+    one address (`normalised_address`), and no header value may hold a line break or control
+    character.
 
     `complaint_id` names the case the message is about (an admin reading it is then recorded as
     a view of that case). When it is not given and `related` is ("complaint", "<id>"), it is
     taken from there.
-
-    `flush=False` leaves the flush to the caller's next one (the final "Send" of the form saves
-    its case's message, email and history in one go).
     """
     address = normalised_address(to)
     _check_header_value("subject", subject, SUBJECT_MAX_CHARS)
@@ -223,10 +220,7 @@ def queue_mail(
     )
     if sealed_secret is not None and SECRET_PLACEHOLDER not in body_text:
         raise ValueError("a message with a sealed secret needs SECRET_PLACEHOLDER in its body")
-    session.add(message)
-    if flush:
-        session.flush()
-    return message
+    return insert_now(session, message)
 
 
 def _complaint_of(complaint_id: int | None, related: tuple[str, str] | None) -> int | None:

@@ -13,9 +13,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 
 import yappi
 from fastapi.testclient import TestClient
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from portal.app import create_app
@@ -34,6 +37,11 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=5000)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--what", choices=("submit", "healthz"), default="submit")
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="also print the SQL statements one request sends, in order",
+    )
     parser.add_argument(
         "--children",
         action="append",
@@ -73,9 +81,11 @@ def main() -> int:
 
             for i in range(20):
                 send(i)
+            if args.statements:
+                print_statements(app.state.engine, lambda: send(20))
             samples = []
             cpu_started = time.process_time()
-            for i in range(20, 20 + args.requests // 2):
+            for i in range(21, 20 + args.requests // 2):
                 started = time.perf_counter()
                 send(i)
                 samples.append(time.perf_counter() - started)
@@ -110,6 +120,24 @@ def main() -> int:
                     where = f"{child.module.split('site-packages/')[-1]}:{child.lineno}"
                     print(f"{child.ncall:>7} {child.ttot:8.3f}  {child.name}  {where[-80:]}")
     return 0
+
+
+def print_statements(engine: Engine, run: Callable[[], None]) -> None:
+    """Run `run` once and print each statement it sends to the database (first line only)."""
+    sent: list[str] = []
+
+    def note(_conn, _cursor, statement, _parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        sent.append(" ".join(statement.split())[:120])
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    print(f"{len(sent)} statements in one request:")
+    for number, statement in enumerate(sent, 1):
+        print(f"{number:>3}. {statement}")
+    print()
 
 
 if __name__ == "__main__":

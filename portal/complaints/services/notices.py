@@ -118,9 +118,8 @@ def queue_parent_email(
     message: Rendered,
     *,
     private_link: str | None = None,
-    flush: bool = True,
 ) -> None:
-    """Queue an email written by `parent_email` for the (saved) case (`flush`: see queue_mail)."""
+    """Queue an email written by `parent_email` for the (saved) case."""
     school = school_of(session)
     queue_mail(
         session,
@@ -131,7 +130,6 @@ def queue_parent_email(
         sealed_secret=_sealed(settings, private_link),
         held=complaint.status == Status.held,
         reply_to=reply_to_for(settings, complaint),
-        flush=flush,
     )
 
 

@@ -32,7 +32,7 @@ from portal.complaints.models import (
     StatusCount,
 )
 from portal.complaints.services.access import visibility_clause, visible_abouts
-from portal.db import now_of
+from portal.db import insert_now, now_of
 from portal.history import Actor, record_event
 
 
@@ -232,8 +232,7 @@ def _add_message(
         outcome=outcome,
         new_deadline=new_deadline,
     )
-    session.add(message)
-    session.flush()
+    insert_now(session, message)
     record_event(
         session,
         subject_type="complaint",
