@@ -144,16 +144,21 @@ class _InsertPlan:
     stamped: frozenset[str]
     defaulted: frozenset[str]  # a missing value is filled by the database or by SQLAlchemy
     primary_key: str
+    version: str | None  # the column counting versions, which starts where the ORM starts it
+    first_version: Any
 
 
 @functools.cache
 def _insert_plan(model: type) -> _InsertPlan:
     mapper = inspect(model)
-    if mapper.version_id_col is not None:
-        raise TypeError(f"{model.__name__} counts versions: save it with a flush")
     (key,) = [column.key for column in mapper.primary_key]
     table = mapper.local_table
     columns = tuple(column.key for column in table.columns)
+    if any(mapper.get_property_by_column(column).key != column.key for column in table.columns):
+        raise TypeError(f"{model.__name__} names an attribute unlike its column")
+    version = mapper.version_id_col.key if mapper.version_id_col is not None else None
+    if version is not None and not callable(mapper.version_id_generator):
+        raise TypeError(f"{model.__name__}: the database counts its versions: save it with a flush")
     return _InsertPlan(
         statement=table.insert(),
         columns=columns,
@@ -164,6 +169,8 @@ def _insert_plan(model: type) -> _InsertPlan:
             if column.server_default is not None or column.default is not None
         ),
         primary_key=key,
+        version=version,
+        first_version=mapper.version_id_generator(None) if version is not None else None,
     )
 
 
@@ -171,12 +178,13 @@ def insert_now(session: Session, row: _RowT) -> _RowT:
     """Save a new row with one INSERT on the session's connection, now, and keep it in the
     session as a saved row (its id set, its values loaded), without a flush.
 
-    For the rows a busy path adds one at a time and never changes in the same request (a case's
-    messages, the outbox): the unit of work that a flush runs cost several times the INSERT
-    itself (docs/performance.md, "The rush a sixth time"). As a flush would, it stamps a missing
-    creation time from the session's clock; a value left empty that the database fills is read
-    back when first used. Not for the school's settings tables (the settings stamp notices
-    flushes and ORM statements, not this) nor for rows that count versions."""
+    For the rows a busy path adds one at a time (a new case, its messages, the outbox): the unit
+    of work that a flush runs cost several times the INSERT itself (docs/performance.md, "The
+    rush a sixth time"). As a flush would, it stamps a missing creation time from the session's
+    clock and starts a version counter at the ORM's first value; a value left empty that the
+    database fills is read back when first used. Later changes to the row are flushed as usual.
+    Not for the school's settings tables (the settings stamp notices flushes and ORM statements,
+    not this)."""
     plan = _insert_plan(type(row))
     values = row.__dict__
     now = None
@@ -184,6 +192,8 @@ def insert_now(session: Session, row: _RowT) -> _RowT:
         if values.get(name) is None:
             now = now or clock_of(session).now()
             values[name] = now
+    if plan.version is not None:
+        values[plan.version] = plan.first_version
     parameters = {name: values[name] for name in plan.columns if values.get(name) is not None}
     result = session.connection().execute(plan.statement, parameters)
     values[plan.primary_key] = result.inserted_primary_key[0]

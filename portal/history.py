@@ -28,9 +28,10 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Index, String, Text, delete, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session
 
 from portal.clock import clock_of
+from portal.rows import Row
 
 PURGED_TAG = "history:purged"
 # How far before the newest event a new one may be dated: transactions commit in a different order
@@ -41,7 +42,7 @@ PURGE_REASON_MAX_CHARS = 500
 _PERMITS = {"purge": "portal.allow_history_purge", "import": "portal.allow_history_import"}
 
 
-class HistoryEvent(SQLModel, table=True):
+class HistoryEvent(Row, table=True):
     __tablename__ = "history_event"
     __table_args__ = (
         Index("ix_history_event_subject", "subject_type", "subject_id", "id"),

@@ -23,11 +23,12 @@ from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Column, DateTime, Index, Integer, String, Text, update
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from portal.config import Settings
 from portal.db import insert_now, now_of
+from portal.rows import Row
 from portal.sealing import unseal
 
 log = logging.getLogger("portal.mail")
@@ -111,7 +112,7 @@ class OutboxStatus(enum.StrEnum):
     held = "held"
 
 
-class OutboxMessage(SQLModel, table=True):
+class OutboxMessage(Row, table=True):
     """One email waiting to be sent, sent, or given up on.
 
     Column types are spelled out (String(n), Text, DateTime) so the Alembic migration can be

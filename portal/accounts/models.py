@@ -6,7 +6,9 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from portal.rows import Row
 
 
 class Role(enum.StrEnum):
@@ -51,7 +53,7 @@ ROLE_DESCRIPTIONS = {
 }
 
 
-class StaffUser(SQLModel, table=True):
+class StaffUser(Row, table=True):
     __tablename__ = "staff_user"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -75,7 +77,7 @@ class StaffUser(SQLModel, table=True):
         return [role.label for role in Role if role in self.roles]
 
 
-class StaffSession(SQLModel, table=True):
+class StaffSession(Row, table=True):
     """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored."""
 
     __tablename__ = "staff_session"

@@ -18,7 +18,9 @@ from sqlalchemy import (
     false,
     true,
 )
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from portal.rows import Row
 
 
 class PostStatus(enum.StrEnum):
@@ -42,7 +44,7 @@ class PostStatus(enum.StrEnum):
         }[self]
 
 
-class Post(SQLModel, table=True):
+class Post(Row, table=True):
     """A news post. `slug` is its address under /news, fixed when it is first approved.
     `revision` goes up with every change, so two people editing at once cannot overwrite each
     other (a conditional update on it)."""
@@ -87,7 +89,7 @@ class Post(SQLModel, table=True):
     revision: int = Field(default=1, sa_column=Column(Integer, nullable=False))
 
 
-class PostImage(SQLModel, table=True):
+class PostImage(Row, table=True):
     """A picture in a post: re-encoded (metadata stripped) and resized when uploaded, kept in the
     uploads folder under `stored_name`; `alt_text` is required."""
 
@@ -106,7 +108,7 @@ class PostImage(SQLModel, table=True):
     uploaded_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
 
 
-class PostPupil(SQLModel, table=True):
+class PostPupil(Row, table=True):
     """A pupil who appears in a post's pictures (and whether the post names them): the photo
     check must say yes for every one before the post can be approved."""
 

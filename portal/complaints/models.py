@@ -17,7 +17,9 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from portal.rows import Row
 
 NO_DEADLINE = date(9999, 12, 31)
 
@@ -192,7 +194,7 @@ class MessageKind(enum.StrEnum):
 _COMPLAINT_VERSION = Column("version", Integer, nullable=False, server_default="1")
 
 
-class Complaint(SQLModel, table=True):
+class Complaint(Row, table=True):
     __tablename__ = "complaint"
     __mapper_args__ = {"version_id_col": _COMPLAINT_VERSION}
     __table_args__ = (
@@ -315,7 +317,7 @@ class Complaint(SQLModel, table=True):
         return "Anonymous" if self.anonymous else self.parent_name
 
 
-class ComplaintMessage(SQLModel, table=True):
+class ComplaintMessage(Row, table=True):
     __tablename__ = "complaint_message"
     __table_args__ = (Index("ix_complaint_message_case", "complaint_id", "id"),)
 
@@ -339,7 +341,7 @@ class ComplaintMessage(SQLModel, table=True):
         return MessageKind(self.kind)
 
 
-class Attachment(SQLModel, table=True):
+class Attachment(Row, table=True):
     """A file a parent or staff member sent. Stored outside static/, served only after a check."""
 
     __tablename__ = "attachment"
@@ -361,7 +363,7 @@ class Attachment(SQLModel, table=True):
     uploaded_at: datetime = Field(default=None, sa_column=Column(DateTime, nullable=False))
 
 
-class ComplaintDraft(SQLModel, table=True):
+class ComplaintDraft(Row, table=True):
     """A parent's answers between pages, tied to a cookie; only the token's hash is stored."""
 
     __tablename__ = "complaint_draft"
@@ -373,7 +375,7 @@ class ComplaintDraft(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=Column(DateTime, nullable=False, index=True))
 
 
-class Panel(SQLModel, table=True):
+class Panel(Row, table=True):
     """The stage 2 governors' panel for one complaint."""
 
     __tablename__ = "panel"
@@ -412,7 +414,7 @@ class Panel(SQLModel, table=True):
         return [m for m in (self.member_1_id, self.member_2_id, self.member_3_id) if m is not None]
 
 
-class StatusCount(SQLModel, table=True):
+class StatusCount(Row, table=True):
     """Cases per status, kept in step with every change so the queue never counts the table."""
 
     __tablename__ = "complaint_status_count"
@@ -421,7 +423,7 @@ class StatusCount(SQLModel, table=True):
     count: int = Field(default=0, sa_column=Column(Integer, nullable=False))
 
 
-class PersistentComplainant(SQLModel, table=True):
+class PersistentComplainant(Row, table=True):
     """A person the head or chair has marked unreasonably persistent on one matter."""
 
     __tablename__ = "persistent_complainant"
@@ -452,7 +454,7 @@ class ExclusionReason(enum.StrEnum):
         }[self]
 
 
-class CaseExclusion(SQLModel, table=True):
+class CaseExclusion(Row, table=True):
     """A member of staff who must never see or act on one case: the person it is about.
 
     Rows are added from the moment the case is received (the parent's own words) and at triage;
@@ -476,7 +478,7 @@ class CaseExclusion(SQLModel, table=True):
 _DRAFT_VERSION = Column("version", Integer, nullable=False, server_default="1")
 
 
-class LetterDraft(SQLModel, table=True):
+class LetterDraft(Row, table=True):
     """The handler's letter for one stage of a case, kept exactly as typed until it is sent.
 
     One row per case and stage (a concern's reply, the stage 1 response, the panel's outcome).
@@ -547,7 +549,7 @@ class InboundReason(enum.StrEnum):
         }[self]
 
 
-class InboundMail(SQLModel, table=True):
+class InboundMail(Row, table=True):
     """An email a parent sent to a case's reply address (`portal receive-mail`).
 
     One row per email (`message_key`, the hash of its Message-ID, is unique, so an email delivered
@@ -589,7 +591,7 @@ class InboundMail(SQLModel, table=True):
         return InboundReason(self.reason) if self.reason in InboundReason.__members__ else None
 
 
-class InboundMailCase(SQLModel, table=True):
+class InboundMailCase(Row, table=True):
     """Every case an inbound email's reply addresses name (genuine tokens only). A held email is
     shown only to someone who may see every one of them: an email written to two cases' reply
     addresses never reaches the person either case is about."""

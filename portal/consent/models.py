@@ -20,10 +20,12 @@ from sqlalchemy import (
     false,
     text,
 )
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from portal.rows import Row
 
 
-class Pupil(SQLModel, table=True):
+class Pupil(Row, table=True):
     """A child on the school's register, as its information system (MIS) knows them.
 
     `mis_id` is the school's own pupil id: re-imports find the pupil by it, never by name.
@@ -52,7 +54,7 @@ class Pupil(SQLModel, table=True):
         return f"{self.first_name} {self.legal_last_name}"
 
 
-class Contact(SQLModel, table=True):
+class Contact(Row, table=True):
     """A parent or carer from the register. One row per email address (lower case), so a parent
     of two pupils is one contact; a contact with no email is one row per pupil they came with."""
 
@@ -65,7 +67,7 @@ class Contact(SQLModel, table=True):
     )
 
 
-class PupilContact(SQLModel, table=True):
+class PupilContact(Row, table=True):
     """Who a pupil's contacts are, as the latest import says (`current`), and how they are
     related. Links the latest import no longer has stay, not current, because consent records
     point at the contact who answered."""
@@ -84,7 +86,7 @@ class PupilContact(SQLModel, table=True):
     current: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
 
 
-class Purpose(SQLModel, table=True):
+class Purpose(Row, table=True):
     """One use of a pupil's picture that parents answer for: a school setting. The wording has a
     version; a consent record keeps the version the parent was shown. A new wording keeps the
     answers given to the old one, unless the admin asked parents again: then answers to a version
@@ -113,7 +115,7 @@ class ImportStatus(enum.StrEnum):
     applied = "applied"
 
 
-class PupilImport(SQLModel, table=True):
+class PupilImport(Row, table=True):
     """One upload of the register: kept from the preview to the confirmation (the file is read
     again then, so what is written is what was previewed), and afterwards as the record of it."""
 
@@ -132,7 +134,7 @@ class PupilImport(SQLModel, table=True):
     summary: str = Field(default="", sa_column=Column(Text, nullable=False))
 
 
-class ColumnMapping(SQLModel, table=True):
+class ColumnMapping(Row, table=True):
     """Which column of the school's export holds which field: mapped once on screen, remembered
     (one row per field)."""
 
@@ -158,7 +160,7 @@ class FlagKind(enum.StrEnum):
         }[self]
 
 
-class SafeguardingFlag(SQLModel, table=True):
+class SafeguardingFlag(Row, table=True):
     """A pupil whose picture must never be used, whatever the consent says. Only the roles the
     consent settings name see its kind and reason; everyone else sees "restricted". A pupil has
     at most one active flag (a partial unique index); clearing keeps the row."""
@@ -189,7 +191,7 @@ class SafeguardingFlag(SQLModel, table=True):
     cleared_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
 
 
-class ConsentSettings(SQLModel, table=True):
+class ConsentSettings(Row, table=True):
     """The school's consent settings (one row; the defaults apply until it exists)."""
 
     __tablename__ = "consent_settings"
@@ -234,7 +236,7 @@ class AnswerHow(enum.StrEnum):
         }[self]
 
 
-class ConsentEvidence(SQLModel, table=True):
+class ConsentEvidence(Row, table=True):
     """What staff kept of answers a parent gave on paper or by phone: the scanned form (PDF,
     JPEG or PNG, checked by its bytes and stored here, in the database) or a note of the call.
     The records entered from it point at it; a scan kept while the rest of the form was being
@@ -263,7 +265,7 @@ class ConsentEvidence(SQLModel, table=True):
         return bool(self.filename)
 
 
-class ConsentRecord(SQLModel, table=True):
+class ConsentRecord(Row, table=True):
     """One answer from one contact for one pupil and purpose: append-only, never changed. The
     current answer is read from the latest record per contact (`services.answers`)."""
 
@@ -295,7 +297,7 @@ class ConsentRecord(SQLModel, table=True):
     pupil_agreed: bool | None = Field(default=None, sa_column=Column(Boolean, nullable=True))
 
 
-class PhotoCheck(SQLModel, table=True):
+class PhotoCheck(Row, table=True):
     """A photo check as it was made: who, when, for which purpose; its answers per pupil are
     `PhotoCheckPupil` rows, kept as they were so a later change shows the check out of date."""
 
@@ -311,7 +313,7 @@ class PhotoCheck(SQLModel, table=True):
     )
 
 
-class PhotoCheckPupil(SQLModel, table=True):
+class PhotoCheckPupil(Row, table=True):
     __tablename__ = "photo_check_pupil"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -324,7 +326,7 @@ class PhotoCheckPupil(SQLModel, table=True):
     may_name: bool = Field(sa_column=Column(Boolean, nullable=False))
 
 
-class ConsentRequest(SQLModel, table=True):
+class ConsentRequest(Row, table=True):
     """One request for answers emailed to the families of a class or year group who had not
     answered: who sent it, when, to which group, about which purposes, and how many."""
 
@@ -343,7 +345,7 @@ class ConsentRequest(SQLModel, table=True):
     no_email: int = Field(sa_column=Column(Integer, nullable=False))
 
 
-class ConsentRequestClass(SQLModel, table=True):
+class ConsentRequestClass(Row, table=True):
     """When each class's families were last sent a request: one row per class, claimed by a
     conditional update (or a first insert), so two requests at once send once."""
 
@@ -356,7 +358,7 @@ class ConsentRequestClass(SQLModel, table=True):
     sent_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
 
 
-class ParentSignIn(SQLModel, table=True):
+class ParentSignIn(Row, table=True):
     """A one-time sign-in link emailed to a parent or carer on the register, and the short
     session it starts. Only the digest of the link's token is kept (`portal.signing`), so a copy
     of the database opens nothing. The link works once (`used_at`, set by a conditional update)
@@ -377,7 +379,7 @@ class ParentSignIn(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
 
 
-class ConsentInvitation(SQLModel, table=True):
+class ConsentInvitation(Row, table=True):
     """An email asking a parent to answer again because their answers for a pupil lapsed: at
     most one per contact, pupil and validity period (the unique key), however often the daily
     command runs."""
@@ -416,7 +418,7 @@ class Document(enum.StrEnum):
         }[self]
 
 
-class Confirmation(SQLModel, table=True):
+class Confirmation(Row, table=True):
     """A parent or carer confirmed they have read a document and will follow it: which document,
     which version, when. Never changed or deleted; one per contact, document and version (a
     second confirmation of the same version is the same fact, so the unique key refuses it)."""
@@ -433,7 +435,7 @@ class Confirmation(SQLModel, table=True):
     confirmed_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
 
 
-class SchoolEvent(SQLModel, table=True):
+class SchoolEvent(Row, table=True):
     """A school event whose details go to the families of some classes or year groups: a play,
     a sports day, a trip. When `needs_photo_guidance`, a parent is sent the details only once
     they have confirmed the photo guidance's current version. `sent_at` is set once, by a
@@ -473,7 +475,7 @@ class InvitationStatus(enum.StrEnum):
     details_sent = "details_sent"
 
 
-class EventInvitation(SQLModel, table=True):
+class EventInvitation(Row, table=True):
     """One family contact's invitation to an event: waiting for their confirmation of the photo
     guidance, or the details sent (when). One per event and contact; the move from waiting to
     sent is a conditional update, so the details go once."""
@@ -496,7 +498,7 @@ class EventInvitation(SQLModel, table=True):
     )
 
 
-class ConfirmationReminder(SQLModel, table=True):
+class ConfirmationReminder(Row, table=True):
     """One "Email those who have not confirmed": what about (a document for a class, or an
     event), who sent it, when, and how many emails went."""
 
@@ -513,7 +515,7 @@ class ConfirmationReminder(SQLModel, table=True):
     emails: int = Field(sa_column=Column(Integer, nullable=False))
 
 
-class ReminderClaim(SQLModel, table=True):
+class ReminderClaim(Row, table=True):
     """When each scope ("photo-guidance:class:3B", "event:12") was last reminded: one row per
     scope, claimed by a conditional update (or its first insert), so two presses at once send
     once and a second inside the interval is refused."""

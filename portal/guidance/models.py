@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from portal.rows import Row
 
 
-class PolicyVersion(SQLModel, table=True):
+class PolicyVersion(Row, table=True):
     """One published version. Versions are never edited: a change is a new version."""
 
     __tablename__ = "policy_version"

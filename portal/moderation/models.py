@@ -22,7 +22,9 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from portal.rows import Row
 
 
 class CommentStatus(enum.StrEnum):
@@ -100,7 +102,7 @@ class ExternalAction(enum.StrEnum):
         }[self]
 
 
-class Commenter(SQLModel, table=True):
+class Commenter(Row, table=True):
     """Someone who comments: a contact from the pupil register (`contact_id`), or, when the
     school lets anyone comment, an address confirmed by a one-time link (`email`). Blocking is
     on this row, whichever way they signed in."""
@@ -125,7 +127,7 @@ class Commenter(SQLModel, table=True):
     blocked_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
 
 
-class CommenterLink(SQLModel, table=True):
+class CommenterLink(Row, table=True):
     """A one-time link for a commenter not on the register, and then their session (as a
     parent's sign-in row is): only the token's digest is kept."""
 
@@ -144,7 +146,7 @@ class CommenterLink(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_column=Column(DateTime))
 
 
-class Comment(SQLModel, table=True):
+class Comment(Row, table=True):
     """A comment on a news post. `body` is what is shown once approved (with any redaction);
     `original_body` keeps the words as sent when a moderator redacted them (moderators only)."""
 
@@ -184,7 +186,7 @@ class Comment(SQLModel, table=True):
     report_count: int = Field(default=0, sa_column=Column(Integer, nullable=False))
 
 
-class CommentFlag(SQLModel, table=True):
+class CommentFlag(Row, table=True):
     """What screening found, kept as it was at the moment of screening: on a comment, or on a
     comment recorded from the school's social media (`external_id`).
 
@@ -219,7 +221,7 @@ class CommentFlag(SQLModel, table=True):
     queued_at: datetime | None = Field(default=None, sa_column=Column(DateTime))
 
 
-class CommentReport(SQLModel, table=True):
+class CommentReport(Row, table=True):
     """A parent's report of a published comment: one per commenter and comment."""
 
     __tablename__ = "comment_report"
@@ -234,7 +236,7 @@ class CommentReport(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
 
 
-class ModerationWord(SQLModel, table=True):
+class ModerationWord(Row, table=True):
     """A word or phrase on the school's banned or suspect list."""
 
     __tablename__ = "moderation_word"
@@ -246,7 +248,7 @@ class ModerationWord(SQLModel, table=True):
     added_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
 
 
-class ModerationSettings(SQLModel, table=True):
+class ModerationSettings(Row, table=True):
     """The one row of moderation settings. `words_revision` goes up with every change to the
     word lists, so the cached screener knows to rebuild."""
 
@@ -261,7 +263,7 @@ class ModerationSettings(SQLModel, table=True):
     revision: int = Field(default=1, sa_column=Column(Integer, nullable=False))
 
 
-class ExternalComment(SQLModel, table=True):
+class ExternalComment(Row, table=True):
     """A comment seen on one of the school's social media pages, recorded by a moderator so the
     school's record is complete."""
 

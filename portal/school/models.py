@@ -17,10 +17,12 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from portal.rows import Row
 
 
-class SchoolProfile(SQLModel, table=True):
+class SchoolProfile(Row, table=True):
     """What a school tells the portal about itself. Deployment values (database, SMTP, keys,
     base URL) stay in the environment settings and never appear here."""
 
@@ -60,7 +62,7 @@ class SchoolProfile(SQLModel, table=True):
     )
 
 
-class SchoolTerm(SQLModel, table=True):
+class SchoolTerm(Row, table=True):
     """A block of consecutive term time (normally a half-term), both ends included. The gaps
     between terms are the school holidays; bank holidays are skipped by the calendar itself."""
 
@@ -75,7 +77,7 @@ class SchoolTerm(SQLModel, table=True):
     end: date = Field(sa_column=Column(Date, nullable=False))
 
 
-class SchoolClosure(SQLModel, table=True):
+class SchoolClosure(Row, table=True):
     """A weekday inside a term when the school is closed to pupils (INSET, polling day)."""
 
     __tablename__ = "school_closure"

@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from portal.rows import Row
 
 KEY_MAX_CHARS = 60
 SUBJECT_TEMPLATE_MAX_CHARS = 500
 BODY_TEMPLATE_MAX_CHARS = 20_000
 
 
-class WordingOverride(SQLModel, table=True):
+class WordingOverride(Row, table=True):
     """The subject and body templates a school wrote in place of ours for one `key`.
 
     `version` counts saves: the edit page carries the version it showed, and a save or a reset

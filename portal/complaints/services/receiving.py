@@ -35,7 +35,7 @@ from portal.complaints.services.notices import (
 from portal.complaints.services.queue import REFERENCE_ALPHABET, normalise_email
 from portal.complaints.services.state import _add_message, _adjust_count, _change_status
 from portal.config import Settings
-from portal.db import now_of
+from portal.db import insert_now, now_of
 from portal.history import Actor, record_event
 from portal.mail import (
     InvalidAddress,
@@ -211,8 +211,7 @@ def submit(
     received_email = parent_email(
         session, complaint, "complaint-received", private_link=True, response_by=response_by
     )
-    session.add(complaint)
-    session.flush()
+    insert_now(session, complaint)
     _exclude_named_at_receipt(session, complaint)
     for attachment_id in new.attachment_ids:
         attachment = session.get(Attachment, attachment_id)
