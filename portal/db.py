@@ -218,6 +218,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         request.state.db_session = session  # the page renderer reads the school through it
         yield session
     finally:
+        request.state.db_session = None  # closed from here on: a late page opens its own
         if session.in_transaction():
             await anyio.to_thread.run_sync(_close, session)
         else:

@@ -8,8 +8,10 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
 
 from portal.accounts.access import optional_user
 from portal.accounts.models import Role
@@ -38,8 +40,8 @@ def school_for_request(request: Request) -> School:
         return school
     try:
         session = getattr(request.state, "db_session", None)
-        if session is not None and session.in_transaction():
-            school = school_of(session)  # the route's own, still open: no second connection
+        if session is not None:
+            school = school_of(session)  # the route's own: no second connection
         else:
             with request.app.state.sessions() as own:
                 school = school_of(own)
@@ -73,14 +75,26 @@ class SetUpFirst(Exception):
     """An admin of a portal that is not open yet: the setup steps come first."""
 
 
-def portal_gate(request: Request, session: SessionDep) -> None:
+async def portal_gate(request: Request, session: SessionDep) -> None:
     """Until an admin opens the portal (`set_up_at`), parents see a calm "not open yet" page,
     staff other than admins are told an administrator must finish, and admins are sent to the
-    setup steps. Once open, this costs nothing: the profile it reads is the one the page uses."""
+    setup steps.
+
+    Opening is for good (nothing closes a portal again), so once this app has seen its school
+    open, the gate lets every request by on the event loop: no thread, no database. Before
+    that, it reads the profile in a thread, as a route would."""
     path = request.url.path
     if path in ALWAYS_OPEN or path.startswith(ALWAYS_OPEN_PREFIXES):
         return
+    if getattr(request.app.state, "portal_open", False):
+        return
+    await anyio.to_thread.run_sync(_check_open, request, session)
+
+
+def _check_open(request: Request, session: Session) -> None:
+    path = request.url.path
     if current_school(request, session).is_set_up:
+        request.app.state.portal_open = True
         return
     if path != "/staff" and not path.startswith("/staff/"):
         raise NotOpenYet(staff=False)
