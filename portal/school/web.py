@@ -38,16 +38,19 @@ def school_for_request(request: Request) -> School:
     school = getattr(request.state, "school", None)
     if school is not None:
         return school
-    try:
-        session = getattr(request.state, "db_session", None)
-        if session is not None:
+    session = getattr(request.state, "db_session", None)
+    if session is not None:
+        try:
             school = school_of(session)  # the route's own: no second connection
-        else:
+        except Exception:  # its transaction failed (the page may be saying so): try afresh
+            school = None
+    if school is None:
+        try:
             with request.app.state.sessions() as own:
                 school = school_of(own)
-    except Exception:
-        log.exception("could not read the school profile for %s", request.url.path)
-        return NOT_SET_UP
+        except Exception:
+            log.exception("could not read the school profile for %s", request.url.path)
+            return NOT_SET_UP
     request.state.school = school
     return school
 
