@@ -17,7 +17,6 @@ from collections.abc import Callable
 
 import yappi
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -28,6 +27,7 @@ from portal.db import make_engine
 from tests.bench import journey
 from tests.bench.__main__ import bench_settings
 from tests.bench.databases import fresh_database
+from tests.databases import statements_sent
 
 
 def main() -> int:
@@ -123,20 +123,11 @@ def main() -> int:
 
 
 def print_statements(engine: Engine, run: Callable[[], None]) -> None:
-    """Run `run` once and print each statement it sends to the database (first line only)."""
-    sent: list[str] = []
-
-    def note(_conn, _cursor, statement, _parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
-        sent.append(" ".join(statement.split())[:120])
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        run()
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
+    """Run `run` once and print each statement it sends to the database (its start)."""
+    sent = statements_sent(engine, run)
     print(f"{len(sent)} statements in one request:")
     for number, statement in enumerate(sent, 1):
-        print(f"{number:>3}. {statement}")
+        print(f"{number:>3}. {statement[:120]}")
     print()
 
 

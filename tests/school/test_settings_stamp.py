@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import event
 from sqlmodel import Session
 
 from portal.app import create_app
@@ -16,6 +15,7 @@ from portal.school.services import calendar_of, profile_row, school_of
 from portal.wording import services as wording
 from portal.wording.catalogue import SAMPLE_CASE
 from tests.conftest import text_of
+from tests.databases import statements_sent
 
 # Other workers and commands on their own connections: real commits.
 pytestmark = pytest.mark.committed
@@ -24,18 +24,11 @@ SETTINGS_TABLES = ("school_profile", "school_term", "school_closure", "wording_o
 
 
 def _statements_on_settings(engine, run) -> list[str]:  # type: ignore[no-untyped-def]
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
-        if any(table in statement for table in SETTINGS_TABLES):
-            seen.append(" ".join(statement.split())[:80])
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        run()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    return seen
+    return [
+        statement[:80]
+        for statement in statements_sent(engine, run)
+        if any(table in statement for table in SETTINGS_TABLES)
+    ]
 
 
 def test_a_page_reads_only_the_stamp_once_the_settings_are_known(app, client):
