@@ -183,6 +183,8 @@ def insert_now(session: Session, row: _RowT) -> _RowT:
     rush a sixth time"). As a flush would, it stamps a missing creation time from the session's
     clock and starts a version counter at the ORM's first value; a value left empty that the
     database fills is read back when first used. Later changes to the row are flushed as usual.
+    Should the transaction roll back, the row is expired like any saved row (reading it then
+    fails), not made new again as a flushed one is: callers that roll back do not use it again.
     Not for the school's settings tables (the settings stamp notices flushes and ORM statements,
     not this)."""
     plan = _insert_plan(type(row))
