@@ -16,7 +16,7 @@ import portal.models  # noqa: F401 (every table model, mapped)
 from portal.clock import FixedClock
 from portal.complaints.models import Complaint, ComplaintMessage
 from portal.config import Settings
-from portal.db import insert_now
+from portal.db import get_now, insert_now
 from portal.history import Actor
 from portal.mail import OutboxMessage
 from portal.rows import Row
@@ -125,6 +125,44 @@ def test_a_case_saved_by_insert_now_starts_its_version_where_the_orm_does(
     db_session.expire_all()
     assert db_session.get(Complaint, case.id).version == 2  # type: ignore[union-attr]
     assert case.received_at is not None and case.received_at <= clock.now() + timedelta(seconds=1)
+
+
+def test_get_now_reads_a_row_with_one_select_as_session_get_would(
+    db_session: Session, settings: Settings
+) -> None:
+    case = submit(db_session, settings)
+    db_session.commit()
+    db_session.expunge_all()
+    sent = statements_sent(db_session.get_bind(), lambda: get_now(db_session, Complaint, case.id))
+    work = [statement for statement in sent if not statement.startswith(("SAVEPOINT", "BEGIN"))]
+    assert len(work) == 1 and work[0].startswith("SELECT")
+    read = get_now(db_session, Complaint, case.id)  # held by the session now: no statement
+    assert read is not None and read is db_session.get(Complaint, case.id)
+    state = inspect(read)
+    assert state.persistent and not state.expired_attributes and not state.modified
+    db_session.expunge_all()
+    loaded = db_session.get(Complaint, case.id)
+    assert {name: getattr(read, name) for name in Complaint.model_fields} == {
+        name: getattr(loaded, name) for name in Complaint.model_fields
+    }
+    assert get_now(db_session, Complaint, 10**9) is None
+
+
+def test_a_row_read_by_get_now_flushes_its_changes_and_keeps_its_version(
+    db_session: Session, settings: Settings
+) -> None:
+    case = submit(db_session, settings)
+    db_session.commit()
+    db_session.expunge_all()
+    read = get_now(db_session, Complaint, case.id)
+    assert read is not None and read.version == 1
+    read.decision_notes = "Read by key, then changed."
+    db_session.commit()
+    assert read.version == 2
+    db_session.expunge_all()
+    again = db_session.get(Complaint, case.id)
+    assert again is not None
+    assert (again.decision_notes, again.version) == ("Read by key, then changed.", 2)
 
 
 def test_record_and_message_actors_are_kept(db_session: Session, settings: Settings) -> None:

@@ -19,7 +19,7 @@ from portal.complaints import attachments
 from portal.complaints.models import Attachment, ComplaintDraft
 from portal.complaints.services import token_digest
 from portal.config import Settings, get_settings
-from portal.db import now_of
+from portal.db import get_now, now_of
 
 DRAFT_COOKIE = "portal_draft"
 DRAFT_COOKIE_PATH = "/complaints/new"
@@ -33,7 +33,7 @@ def find(session: Session, token: str | None, now: datetime | None = None) -> Co
     """The draft for this cookie value; an expired draft counts as no draft at all."""
     if not token or len(token) > 100:
         return None
-    draft = session.get(ComplaintDraft, token_digest(token))
+    draft = get_now(session, ComplaintDraft, token_digest(token))
     if draft is None or draft.expires_at <= (now or now_of(session)):
         return None
     return draft

@@ -86,7 +86,7 @@ async def portal_gate(request: Request, session: SessionDep) -> None:
     Opening is for good (nothing closes a portal again), so once this app has seen its school
     open, the gate lets every request by on the event loop: no thread, no database. Before
     that, it reads the profile in a thread, as a route would."""
-    path = request.url.path
+    path = request.scope["path"]  # not `request.url`, which builds the whole address each time
     if path in ALWAYS_OPEN or path.startswith(ALWAYS_OPEN_PREFIXES):
         return
     if getattr(request.app.state, "portal_open", False):

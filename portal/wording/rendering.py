@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from types import TracebackType
@@ -114,12 +114,24 @@ class WordingProblem(ValueError):
 
 
 def default_text(wording: Wording) -> DefaultText:
-    """The default template's source, split into subject and body for an email."""
-    source, _filename, _uptodate = DEFAULTS.loader.get_source(DEFAULTS, wording.template_name)  # type: ignore[union-attr]
-    if not wording.is_email:
-        return DefaultText(subject="", body=source)
-    subject, _blank, body = source.partition("\n\n")
-    return DefaultText(subject=subject.strip(), body=body)
+    """The default template's source, split into subject and body for an email.
+
+    Read once per process and again only when the file changes (the check is one `stat`, as
+    Jinja's own template cache does): a parent's submission renders two of them."""
+    kept = _DEFAULT_TEXTS.get(wording.template_name)
+    if kept is not None and kept[1]():
+        return kept[0]
+    source, _filename, uptodate = DEFAULTS.loader.get_source(DEFAULTS, wording.template_name)  # type: ignore[union-attr]
+    if wording.is_email:
+        subject, _blank, body = source.partition("\n\n")
+        text = DefaultText(subject=subject.strip(), body=body)
+    else:
+        text = DefaultText(subject="", body=source)
+    _DEFAULT_TEXTS[wording.template_name] = (text, uptodate or (lambda: False))
+    return text
+
+
+_DEFAULT_TEXTS: dict[str, tuple[DefaultText, Callable[[], bool]]] = {}
 
 
 def render_text(source: str, values: Mapping[str, Any]) -> str:

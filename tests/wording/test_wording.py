@@ -61,6 +61,17 @@ def test_every_email_and_letter_has_a_default_that_passes_its_own_checks(school)
             assert shown.subject and "\n" not in shown.subject, wording.key
 
 
+def test_a_default_is_read_once_and_again_when_its_file_changes(monkeypatch):
+    from portal.wording import rendering
+
+    wording = wording_for("complaint-received")
+    first = default_text(wording)
+    assert default_text(wording) is first  # kept: the file has not changed
+    changed = rendering.DefaultText(subject="Stale", body="Stale")
+    monkeypatch.setitem(rendering._DEFAULT_TEXTS, wording.template_name, (changed, lambda: False))
+    assert default_text(wording) == first  # the file "changed": read again, not the stale copy
+
+
 def test_the_default_received_email_says_what_happens_next_and_by_when(school, db_session):
     shown = services.render(
         db_session,
