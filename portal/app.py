@@ -21,8 +21,14 @@ from portal.config import PROJECT_ROOT, Settings, get_settings
 from portal.db import AdmittedRequests, make_engine, make_sessions
 from portal.domains import INSTALLED_DOMAINS, installed
 from portal.inputs import CleanInputRoute
-from portal.school.services import NOT_SET_UP, School, last_known_school
-from portal.school.web import SchoolDep, add_first_run_pages, portal_gate, school_for_request
+from portal.school.services import NOT_SET_UP, School
+from portal.school.web import (
+    SchoolDep,
+    add_first_run_pages,
+    last_known_school,
+    portal_gate,
+    school_for_request,
+)
 from portal.security import (
     CONTENT_SECURITY_POLICY,
     CsrfError,
@@ -281,7 +287,7 @@ def _page_without_database(
 
 def _school_or_plain(request: Request) -> School:
     """The 500 page touches no database: the trouble may be the database itself."""
-    return getattr(request.state, "school", None) or last_known_school() or NOT_SET_UP
+    return getattr(request.state, "school", None) or last_known_school(request) or NOT_SET_UP
 
 
 class HeadAnsweredAsGet:

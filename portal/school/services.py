@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from portal.calendar import SchoolCalendar, Term, TermDatesError, parse_term_dates
 from portal.school.models import SchoolClosure, SchoolProfile, SchoolTerm
-from portal.school.stamp import KEPT, keep, kept
+from portal.school.stamp import keep, kept
 
 DEFAULT_CATEGORIES: tuple[str, ...] = (
     "Teaching and learning",
@@ -196,13 +196,6 @@ def school_of(session: Session) -> School:
             keep(session, "school", school)
     session.info[_CACHE_KEY] = school
     return school
-
-
-def last_known_school() -> School | None:
-    """The profile this process read last, for a page that must not touch the database (it may
-    be the trouble): possibly a moment out of date. One school per process today; hosting
-    several would keep this per school."""
-    return KEPT.latest("school")
 
 
 def forget_school(session: Session) -> None:

@@ -55,13 +55,6 @@ class _Kept:
         while len(self._values) > _KEEP:
             self._values.popitem(last=False)
 
-    def latest(self, kind: str) -> Any:
-        """The value of this kind kept last, whatever its stamp (for pages the database failed)."""
-        for (each_kind, _stamp), value in reversed(self._values.items()):
-            if each_kind == kind:
-                return value
-        return None
-
     def clear(self) -> None:
         self._values.clear()
 

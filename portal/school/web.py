@@ -24,8 +24,21 @@ log = logging.getLogger("portal")
 
 def current_school(request: Request, session: SessionDep) -> School:
     school = school_of(session)
-    request.state.school = school
+    _remember(request, school)
     return school
+
+
+def _remember(request: Request, school: School) -> None:
+    request.state.school = school
+    if school is not NOT_SET_UP:
+        request.app.state.last_school = school
+
+
+def last_known_school(request: Request) -> School | None:
+    """The profile this app read last, for a page that must not touch the database (it may be
+    the trouble): possibly a moment out of date. Kept by the app, not the process, so that two
+    portals in one process (tests today, several schools later) never show each other's."""
+    return getattr(request.app.state, "last_school", None)
 
 
 SchoolDep = Annotated[School, Depends(current_school)]
@@ -51,7 +64,7 @@ def school_for_request(request: Request) -> School:
         except Exception:
             log.exception("could not read the school profile for %s", request.url.path)
             return NOT_SET_UP
-    request.state.school = school
+    _remember(request, school)
     return school
 
 

@@ -93,6 +93,49 @@ def test_a_database_outage_gives_a_calm_try_again_page_that_keeps_what_was_typed
     assert again.status_code == 303, "the same answers, sent again, go through"
 
 
+def test_two_portals_in_one_process_each_name_their_own_school_when_the_database_fails(
+    app, client, monkeypatch, tmp_path
+):
+    """The try-again page touches no database, so it shows the school its app read last: that
+    app's, never another portal's in the same process (tests today, several schools later)."""
+    from fastapi.testclient import TestClient
+
+    from portal.app import create_app
+    from portal.school.demo import create_demo_school
+    from portal.school.models import SchoolProfile
+    from tests.databases import migrated_database
+
+    ours = school_name_of(client.get("/"))
+    with migrated_database("portal_other", tmp_path) as url:
+        other_settings = app.state.settings.model_copy(update={"database_url": url})
+        other_app = create_app(other_settings, app.state.clock)
+        with Session(other_app.state.engine) as session:
+            create_demo_school(session, TERM_DATES)
+            profile = session.exec(select(SchoolProfile)).one()
+            profile.name = "Riverside Academy"
+            session.commit()
+        try:
+            with TestClient(other_app, raise_server_exceptions=False) as other:
+                first_steps(client)
+                first_steps(other)
+                assert school_name_of(other.get("/")) == "Riverside Academy"
+
+                def database_gone(*_args, **_kwargs):
+                    raise OperationalError("UPDATE complaint_draft", {}, Exception("closed"))
+
+                monkeypatch.setattr(drafts, "save", database_gone)
+                for each, name in ((client, ours), (other, "Riverside Academy")):
+                    response = answer(each, "what-happened", {"what_happened": WHAT_HAPPENED})
+                    assert response.status_code == 503
+                    assert school_name_of(response) == name
+        finally:
+            other_app.state.engine.dispose()
+
+
+def school_name_of(response) -> str:  # type: ignore[no-untyped-def]
+    return page(response).select_one(".portal-header__school, header a").get_text(strip=True)
+
+
 # ------------------------------------------------------------------ the upload disk full
 
 
