@@ -136,31 +136,32 @@ _RowT = TypeVar("_RowT")
 
 
 @dataclass(frozen=True)
-class _InsertPlan:
-    """How `insert_now` saves one table's rows, worked out once per model."""
+class _TablePlan:
+    """How `insert_now` saves and `get_now` reads one table's rows, worked out once per model."""
 
-    statement: Any
+    insert: Any
+    by_key: Any  # the SELECT of one row by its primary key (bound as "key")
     columns: tuple[str, ...]  # attribute names, in the table's order (attribute = column name)
     stamped: frozenset[str]
     defaulted: frozenset[str]  # a missing value is filled by the database or by SQLAlchemy
     primary_key: str
     version: str | None  # the column counting versions, which starts where the ORM starts it
     first_version: Any
+    manager: Any  # SQLAlchemy's class manager, which makes an instance as a load does
 
 
 @functools.cache
-def _insert_plan(model: type) -> _InsertPlan:
+def _table_plan(model: type) -> _TablePlan:
     mapper = inspect(model)
-    (key,) = [column.key for column in mapper.primary_key]
+    (key,) = mapper.primary_key
     table = mapper.local_table
-    columns = tuple(column.key for column in table.columns)
     if any(mapper.get_property_by_column(column).key != column.key for column in table.columns):
         raise TypeError(f"{model.__name__} names an attribute unlike its column")
+    columns = tuple(column.key for column in table.columns)
     version = mapper.version_id_col.key if mapper.version_id_col is not None else None
-    if version is not None and not callable(mapper.version_id_generator):
-        raise TypeError(f"{model.__name__}: the database counts its versions: save it with a flush")
-    return _InsertPlan(
-        statement=table.insert(),
+    return _TablePlan(
+        insert=table.insert(),
+        by_key=select(*table.columns).where(key == bindparam("key")),
         columns=columns,
         stamped=STAMPED_ON_INSERT.intersection(columns),
         defaulted=frozenset(
@@ -168,9 +169,12 @@ def _insert_plan(model: type) -> _InsertPlan:
             for column in table.columns
             if column.server_default is not None or column.default is not None
         ),
-        primary_key=key,
+        primary_key=key.key,
         version=version,
-        first_version=mapper.version_id_generator(None) if version is not None else None,
+        first_version=(
+            mapper.version_id_generator(None) if callable(mapper.version_id_generator) else None
+        ),
+        manager=mapper.class_manager,
     )
 
 
@@ -187,7 +191,11 @@ def insert_now(session: Session, row: _RowT) -> _RowT:
     fails), not made new again as a flushed one is: callers that roll back do not use it again.
     Not for the school's settings tables (the settings stamp notices flushes and ORM statements,
     not this)."""
-    plan = _insert_plan(type(row))
+    plan = _table_plan(type(row))
+    if plan.version is not None and plan.first_version is None:
+        raise TypeError(
+            f"{type(row).__name__}: the database counts its versions: save it with a flush"
+        )
     values = row.__dict__
     now = None
     for name in plan.stamped:
@@ -197,25 +205,13 @@ def insert_now(session: Session, row: _RowT) -> _RowT:
     if plan.version is not None:
         values[plan.version] = plan.first_version
     parameters = {name: values[name] for name in plan.columns if values.get(name) is not None}
-    result = session.connection().execute(plan.statement, parameters)
+    result = session.connection().execute(plan.insert, parameters)
     values[plan.primary_key] = result.inserted_primary_key[0]
     for name in plan.defaulted.difference(parameters):
         values.pop(name, None)  # read back from the row when first used
     make_transient_to_detached(row)
     session.add(row)
     return row
-
-
-@functools.cache
-def _load_plan(model: type) -> tuple[Any, tuple[str, ...]]:
-    """The SELECT of one row by its primary key, built once per model, and its columns' names."""
-    mapper = inspect(model)
-    (key,) = mapper.primary_key
-    table = mapper.local_table
-    if any(mapper.get_property_by_column(column).key != column.key for column in table.columns):
-        raise TypeError(f"{model.__name__} names an attribute unlike its column")
-    statement = select(*table.columns).where(key == bindparam("key"))
-    return statement, tuple(column.key for column in table.columns)
 
 
 def get_now(session: Session, model: type[_RowT], key: Any) -> _RowT | None:
@@ -226,12 +222,12 @@ def get_now(session: Session, model: type[_RowT], key: Any) -> _RowT | None:
     held = session.identity_map.get(session.identity_key(model, key))  # type: ignore[arg-type]
     if held is not None:
         return held  # type: ignore[return-value]
-    statement, columns = _load_plan(model)
-    found = session.connection().execute(statement, {"key": key}).first()
+    plan = _table_plan(model)
+    found = session.connection().execute(plan.by_key, {"key": key}).first()
     if found is None:
         return None
-    row = inspect(model).class_manager.new_instance()
-    row.__dict__.update(zip(columns, found, strict=True))
+    row = plan.manager.new_instance()
+    row.__dict__.update(zip(plan.columns, found, strict=True))
     make_transient_to_detached(row)
     session.add(row)
     return row  # type: ignore[no-any-return]

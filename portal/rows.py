@@ -35,13 +35,9 @@ def _fields_of(model: type[SQLModel]) -> tuple[tuple[str, Any, Any], ...]:
     for name, field in model.model_fields.items():
         if field.alias and field.alias != name:
             raise TypeError(f"{model.__name__}.{name} has an alias: Row does not read aliases")
-        if field.default_factory is not None:
-            fields.append(
-                (name, None, functools.partial(field.get_default, call_default_factory=True))
-            )
-        elif field.is_required():
+        if field.is_required():  # no default and no default factory
             fields.append((name, _REQUIRED, None))
-        elif isinstance(field.default, _IMMUTABLE):
+        elif field.default_factory is None and isinstance(field.default, _IMMUTABLE):
             fields.append((name, field.default, None))
         else:
             fields.append(
@@ -56,10 +52,12 @@ class Row(SQLModel):
     def __init__(__pydantic_self__, **data: Any) -> None:
         self = __pydantic_self__
         model = type(self)
-        if not finish_init.get() or not model.model_config.get("table", False):
-            super().__init__(**data)
-            return
-        if model.__pydantic_post_init__ or model.model_config.get("extra") == "allow":
+        if (
+            not finish_init.get()
+            or not model.model_config.get("table", False)
+            or model.__pydantic_post_init__
+            or model.model_config.get("extra") == "allow"
+        ):
             super().__init__(**data)
             return
         values = self.__dict__
