@@ -93,13 +93,16 @@ def file_ids_of(session: Session, draft: ComplaintDraft | None) -> list[int]:
     return attachments.draft_attachment_ids(session, draft.token_hash)
 
 
-def discard(session: Session, draft: ComplaintDraft) -> None:
+def discard(session: Session, draft: ComplaintDraft) -> bool:
     """Forget the answers. Files stay: after sending they belong to the complaint.
 
     One DELETE now, and the draft leaves the session: the final "Send" of a rush is spared a
-    flush of its own for it."""
-    session.connection().execute(_DELETE_DRAFT, {"token_hash": draft.token_hash})
+    flush of its own for it. False when the draft had gone already: another sending of the same
+    draft (a double click, two tabs) deleted it first, and made its case; a caller that must make
+    one case per draft rolls back. (The DELETE waits for that other sending's transaction.)"""
+    deleted = session.connection().execute(_DELETE_DRAFT, {"token_hash": draft.token_hash})
     session.expunge(draft)
+    return deleted.rowcount == 1
 
 
 def discard_with_files(session: Session, settings: Settings, draft: ComplaintDraft) -> None:

@@ -537,7 +537,11 @@ def complaint_submit(request: Request, session: SessionDep, form: FormDep) -> Re
             from_check=True,
             status_code=422,
         )
-    drafts.discard(session, draft)
+    if not drafts.discard(session, draft):
+        # The same answers sent twice at once: the other sending made the case, as a second
+        # "Send" after it had finished would find no draft.
+        session.rollback()
+        return RedirectResponse(_step_url("kind"), status_code=303)
     session.commit()
     response = RedirectResponse(DONE_PATH, status_code=303)
     _set_done_cookie(

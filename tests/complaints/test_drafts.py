@@ -195,3 +195,51 @@ def test_sending_deletes_the_draft_but_not_its_files(client, db_session):
     assert attachment.complaint_id is not None
     again = client.get("/complaints/new/check", follow_redirects=False)
     assert again.headers["location"] == "/complaints/new/kind"
+
+
+@pytest.mark.committed
+def test_the_same_answers_sent_twice_at_once_make_one_case(app, client, db_session, monkeypatch):
+    """A double click on "Send", or the check page open in two tabs: both requests read the
+    draft before either has finished; one makes the case, the other goes back to the start."""
+    import threading
+
+    from portal.complaints import services
+    from portal.complaints.models import Complaint
+
+    start_draft(client)
+    answer_steps(
+        client,
+        [
+            ("done-so-far", {"done_so_far": ""}),
+            ("put-right", {"put_right": ""}),
+            ("contact", {"anonymous": "yes"}),
+        ],
+    )
+    token = csrf_of(client.get("/complaints/new/check"))
+    both_read = threading.Barrier(2, timeout=10)
+    real_submit = services.submit
+
+    def submit_once_both_have_read(*args, **kwargs):  # type: ignore[no-untyped-def]
+        both_read.wait()
+        return real_submit(*args, **kwargs)
+
+    monkeypatch.setattr(services, "submit", submit_once_both_have_read)
+    answers: list[str] = []
+
+    def send() -> None:
+        with TestClient(app, raise_server_exceptions=False, cookies=client.cookies) as tab:
+            sent = tab.post(
+                "/complaints/new/submit", data={"csrf_token": token}, follow_redirects=False
+            )
+            answers.append(f"{sent.status_code} {sent.headers.get('location')}")
+
+    tabs = [threading.Thread(target=send) for _ in range(2)]
+    for tab in tabs:
+        tab.start()
+    for tab in tabs:
+        tab.join()
+
+    assert sorted(answers) == ["303 /complaints/new/done", "303 /complaints/new/kind"]
+    db_session.expire_all()
+    assert db_session.scalar(select(func.count()).select_from(Complaint)) == 1
+    assert db_session.scalar(select(func.count()).select_from(ComplaintDraft)) == 0
