@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from portal.complaints import attachments, drafts
-from portal.complaints.models import Attachment, ComplaintDraft
+from portal.complaints import attachments, drafts, services
+from portal.complaints.models import Attachment, Complaint, ComplaintDraft
 from portal.db import now_of
 from tests.conftest import csrf_of, page, post_form, text_of
 from tests.factories import answer_steps, upload
@@ -201,11 +202,6 @@ def test_sending_deletes_the_draft_but_not_its_files(client, db_session):
 def test_the_same_answers_sent_twice_at_once_make_one_case(app, client, db_session, monkeypatch):
     """A double click on "Send", or the check page open in two tabs: both requests read the
     draft before either has finished; one makes the case, the other goes back to the start."""
-    import threading
-
-    from portal.complaints import services
-    from portal.complaints.models import Complaint
-
     start_draft(client)
     answer_steps(
         client,

@@ -20,11 +20,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from portal import cli as cli_module
+from portal.app import create_app
 from portal.cli import app as cli
 from portal.cli import send_mail_rounds
 from portal.complaints import attachments, drafts
@@ -32,8 +34,11 @@ from portal.complaints.models import Attachment
 from portal.config import get_settings
 from portal.db import make_engine, make_sessions
 from portal.mail import OutboxMessage, OutboxStatus, queue_mail
+from portal.school.demo import create_demo_school
+from portal.school.models import SchoolProfile
 from tests.bench import journey
 from tests.clocks import TERM_DATES, fixed_test_clock
+from tests.databases import migrated_database
 from tests.factories.complaints import PDF_BYTES
 from tests.factories.parent_form import FORM, answer, answer_steps, upload
 from tests.ops import servers
@@ -98,13 +103,6 @@ def test_two_portals_in_one_process_each_name_their_own_school_when_the_database
 ):
     """The try-again page touches no database, so it shows the school its app read last: that
     app's, never another portal's in the same process (tests today, several schools later)."""
-    from fastapi.testclient import TestClient
-
-    from portal.app import create_app
-    from portal.school.demo import create_demo_school
-    from portal.school.models import SchoolProfile
-    from tests.databases import migrated_database
-
     ours = school_name_of(client.get("/"))
     with migrated_database("portal_other", tmp_path) as url:
         other_settings = app.state.settings.model_copy(update={"database_url": url})
