@@ -88,6 +88,9 @@ class Actor:
         return cls("system", "The portal")
 
 
+_INSERT_EVENT = HistoryEvent.__table__.insert()  # type: ignore[attr-defined]  # built once
+
+
 def record_event(
     session: Session,
     *,
@@ -106,7 +109,7 @@ def record_event(
     it cost about a tenth of a parent's final "Send" (docs/performance.md, "The rush a fifth
     time"); nothing reads the event back in the same request."""
     session.connection().execute(
-        HistoryEvent.__table__.insert(),  # type: ignore[attr-defined]
+        _INSERT_EVENT,
         {
             "subject_type": subject_type,
             "subject_id": str(subject_id),

@@ -188,11 +188,44 @@ def queue_mail(
     """Add a message to the caller's transaction; the caller commits it with its own change.
 
     It is inserted at once (`insert_now`, not committed): the row has its id and database errors
-    surface here, while the email still disappears if the caller rolls back. Bad header values
-    are refused now (ValueError; InvalidAddress for `to`), because they could never be sent, or
-    would be sent somewhere else, and would only fail later, out of sight: `to` must be exactly
-    one address (`normalised_address`), and no header value may hold a line break or control
-    character.
+    surface here, while the email still disappears if the caller rolls back. The message is
+    checked as `mail_to_queue` checks it.
+    """
+    return insert_now(
+        session,
+        mail_to_queue(
+            to=to,
+            subject=subject,
+            body_text=body_text,
+            body_html=body_html,
+            related=related,
+            sealed_secret=sealed_secret,
+            held=held,
+            complaint_id=complaint_id,
+            reply_to=reply_to,
+        ),
+    )
+
+
+def mail_to_queue(
+    *,
+    to: str,
+    subject: str,
+    body_text: str,
+    body_html: str | None = None,
+    related: tuple[str, str] | None = None,
+    sealed_secret: str | None = None,
+    held: bool = False,
+    complaint_id: int | None = None,
+    reply_to: str | None = None,
+) -> OutboxMessage:
+    """The message `queue_mail` queues, checked and built but not saved: a busy path builds it
+    before its first write and saves it with `insert_now` (SQLite's write turn is then short).
+
+    Bad header values are refused now (ValueError; InvalidAddress for `to`), because they could
+    never be sent, or would be sent somewhere else, and would only fail later, out of sight: `to`
+    must be exactly one address (`normalised_address`), and no header value may hold a line break
+    or control character.
 
     `complaint_id` names the case the message is about (an admin reading it is then recorded as
     a view of that case). When it is not given and `related` is ("complaint", "<id>"), it is
@@ -207,7 +240,9 @@ def queue_mail(
     complaint_id = _complaint_of(complaint_id, related)
     if reply_to is not None:
         reply_to = normalised_address(reply_to)
-    message = OutboxMessage(
+    if sealed_secret is not None and SECRET_PLACEHOLDER not in body_text:
+        raise ValueError("a message with a sealed secret needs SECRET_PLACEHOLDER in its body")
+    return OutboxMessage(
         to_address=address,
         subject=subject,
         body_text=body_text,
@@ -219,9 +254,6 @@ def queue_mail(
         complaint_id=complaint_id,
         reply_to=reply_to,
     )
-    if sealed_secret is not None and SECRET_PLACEHOLDER not in body_text:
-        raise ValueError("a message with a sealed secret needs SECRET_PLACEHOLDER in its body")
-    return insert_now(session, message)
 
 
 def _complaint_of(complaint_id: int | None, related: tuple[str, str] | None) -> int | None:

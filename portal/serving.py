@@ -19,14 +19,18 @@ process only starts the workers, restarts one that dies, and stops them on SIGIN
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import logging
 import multiprocessing
 import signal
 import socket
+import sys
 import time
 from typing import Any
 
 import uvicorn
+from uvicorn.main import STARTUP_FAILURE
 
 from portal.clock import SystemClock
 
@@ -70,10 +74,34 @@ def serve(
     log_config: dict[str, Any],
 ) -> None:
     options = uvicorn_options(access_log, log_config)
-    if reload or workers <= 1:
+    if reload:
         uvicorn.run(APP, host=host, port=port, reload=reload, **options)
-        return
-    Supervisor(host, port, workers, options).run()
+    elif workers <= 1:
+        server = SettledServer(uvicorn.Config(APP, host=host, port=port, **options))
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run()
+        if not server.started:
+            sys.exit(STARTUP_FAILURE)  # as uvicorn.run does
+    else:
+        Supervisor(host, port, workers, options).run()
+
+
+def settle() -> None:
+    """Once the app has started, what it holds (modules, classes, the database's and the
+    templates' structures: almost every object in the process) lives as long as the process.
+    Moved out of the collector's reach, a full collection no longer scans them all: on the
+    benchmark's machine that took a quarter of a second, during which the worker answered no one
+    (docs/performance.md, "The rush an eighth time"). New objects are collected as usual."""
+    gc.collect()
+    gc.freeze()
+
+
+class SettledServer(uvicorn.Server):
+    """A uvicorn server that settles its memory (`settle`) once the app has started."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        settle()
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -92,7 +120,7 @@ def _worker(listener: socket.socket, counts: Any, slot: int, options: dict[str, 
     EvenShareServer(config, listener, counts, slot).run()
 
 
-class EvenShareServer(uvicorn.Server):
+class EvenShareServer(SettledServer):
     """A uvicorn server that accepts from the shared socket itself, taking its fair share."""
 
     def __init__(

@@ -31,6 +31,7 @@ from portal.mail import (
     _due_query,
     backoff_delay,
     deliver_due,
+    mail_to_queue,
     normalised_address,
     outbox_page,
     queue_mail,
@@ -167,6 +168,30 @@ def test_queue_mail_refuses_values_that_could_never_be_sent(
 ):
     with pytest.raises(ValueError):
         queue_mail(db_session, to=to, subject=subject, body_text="Hi")
+
+
+@pytest.mark.parametrize(
+    ("to", "subject"),
+    [
+        ("parent@example.com\r\nBcc: everyone@example.com", "Hello"),
+        ("parent@example.com", "Hello\nBcc: everyone@example.com"),
+        ("parent@example.com, other@example.com", "Hello"),
+    ],
+)
+def test_a_message_built_before_its_case_is_saved_is_checked_as_a_queued_one(
+    db_session: Session, to: str, subject: str
+):
+    """`mail_to_queue` builds what `queue_mail` saves (a busy path builds it before its first
+    write): the same refusals, and nothing is saved until the caller inserts it."""
+    with pytest.raises(ValueError):
+        mail_to_queue(to=to, subject=subject, body_text="Hi")
+    built = mail_to_queue(to=" Parent@Example.COM ", subject="Received", body_text="Thank you.")
+    assert (built.id, built.to_address, built.status) == (
+        None,
+        "Parent@example.com",
+        OutboxStatus.queued,
+    )
+    assert db_session.exec(select(OutboxMessage)).all() == []
 
 
 NOT_ONE_ADDRESS = [

@@ -14,8 +14,12 @@ from portal.complaints.models import (
 )
 from portal.complaints.services.deadlines import _by_when, _due
 from portal.config import Settings
+from portal.db import insert_now
 from portal.mail import (
     SECRET_PLACEHOLDER,
+    OutboxMessage,
+    mail_to_queue,
+    normalised_address,
     queue_mail,
 )
 from portal.school.services import School, school_of
@@ -120,17 +124,43 @@ def queue_parent_email(
     private_link: str | None = None,
 ) -> None:
     """Queue an email written by `parent_email` for the (saved) case."""
+    mail = parent_mail(session, settings, complaint, message, private_link=private_link)
+    queue_parent_mail(session, settings, complaint, mail)
+
+
+def parent_mail(
+    session: Session,
+    settings: Settings | None,
+    complaint: Complaint,
+    message: Rendered,
+    *,
+    private_link: str | None = None,
+) -> OutboxMessage:
+    """The email written by `parent_email`, checked, its private link sealed, not yet queued: it
+    can be made before the case is saved, and queued after (`queue_parent_mail`)."""
     school = school_of(session)
-    queue_mail(
-        session,
+    return mail_to_queue(
         to=complaint.parent_email,
         subject=message.subject,
         body_text=message.body + f"\n\n{school.name}\n{school.contact_phone}\n",
-        related=("complaint", str(complaint.id)),
         sealed_secret=_sealed(settings, private_link),
         held=complaint.status == Status.held,
-        reply_to=reply_to_for(settings, complaint),
     )
+
+
+def queue_parent_mail(
+    session: Session, settings: Settings | None, complaint: Complaint, mail: OutboxMessage
+) -> None:
+    """Queue `mail` (from `parent_mail`) for the case, now saved: it names the case, and the
+    parent's reply goes to the case's reply address when the school has one."""
+    if complaint.id is None:
+        raise ValueError("an email about a case is queued once the case is saved")
+    mail.related_type = "complaint"
+    mail.related_id = str(complaint.id)
+    mail.complaint_id = complaint.id
+    reply_to = reply_to_for(settings, complaint)
+    mail.reply_to = None if reply_to is None else normalised_address(reply_to)
+    insert_now(session, mail)
 
 
 def reply_to_for(settings: Settings | None, complaint: Complaint) -> str | None:

@@ -30,10 +30,17 @@ from portal.complaints.services.notices import (
     _email_parent,
     case_view,
     parent_email,
-    queue_parent_email,
+    parent_mail,
+    queue_parent_mail,
 )
 from portal.complaints.services.queue import REFERENCE_ALPHABET, normalise_email
-from portal.complaints.services.state import _add_message, _adjust_count, _change_status
+from portal.complaints.services.state import (
+    _add_message,
+    _adjust_count,
+    _change_status,
+    _new_message,
+    _save_message,
+)
 from portal.config import Settings
 from portal.db import insert_now, now_of
 from portal.history import Actor, record_event
@@ -204,13 +211,23 @@ def submit(
     if persistent is not None:
         complaint.persistent_matter = True
         complaint.lead_complaint_id = persistent.complaint_id
-    # The letter and the email are written before anything is saved: the first write takes the
-    # database's write lock (SQLite) until the commit, so the lock is held for the saving only.
+    # The letter and the email are written, checked and sealed before anything is saved: the
+    # first write takes the database's write lock (SQLite) until the commit, so the lock is held
+    # for the saving only.
     response_by = reply_due_words(session, complaint)
     letter = None if held else acknowledgement_letter(session, complaint, response_by)
+    acknowledgement = None
+    if letter is not None:
+        acknowledgement = _new_message(MessageKind.acknowledgement, letter, Actor.system())
     received_email = parent_email(
         session, complaint, "complaint-received", private_link=True, response_by=response_by
     )
+    received_mail = None
+    if received_email is not None:
+        private_link = _track_link(settings, token)
+        received_mail = parent_mail(
+            session, settings, complaint, received_email, private_link=private_link
+        )
     insert_now(session, complaint)
     _exclude_named_at_receipt(session, complaint)
     for attachment_id in new.attachment_ids:
@@ -234,12 +251,10 @@ def submit(
             "persistent": complaint.persistent_matter,
         },
     )
-    if received_email is not None:
-        queue_parent_email(
-            session, settings, complaint, received_email, private_link=_track_link(settings, token)
-        )
-    if letter is not None:
-        _add_message(session, complaint, MessageKind.acknowledgement, letter, Actor.system())
+    if received_mail is not None:
+        queue_parent_mail(session, settings, complaint, received_mail)
+    if acknowledgement is not None:
+        _save_message(session, complaint, acknowledgement, Actor.system())
     if persistent is not None:
         _tell_procedure_complete(session, settings, complaint, persistent)
     # Last: every submission updates this one counter row, and on PostgreSQL the row stays locked

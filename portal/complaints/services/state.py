@@ -222,8 +222,23 @@ def _add_message(
 ) -> ComplaintMessage:
     """`signed_by` is the name the parent reads as the sender when it is not the actor's (a
     letter sent by a senior leader goes out over the handler's name; the history keeps who)."""
-    message = ComplaintMessage(
-        complaint_id=complaint.id,
+    message = _new_message(
+        kind, body, actor, outcome=outcome, new_deadline=new_deadline, signed_by=signed_by
+    )
+    return _save_message(session, complaint, message, actor)
+
+
+def _new_message(
+    kind: MessageKind,
+    body: str,
+    actor: Actor,
+    *,
+    outcome: str | None = None,
+    new_deadline: date | None = None,
+    signed_by: str | None = None,
+) -> ComplaintMessage:
+    """A message for a case, made but not saved (the case may not be saved yet)."""
+    return ComplaintMessage(
         kind=kind,
         author_type=actor.kind,
         author_user_id=actor.user_id,
@@ -232,12 +247,19 @@ def _add_message(
         outcome=outcome,
         new_deadline=new_deadline,
     )
+
+
+def _save_message(
+    session: Session, complaint: Complaint, message: ComplaintMessage, actor: Actor
+) -> ComplaintMessage:
+    """Save a message made by `_new_message` on the (saved) case, with its history event."""
+    message.complaint_id = complaint.id
     insert_now(session, message)
     record_event(
         session,
         subject_type="complaint",
         subject_id=complaint.id,
-        tag=f"complaint:message:{kind}",
+        tag=f"complaint:message:{message.kind}",
         actor=actor,
         detail={"message_id": message.id},
     )
