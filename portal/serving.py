@@ -19,18 +19,17 @@ process only starts the workers, restarts one that dies, and stops them on SIGIN
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import multiprocessing
 import signal
 import socket
-import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import uvicorn
-from uvicorn.main import STARTUP_FAILURE
 
 from portal.clock import SystemClock
 
@@ -74,34 +73,36 @@ def serve(
     log_config: dict[str, Any],
 ) -> None:
     options = uvicorn_options(access_log, log_config)
-    if reload:
+    if reload or workers <= 1:
         uvicorn.run(APP, host=host, port=port, reload=reload, **options)
-    elif workers <= 1:
-        server = SettledServer(uvicorn.Config(APP, host=host, port=port, **options))
-        with contextlib.suppress(KeyboardInterrupt):
-            server.run()
-        if not server.started:
-            sys.exit(STARTUP_FAILURE)  # as uvicorn.run does
-    else:
-        Supervisor(host, port, workers, options).run()
+        return
+    Supervisor(host, port, workers, options).run()
 
 
 def settle() -> None:
     """Once the app has started, what it holds (modules, classes, the database's and the
     templates' structures: almost every object in the process) lives as long as the process.
-    Moved out of the collector's reach, a full collection no longer scans them all: on the
-    benchmark's machine that took a quarter of a second, during which the worker answered no one
-    (docs/performance.md, "The rush an eighth time"). New objects are collected as usual."""
+    Moved out of the collector's reach, a full collection no longer scans them all: in-process
+    that took a quarter of a second, during which the worker answered no one (docs/performance.md,
+    "The rush an eighth time"). New objects are collected as usual."""
     gc.collect()
     gc.freeze()
 
 
-class SettledServer(uvicorn.Server):
-    """A uvicorn server that settles its memory (`settle`) once the app has started."""
+def settle_after_start(app: Any) -> Any:
+    """The served app (`portal.main`) settles its memory (`settle`) once its own start-up is
+    done, in each worker. Not in `create_app`: the test suite builds many apps in one process,
+    and what a frozen app leaves behind in cycles would never be freed."""
+    start_up = app.router.lifespan_context
 
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        settle()
+    @asynccontextmanager
+    async def lifespan(served: Any) -> AsyncIterator[Any]:
+        async with start_up(served) as state:
+            settle()
+            yield state
+
+    app.router.lifespan_context = lifespan
+    return app
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -120,7 +121,7 @@ def _worker(listener: socket.socket, counts: Any, slot: int, options: dict[str, 
     EvenShareServer(config, listener, counts, slot).run()
 
 
-class EvenShareServer(SettledServer):
+class EvenShareServer(uvicorn.Server):
     """A uvicorn server that accepts from the shared socket itself, taking its fair share."""
 
     def __init__(

@@ -1,18 +1,19 @@
 """`portal serve`: the access-log switch, the workers' one listening socket (sharing the
 connections out evenly is tried with real workers in tests/ops/test_serve_workers.py), and the
-memory a started worker settles."""
+memory a started app settles."""
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import secrets
 
 import pytest
 import uvicorn
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from portal import cli, serving
+from portal.app import create_app
 
 
 @pytest.fixture
@@ -29,18 +30,6 @@ def served_with(settings, monkeypatch):
         monkeypatch.setattr(
             uvicorn, "run", lambda target, **options: captured.update(options, target=target)
         )
-
-        def one_server(server: serving.SettledServer) -> None:
-            config = server.config
-            captured.update(
-                target=config.app,
-                access_log=config.access_log,
-                proxy_headers=config.proxy_headers,
-                settled=True,
-            )
-            server.started = True
-
-        monkeypatch.setattr(serving.SettledServer, "run", one_server)
         monkeypatch.setattr(
             serving.Supervisor,
             "run",
@@ -66,35 +55,10 @@ def test_the_access_log_switch_wins(served_with):
     assert served_with("--no-access-log")["access_log"] is False
 
 
-def test_one_worker_is_a_uvicorn_server_that_settles_its_memory(served_with):
+def test_one_worker_is_plain_uvicorn(served_with):
     options = served_with()
     assert options["target"] == "portal.main:app"
-    assert options["settled"] is True
-    assert options["proxy_headers"] is False
     assert "supervisor" not in options
-
-
-def test_reloading_is_plain_uvicorn(served_with):
-    options = served_with("--reload")
-    assert options["target"] == "portal.main:app"
-    assert options["reload"] is True
-    assert "settled" not in options
-
-
-def test_a_started_server_puts_what_it_holds_out_of_the_collectors_reach(monkeypatch):
-    """Once the app has started, a full collection no longer scans what it built at start-up."""
-
-    async def started(self: uvicorn.Server, sockets: object = None) -> None:
-        self.started = True
-
-    monkeypatch.setattr(uvicorn.Server, "startup", started)
-    server = serving.SettledServer(uvicorn.Config("portal.main:app"))
-    try:
-        asyncio.run(server.startup(sockets=[]))
-        assert server.started
-        assert gc.get_freeze_count() > 0
-    finally:
-        gc.unfreeze()
 
 
 def test_several_workers_go_through_the_supervisor(served_with):
@@ -114,3 +78,16 @@ def test_the_workers_share_one_listening_socket_opened_by_the_parent():
             serving.listening_socket("127.0.0.1", port)
     finally:
         listener.close()
+
+
+def test_a_served_app_puts_what_it_holds_out_of_the_collectors_reach_once_started(settings):
+    """Once the app has started, a full collection no longer scans what it built at start-up."""
+    app = serving.settle_after_start(create_app(settings))
+    gc.unfreeze()
+    try:
+        assert gc.get_freeze_count() == 0
+        with TestClient(app) as client:
+            assert gc.get_freeze_count() > 0
+            assert client.get("/healthz").status_code == 200
+    finally:
+        gc.unfreeze()
