@@ -233,27 +233,35 @@ def mail_to_queue(
     """
     address = normalised_address(to)
     _check_header_value("subject", subject, SUBJECT_MAX_CHARS)
-    related_type, related_id = related if related is not None else (None, None)
-    if related is not None:
-        _check_header_value("related type", related[0], RELATED_MAX_CHARS)
-        _check_header_value("related id", related[1], RELATED_MAX_CHARS)
-    complaint_id = _complaint_of(complaint_id, related)
-    if reply_to is not None:
-        reply_to = normalised_address(reply_to)
     if sealed_secret is not None and SECRET_PLACEHOLDER not in body_text:
         raise ValueError("a message with a sealed secret needs SECRET_PLACEHOLDER in its body")
-    return OutboxMessage(
+    message = OutboxMessage(
         to_address=address,
         subject=subject,
         body_text=body_text,
         body_html=body_html,
-        related_type=related_type,
-        related_id=related_id,
         sealed_secret=sealed_secret,
         status=OutboxStatus.held.value if held else OutboxStatus.queued.value,
-        complaint_id=complaint_id,
-        reply_to=reply_to,
     )
+    return relate(message, related, complaint_id=complaint_id, reply_to=reply_to)
+
+
+def relate(
+    message: OutboxMessage,
+    related: tuple[str, str] | None,
+    *,
+    complaint_id: int | None = None,
+    reply_to: str | None = None,
+) -> OutboxMessage:
+    """Name what `message` is about and where replies go, checked as `mail_to_queue` checks
+    them; a message built before its case was saved is related to it once it is."""
+    if related is not None:
+        _check_header_value("related type", related[0], RELATED_MAX_CHARS)
+        _check_header_value("related id", related[1], RELATED_MAX_CHARS)
+    message.complaint_id = _complaint_of(complaint_id, related)
+    message.related_type, message.related_id = related if related is not None else (None, None)
+    message.reply_to = None if reply_to is None else normalised_address(reply_to)
+    return message
 
 
 def _complaint_of(complaint_id: int | None, related: tuple[str, str] | None) -> int | None:

@@ -19,8 +19,8 @@ from portal.mail import (
     SECRET_PLACEHOLDER,
     OutboxMessage,
     mail_to_queue,
-    normalised_address,
     queue_mail,
+    relate,
 )
 from portal.school.services import School, school_of
 from portal.sealing import seal
@@ -155,11 +155,7 @@ def queue_parent_mail(
     parent's reply goes to the case's reply address when the school has one."""
     if complaint.id is None:
         raise ValueError("an email about a case is queued once the case is saved")
-    mail.related_type = "complaint"
-    mail.related_id = str(complaint.id)
-    mail.complaint_id = complaint.id
-    reply_to = reply_to_for(settings, complaint)
-    mail.reply_to = None if reply_to is None else normalised_address(reply_to)
+    relate(mail, ("complaint", str(complaint.id)), reply_to=reply_to_for(settings, complaint))
     insert_now(session, mail)
 
 
